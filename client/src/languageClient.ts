@@ -1,0 +1,154 @@
+// The vscode-languageclient side: one LanguageClient per server process, wired to the log
+// channel, our settings, a bounded crash policy and the explain view. Exercised by the
+// end-to-end test in tests/editors/vscode (it needs a real VS Code).
+import * as vscode from 'vscode';
+import {
+  CloseAction,
+  ErrorAction,
+  ExecuteCommandRequest,
+  LanguageClient,
+  LanguageClientOptions,
+  MessageType,
+  RevealOutputChannelOn,
+  ServerOptions,
+  ShowMessageNotification,
+  State,
+  TransportKind,
+} from 'vscode-languageclient/node';
+import type { ClientFactory, ClientHooks, LaunchSpec, ServerHandle } from './controller';
+import { CrashPolicy } from './crashPolicy';
+import { Notifier, SHOW_LOGS } from './notify';
+import { configurationFor, readSettings, SECTION } from './settings';
+
+export const CLIENT_ID = 'alembicEnv';
+export const CLIENT_NAME = 'Alembic env.py server';
+export const SERVER_COMMAND_EXPLAIN = 'alembic-env.explain';
+
+export const DOCUMENT_SELECTOR = [
+  { scheme: 'file', language: 'python' },
+  { scheme: 'file', pattern: '**/alembic.ini' },
+];
+
+export interface ClientContext {
+  log: vscode.LogOutputChannel;
+  notifier: Notifier;
+  /** Shows the result of `alembic-env.explain` (when the code lens runs it). */
+  showExplanation(result: unknown): Promise<void>;
+}
+
+/**
+ * vscode-languageclient traces the protocol only while its channel's log level is Trace. This
+ * view of the log channel reports Trace whenever `alembicEnv.trace.server` is not "off", so
+ * the setting works on its own; the lines then go to the channel at info level.
+ */
+function traceChannel(log: vscode.LogOutputChannel): vscode.LogOutputChannel {
+  const changed = new vscode.EventEmitter<vscode.LogLevel>();
+  const setting = () => readSettings().trace.server;
+  const level = () => (setting() !== 'off' ? vscode.LogLevel.Trace : log.logLevel);
+  log.onDidChangeLogLevel(() => changed.fire(level()));
+  vscode.workspace.onDidChangeConfiguration((e) => {
+    if (e.affectsConfiguration(`${SECTION}.trace.server`)) changed.fire(level());
+  });
+  return new Proxy(log, {
+    get(target, prop, receiver) {
+      if (prop === 'logLevel') return level();
+      if (prop === 'onDidChangeLogLevel') return changed.event;
+      if (prop === 'trace') {
+        return (message: string, ...args: unknown[]) => {
+          if (log.logLevel === vscode.LogLevel.Trace) target.trace(message, ...args);
+          else target.info(message, ...args);
+        };
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+export function createClientFactory(ctx: ClientContext): ClientFactory {
+  const trace = traceChannel(ctx.log);
+  return (spec: LaunchSpec, hooks: ClientHooks) => createServerHandle(spec, hooks, ctx, trace);
+}
+
+function createServerHandle(spec: LaunchSpec, hooks: ClientHooks, ctx: ClientContext, trace: vscode.LogOutputChannel): ServerHandle {
+  const { log, notifier } = ctx;
+  const crashes = new CrashPolicy();
+  const serverOptions: ServerOptions = {
+    command: spec.command,
+    args: spec.args,
+    transport: TransportKind.stdio,
+    options: { cwd: spec.cwd, env: { ...process.env, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' } },
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: DOCUMENT_SELECTOR,
+    initializationOptions: spec.initializationOptions,
+    outputChannel: log,
+    traceOutputChannel: trace,
+    revealOutputChannelOn: RevealOutputChannelOn.Never,
+    diagnosticCollectionName: 'alembic-env',
+    markdown: { isTrusted: false, supportHtml: false },
+    initializationFailedHandler: (error) => {
+      log.error(`The server failed to initialize: ${error instanceof Error ? error.message : String(error)}`);
+      return false; // no retry loop; the controller reports it once
+    },
+    errorHandler: {
+      error: (error, _message, count) => {
+        log.error(`Connection error: ${error.message}`);
+        return { action: count !== undefined && count <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown, handled: true };
+      },
+      closed: () => {
+        if (crashes.shouldRestart()) {
+          log.warn(`The server stopped; restarting it (${crashes.recentCrashes} time(s) in the last 3 minutes).`);
+          return { action: CloseAction.Restart, handled: true };
+        }
+        void notifier.once(
+          'error',
+          'crashed',
+          `the server stopped ${crashes.recentCrashes} times in 3 minutes and is not restarted. Fix the cause shown in the logs, then run "Alembic env: Restart Server".`,
+          SHOW_LOGS,
+        );
+        return { action: CloseAction.DoNotRestart, handled: true };
+      },
+    },
+    middleware: {
+      workspace: {
+        // The server asks per workspace folder; answer with the cleaned settings of that scope.
+        configuration: async (params, token, next) => {
+          const ours = params.items.map((item) => item.section === SECTION);
+          const others = ours.every(Boolean) ? [] : await next({ items: params.items.filter((_, i) => !ours[i]) }, token);
+          if (others instanceof Error || !Array.isArray(others)) return others;
+          let j = 0;
+          return params.items.map((item, i) => (ours[i] ? configurationFor(item.scopeUri) : others[j++]));
+        },
+      },
+      // The code lens runs the server's explain command: show what it returns.
+      executeCommand: async (command, args, next) => {
+        const result = await next(command, args);
+        if (command === SERVER_COMMAND_EXPLAIN) await ctx.showExplanation(result);
+        return result;
+      },
+      provideCodeLenses: (document, token, next) => {
+        if (!readSettings(document.uri).codeLens) return [];
+        return next(document, token);
+      },
+    },
+  };
+  const client = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
+  // Server popups: each distinct text once per session, everything in the log.
+  client.onNotification(ShowMessageNotification.type, (params) => {
+    const level = params.type === MessageType.Error ? 'error' : params.type === MessageType.Warning ? 'warning' : 'info';
+    void notifier.once(level, `server:${params.message}`, params.message, SHOW_LOGS);
+  });
+  client.onDidChangeState((e) => {
+    if (e.newState === State.Running) hooks.onStateChange('running');
+    else if (e.newState === State.Starting) hooks.onStateChange('starting');
+    else hooks.onStateChange('stopped');
+  });
+  return {
+    start: () => client.start(),
+    // dispose() stops the process (if running) and unregisters the client's commands.
+    stop: () => client.dispose(5000),
+    notifyConfigurationChanged: (settings) => client.sendNotification('workspace/didChangeConfiguration', { settings }),
+    executeCommand: (command, args) => client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args }),
+  };
+}
