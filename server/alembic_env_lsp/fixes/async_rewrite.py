@@ -1,0 +1,538 @@
+"""Rewrite env.py to Alembic's async connection pattern (catalog §6), and the structural
+repairs for async env.py files that are wired wrongly (ENV003-ENV006, ENV050, ENV051, ENV053).
+
+Every function takes the file's text and returns a RewriteResult; none touches the disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from .rewrite_common import (
+    ASYNC_FACTORIES,
+    ASYNC_WRAP,
+    SYNC_FACTORIES,
+    Builder,
+    ImportMap,
+    Refusal,
+    RewriteResult,
+    add_kwarg,
+    binds,
+    blank_lines,
+    canonical,
+    carry_leading,
+    comments_of,
+    comment_lines,
+    docstring_of,
+    dotted,
+    ensure_from_import,
+    ensure_import_module,
+    find_all,
+    find_kwarg,
+    has_await,
+    has_star_kwargs,
+    keep_comments,
+    kwarg,
+    module_level_names,
+    prune_imports,
+    reads,
+    remove_arg,
+    run,
+    sole_expr,
+    with_sole_expr,
+)
+from .rewrite_urls import async_driver_url
+
+__all__ = [
+    "RewriteResult",
+    "add_dispose",
+    "add_null_pool",
+    "async_driver_url",
+    "convert_to_async",
+    "repair_async_connection_configure",
+    "repair_legacy_async_engine",
+    "repair_run_sync_misuse",
+    "repair_unawaited",
+]
+
+_ASYNC_MODULE = "sqlalchemy.ext.asyncio"
+# Pools that an AsyncEngine rejects ("Pool class QueuePool cannot be used with asyncio engine").
+_SYNC_ONLY_POOLS = {"sqlalchemy.pool.QueuePool", "sqlalchemy.pool.SingletonThreadPool"}
+
+
+def convert_to_async(source: str, *, sharing_branch: bool = True) -> RewriteResult:
+    """The §6 transform: sync online function -> do_run_migrations + run_async_migrations
+    + asyncio.run, optionally with the connection-sharing branch."""
+    return run(source, lambda module: _convert_to_async(module, sharing_branch))
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _engine_kind(call: cst.CSTNode, imports: ImportMap) -> str | None:
+    """'sync', 'async' or 'wrap' (AsyncEngine(<sync factory>)) for an engine factory call."""
+    if not isinstance(call, cst.Call):
+        return None
+    name = imports.qualname(call.func)
+    if name in SYNC_FACTORIES:
+        return "sync"
+    if name in ASYNC_FACTORIES:
+        return "async"
+    if name == ASYNC_WRAP:
+        return "wrap"
+    return None
+
+
+def _engine_assignment(stmt: cst.CSTNode, imports: ImportMap) -> tuple[str, cst.Call, str] | None:
+    """`X = <engine factory>(...)` -> (X, call, kind)."""
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+        small = stmt.body[0]
+        if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+            kind = _engine_kind(small.value, imports)
+            if kind is not None:
+                return small.targets[0].target.value, small.value, kind
+    return None
+
+
+def _replace_assigned_value(stmt: cst.SimpleStatementLine, value: cst.BaseExpression) -> cst.SimpleStatementLine:
+    return stmt.with_changes(body=[stmt.body[0].with_changes(value=value)])
+
+
+def _fresh(module: cst.Module, base: str, *also_taken: str) -> str:
+    taken = module_level_names(module) | set(reads(module)) | set(also_taken)
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}_{n}" in taken:
+        n += 1
+    return f"{base}_{n}"
+
+
+class _Rename(cst.CSTTransformer):
+    """Renames a variable (never an attribute name or a keyword argument's name)."""
+
+    def __init__(self, old: str, new: str):
+        self.old, self.new = old, new
+        self.skip: set[int] = set()
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self.skip.add(id(node.attr))
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword is not None:
+            self.skip.add(id(node.keyword))
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        if original_node.value == self.old and id(original_node) not in self.skip:
+            return updated_node.with_changes(value=self.new)
+        return updated_node
+
+
+def _rename(nodes: list[cst.BaseStatement], old: str, new: str) -> list[cst.BaseStatement]:
+    if old == new:
+        return nodes
+    return [n.visit(_Rename(old, new)) for n in nodes]
+
+
+def _config_expr(module: cst.Module, imports: ImportMap) -> str | None:
+    """The module-level name bound to `context.config` (or `context.config` itself)."""
+    for stmt in module.body:
+        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+            small = stmt.body[0]
+            target = value = None
+            if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                target, value = small.targets[0].target, small.value
+            elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                target, value = small.target, small.value
+            if (
+                isinstance(target, cst.Name)
+                and isinstance(value, cst.Attribute)
+                and value.attr.value == "config"
+                and imports.qualname(value.value) == "alembic.context"
+            ):
+                return target.value
+    ctx = sorted(n for n in imports.ctx_names() if imports.bindings[n].top_level)
+    return f"{ctx[0]}.config" if ctx else None
+
+
+def _nullpool_expr(module: cst.Module, imports: ImportMap) -> tuple[cst.Module, str]:
+    """An expression for NullPool, reusing whatever the file already imports."""
+    for local, binding in imports.bindings.items():
+        if binding.type_only:
+            continue
+        qn = canonical(binding.qualified)
+        if qn == "sqlalchemy.pool.NullPool":
+            return module, local
+    for local, binding in imports.bindings.items():
+        if not binding.type_only and canonical(binding.qualified) == "sqlalchemy.pool":
+            return module, f"{local}.NullPool"
+    for local, binding in imports.bindings.items():
+        if not binding.type_only and binding.qualified == "sqlalchemy":
+            return module, f"{local}.pool.NullPool"  # sqlalchemy/__init__ imports .pool
+    module, local = ensure_from_import(module, "sqlalchemy", "pool", prefer_alias="sa_pool")
+    return module, f"{local}.NullPool"
+
+
+def _with_nullpool(call: cst.Call, imports: ImportMap, nullpool: str, builder: Builder) -> cst.Call:
+    """poolclass=NullPool unless a pool that works with asyncio is already chosen."""
+    i = find_kwarg(call, "poolclass")
+    if i is None:
+        if has_star_kwargs(call):
+            return call  # poolclass may come in through **kwargs; adding one could clash
+        return add_kwarg(call, kwarg("poolclass", builder.expr(nullpool)))
+    if imports.qualname(call.args[i].value) in _SYNC_ONLY_POOLS:
+        args = list(call.args)
+        args[i] = args[i].with_changes(value=builder.expr(nullpool))
+        return call.with_changes(args=args)
+    return call
+
+
+def _drop_future(call: cst.Call) -> cst.Call:
+    i = find_kwarg(call, "future")
+    return call if i is None else remove_arg(call, i)
+
+
+def _replace_stmt(module: cst.Module, old: cst.BaseStatement, new: list[cst.BaseStatement]) -> cst.Module:
+    body = list(module.body)
+    i = next(i for i, s in enumerate(body) if s is old)
+    body[i : i + 1] = new
+    return module.with_changes(body=body)
+
+
+def _takes_params(func: cst.FunctionDef) -> bool:
+    p = func.params
+    return bool(p.params or p.posonly_params or p.kwonly_params or isinstance(p.star_arg, cst.Param) or p.star_kwarg)
+
+
+def _flow_escapes(func: cst.FunctionDef) -> list[cst.CSTNode]:
+    return find_all(
+        func.body, lambda n: isinstance(n, (cst.Return, cst.Yield, cst.Global, cst.Nonlocal)), stop_at_defs=True
+    )
+
+
+# --------------------------------------------------------------------------- finding the online function
+
+
+@dataclass
+class _Online:
+    func: cst.FunctionDef
+    imports: ImportMap  # the module's imports plus the function's own
+    engine_stmt: cst.SimpleStatementLine | None  # `X = factory(...)`; None when created inline in the with
+    engine_in_module: bool  # the engine statement is at module level
+    with_at: int
+    engine: str | None
+    factory: cst.Call
+    kind: str
+    conn: str
+
+
+def _online_in(module: cst.Module, func: cst.FunctionDef, imports: ImportMap) -> _Online | str | None:
+    """The `with <engine>.connect() as conn:` plan of a function, a reason it cannot be
+    used, or None when the function opens no connection."""
+    if not isinstance(func.body, cst.IndentedBlock):
+        return None
+    body = func.body.body
+    assigned: dict[str, tuple[cst.SimpleStatementLine, cst.Call, str]] = {}
+    for j, stmt in enumerate(body):
+        found = _engine_assignment(stmt, imports)
+        if found is not None:
+            assigned[found[0]] = (stmt, found[1], found[2])
+            continue
+        if not (isinstance(stmt, cst.With) and len(stmt.items) == 1):
+            continue
+        item = stmt.items[0]
+        call = item.item
+        if not (
+            isinstance(call, cst.Call)
+            and isinstance(call.func, cst.Attribute)
+            and call.func.attr.value in ("connect", "begin")
+            and not call.args
+        ):
+            continue
+        receiver = call.func.value
+        if item.asname is None or not isinstance(item.asname.name, cst.Name):
+            return f"'with {dotted(receiver) or 'engine'}.{call.func.attr.value}()' in {func.name.value}() has no 'as <connection>' name to hand to Alembic"
+        conn = item.asname.name.value
+        kind = _engine_kind(receiver, imports)
+        if kind is not None:
+            return _Online(func, imports, None, False, j, None, receiver, kind, conn)
+        name = dotted(receiver)
+        if isinstance(receiver, cst.Name) and receiver.value in assigned:
+            estmt, ecall, ekind = assigned[receiver.value]
+            return _Online(func, imports, estmt, False, j, receiver.value, ecall, ekind, conn)
+        if isinstance(receiver, cst.Name):
+            module_imports = ImportMap.of_module(module)
+            for mstmt in module.body:
+                found = _engine_assignment(mstmt, module_imports)
+                if found is not None and found[0] == receiver.value:
+                    # Moved into the async function: only if nothing else uses it.
+                    if reads(module)[receiver.value] != 2:
+                        return f"the engine '{receiver.value}' is created at module level and used elsewhere in env.py, so it cannot be turned into an async engine here"
+                    return _Online(func, imports, mstmt, True, j, receiver.value, found[1], found[2], conn)
+        if stmt.asynchronous is None:
+            return f"the engine '{name or 'engine'}' used in {func.name.value}() is not created with engine_from_config() or create_engine() in env.py, so it cannot be converted safely"
+    return None
+
+
+def _find_online(module: cst.Module, imports: ImportMap) -> tuple[list[_Online], list[str]]:
+    plans: list[_Online] = []
+    reasons: list[str] = []
+    for stmt in module.body:
+        if isinstance(stmt, cst.FunctionDef) and stmt.asynchronous is None:
+            found = _online_in(module, stmt, imports.within(stmt))
+            if isinstance(found, _Online):
+                plans.append(found)
+            elif isinstance(found, str):
+                reasons.append(found)
+    return plans, reasons
+
+
+def _looks_async(module: cst.Module, imports: ImportMap) -> bool:
+    def marker(node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.Call):
+            if _engine_kind(node, imports) in ("async", "wrap"):
+                return True
+            return isinstance(node.func, cst.Attribute) and node.func.attr.value == "run_sync"
+        return False
+
+    return bool(find_all(module, marker))
+
+
+def _convert_to_async(module: cst.Module, sharing_branch: bool) -> cst.Module | None:
+    imports = ImportMap.of_module(module)
+    plans, reasons = _find_online(module, imports)
+    sync_plans = [p for p in plans if p.kind == "sync"]
+    if not sync_plans:
+        if _looks_async(module, imports):
+            return None  # already async; the repairs handle async files wired wrongly
+        if reasons:
+            raise Refusal(reasons[0])
+        if any(_engine_kind(n, imports) == "sync" for n in find_all(module, lambda n: isinstance(n, cst.Call))):
+            raise Refusal(
+                "env.py creates a sync engine but not in the usual 'with engine.connect() as connection:' block inside a function, so the online part cannot be rewritten safely"
+            )
+        raise Refusal(
+            "env.py creates no engine with engine_from_config() or create_engine(), so there is no sync connection to convert"
+        )
+    if len(sync_plans) > 1:
+        names = ", ".join(f"{p.func.name.value}()" for p in sync_plans)
+        raise Refusal(f"more than one function connects to a database ({names}); convert a multi-database env.py by hand")
+    return _asyncify(module, imports, sync_plans[0], convert_factory=True, sharing_branch=sharing_branch)
+
+
+# --------------------------------------------------------------------------- the transform
+
+
+def _asyncify(
+    module: cst.Module, imports: ImportMap, plan: _Online, *, convert_factory: bool, sharing_branch: bool
+) -> cst.Module:
+    func = plan.func
+    fname = func.name.value
+    if _takes_params(func):
+        raise Refusal(f"{fname}() takes parameters; only a parameterless online function can be split safely")
+    escapes = _flow_escapes(func)
+    if escapes:
+        kind = type(escapes[0]).__name__.lower()
+        raise Refusal(f"{fname}() contains a '{kind}' statement, which would change meaning once its body is split into several functions")
+    body = list(func.body.body)
+    doc = docstring_of(body)
+    with_node: cst.With = body[plan.with_at]
+    if not isinstance(with_node.body, cst.IndentedBlock):
+        raise Refusal(f"the 'with' block in {fname}() is written on one line; put its body on its own lines first")
+    inner = list(with_node.body.body)
+    conn = plan.conn
+    engine = plan.engine
+    pre = [s for s in body[: plan.with_at] if s is not doc and s is not plan.engine_stmt]
+    post = body[plan.with_at + 1 :]
+
+    # The engine becomes an AsyncEngine: only the async function may touch it.
+    dispose_stmts = [s for s in post if _is_call_on(s, engine, "dispose")]
+    post = [s for s in post if s not in dispose_stmts]
+    if engine is not None:
+        if reads(*inner)[engine]:
+            raise Refusal(f"the migration block uses the engine '{engine}' itself, which becomes an AsyncEngine that sync code cannot use")
+        if reads(*pre)[engine] or reads(*post)[engine]:
+            raise Refusal(f"{fname}() uses the engine '{engine}' outside the 'with' block, which would need an AsyncEngine-aware rewrite")
+    if has_await(with_node.body):
+        raise Refusal(f"the 'with' block in {fname}() already awaits something; fix that first")
+
+    inner_binds = binds(*inner)
+    post_reads = reads(*post)
+    if post_reads[conn]:
+        raise Refusal(f"'{conn}' is used after its 'with' block in {fname}()")
+    clash = sorted(n for n in inner_binds if post_reads[n])
+    if clash:
+        raise Refusal(f"'{clash[0]}' is set inside the migration block and used after it, so the block cannot move into its own function")
+
+    # Statements before the `with`: those that only feed the migration block move with it
+    # into do_run_migrations; everything else (URL overrides...) stays before the engine.
+    engine_reads = reads(plan.engine_stmt, with_node.items[0].item) + post_reads
+    body_reads = reads(*inner)
+    to_body: list[cst.BaseStatement] = []
+    for stmt in reversed(pre):
+        bound = binds(stmt)
+        in_body = any(body_reads[n] for n in bound)
+        in_engine = any(engine_reads[n] for n in bound)
+        if in_body and in_engine:
+            both = sorted(n for n in bound if body_reads[n] and engine_reads[n])
+            raise Refusal(f"'{both[0]}' is used both to build the engine and inside the migration block of {fname}(); split it by hand")
+        if in_body:
+            to_body.insert(0, stmt)
+            body_reads += reads(stmt)
+        else:
+            engine_reads += reads(stmt)
+    engine_side = [s for s in body[: plan.with_at] if s is not doc and s not in to_body]
+
+    # Reuse an existing `do_run_migrations(conn, ...)`-style helper when that is all the block does.
+    target, extra_args = _reusable_helper(module, inner, conn, body)
+
+    # Imports first (they may shift module.body), then the functions.
+    builder = Builder(module)
+    module, aio = ensure_import_module(module, "asyncio")
+    if target is None:
+        module, conn_type = ensure_from_import(module, "sqlalchemy.engine", "Connection", prefer_alias="SAConnection")
+    factory = plan.factory
+    sync_qualified = imports.qualname(factory.func)
+    if convert_factory:
+        async_name = SYNC_FACTORIES[sync_qualified]
+        module, local = ensure_from_import(module, _ASYNC_MODULE, async_name)
+        module, nullpool = _nullpool_expr(module, plan.imports)
+        factory = _with_nullpool(_drop_future(factory.with_changes(func=cst.Name(local))), plan.imports, nullpool, builder)
+
+    # def do_run_migrations(connection: Connection) -> None
+    new_defs: list[cst.BaseStatement] = []
+    if target is None:
+        target = _fresh(module, "do_run_migrations")
+        moved = [*to_body, *inner]
+        param = conn
+        if conn != "connection" and not reads(*moved)["connection"] and "connection" not in binds(*moved):
+            param = "connection"
+            moved = _rename(moved, conn, param)
+        do_def = builder.stmt(f"def {target}({param}: {conn_type}) -> None:\n    pass")
+        do_def = do_def.with_changes(
+            body=do_def.body.with_changes(body=moved, footer=with_node.body.footer), leading_lines=blank_lines(2)
+        )
+        new_defs.append(do_def)
+    elif to_body:
+        raise Refusal(f"statements before the 'with' in {fname}() feed the migration helper's arguments; move them by hand")
+
+    # async def run_async_migrations() -> None
+    runner = _fresh(module, "run_async_migrations", target)
+    async_body: list[cst.BaseStatement] = []
+    item = with_node.items[0]
+    if plan.engine_stmt is None:
+        engine = _fresh(module, "connectable", *reads(func))
+        async_body.append(builder.stmt(f"{engine} = None").with_changes())
+        async_body[-1] = _replace_assigned_value(async_body[-1], factory)
+        item = item.with_changes(item=item.item.with_changes(func=item.item.func.with_changes(value=cst.Name(engine))))
+    engine_stmt = _replace_assigned_value(plan.engine_stmt, factory) if plan.engine_stmt is not None else None
+    if plan.engine_in_module:
+        async_body.append(engine_stmt.with_changes(leading_lines=[]))
+    for stmt in engine_side:
+        async_body.append(engine_stmt if stmt is plan.engine_stmt else stmt)
+    run_sync = builder.stmt(f"await {conn}.run_sync({target})")
+    if extra_args:
+        call = sole_expr(run_sync).expression
+        call = call.with_changes(args=[call.args[0].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), *extra_args])
+        run_sync = with_sole_expr(run_sync, sole_expr(run_sync).with_changes(expression=call))
+    async_with = with_node.with_changes(
+        asynchronous=cst.Asynchronous(),
+        items=[item],
+        body=with_node.body.with_changes(body=[run_sync], footer=[] if new_defs else with_node.body.footer),
+    )
+    async_body.append(async_with)
+    async_body.extend(post)
+    dispose = builder.stmt(f"await {engine}.dispose()").with_changes(leading_lines=blank_lines(1))
+    if dispose_stmts:
+        dispose = keep_comments(dispose_stmts, dispose.with_changes(leading_lines=dispose_stmts[0].leading_lines))
+    async_body.append(dispose)
+    runner_def = builder.stmt(f"async def {runner}() -> None:\n    pass")
+    runner_def = runner_def.with_changes(body=runner_def.body.with_changes(body=async_body), leading_lines=blank_lines(2))
+    new_defs.append(runner_def)
+
+    # def run_migrations_online(): asyncio.run(...) with the connection-sharing branch
+    online_body: list[cst.BaseStatement] = [doc] if doc is not None else []
+    extra_code = "".join(", " + builder.code(a.with_changes(comma=cst.MaybeSentinel.DEFAULT)) for a in extra_args)
+    if sharing_branch:
+        cfg = _config_expr(module, ImportMap.of_module(module))
+        if cfg is None:
+            raise Refusal("env.py has no module-level 'config = context.config' to read the shared connection from; use the variant without the connection-sharing branch")
+        shared = _fresh(module, "connectable", *reads(*extra_args)) if reads(*extra_args)["connectable"] else "connectable"
+        stmts = builder.stmts(
+            f'{shared} = {cfg}.attributes.get("connection", None)\n'
+            f"if {shared} is None:\n"
+            f"    {aio}.run({runner}())\n"
+            f"else:\n"
+            f"    {target}({shared}{extra_code})\n"
+        )
+    else:
+        stmts = builder.stmts(f"{aio}.run({runner}())")
+    if doc is not None:
+        stmts[0] = stmts[0].with_changes(leading_lines=blank_lines(1))
+    online_body.extend(stmts)
+    new_func = func.with_changes(body=func.body.with_changes(body=online_body))
+
+    module = _replace_stmt(module, func, [*new_defs, new_func])
+    if plan.engine_in_module:
+        module = _drop_module_stmt(module, plan.engine_stmt)
+    if convert_factory:
+        module = prune_imports(module, [sync_qualified])
+    return module
+
+
+def _drop_module_stmt(module: cst.Module, stmt: cst.BaseStatement) -> cst.Module:
+    body = list(module.body)
+    i = next(i for i, s in enumerate(body) if s is stmt)
+    removed = body.pop(i)
+    if i < len(body):
+        body[i] = carry_leading(removed, body[i])
+    else:
+        lost = comments_of(removed)
+        return module.with_changes(body=body, footer=[*comment_lines(lost.elements()), *module.footer])
+    return module.with_changes(body=body)
+
+
+def _is_call_on(stmt: cst.CSTNode, receiver: str | None, method: str) -> bool:
+    call = sole_expr(stmt)
+    return (
+        receiver is not None
+        and isinstance(call, cst.Call)
+        and isinstance(call.func, cst.Attribute)
+        and call.func.attr.value == method
+        and dotted(call.func.value) == receiver
+    )
+
+
+def _reusable_helper(
+    module: cst.Module, inner: list[cst.BaseStatement], conn: str, online_body: list[cst.BaseStatement]
+) -> tuple[str | None, list[cst.Arg]]:
+    """`with ... as conn: helper(conn, *rest)` where helper is a module-level def: reuse it."""
+    if len(inner) != 1:
+        return None, []
+    call = sole_expr(inner[0])
+    if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.args):
+        return None, []
+    first, rest = call.args[0], list(call.args[1:])
+    if first.keyword is not None or first.star or not (isinstance(first.value, cst.Name) and first.value.value == conn):
+        return None, []
+    helper = next(
+        (s for s in module.body if isinstance(s, cst.FunctionDef) and s.name.value == call.func.value), None
+    )
+    if helper is None or helper.asynchronous is not None:
+        return None, []
+    local = binds(*online_body)
+    if any(reads(*rest)[n] for n in local | {conn}):
+        return None, []
+    if comments_of(inner[0]) - comments_of(*inner[0].leading_lines):
+        return None, []  # a comment inside the call would have nowhere to go
+    if rest:
+        rest[-1] = rest[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=cst.SimpleWhitespace(""))
+    return call.func.value, rest

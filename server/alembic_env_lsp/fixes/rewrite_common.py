@@ -1,0 +1,760 @@
+"""Shared plumbing for the env.py rewrites: the result type, import-alias resolution,
+comment bookkeeping and small formatting-preserving libcst edits.
+
+Alias resolution is done by hand from the import statements: libcst's
+QualifiedNameProvider needs a MetadataWrapper, which costs tens of milliseconds per
+file and would dominate a quick-fix.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+import libcst as cst
+
+
+@dataclass(frozen=True)
+class RewriteResult:
+    text: str | None  # the new source, None when refused
+    refused: str | None  # one sentence saying why the shape cannot be rewritten safely
+    changed: bool  # False when the input already has the target shape
+
+    @staticmethod
+    def unchanged(source: str) -> "RewriteResult":
+        return RewriteResult(source, None, False)
+
+    @staticmethod
+    def refuse(reason: str) -> "RewriteResult":
+        return RewriteResult(None, reason, False)
+
+
+class Refusal(Exception):
+    """Raised anywhere inside a rewrite to abandon it with a reason for the user."""
+
+
+# --------------------------------------------------------------------------- names
+
+# SQLAlchemy re-exports its public names from several modules; reduce each to one spelling.
+_CANONICAL = {
+    "sqlalchemy.engine.create_engine": "sqlalchemy.create_engine",
+    "sqlalchemy.engine.create.create_engine": "sqlalchemy.create_engine",
+    "sqlmodel.create_engine": "sqlalchemy.create_engine",
+    "sqlalchemy.engine.engine_from_config": "sqlalchemy.engine_from_config",
+    "sqlalchemy.engine.create.engine_from_config": "sqlalchemy.engine_from_config",
+    "sqlalchemy.ext.asyncio.engine.create_async_engine": "sqlalchemy.ext.asyncio.create_async_engine",
+    "sqlalchemy.ext.asyncio.engine.async_engine_from_config": "sqlalchemy.ext.asyncio.async_engine_from_config",
+    "sqlalchemy.ext.asyncio.engine.AsyncEngine": "sqlalchemy.ext.asyncio.AsyncEngine",
+    "sqlalchemy.ext.asyncio.engine.AsyncConnection": "sqlalchemy.ext.asyncio.AsyncConnection",
+    "sqlalchemy.Connection": "sqlalchemy.engine.Connection",
+    "sqlalchemy.engine.base.Connection": "sqlalchemy.engine.Connection",
+    "sqlalchemy.Engine": "sqlalchemy.engine.Engine",
+    "sqlalchemy.engine.base.Engine": "sqlalchemy.engine.Engine",
+    "sqlalchemy.NullPool": "sqlalchemy.pool.NullPool",
+    "sqlalchemy.pool.impl.NullPool": "sqlalchemy.pool.NullPool",
+    "asyncio.runners.run": "asyncio.run",
+}
+
+SYNC_FACTORIES = {
+    "sqlalchemy.create_engine": "create_async_engine",
+    "sqlalchemy.engine_from_config": "async_engine_from_config",
+}
+ASYNC_FACTORIES = {
+    "sqlalchemy.ext.asyncio.create_async_engine": "create_engine",
+    "sqlalchemy.ext.asyncio.async_engine_from_config": "engine_from_config",
+}
+ASYNC_WRAP = "sqlalchemy.ext.asyncio.AsyncEngine"
+CTX = "alembic.context"
+
+
+def canonical(qualified: str | None) -> str | None:
+    if qualified is None:
+        return None
+    if qualified in _CANONICAL:
+        return _CANONICAL[qualified]
+    # Every pool class lives in sqlalchemy.pool.impl and is re-exported twice.
+    for prefix in ("sqlalchemy.pool.impl.", "sqlalchemy.pool.", "sqlalchemy."):
+        if qualified.startswith(prefix) and qualified.endswith("Pool") and "." not in qualified[len(prefix) :]:
+            return "sqlalchemy.pool." + qualified[len(prefix) :]
+    return qualified
+
+
+def dotted(node: cst.BaseExpression) -> str | None:
+    """`a.b.c` as text, or None for anything that is not a plain dotted name."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        head = dotted(node.value)
+        return None if head is None else f"{head}.{node.attr.value}"
+    return None
+
+
+@dataclass(frozen=True)
+class Binding:
+    qualified: str
+    # Bound only under `if TYPE_CHECKING:`: fine for annotations, absent at run time.
+    type_only: bool = False
+    # The import sits directly in the module body (not in an if/try/def).
+    top_level: bool = False
+
+
+class ImportMap:
+    """Local name -> imported qualified name, from the file's own import statements."""
+
+    def __init__(self, bindings: dict[str, Binding] | None = None):
+        self.bindings: dict[str, Binding] = dict(bindings or {})
+
+    @classmethod
+    def of_module(cls, module: cst.Module) -> "ImportMap":
+        imports = cls()
+        collector = _ImportCollector(imports, into_defs=False)
+        for stmt in module.body:
+            collector.top = True
+            stmt.visit(collector)
+        return imports
+
+    def within(self, scope: cst.CSTNode) -> "ImportMap":
+        """This map plus the imports made inside `scope` (a function body)."""
+        inner = ImportMap(self.bindings)
+        scope.visit(_ImportCollector(inner, into_defs=True, skip_root_def=scope))
+        return inner
+
+    def qualname(self, node: cst.BaseExpression) -> str | None:
+        text = dotted(node)
+        if text is None:
+            return None
+        head, _, rest = text.partition(".")
+        binding = self.bindings.get(head)
+        if binding is None or binding.type_only:
+            return None
+        return canonical(binding.qualified + ("." + rest if rest else ""))
+
+    def local_for(self, qualified: str) -> str | None:
+        """A local name that is bound (at run time) to exactly `qualified`."""
+        for name, binding in self.bindings.items():
+            if not binding.type_only and canonical(binding.qualified) == qualified:
+                return name
+        return None
+
+    def module_alias(self, module_name: str) -> str | None:
+        return self.local_for(module_name)
+
+    def ctx_names(self) -> set[str]:
+        return {n for n, b in self.bindings.items() if not b.type_only and b.qualified == CTX}
+
+
+class _ImportCollector(cst.CSTVisitor):
+    def __init__(self, into: ImportMap, *, into_defs: bool, skip_root_def: cst.CSTNode | None = None):
+        self.into = into
+        self.into_defs = into_defs
+        self.root = skip_root_def
+        self.top = False
+        self._type_checking = 0
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self.top = False
+        return self.into_defs or node is self.root
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        self.top = False
+        return self.into_defs
+
+    def visit_If(self, node: cst.If) -> bool:
+        self.top = False
+        if dotted(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            self._type_checking += 1
+            node.body.visit(self)
+            self._type_checking -= 1
+            if node.orelse is not None:
+                node.orelse.visit(self)
+            return False
+        return True
+
+    def visit_Try(self, node: cst.Try) -> bool:
+        self.top = False
+        return True
+
+    def _bind(self, name: str, qualified: str) -> None:
+        self.into.bindings[name] = Binding(qualified, self._type_checking > 0, self.top)
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        for alias in node.names:
+            full = dotted(alias.name) or ""
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self._bind(alias.asname.name.value, full)
+            else:
+                root = full.split(".")[0]
+                self._bind(root, root)
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+            return False
+        mod = dotted(node.module) or ""
+        for alias in node.names:
+            name = dotted(alias.name) or ""
+            local = name
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+            self._bind(local, f"{mod}.{name}")
+        return False
+
+
+# --------------------------------------------------------------------------- name analysis
+
+
+class _Reads(cst.CSTVisitor):
+    """Every identifier used as a value (over-approximates reads: bindings count too)."""
+
+    def __init__(self) -> None:
+        self.names: Counter[str] = Counter()
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)  # a keyword's name is not a variable
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names[node.value] += 1
+
+
+def reads(*nodes: cst.CSTNode | None) -> Counter[str]:
+    visitor = _Reads()
+    for node in nodes:
+        if node is not None:
+            node.visit(visitor)
+    return visitor.names
+
+
+class _Binds(cst.CSTVisitor):
+    def __init__(self, root: cst.CSTNode) -> None:
+        self.root = root
+        self.names: set[str] = set()
+
+    def _targets(self, node: cst.CSTNode) -> None:
+        if isinstance(node, cst.Name):
+            self.names.add(node.value)
+        elif isinstance(node, (cst.Tuple, cst.List)):
+            for element in node.elements:
+                self._targets(element.value)
+        elif isinstance(node, cst.StarredElement):
+            self._targets(node.value)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self.names.add(node.name.value)  # binds its name; its locals are its own
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        self.names.add(node.name.value)
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._targets(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._targets(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._targets(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._targets(node.target)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        self._targets(node.name)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._targets(node.target)
+
+    def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
+        if node.asname is None:
+            self.names.add((dotted(node.name) or "").split(".")[0])
+
+    def visit_Global(self, node: cst.Global) -> None:
+        for item in node.names:
+            self.names.add(item.name.value)
+
+
+def binds(*nodes: cst.CSTNode) -> set[str]:
+    out: set[str] = set()
+    for node in nodes:
+        visitor = _Binds(node)
+        node.visit(visitor)
+        out |= visitor.names
+    return out
+
+
+def module_level_names(module: cst.Module) -> set[str]:
+    return binds(*module.body)
+
+
+class _Finder(cst.CSTVisitor):
+    def __init__(self, predicate: Callable[[cst.CSTNode], bool], stop_at_defs: bool):
+        self.predicate = predicate
+        self.stop = stop_at_defs
+        self.found: list[cst.CSTNode] = []
+        self.depth = 0
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.predicate(node):
+            self.found.append(node)
+        if self.stop and self.depth > 0 and isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            return False
+        self.depth += 1
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.depth -= 1
+
+
+def find_all(root: cst.CSTNode, predicate: Callable[[cst.CSTNode], bool], *, stop_at_defs: bool = False) -> list[cst.CSTNode]:
+    """Nodes under `root` (itself included) matching `predicate`; optionally not inside nested defs."""
+    finder = _Finder(predicate, stop_at_defs)
+    root.visit(finder)
+    return finder.found
+
+
+def has_await(node: cst.CSTNode) -> bool:
+    """Whether this code (not counting nested defs and lambdas) awaits or uses async for/with."""
+
+    def is_async(n: cst.CSTNode) -> bool:
+        if isinstance(n, cst.Await):
+            return True
+        if isinstance(n, (cst.With, cst.For)) and n.asynchronous is not None:
+            return True
+        return isinstance(n, cst.CompFor) and n.asynchronous is not None
+
+    return bool(find_all(node, is_async, stop_at_defs=True))
+
+
+# --------------------------------------------------------------------------- comments
+
+
+def comments_of_source(source: str) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.COMMENT:
+                counts[token.string.rstrip()] += 1
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass
+    return counts
+
+
+class _Comments(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def visit_Comment(self, node: cst.Comment) -> None:
+        self.counts[node.value.rstrip()] += 1
+
+
+def comments_of(*nodes: cst.CSTNode | None) -> Counter[str]:
+    visitor = _Comments()
+    for node in nodes:
+        if node is not None:
+            node.visit(visitor)
+    return visitor.counts
+
+
+def comment_lines(texts: Iterable[str]) -> list[cst.EmptyLine]:
+    return [cst.EmptyLine(comment=cst.Comment(t)) for t in texts]
+
+
+def keep_comments(old: Sequence[cst.CSTNode], new: cst.BaseStatement) -> cst.BaseStatement:
+    """`new` replaces the nodes `old`: re-home any comment of `old` that `new` lost as a
+    comment line above `new`, so no user comment ever disappears in a rewrite."""
+    lost = comments_of(*old) - comments_of(new)
+    if not lost:
+        return new
+    return new.with_changes(leading_lines=[*comment_lines(lost.elements()), *new.leading_lines])
+
+
+def carry_leading(removed: cst.BaseStatement, following: cst.BaseStatement) -> cst.BaseStatement:
+    """`removed` disappears: its leading lines (blank lines, comments) and any other
+    comment it held move onto the statement that now takes its place."""
+    inner = comments_of(removed) - comments_of(*removed.leading_lines)
+    return following.with_changes(
+        leading_lines=[*removed.leading_lines, *comment_lines(inner.elements()), *following.leading_lines]
+    )
+
+
+# --------------------------------------------------------------------------- building nodes
+
+
+class Builder:
+    """Parses small snippets with the module's own indentation and newline."""
+
+    def __init__(self, module: cst.Module):
+        self.module = module
+        self.indent = module.default_indent
+        self.newline = module.default_newline
+        self.config = module.config_for_parsing
+
+    def _fix(self, code: str) -> str:
+        lines = code.split("\n")
+        out = []
+        for line in lines:
+            stripped = line.lstrip(" ")
+            depth = (len(line) - len(stripped)) // 4
+            out.append(self.indent * depth + stripped)
+        return self.newline.join(out)
+
+    def stmt(self, code: str) -> cst.BaseStatement:
+        return cst.parse_statement(self._fix(code.rstrip("\n") + "\n"), config=self.config)
+
+    def stmts(self, code: str) -> list[cst.BaseStatement]:
+        return list(cst.parse_module(self._fix(code.rstrip("\n") + "\n"), config=self.config).body)
+
+    def expr(self, code: str) -> cst.BaseExpression:
+        return cst.parse_expression(code, config=self.config)
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+
+def blank_lines(n: int) -> list[cst.EmptyLine]:
+    return [cst.EmptyLine(indent=False) for _ in range(n)]
+
+
+def docstring_of(body: Sequence[cst.BaseStatement]) -> cst.BaseStatement | None:
+    if body and isinstance(body[0], cst.SimpleStatementLine) and len(body[0].body) == 1:
+        expr = body[0].body[0]
+        if isinstance(expr, cst.Expr) and isinstance(expr.value, (cst.SimpleString, cst.ConcatenatedString)):
+            return body[0]
+    return None
+
+
+def sole_expr(stmt: cst.CSTNode) -> cst.BaseExpression | None:
+    """The expression of a one-expression statement line, e.g. the call in `f(x)`."""
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr):
+        return stmt.body[0].value
+    return None
+
+
+def with_sole_expr(stmt: cst.SimpleStatementLine, value: cst.BaseExpression) -> cst.SimpleStatementLine:
+    return stmt.with_changes(body=[stmt.body[0].with_changes(value=value)])
+
+
+def kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:
+    return cst.Arg(
+        keyword=cst.Name(name),
+        value=value,
+        equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
+    )
+
+
+def find_kwarg(call: cst.Call, name: str) -> int | None:
+    for i, arg in enumerate(call.args):
+        if arg.keyword is not None and arg.keyword.value == name:
+            return i
+    return None
+
+
+def has_star_kwargs(call: cst.Call) -> bool:
+    return any(arg.star == "**" for arg in call.args)
+
+
+def remove_arg(call: cst.Call, index: int) -> cst.Call:
+    """Drop one argument and keep the call's layout (trailing comma, closing line)."""
+    args = list(call.args)
+    removed = args.pop(index)
+    if index == len(args) and args:
+        # The removed argument was last: its comma/whitespace closes the call now.
+        args[-1] = args[-1].with_changes(comma=removed.comma, whitespace_after_arg=removed.whitespace_after_arg)
+    elif not args:
+        return call.with_changes(args=[])
+    return call.with_changes(args=args)
+
+
+def add_kwarg(call: cst.Call, arg: cst.Arg) -> cst.Call:
+    """Append a keyword argument before any `*`/`**` splat, matching one-per-line layouts."""
+    args = list(call.args)
+    pos = len(args)
+    for i, existing in enumerate(args):
+        if existing.star:
+            pos = i
+            break
+    if not args:
+        return call.with_changes(args=[arg])
+    if pos < len(args):
+        prev_comma = args[pos - 1].comma if pos > 0 else cst.MaybeSentinel.DEFAULT
+        comma = prev_comma if isinstance(prev_comma, cst.Comma) else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        args.insert(pos, arg.with_changes(comma=comma))
+        return call.with_changes(args=args)
+    last = args[-1]
+    if len(args) >= 2 and isinstance(args[-2].comma, cst.Comma):
+        between = args[-2].comma
+    elif isinstance(call.whitespace_before_args, cst.ParenthesizedWhitespace):
+        between = cst.Comma(whitespace_after=call.whitespace_before_args)
+    else:
+        between = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    args[-1] = last.with_changes(comma=between, whitespace_after_arg=cst.SimpleWhitespace(""))
+    args.append(arg.with_changes(comma=last.comma, whitespace_after_arg=last.whitespace_after_arg))
+    return call.with_changes(args=args)
+
+
+# --------------------------------------------------------------------------- imports
+
+
+def _import_from_module(stmt: cst.CSTNode) -> tuple[cst.SimpleStatementLine, cst.ImportFrom] | None:
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.ImportFrom):
+        node = stmt.body[0]
+        if not node.relative and node.module is not None and not isinstance(node.names, cst.ImportStar):
+            return stmt, node
+    return None
+
+
+def _is_import(stmt: cst.CSTNode) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and all(
+        isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
+    )
+
+
+def _is_future(stmt: cst.CSTNode) -> bool:
+    found = _import_from_module(stmt)
+    return found is not None and dotted(found[1].module) == "__future__"
+
+
+def _imported_modules(stmt: cst.SimpleStatementLine) -> list[str]:
+    out = []
+    for small in stmt.body:
+        if isinstance(small, cst.ImportFrom) and small.module is not None:
+            out.append(dotted(small.module) or "")
+        elif isinstance(small, cst.Import):
+            out.extend(dotted(a.name) or "" for a in small.names)
+    return out
+
+
+def _header_end(body: Sequence[cst.BaseStatement]) -> int:
+    """Index after the module docstring and `from __future__` imports."""
+    i = 0
+    if docstring_of(body) is not None:
+        i = 1
+    while i < len(body) and _is_future(body[i]):
+        i += 1
+    return i
+
+
+def ensure_import_module(module: cst.Module, name: str) -> tuple[cst.Module, str]:
+    """`import name` at the top of the imports (where the async template has asyncio)."""
+    imports = ImportMap.of_module(module)
+    local = imports.local_for(name)
+    if local is not None and imports.bindings[local].top_level:
+        return module, local
+    if name in module_level_names(module) or name in reads(module):
+        raise Refusal(f"the name '{name}' is already used for something else in env.py")
+    body = list(module.body)
+    start = _header_end(body)
+    pos = next((i for i in range(start, len(body)) if _is_import(body[i])), None)
+    new = Builder(module).stmt(f"import {name}")
+    if pos is None:
+        pos = start
+    else:
+        # Take over the first import's leading lines so a header comment stays on top.
+        new = new.with_changes(leading_lines=body[pos].leading_lines)
+        body[pos] = body[pos].with_changes(leading_lines=[])
+    body.insert(pos, new)
+    return module.with_changes(body=body), name
+
+
+def ensure_from_import(module: cst.Module, mod: str, name: str, *, prefer_alias: str | None = None) -> tuple[cst.Module, str]:
+    """Make `mod.name` available at module level and return its local name.
+
+    Reuses an existing import (under whatever alias); otherwise adds the name to an
+    existing `from mod import ...` line, or inserts a new line after the last
+    SQLAlchemy import (after the last import of the leading block when there is none)."""
+    imports = ImportMap.of_module(module)
+    qualified = canonical(f"{mod}.{name}")
+    for local, binding in imports.bindings.items():
+        if not binding.type_only and binding.top_level and canonical(binding.qualified) == qualified:
+            return module, local
+    taken = module_level_names(module) | set(reads(module))
+    local = name
+    if local in taken:
+        local = prefer_alias or f"sa_{name}"
+        if local in taken:
+            raise Refusal(f"the names '{name}' and '{local}' are both already used in env.py")
+    alias = cst.ImportAlias(
+        name=cst.Name(name), asname=None if local == name else cst.AsName(name=cst.Name(local))
+    )
+    body = list(module.body)
+    for i, stmt in enumerate(body):
+        found = _import_from_module(stmt)
+        if found is not None and dotted(found[1].module) == mod:
+            line, node = found
+            names = list(node.names)
+            last = names[-1]
+            if node.lpar is not None and isinstance(last.comma, cst.Comma):
+                # Parenthesised one-per-line list with a trailing comma.
+                between = names[-2].comma if len(names) >= 2 else cst.Comma(whitespace_after=node.lpar.whitespace_after)
+                names[-1] = last.with_changes(comma=between)
+                names.append(alias.with_changes(comma=last.comma))
+            else:
+                names[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                names.append(alias.with_changes(comma=last.comma))
+            body[i] = line.with_changes(body=[node.with_changes(names=names)])
+            return module.with_changes(body=body), local
+    new = Builder(module).stmt(f"from {mod} import {name}" + ("" if local == name else f" as {local}"))
+    body.insert(_from_import_anchor(body), new)
+    return module.with_changes(body=body), local
+
+
+def _from_import_anchor(body: Sequence[cst.BaseStatement]) -> int:
+    start = _header_end(body)
+    anchor = None
+    for i in range(start, len(body)):
+        if _is_import(body[i]) and any(m == "sqlalchemy" or m.startswith("sqlalchemy.") for m in _imported_modules(body[i])):
+            anchor = i + 1
+    if anchor is not None:
+        return anchor
+    i = start
+    while i < len(body) and _is_import(body[i]):
+        i += 1
+    return i
+
+
+class _PruneImports(cst.CSTTransformer):
+    """Removes the given imported names when nothing in the file refers to them any more."""
+
+    def __init__(self, unused: set[str], qualified: set[str]):
+        self.unused = unused  # local names with no remaining reference
+        self.qualified = qualified  # which imports may go (canonical qualified names)
+
+    def _keep(self, node: cst.ImportFrom, alias: cst.ImportAlias) -> bool:
+        mod = dotted(node.module) if node.module is not None else None
+        if node.relative or mod is None:
+            return True
+        name = dotted(alias.name) or ""
+        local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
+        return not (local in self.unused and canonical(f"{mod}.{name}") in self.qualified)
+
+    def _prune_line(self, stmt: cst.BaseStatement) -> cst.BaseStatement | None:
+        found = _import_from_module(stmt)
+        if found is None:
+            return stmt
+        line, node = found
+        keep = [a for a in node.names if self._keep(node, a)]
+        if len(keep) == len(node.names):
+            return stmt
+        if not keep:
+            return None
+        if not self._keep(node, node.names[-1]):
+            # The last name went: the new last one takes its closing comma/whitespace.
+            keep[-1] = keep[-1].with_changes(comma=node.names[-1].comma)
+        new = line.with_changes(body=[node.with_changes(names=keep)])
+        return keep_comments([line], new)
+
+    def _prune(self, body: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement] | None:
+        out: list[cst.BaseStatement] = []
+        carried: cst.BaseStatement | None = None
+        changed = False
+        for stmt in body:
+            new = self._prune_line(stmt)
+            if new is not stmt:
+                changed = True
+            if new is None:
+                carried = stmt if carried is None else carry_leading(carried, stmt)
+                continue
+            if carried is not None:
+                new = carry_leading(carried, new)
+                carried = None
+            out.append(new)
+        if not changed:
+            return None
+        if carried is not None:
+            if not out:
+                return None  # never empty a block; leave this one as it was
+            lost = comments_of(carried)
+            if lost:
+                out.append(cst.SimpleStatementLine([cst.Pass()], leading_lines=comment_lines(lost.elements())))
+        return out
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        body = self._prune(updated_node.body)
+        return updated_node if body is None else updated_node.with_changes(body=body)
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
+        body = self._prune(updated_node.body)
+        return updated_node if body is None else updated_node.with_changes(body=body)
+
+
+def prune_imports(module: cst.Module, qualified: Iterable[str]) -> cst.Module:
+    """Drop `from x import y` names in `qualified` that the rewritten file no longer uses."""
+    wanted = {canonical(q) for q in qualified}
+    used = reads(module)
+    imports = ImportMap()
+    module.visit(_ImportCollector(imports, into_defs=True))
+    unused = {
+        local for local, b in imports.bindings.items() if canonical(b.qualified) in wanted and used[local] == 0
+    }
+    if not unused:
+        return module
+    return module.visit(_PruneImports(unused, {q for q in wanted if q}))
+
+
+# --------------------------------------------------------------------------- parse / finish
+
+
+def parse(source: str) -> cst.Module:
+    try:
+        return cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        raise Refusal(f"env.py does not parse (line {exc.raw_line}: {exc.message}); fix the syntax error first") from None
+    except Exception as exc:  # libcst raises a few other kinds on odd input
+        raise Refusal(f"env.py could not be parsed ({exc.__class__.__name__})") from None
+
+
+def finish(original: str, module: cst.Module) -> RewriteResult:
+    """Validate a rewritten module: it must parse, compile and keep every comment."""
+    text = module.code
+    if text == original:
+        return RewriteResult.unchanged(original)
+    try:
+        ast.parse(text)
+        compile(text, "env.py", "exec", dont_inherit=True)
+        cst.parse_module(text)
+    except (SyntaxError, ValueError, cst.ParserSyntaxError) as exc:
+        try:
+            compile(original, "env.py", "exec", dont_inherit=True)
+        except SyntaxError as original_error:
+            # e.g. `await` in a plain def: ast.parse accepts it, compile() does not.
+            return RewriteResult.refuse(
+                f"env.py does not compile (line {original_error.lineno}: {original_error.msg}) and this fix does not repair that"
+            )
+        return RewriteResult.refuse(
+            f"internal error: the rewritten env.py would not compile ({exc.__class__.__name__}); nothing was changed"
+        )
+    lost = comments_of_source(original) - comments_of_source(text)
+    if lost:
+        first = next(iter(lost))
+        return RewriteResult.refuse(f"internal error: the rewrite would drop the comment {first!r}; nothing was changed")
+    return RewriteResult(text, None, True)
+
+
+def run(source: str, transform: Callable[[cst.Module], cst.Module | None]) -> RewriteResult:
+    """Parse, transform (None = nothing to do), validate; a Refusal becomes a refused result."""
+    try:
+        module = parse(source)
+        new = transform(module)
+    except Refusal as refusal:
+        return RewriteResult.refuse(str(refusal))
+    if new is None:
+        return RewriteResult.unchanged(source)
+    return finish(source, new)
