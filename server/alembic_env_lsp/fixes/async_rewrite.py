@@ -43,13 +43,11 @@ from .rewrite_common import (
     sole_expr,
     with_sole_expr,
 )
-from .rewrite_urls import async_driver_url
 
 __all__ = [
     "RewriteResult",
     "add_dispose",
     "add_null_pool",
-    "async_driver_url",
     "convert_to_async",
     "repair_async_connection_configure",
     "repair_legacy_async_engine",
