@@ -1,0 +1,104 @@
+"""text → parse → facts → rules → findings. The one entry point both adapters call."""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable
+
+from .findings import Finding, FindingSink, Severity
+from .model.build import build_facts
+from .model.facts import EnvFacts
+from .model.parse import SyntaxProblem, parse
+from .redact import redact_text
+from .rule import Rule, RuleContext
+from .rules import all_rules
+from .settings import Settings, SettingsError, parse_settings
+from .suppress import Suppressions
+from .text import SourceText
+
+if TYPE_CHECKING:
+    from .project import ProjectContext
+
+SYNTAX_ERROR_CODE = "ENV000"
+
+
+@dataclass
+class Analysis:
+    path: str | None
+    source: SourceText
+    facts: EnvFacts | None
+    findings: list[Finding]
+    # A rule that crashed: logged by the adapters, never fatal; other rules still report.
+    internal_errors: list[str] = field(default_factory=list)
+    project: "ProjectContext | None" = None
+
+    @property
+    def parsed(self) -> bool:
+        return self.facts is not None
+
+
+def analyze(
+    text: str,
+    path: str | None = None,
+    *,
+    project: "ProjectContext | None" = None,
+    settings: Settings | None = None,
+    rules: Iterable[Rule] | None = None,
+) -> Analysis:
+    source = SourceText(text)
+    settings = settings or Settings()
+    parsed = parse(source)
+    if isinstance(parsed, SyntaxProblem):
+        finding = Finding(SYNTAX_ERROR_CODE, parsed.message, Severity.ERROR, parsed.range)
+        return Analysis(path, source, None, [finding], project=project)
+
+    facts = build_facts(parsed, source, project)
+    findings: list[Finding] = []
+    errors: list[str] = []
+    for rule in rules if rules is not None else all_rules():
+        if rule.code == SYNTAX_ERROR_CODE or not settings.enabled(rule.code):
+            continue
+        sink = FindingSink(rule.code, rule.severity)
+        try:
+            rule.check(RuleContext(facts, source, project, sink, path))
+        except Exception as error:  # a bug in one rule must not hide the others
+            where = traceback.extract_tb(error.__traceback__)[-1]
+            errors.append(
+                redact_text(f"{rule.code} failed: {type(error).__name__}: {error} ({where.filename}:{where.lineno})")
+            )
+            continue
+        findings.extend(sink.items)
+
+    suppressions = Suppressions(source)
+    kept = []
+    for finding in findings:
+        if finding.path is None and (
+            suppressions.suppresses(finding.code, finding.range.start.line)
+            or suppressions.suppresses(finding.code, finding.range.end.line)
+        ):
+            continue
+        override = settings.severity.get(finding.code)
+        kept.append(finding.with_severity(override) if override else finding)
+    kept.sort(key=lambda f: (f.path or "", f.range.start, f.code))
+    return Analysis(path, source, facts, kept, errors, project)
+
+
+def project_settings(project: "ProjectContext | None", base: Settings | None = None) -> Settings:
+    """Editor/CLI settings merged with `[tool.alembic-env-lsp]` (the file wins).
+
+    Raises SettingsError with a message that names the file."""
+    base = base or Settings()
+    pyproject = getattr(project, "pyproject", None)
+    if pyproject is None:
+        return base
+    if pyproject.error:
+        raise SettingsError(f"{pyproject.path}: {pyproject.error}")
+    table = pyproject.tool_alembic_env_lsp
+    if not table:
+        return base
+    codes = {r.code for r in all_rules()}
+    return base.merged_with(parse_settings(table, where=f"{pyproject.path} [tool.alembic-env-lsp]", known_codes=codes))
+
+
+__all__ = ["Analysis", "SettingsError", "analyze", "project_settings"]

@@ -1,0 +1,164 @@
+"""Small, exact text edits that fixes are made of. Each touches only what it must, so
+comments and formatting elsewhere stay as the user wrote them."""
+
+from __future__ import annotations
+
+import ast
+
+from ..model.facts import EnvFacts
+from ..text import Position, Range, SourceText, TextEdit
+
+INDENT = "    "
+
+
+def replace_node(source: SourceText, node: ast.AST, new_text: str) -> TextEdit:
+    return TextEdit(source.node_range(node), new_text)
+
+
+def insert_at(pos: Position, text: str) -> TextEdit:
+    return TextEdit(Range(pos, pos), text)
+
+
+def add_keyword(source: SourceText, call: ast.Call, keyword_text: str) -> TextEdit:
+    """Append `name=value` to a call's arguments, matching its one-line or one-per-line layout."""
+    args: list[ast.AST] = [*call.args, *call.keywords]
+    call_range = source.node_range(call)
+    if not args:
+        # `f()` → `f(name=value)`: insert before the closing parenthesis
+        close = Position(call_range.end.line, call_range.end.character - 1)
+        return insert_at(close, keyword_text)
+    last = max(args, key=lambda a: (a.end_lineno, a.end_col_offset))  # type: ignore[attr-defined]
+    last_range = source.node_range(last)
+    after_last = source.slice(Range(last_range.end, call_range.end))
+    trailing_comma = after_last.lstrip().startswith(",")
+    multiline = call_range.end.line > last_range.end.line
+    if multiline:
+        indent = source.indent_of(last_range.start.line)
+        if trailing_comma:
+            comma_offset = source.offset(last_range.end) + after_last.index(",") + 1
+            pos = source.position_at(comma_offset)
+            return insert_at(pos, f"{source.line_ending()}{indent}{keyword_text},")
+        return insert_at(last_range.end, f",{source.line_ending()}{indent}{keyword_text}")
+    if trailing_comma:
+        comma_offset = source.offset(last_range.end) + after_last.index(",") + 1
+        return insert_at(source.position_at(comma_offset), f" {keyword_text}")
+    return insert_at(last_range.end, f", {keyword_text}")
+
+
+def remove_keyword(source: SourceText, call: ast.Call, name: str) -> TextEdit | None:
+    """Delete `name=value` and the comma that separates it from its neighbour."""
+    items: list[ast.AST] = sorted(
+        [*call.args, *call.keywords], key=lambda a: (a.lineno, a.col_offset)  # type: ignore[attr-defined]
+    )
+    for index, item in enumerate(items):
+        if isinstance(item, ast.keyword) and item.arg == name:
+            this = source.node_range(item)
+            if index + 1 < len(items):
+                following = source.node_range(items[index + 1])
+                return TextEdit(Range(this.start, following.start), "")
+            if index > 0:
+                previous = source.node_range(items[index - 1])
+                return TextEdit(Range(previous.end, this.end), "")
+            return TextEdit(this, "")
+    return None
+
+
+def local_name_for(facts: EnvFacts, qname: str) -> str | None:
+    """The name this file already uses for `qname` at module level, if any."""
+    for local, target in facts.module.aliases.items():
+        if target == qname:
+            return local
+    module, _, attr = qname.rpartition(".")
+    for local, target in facts.module.aliases.items():
+        if target == module:
+            return f"{local}.{attr}"
+    return None
+
+
+def ensure_import(facts: EnvFacts, source: SourceText, module: str, name: str) -> tuple[str, list[TextEdit]]:
+    """The expression to use for `module.name`, plus the import to add when there is none."""
+    existing = local_name_for(facts, f"{module}.{name}")
+    if existing is not None:
+        return existing, []
+    taken = set(facts.module.aliases) | set(facts.module.assignments) | set(facts.module.functions)
+    if name in taken:
+        return name, []  # something else owns that name: a plain insert would shadow it
+    line = import_insertion_line(facts)
+    text = f"from {module} import {name}{source.line_ending()}"
+    return name, [insert_at(Position(line, 0), text)]
+
+
+def import_insertion_line(facts: EnvFacts) -> int:
+    """The line after the last top-level import (or after the docstring / __future__)."""
+    last = None
+    for stmt in facts.tree.body:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            last = stmt
+        elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and last is None:
+            last = stmt  # module docstring
+        else:
+            if last is not None:
+                break
+    if last is None:
+        return 0
+    return last.end_lineno  # type: ignore[return-value]
+
+
+def statement_lines(stmt: ast.stmt) -> tuple[int, int]:
+    """0-based first and last line of a statement, decorators included."""
+    first = min([stmt.lineno] + [d.lineno for d in getattr(stmt, "decorator_list", [])])
+    return first - 1, stmt.end_lineno - 1  # type: ignore[operator]
+
+
+def has_multiline_string(node: ast.AST) -> bool:
+    for child in ast.walk(node):
+        if isinstance(child, (ast.Constant, ast.JoinedStr)) and getattr(child, "end_lineno", child.lineno) != child.lineno:
+            return True
+    return False
+
+
+def wrap_in_block(source: SourceText, stmts: list[ast.stmt], header: str) -> list[TextEdit] | None:
+    """Put `stmts` (consecutive, same indentation) under `header:` — indenting each line.
+
+    None when indenting would change a multi-line string's content."""
+    if any(has_multiline_string(s) for s in stmts):
+        return None
+    first, _ = statement_lines(stmts[0])
+    _, last = statement_lines(stmts[-1])
+    indent = source.indent_of(first)
+    if source.line(first)[: len(indent)] != indent or source.line(first).strip() == "":
+        return None
+    if any(line_starts_mid_line(source, s) for s in stmts):
+        return None
+    eol = source.line_ending()
+    edits = [insert_at(Position(first, 0), f"{indent}{header}:{eol}")]
+    for line in range(first, last + 1):
+        if source.line(line).strip():
+            edits.append(insert_at(Position(line, 0), INDENT))
+    return edits
+
+
+def line_starts_mid_line(source: SourceText, stmt: ast.stmt) -> bool:
+    """True for `a = 1; b()` style statements that share a line with another."""
+    start = source.from_utf8(stmt.lineno, stmt.col_offset)
+    return source.line(start.line)[: start.character].strip() != ""
+
+
+def insert_lines_after(source: SourceText, stmt: ast.stmt, lines: list[str], indent: str) -> TextEdit:
+    _, last = statement_lines(stmt)
+    eol = source.line_ending()
+    text = "".join(f"{indent}{line}{eol}" if line else eol for line in lines)
+    if last + 1 >= source.line_count:
+        # the file ends without a newline after this statement
+        end = Position(last, len(source.line(last)))
+        return insert_at(end, eol + text.rstrip("\r\n"))
+    return insert_at(Position(last + 1, 0), text)
+
+
+def ensure_module_import(facts: EnvFacts, source: SourceText, module: str) -> tuple[str, list[TextEdit]]:
+    """The name to use for `module` (e.g. "asyncio"), plus `import module` when missing."""
+    for local, target in facts.module.aliases.items():
+        if target == module:
+            return local, []
+    line = import_insertion_line(facts)
+    return module, [insert_at(Position(line, 0), f"import {module}{source.line_ending()}")]

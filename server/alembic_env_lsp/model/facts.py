@@ -1,0 +1,269 @@
+"""The model of one env.py: plain records built in one walk (build.py), read by rules,
+hovers and explain. Nodes are Python `ast` nodes; positions come from `SourceText`."""
+
+from __future__ import annotations
+
+import ast
+import enum
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from ..text import SourceText
+
+
+class Kind(enum.Enum):
+    """What a variable holds, as far as a local, syntactic reading can tell."""
+
+    ENGINE = "Engine"
+    ASYNC_ENGINE = "AsyncEngine"
+    CONNECTION = "Connection"
+    ASYNC_CONNECTION = "AsyncConnection"
+    URL = "URL"
+    SECTION = "config section dict"
+    CONFIG = "alembic Config"
+
+
+class Confidence(enum.IntEnum):
+    # Catalog §2.4: how sure we are of a URL; severity drops with it.
+    UNKNOWN = 0
+    HEURISTIC = 1
+    DEFAULT = 2
+    LITERAL = 3
+
+
+@dataclass(eq=False)
+class Scope:
+    """The module, a function, or a lambda."""
+
+    name: str
+    node: ast.AST | None
+    is_async: bool
+    parent: "Scope | None"
+    params: list[ast.arg] = field(default_factory=list)
+    has_varargs: bool = False
+    aliases: dict[str, str] = field(default_factory=dict)
+    assignments: dict[str, list["Assignment"]] = field(default_factory=dict)
+    kinds: dict[str, "Binding"] = field(default_factory=dict)
+    calls: list["CallFact"] = field(default_factory=list)
+    returns: list[ast.expr] = field(default_factory=list)
+    functions: dict[str, "Scope"] = field(default_factory=dict)
+
+    @property
+    def is_module(self) -> bool:
+        return self.parent is None
+
+    def lookup_alias(self, name: str) -> str | None:
+        scope: Scope | None = self
+        while scope is not None:
+            if name in scope.aliases:
+                return scope.aliases[name]
+            scope = scope.parent
+        return None
+
+    def lookup_kind(self, name: str) -> "Binding | None":
+        scope: Scope | None = self
+        while scope is not None:
+            if name in scope.kinds:
+                return scope.kinds[name]
+            if name in scope.assignments or any(p.arg == name for p in scope.params):
+                return None  # a local that holds something we cannot type
+            scope = scope.parent
+        return None
+
+    def lookup_function(self, name: str) -> "Scope | None":
+        scope: Scope | None = self
+        while scope is not None:
+            if name in scope.functions:
+                return scope.functions[name]
+            scope = scope.parent
+        return None
+
+    def last_assignment(self, name: str, before_line: int | None = None) -> "Assignment | None":
+        scope: Scope | None = self
+        while scope is not None:
+            found = [
+                a
+                for a in scope.assignments.get(name, ())
+                if before_line is None or scope is not self or a.stmt.lineno <= before_line
+            ]
+            if found:
+                return found[-1]
+            scope = scope.parent
+        return None
+
+    def walk_calls(self) -> Iterator["CallFact"]:
+        yield from self.calls
+
+
+@dataclass(eq=False)
+class Assignment:
+    name: str
+    value: ast.expr
+    stmt: ast.stmt
+
+
+@dataclass(eq=False)
+class Binding:
+    kind: Kind
+    node: ast.AST  # where it got that kind (factory call, with item, annotation)
+    engine: "EngineFact | None" = None
+
+
+@dataclass(eq=False)
+class WithFact:
+    node: ast.With | ast.AsyncWith
+    is_async: bool
+    item: ast.withitem
+    scope: Scope
+
+
+@dataclass(eq=False)
+class CallFact:
+    node: ast.Call
+    qname: str | None  # canonical name through imports, e.g. "alembic.context.configure"
+    receiver: str | None  # `x` in `x.method(...)` (a plain name)
+    attr: str | None  # `method` in `x.method(...)`
+    scope: Scope
+    stmt: ast.stmt
+    parent: ast.AST
+    withs: tuple[WithFact, ...]
+    branches: tuple[tuple[ast.If, bool], ...]  # enclosing ifs, and whether we are in the body (True) or else
+    in_try: tuple[ast.Try, ...]
+
+    @property
+    def awaited(self) -> bool:
+        return isinstance(self.parent, ast.Await)
+
+    @property
+    def is_statement(self) -> bool:
+        return isinstance(self.parent, ast.Expr) or (
+            isinstance(self.parent, ast.Await) and isinstance(self.stmt, ast.Expr) and self.stmt.value is self.parent
+        )
+
+    def keyword(self, name: str) -> ast.expr | None:
+        for kw in self.node.keywords:
+            if kw.arg == name:
+                return kw.value
+        return None
+
+    @property
+    def splats(self) -> list[ast.expr]:
+        return [kw.value for kw in self.node.keywords if kw.arg is None]
+
+    def arg(self, index: int, name: str | None = None) -> ast.expr | None:
+        args = [a for a in self.node.args if not isinstance(a, ast.Starred)]
+        if index < len(args) and len(args) == len(self.node.args):
+            return args[index]
+        if name is not None:
+            return self.keyword(name)
+        return None
+
+
+@dataclass(eq=False)
+class UrlValue:
+    """Where a database URL comes from and what is known of it (catalog §2.4)."""
+
+    text: str | None  # the URL (or only "scheme://") when known; NEVER shown unredacted
+    confidence: Confidence
+    origin: str  # human description: "alembic.ini [alembic] sqlalchemy.url", "literal", "env var X default"
+    literal: ast.Constant | None = None  # the env.py string that holds the scheme, when editable
+    ini_value: object | None = None  # project.IniValue when it comes from the ini
+    ini_path: str | None = None
+    names: tuple[str, ...] = ()  # variable / env var / attribute names seen on the way (ENV060)
+    replaced: tuple[tuple[str, str], ...] = ()  # .replace(a, b) applied on the way
+
+    @property
+    def scheme(self) -> str | None:
+        if not self.text or "://" not in self.text:
+            return None
+        return self.text.split("://", 1)[0]
+
+
+@dataclass(eq=False)
+class EngineFact:
+    call: CallFact
+    is_async: bool  # builds an AsyncEngine
+    wrapped: CallFact | None  # AsyncEngine(<this sync factory call>)
+    factory: str  # short name of the factory actually called ("async_engine_from_config")
+    url: UrlValue
+    url_node: ast.expr | None  # the expression the URL came from in env.py
+    var: str | None  # the name it is assigned to
+    poolclass: ast.expr | None
+
+    @property
+    def scope(self) -> Scope:
+        return self.call.scope
+
+
+@dataclass(eq=False)
+class ConfigureFact:
+    call: CallFact
+    mode: str  # "online" | "offline" (by its arguments: connection= vs url=/dialect_name=)
+
+    def keyword(self, name: str) -> ast.expr | None:
+        return self.call.keyword(name)
+
+    @property
+    def has_splat(self) -> bool:
+        return bool(self.call.splats)
+
+
+@dataclass(eq=False)
+class Dispatch:
+    node: ast.If
+    offline_in_body: bool  # False for `if not context.is_offline_mode():`
+
+
+@dataclass(eq=False)
+class EnvFacts:
+    tree: ast.Module
+    source: SourceText
+    module: Scope
+    scopes: list[Scope]
+    calls: list[CallFact]
+    withs: list[WithFact]
+    engines: list[EngineFact]
+    configures: list[ConfigureFact]
+    dispatch: Dispatch | None
+    references: set[str]  # every qualified name read anywhere (e.g. "alembic.context.is_offline_mode")
+    config_names: set[str]  # names bound to context.config
+    online_functions: set[str]
+    offline_functions: set[str]
+    executed_functions: set[str]  # reachable from module level at all
+    target_metadata: Assignment | None
+    imports_alembic_context: bool
+
+    def calls_named(self, *qnames: str) -> list[CallFact]:
+        wanted = set(qnames)
+        return [c for c in self.calls if c.qname in wanted]
+
+    def calls_in(self, names: frozenset[str] | set[str]) -> list[CallFact]:
+        return [c for c in self.calls if c.qname in names]
+
+    def function(self, name: str) -> Scope | None:
+        return self.module.functions.get(name)
+
+    def path_of(self, call: CallFact) -> str:
+        """"online", "offline", "both" (runs either way) or "none" (never reached)."""
+        top = _top_function(call.scope)
+        if top is None:
+            if self.dispatch is None:
+                return "online"
+            for branch, in_body in call.branches:
+                if branch is self.dispatch.node:
+                    return "offline" if in_body == self.dispatch.offline_in_body else "online"
+            return "both"
+        online = top.name in self.online_functions
+        offline = top.name in self.offline_functions
+        if online and offline:
+            return "both"
+        return "online" if online else "offline" if offline else "none"
+
+    def on_online_path(self, call: CallFact) -> bool:
+        return self.path_of(call) in ("online", "both")
+
+
+def _top_function(scope: Scope) -> Scope | None:
+    while scope.parent is not None and not scope.parent.is_module:
+        scope = scope.parent
+    return None if scope.is_module else scope

@@ -1,0 +1,299 @@
+"""Where an engine's URL comes from: a small static evaluator (catalog §2.4).
+
+It follows literals, local variables, `os.getenv` defaults, `.replace()`, `make_url().set()`,
+local helpers such as `get_url()`, `config.set_main_option()` overrides and alembic.ini.
+It never guesses: what it cannot see is UNKNOWN, carrying the names seen on the way.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING
+
+from . import names as N
+from .facts import CallFact, Confidence, Kind, Scope, UrlValue
+
+if TYPE_CHECKING:
+    from .build import _Builder
+
+_MAX_DEPTH = 8
+_PASS_THROUGH_METHODS = frozenset(
+    {"render_as_string", "get_secret_value", "strip", "unicode_string", "__str__"}
+)
+
+
+def unknown(origin: str, names: tuple[str, ...] = (), replaced=()) -> UrlValue:
+    return UrlValue(None, Confidence.UNKNOWN, origin, names=names, replaced=tuple(replaced))
+
+
+class UrlResolver:
+    def __init__(self, builder: "_Builder"):
+        self.builder = builder
+
+    # ---- entry points -----------------------------------------------------------------
+
+    def engine_url(self, call: CallFact) -> tuple[UrlValue, ast.expr | None]:
+        """The URL an engine factory call will use, and the env.py expression it came from."""
+        explicit = call.keyword("url")
+        if call.qname in N.FROM_CONFIG_FACTORIES:
+            if explicit is not None:
+                return self.evaluate(explicit, call.scope, call.node.lineno), explicit
+            config = call.arg(0, "configuration")
+            prefix_node = call.keyword("prefix")
+            if prefix_node is None and len(call.node.args) > 1:
+                prefix_node = call.node.args[1]
+            prefix = "sqlalchemy."
+            if isinstance(prefix_node, ast.Constant) and isinstance(prefix_node.value, str):
+                prefix = prefix_node.value
+            if config is None:
+                return unknown("engine configuration not visible"), None
+            return self._from_config_dict(config, prefix, call.scope, call.node.lineno), config
+        url = call.arg(0, "url")
+        if url is None:
+            return unknown("no URL argument"), None
+        return self.evaluate(url, call.scope, call.node.lineno), url
+
+    def evaluate(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> UrlValue:
+        if depth > _MAX_DEPTH:
+            return unknown("too many indirections")
+        from .build import qualified_name
+
+        if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+            return UrlValue(expr.value, Confidence.LITERAL, "string literal in env.py", literal=expr)
+        if isinstance(expr, ast.JoinedStr):
+            head = expr.values[0] if expr.values else None
+            if isinstance(head, ast.Constant) and isinstance(head.value, str) and "://" in head.value:
+                return UrlValue(head.value, Confidence.LITERAL, "f-string in env.py")
+            return unknown("f-string in env.py")
+        if isinstance(expr, ast.Name):
+            binding = scope.lookup_kind(expr.id)
+            if binding is not None and binding.engine is not None and binding.kind is Kind.URL:
+                return self._named(binding.engine.url, expr.id)
+            assignment = scope.last_assignment(expr.id, line)
+            if assignment is None:
+                return unknown(f"variable {expr.id}", (expr.id,))
+            value = self.evaluate(assignment.value, scope, assignment.stmt.lineno, depth + 1)
+            return self._named(value, expr.id)
+        if isinstance(expr, ast.Attribute):
+            if expr.attr == "url":
+                binding = self.builder._kind_of_expr(expr.value, scope)
+                if binding is not None and binding.engine is not None:
+                    return binding.engine.url
+            return unknown(_dotted(expr) or expr.attr, (expr.attr,))
+        if isinstance(expr, ast.Subscript):
+            key = _constant_str(expr.slice)
+            q = qualified_name(expr.value, scope)
+            if q == "os.environ" and key:
+                return unknown(f"environment variable {key}", (key,))
+            return unknown(_dotted(expr.value) or "subscript", (key,) if key else ())
+        if isinstance(expr, ast.BoolOp) and isinstance(expr.op, ast.Or):
+            values = [self.evaluate(v, scope, line, depth + 1) for v in expr.values]
+            names = tuple(n for v in values for n in v.names)
+            for value in values:
+                if value.confidence >= Confidence.DEFAULT:
+                    # anything before it may win at run time: it is only a default
+                    first = value is values[0]
+                    confidence = value.confidence if first else Confidence.DEFAULT
+                    return _with(value, confidence=confidence, names=names)
+            return unknown("one of several values", names)
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.Add, ast.Mod)):
+            left = expr.left
+            if isinstance(left, ast.Constant) and isinstance(left.value, str) and "://" in left.value:
+                return UrlValue(left.value, Confidence.LITERAL, "string built in env.py")
+            return unknown("string built in env.py")
+        if isinstance(expr, ast.Call):
+            return self._call(expr, scope, line, depth)
+        if isinstance(expr, ast.Await):
+            return self.evaluate(expr.value, scope, line, depth + 1)
+        return unknown("expression in env.py")
+
+    # ---- helpers ----------------------------------------------------------------------
+
+    def _call(self, call: ast.Call, scope: Scope, line: int, depth: int) -> UrlValue:
+        from .build import qualified_name
+
+        qname = qualified_name(call.func, scope)
+        func = call.func
+        if qname in N.ENV_GETTERS:
+            name = _constant_str(call.args[0]) if call.args else None
+            default = call.args[1] if len(call.args) > 1 else None
+            for kw in call.keywords:
+                if kw.arg == "default":
+                    default = kw.value
+            names = (name,) if name else ()
+            if isinstance(default, ast.Constant) and isinstance(default.value, str):
+                return UrlValue(
+                    default.value,
+                    Confidence.DEFAULT,
+                    f"default of environment variable {name}",
+                    literal=default,
+                    names=names,
+                )
+            return unknown(f"environment variable {name}", names)
+        if qname == N.CONFIG + ".get_main_option":
+            key = _constant_str(call.args[0]) if call.args else None
+            if key is None:
+                return unknown("config.get_main_option")
+            value = self.main_option(key, scope, line)
+            if value.confidence is Confidence.UNKNOWN and len(call.args) > 1:
+                return _with(self.evaluate(call.args[1], scope, line, depth + 1), confidence=Confidence.DEFAULT)
+            return value
+        if qname == N.CONFIG + ".get_section_option" and len(call.args) >= 2:
+            section, key = _constant_str(call.args[0]), _constant_str(call.args[1])
+            if section and key:
+                return self.ini_value(section, key)
+            return unknown("config.get_section_option")
+        if qname in N.URL_BUILDERS:
+            if qname.endswith("create"):
+                driver = call.args[0] if call.args else None
+                for kw in call.keywords:
+                    if kw.arg == "drivername":
+                        driver = kw.value
+                if isinstance(driver, ast.Constant) and isinstance(driver.value, str):
+                    return UrlValue(driver.value + "://", Confidence.LITERAL, "URL.create() in env.py")
+                return unknown("URL.create()")
+            if call.args:
+                return self.evaluate(call.args[0], scope, line, depth + 1)
+            return unknown("make_url()")
+        if isinstance(func, ast.Name) and func.id == "str" and qname is None and call.args:
+            return self.evaluate(call.args[0], scope, line, depth + 1)
+        if isinstance(func, ast.Attribute):
+            if func.attr == "replace" and len(call.args) >= 2:
+                old, new = _constant_str(call.args[0]), _constant_str(call.args[1])
+                base = self.evaluate(func.value, scope, line, depth + 1)
+                if old is None or new is None:
+                    return unknown("str.replace() with computed arguments", base.names)
+                replaced = base.replaced + ((old, new),)
+                if base.text is None:
+                    return unknown(base.origin, base.names, replaced)
+                text = base.text.replace(old, new)
+                return _with(base, text=text, replaced=replaced, literal=None)
+            if func.attr == "set":
+                base = self.evaluate(func.value, scope, line, depth + 1)
+                for kw in call.keywords:
+                    if kw.arg == "drivername":
+                        driver = _constant_str(kw.value)
+                        if driver is None:
+                            return unknown("URL.set(drivername=...)", base.names)
+                        rest = base.text.split("://", 1)[1] if base.text and "://" in base.text else ""
+                        confidence = max(base.confidence, Confidence.LITERAL)
+                        return _with(base, text=f"{driver}://{rest}", confidence=confidence, literal=None)
+                return base
+            if func.attr in _PASS_THROUGH_METHODS:
+                return self.evaluate(func.value, scope, line, depth + 1)
+        if isinstance(func, ast.Name):
+            helper = scope.lookup_function(func.id)
+            if helper is not None:
+                for returned in helper.returns:
+                    value = self.evaluate(returned, helper, returned.lineno, depth + 1)
+                    if value.confidence is not Confidence.UNKNOWN:
+                        return _with(value, names=value.names + (func.id,))
+                return unknown(f"{func.id}()", (func.id,))
+        return unknown(_dotted(func) + "()" if _dotted(func) else "call")
+
+    def _from_config_dict(self, config: ast.expr, prefix: str, scope: Scope, line: int) -> UrlValue:
+        from .build import qualified_name, subscript_name
+
+        key = prefix + "url"
+        if isinstance(config, ast.Dict):
+            for k, v in zip(config.keys, config.values):
+                if k is None and isinstance(v, ast.expr):
+                    continue
+                if _constant_str(k) == key:
+                    return self.evaluate(v, scope, line)
+            for k, v in zip(config.keys, config.values):
+                if k is None:
+                    return self._from_config_dict(v, prefix, scope, line)
+            return unknown("configuration dict without " + key)
+        if isinstance(config, ast.Name):
+            override = scope.last_assignment(subscript_name(config.id, key), line)
+            if override is not None:
+                return self.evaluate(override.value, scope, override.stmt.lineno)
+            assignment = scope.last_assignment(config.id, line)
+            if assignment is None:
+                return unknown(f"variable {config.id}", (config.id,))
+            return self._from_config_dict(assignment.value, prefix, scope, assignment.stmt.lineno)
+        if isinstance(config, ast.Call):
+            q = qualified_name(config.func, scope)
+            if q == N.CONFIG + ".get_section":
+                section = config.args[0] if config.args else None
+                name = _constant_str(section) if section is not None else None
+                if section is not None and qualified_name(section, scope) == N.CONFIG + ".config_ini_section":
+                    name = None  # the main section
+                if name is None or name == self._main_section():
+                    return self.main_option(key, scope, line)
+                return self.ini_value(name, key)
+        return unknown("engine configuration built in env.py")
+
+    def main_option(self, key: str, scope: Scope, line: int) -> UrlValue:
+        """config.get_main_option(key), after any config.set_main_option(key, ...) before it."""
+        override = None
+        for call in self.builder.calls:
+            if call.qname != N.CONFIG + ".set_main_option" or len(call.node.args) < 2:
+                continue
+            if _constant_str(call.node.args[0]) != key:
+                continue
+            same_scope_before = call.scope is scope and call.node.lineno <= line
+            if call.scope.is_module or same_scope_before:
+                override = call
+        if override is not None:
+            value = self.evaluate(override.node.args[1], override.scope, override.node.lineno)
+            return _with(value, origin=f"config.set_main_option({key!r}, ...) in env.py: {value.origin}")
+        return self.ini_value(self._main_section(), key)
+
+    def ini_value(self, section: str, key: str) -> UrlValue:
+        project = self.builder.project
+        ini = getattr(project, "ini", None)
+        if ini is None:
+            return unknown(f"{key} from alembic.ini (no alembic.ini found for this env.py)")
+        value = ini.get(section, key)
+        where = f"{ini.path.name} [{section}] {key}"
+        if value is None:
+            return unknown(f"{where} (not set)")
+        where = f"{where} (line {value.line + 1})"
+        if value.value is None:
+            return UrlValue(None, Confidence.UNKNOWN, where, ini_value=value, ini_path=str(ini.path))
+        return UrlValue(value.value, Confidence.LITERAL, where, ini_value=value, ini_path=str(ini.path))
+
+    def _main_section(self) -> str:
+        return getattr(self.builder.project, "main_section", "alembic") or "alembic"
+
+    @staticmethod
+    def _named(value: UrlValue, name: str) -> UrlValue:
+        return _with(value, names=value.names + (name,))
+
+
+def _with(value: UrlValue, **changes) -> UrlValue:
+    fields = dict(
+        text=value.text,
+        confidence=value.confidence,
+        origin=value.origin,
+        literal=value.literal,
+        ini_value=value.ini_value,
+        ini_path=value.ini_path,
+        names=value.names,
+        replaced=value.replaced,
+    )
+    fields.update(changes)
+    return UrlValue(**fields)
+
+
+def _constant_str(node: ast.AST | None) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def _dotted(node: ast.AST) -> str:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    if isinstance(node, ast.Call):
+        inner = _dotted(node.func)
+        parts.append(inner + "()" if inner else "call()")
+        return ".".join(reversed(parts))
+    return ""

@@ -1,0 +1,125 @@
+"""The shape of a rule: code, message, docs, examples and check, in one small unit.
+
+Each module in `rules/` defines `RULE = Rule(...)`. The docs feed `explain`, hovers and the
+README table; the examples become tests (tests/test_rule_examples.py)."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+from .findings import Finding, FindingSink, Fix, Severity
+from .model.facts import Confidence, EnvFacts, UrlValue
+from .text import Range, SourceText
+
+if TYPE_CHECKING:
+    from .project import ProjectContext
+
+
+@dataclass(frozen=True)
+class Example:
+    """A snippet (a whole env.py) with what the rule must say about it.
+
+    `ini`: alembic.ini text; the example is then checked as a project with that ini.
+    `span`: for INVALID examples, the exact text the first finding's range covers.
+    `message`: a substring of the first finding's message.
+    `fixed`: the file after applying the first finding's first fix.
+    `severity`: the severity the first finding must have (default: the rule's).
+    `note`: why the example is there (the trap it covers).
+    """
+
+    code: str
+    ini: str | None = None
+    span: str | None = None
+    message: str | None = None
+    fixed: str | None = None
+    fixed_ini: str | None = None
+    severity: Severity | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Docs:
+    what: str
+    why: str
+    example: str
+    instead: str
+    fix_safety: str
+
+
+@dataclass
+class RuleContext:
+    facts: EnvFacts
+    source: SourceText
+    project: "ProjectContext | None"
+    sink: FindingSink
+    path: str | None = None
+
+    def range(self, node: ast.AST) -> Range:
+        return self.source.node_range(node)
+
+    def report(self, message: str, node_or_range, **kwargs) -> Finding:
+        rng = node_or_range if isinstance(node_or_range, Range) else self.range(node_or_range)
+        return self.sink.report(message, rng, **kwargs)
+
+    def ini_source(self) -> SourceText | None:
+        ini = getattr(self.project, "ini", None)
+        return SourceText(ini.text) if ini is not None else None
+
+    def severity_for(self, url: UrlValue, base: Severity | None = None) -> Severity | None:
+        """Catalog §2.4: literal keeps the severity, a default drops error→warning,
+        a heuristic drops to info, an unknown URL reports nothing."""
+        base = base or self.sink.default_severity
+        if url.confidence is Confidence.LITERAL:
+            return base
+        if url.confidence is Confidence.DEFAULT:
+            return max(base, Severity.WARNING)
+        if url.confidence is Confidence.HEURISTIC:
+            return Severity.INFO
+        return None
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: Severity
+    summary: str  # one line: the README table and `rules`
+    docs: Docs
+    check: Callable[[RuleContext], None]
+    valid: tuple[Example, ...] = ()
+    invalid: tuple[Example, ...] = ()
+    fixable: bool = False  # has a fix for at least some findings
+    needs_project: bool = False  # reads alembic.ini / pyproject.toml
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    def markdown(self) -> str:
+        d = self.docs
+        parts = [
+            f"### {self.code} ({self.name})",
+            f"*Default severity: {self.severity.label}.* {self.summary}",
+            f"**What it does.** {d.what}",
+            f"**Why it matters.** {d.why}",
+            f"**Example.**\n\n```python\n{d.example.strip()}\n```",
+            f"**Use instead.**\n\n```python\n{d.instead.strip()}\n```",
+            f"**Fix safety.** {d.fix_safety}",
+        ]
+        return "\n\n".join(parts)
+
+    def text(self) -> str:
+        d = self.docs
+        return (
+            f"{self.code} ({self.name}), default severity {self.severity.label}\n\n"
+            f"{self.summary}\n\n"
+            f"What it does\n  {d.what}\n\nWhy it matters\n  {d.why}\n\n"
+            f"Example\n{_indent(d.example)}\n\nUse instead\n{_indent(d.instead)}\n\n"
+            f"Fix safety\n  {d.fix_safety}\n"
+        )
+
+
+def _indent(code: str) -> str:
+    return "\n".join("    " + line if line else "" for line in code.strip("\n").splitlines())
+
+
+__all__ = ["Docs", "Example", "Fix", "Rule", "RuleContext", "Severity"]

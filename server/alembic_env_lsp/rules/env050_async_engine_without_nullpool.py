@@ -1,0 +1,111 @@
+import ast
+
+from ..findings import Fix, Severity
+from ..fixes.edits import add_keyword, local_name_for
+from ..model.build import qualified_name
+from ..rule import Docs, Example, Rule, RuleContext
+from ..text import Position, Range, TextEdit
+from ..fixes.edits import import_insertion_line
+
+
+def null_pool_expr(ctx: RuleContext) -> tuple[str, list[TextEdit]]:
+    facts = ctx.facts
+    for qname in ("sqlalchemy.pool.NullPool", "sqlalchemy.NullPool"):
+        local = local_name_for(facts, qname)
+        if local is not None:
+            return local, []
+    pool = local_name_for(facts, "sqlalchemy.pool")
+    if pool is not None:
+        return f"{pool}.NullPool", []
+    taken = set(facts.module.aliases) | set(facts.module.assignments) | set(facts.module.functions)
+    line = Position(import_insertion_line(facts), 0)
+    eol = ctx.source.line_ending()
+    if "pool" not in taken:
+        return "pool.NullPool", [TextEdit(Range(line, line), f"from sqlalchemy import pool{eol}")]
+    return "NullPool", [TextEdit(Range(line, line), f"from sqlalchemy.pool import NullPool{eol}")]
+
+
+def check(ctx: RuleContext) -> None:
+    for engine in ctx.facts.engines:
+        if not engine.is_async:
+            continue
+        call = engine.wrapped or engine.call
+        if engine.poolclass is None:
+            if call.splats:
+                continue  # options from a dict may carry it
+            expr, imports = null_pool_expr(ctx)
+            fix = Fix("Add poolclass=NullPool", (*imports, add_keyword(ctx.source, call.node, f"poolclass={expr}")))
+            ctx.report(
+                "Use poolclass=pool.NullPool for the migration engine; a pooled async connection outlives "
+                "asyncio.run()'s event loop (leaks, \"attached to a different loop\" when env.py runs twice in one process).",
+                engine.call.node.func,
+                fixes=[fix],
+            )
+            continue
+        q = qualified_name(engine.poolclass, engine.call.scope) or ""
+        text = ctx.source.slice(ctx.range(engine.poolclass))
+        if not (q.endswith("NullPool") or text.endswith("NullPool")):
+            ctx.report(
+                f"poolclass={text} keeps connections across event loops; the migration engine should use NullPool.",
+                engine.poolclass,
+                severity=Severity.INFO,
+            )
+
+
+RULE = Rule(
+    code="ENV050",
+    name="async-engine-without-nullpool",
+    severity=Severity.WARNING,
+    summary="The migration's async engine has no `poolclass=pool.NullPool`.",
+    docs=Docs(
+        what="Finds async engine factories (and the legacy `AsyncEngine(...)` wrapper) in env.py without `poolclass=NullPool`.",
+        why=(
+            "`asyncio.run()` closes its loop when migrations finish, and pooled asyncio connections are bound to "
+            "that loop: `ResourceWarning: unclosed connection`, or \"attached to a different loop\" when migrations "
+            "run twice in one process (tests, app startup)."
+        ),
+        example="connectable = async_engine_from_config(section, prefix=\"sqlalchemy.\")",
+        instead="connectable = async_engine_from_config(section, prefix=\"sqlalchemy.\", poolclass=pool.NullPool)",
+        fix_safety="Safe: adds the keyword and `from sqlalchemy import pool` when needed.",
+    ),
+    check=check,
+    fixable=True,
+    invalid=(
+        Example(
+            "from sqlalchemy.ext.asyncio import create_async_engine\n\n"
+            "engine = create_async_engine('postgresql+asyncpg://u@h/db')\n",
+            span="create_async_engine",
+            fixed="from sqlalchemy.ext.asyncio import create_async_engine\nfrom sqlalchemy import pool\n\n"
+            "engine = create_async_engine('postgresql+asyncpg://u@h/db', poolclass=pool.NullPool)\n",
+        ),
+        Example(
+            "import sqlalchemy as sa\nfrom sqlalchemy.ext.asyncio import async_engine_from_config\n"
+            "from sqlalchemy.pool import NullPool\n\nengine = async_engine_from_config(\n"
+            "    {'sqlalchemy.url': 'sqlite+aiosqlite://'},\n    prefix='sqlalchemy.',\n)\n",
+            fixed="import sqlalchemy as sa\nfrom sqlalchemy.ext.asyncio import async_engine_from_config\n"
+            "from sqlalchemy.pool import NullPool\n\nengine = async_engine_from_config(\n"
+            "    {'sqlalchemy.url': 'sqlite+aiosqlite://'},\n    prefix='sqlalchemy.',\n    poolclass=NullPool,\n)\n",
+            note="NullPool already imported",
+        ),
+        Example(
+            "from sqlalchemy import pool\nfrom sqlalchemy.ext.asyncio import create_async_engine\n\n"
+            "engine = create_async_engine('postgresql+asyncpg://u@h/db', poolclass=pool.QueuePool)\n",
+            span="pool.QueuePool",
+            severity=Severity.INFO,
+        ),
+    ),
+    valid=(
+        Example(
+            "import sqlalchemy as sa\nfrom sqlalchemy.ext.asyncio import create_async_engine\n\n"
+            "engine = create_async_engine('postgresql+asyncpg://u@h/db', poolclass=sa.pool.NullPool)\n",
+        ),
+        Example(
+            "from sqlalchemy import NullPool\nfrom sqlalchemy.ext.asyncio import create_async_engine\n\n"
+            "engine = create_async_engine('postgresql+asyncpg://u@h/db', poolclass=NullPool)\n",
+        ),
+        Example(
+            "from sqlalchemy import create_engine\nengine = create_engine('sqlite://')\n",
+            note="sync engines are not this rule's concern",
+        ),
+    ),
+)

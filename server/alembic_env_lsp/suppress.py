@@ -1,0 +1,66 @@
+"""`# noqa` comments: `# noqa`, `# noqa: ENV001, ENV002` on a line; `# alembic-env: noqa` for a file."""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+
+from .text import Position, Range, SourceText, TextEdit
+
+_LINE = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+_FILE = re.compile(r"#\s*alembic-env\s*:\s*noqa\b", re.IGNORECASE)
+
+
+class Suppressions:
+    def __init__(self, source: SourceText):
+        self.file_wide = False
+        self.by_line: dict[int, frozenset[str] | None] = {}  # None: every code
+        text = source.text
+        if "noqa" not in text.lower():
+            return  # the common case costs one scan of the text
+        for line, comment in _comments(text):
+            if _FILE.search(comment):
+                self.file_wide = True
+                continue
+            match = _LINE.search(comment)
+            if match:
+                codes = match.group("codes")
+                self.by_line[line] = (
+                    frozenset(c.upper() for c in re.split(r"[\s,]+", codes) if c) if codes else None
+                )
+
+    def suppresses(self, code: str, line: int) -> bool:
+        if self.file_wide:
+            return True
+        if line not in self.by_line:
+            return False
+        codes = self.by_line[line]
+        return codes is None or code in codes
+
+
+def _comments(text: str):
+    """(0-based line, comment text) for real comments only, not '#' inside strings."""
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.COMMENT:
+                yield token.start[0] - 1, token.string
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        # half-typed code: fall back to a plain scan of the lines
+        for index, line in enumerate(text.splitlines()):
+            position = line.find("#")
+            if position != -1:
+                yield index, line[position:]
+
+
+def noqa_edit(source: SourceText, line: int, code: str) -> TextEdit:
+    """Add `code` to the line's `# noqa: ...` comment, or append one."""
+    text = source.line(line)
+    match = _LINE.search(text)
+    if match and match.group("codes"):
+        end = match.end("codes")
+        return TextEdit(Range(Position(line, end), Position(line, end)), f", {code}")
+    if match:  # a bare "# noqa" already silences everything
+        return TextEdit(Range(Position(line, len(text)), Position(line, len(text))), "")
+    stripped = len(text.rstrip())
+    return TextEdit(Range(Position(line, stripped), Position(line, len(text))), f"  # noqa: {code}")

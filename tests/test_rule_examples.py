@@ -1,0 +1,48 @@
+"""Every rule's VALID and INVALID examples, as tests (the examples live in the rule units)."""
+
+import ast
+
+import pytest
+
+from alembic_env_lsp.rules import all_rules
+from rule_harness import apply_fix, run_example
+
+CASES = [
+    pytest.param(rule, kind, example, id=f"{rule.code}-{kind}-{index}")
+    for rule in all_rules()
+    for kind, examples in (("invalid", rule.invalid), ("valid", rule.valid))
+    for index, example in enumerate(examples)
+]
+
+
+@pytest.mark.parametrize("rule,kind,example", CASES)
+def test_example(rule, kind, example, tmp_path):
+    analysis, findings = run_example(rule, example, tmp_path)
+    if kind == "valid":
+        assert findings == [], f"{example.note}: unexpected {[(f.message, f.range) for f in findings]}"
+        return
+    assert findings, f"{rule.code} did not fire ({example.note})"
+    first = next((f for f in findings if f.path is None), findings[0])
+    source = analysis.source
+    if example.span is not None:
+        assert source.slice(first.range) == example.span, example.note
+    if example.message is not None:
+        assert example.message in first.message, first.message
+    assert first.severity == (example.severity or rule.severity), example.note
+    assert "secret" not in first.message
+    if example.fixed is not None or example.fixed_ini is not None:
+        assert first.fixes, f"{rule.code}: no fix offered"
+        ini_path = tmp_path / "alembic.ini" if example.ini is not None else None
+        new_env, new_ini = apply_fix(example, first.fixes[0], tmp_path / "env.py", ini_path)
+        if example.fixed is not None:
+            assert new_env == example.fixed
+        if example.fixed_ini is not None:
+            assert new_ini == example.fixed_ini
+        ast.parse(new_env)
+
+
+def test_every_rule_has_examples():
+    for rule in all_rules():
+        if rule.code == "ENV000":
+            continue
+        assert rule.invalid and rule.valid, rule.code
