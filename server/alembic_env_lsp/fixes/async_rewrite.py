@@ -36,6 +36,7 @@ from .rewrite_common import (
     keep_comments,
     kwarg,
     module_level_names,
+    plan_from_import,
     prune_imports,
     reads,
     remove_arg,
@@ -534,3 +535,794 @@ def _reusable_helper(
     if rest:
         rest[-1] = rest[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=cst.SimpleWhitespace(""))
     return call.func.value, rest
+
+
+# --------------------------------------------------------------------------- what is async in a function
+
+# Methods of AsyncEngine/AsyncConnection that return something to await.
+_AWAITABLE_METHODS = {
+    "run_sync", "dispose", "commit", "rollback", "close", "execute", "exec_driver_sql",
+    "begin", "connect", "scalar", "scalars",
+}
+
+
+@dataclass
+class _Scope:
+    engines: set[str]  # AsyncEngine variables
+    conns: set[str]  # AsyncConnection variables
+    sync_engines: dict[str, cst.Call]  # Engine variables (sync factory calls)
+    local: set[str]  # every name bound in the function, parameters included
+
+
+def _params(func: cst.FunctionDef) -> list[cst.Param]:
+    p = func.params
+    out = [*p.posonly_params, *p.params, *p.kwonly_params]
+    if isinstance(p.star_arg, cst.Param):
+        out.append(p.star_arg)
+    if p.star_kwarg is not None:
+        out.append(p.star_kwarg)
+    return out
+
+
+def _scope(func: cst.FunctionDef, imports: ImportMap) -> _Scope:
+    engines: set[str] = set()
+    conns: set[str] = set()
+    sync_engines: dict[str, cst.Call] = {}
+    for param in _params(func):
+        if param.annotation is not None:
+            qn = imports.qualname(param.annotation.annotation)
+            if qn == ASYNC_WRAP:
+                engines.add(param.name.value)
+            elif qn == "sqlalchemy.ext.asyncio.AsyncConnection":
+                conns.add(param.name.value)
+    for node in find_all(func.body, lambda n: isinstance(n, cst.Assign), stop_at_defs=True):
+        if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+            continue
+        name = node.targets[0].target.value
+        kind = _engine_kind(node.value, imports)
+        if kind in ("async", "wrap"):
+            engines.add(name)
+        elif kind == "sync":
+            sync_engines[name] = node.value
+        elif isinstance(node.value, cst.Await) and _method(node.value.expression) in ("connect", "begin"):
+            conns.add(name)
+    for node in find_all(func.body, lambda n: isinstance(n, cst.With), stop_at_defs=True):
+        for item in node.items:
+            if item.asname is None or not isinstance(item.asname.name, cst.Name):
+                continue
+            if _method(item.item) not in ("connect", "begin"):
+                continue
+            receiver = dotted(item.item.func.value)
+            # Only an async object supports `async with x.connect()`.
+            if node.asynchronous is not None or receiver in engines:
+                conns.add(item.asname.name.value)
+    local = binds(*func.body.body) if isinstance(func.body, cst.IndentedBlock) else set()
+    local |= {p.name.value for p in _params(func)}
+    return _Scope(engines, conns, sync_engines, local)
+
+
+def _method(node: cst.CSTNode) -> str | None:
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        return node.func.attr.value
+    return None
+
+
+def _ctx_ref(node: cst.CSTNode, imports: ImportMap) -> str | None:
+    """'configure' for `context.configure` (the function itself, not a call)."""
+    if isinstance(node, cst.Attribute) and imports.qualname(node.value) == "alembic.context":
+        return node.attr.value
+    return None
+
+
+def _ctx_call(node: cst.CSTNode, imports: ImportMap) -> str | None:
+    return _ctx_ref(node.func, imports) if isinstance(node, cst.Call) else None
+
+
+def _module_defs(module: cst.Module) -> dict[str, cst.FunctionDef]:
+    return {s.name.value: s for s in module.body if isinstance(s, cst.FunctionDef)}
+
+
+def _run_sync_targets(module: cst.Module) -> set[str]:
+    out = set()
+    for call in find_all(module, lambda n: _method(n) == "run_sync"):
+        if call.args and isinstance(call.args[0].value, cst.Name) and not call.args[0].keyword:
+            out.add(call.args[0].value.value)
+    return out
+
+
+class _BeginTransactionToSync(cst.CSTTransformer):
+    """`async with context.begin_transaction():` -> `with`: it is a sync context manager."""
+
+    def __init__(self, imports: ImportMap):
+        self.imports = imports
+        self.count = 0
+
+    def leave_With(self, original_node: cst.With, updated_node: cst.With) -> cst.With:
+        if updated_node.asynchronous is not None and any(
+            _ctx_call(i.item, self.imports) == "begin_transaction" for i in updated_node.items
+        ):
+            self.count += 1
+            return updated_node.with_changes(asynchronous=None)
+        return updated_node
+
+
+# --------------------------------------------------------------------------- ENV003
+
+
+def repair_unawaited(source: str) -> RewriteResult:
+    """ENV003: drive or await the coroutines env.py creates and drops."""
+    return run(source, _repair_unawaited)
+
+
+class _Unawaited(cst.CSTTransformer):
+    def __init__(self, imports: ImportMap, async_defs: set[str], aio: str):
+        self.imports = imports
+        self.async_defs = async_defs
+        self.aio = aio
+        self.stack: list[_Scope | None] = []  # None for a sync def
+        self.wrapped = 0
+        self.awaited = 0
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.stack.append(_scope(node, self.imports.within(node)) if node.asynchronous is not None else None)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        self.stack.pop()
+        return updated_node
+
+    def _fix(self, value: cst.BaseExpression) -> cst.BaseExpression:
+        if not isinstance(value, cst.Call):
+            return value
+        scope = self.stack[-1] if self.stack else None
+        if isinstance(value.func, cst.Name) and value.func.value in self.async_defs:
+            if scope is not None:
+                self.awaited += 1
+                return cst.Await(expression=value)
+            self.wrapped += 1
+            return cst.Call(func=cst.parse_expression(f"{self.aio}.run"), args=[cst.Arg(value)])
+        if scope is not None and isinstance(value.func, cst.Attribute):
+            method = value.func.attr.value
+            receiver = dotted(value.func.value)
+            if method == "run_sync" or (method in _AWAITABLE_METHODS and receiver in scope.engines | scope.conns):
+                self.awaited += 1
+                return cst.Await(expression=value)
+        return value
+
+    def leave_Expr(self, original_node: cst.Expr, updated_node: cst.Expr) -> cst.Expr:
+        return updated_node.with_changes(value=self._fix(updated_node.value))
+
+    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
+        return updated_node.with_changes(value=self._fix(updated_node.value))
+
+
+class _MakeSync(cst.CSTTransformer):
+    def __init__(self, names: set[str]):
+        self.names = names
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        if updated_node.name.value in self.names and updated_node.asynchronous is not None:
+            return updated_node.with_changes(asynchronous=None)
+        return updated_node
+
+
+def _repair_unawaited(module: cst.Module) -> cst.Module | None:
+    imports = ImportMap.of_module(module)
+    original = module
+    defs = find_all(module, lambda n: isinstance(n, cst.FunctionDef) and n.asynchronous is not None)
+    targets = _run_sync_targets(module)
+    # (c) an `async def` handed to run_sync() is never awaited by it: make it a plain def.
+    to_sync = set()
+    for func in defs:
+        if func.name.value not in targets:
+            continue
+        probe = func.visit(_BeginTransactionToSync(imports))
+        if has_await(probe.body):
+            raise Refusal(
+                f"{func.name.value}() is passed to run_sync() but awaits inside; run_sync() needs a plain def that uses the sync connection it is given"
+            )
+        to_sync.add(func.name.value)
+    if to_sync:
+        module = _only_in_defs(module, to_sync, _BeginTransactionToSync(imports))
+        module = module.visit(_MakeSync(to_sync))
+    async_defs = {f.name.value for f in defs} - to_sync
+    local = imports.local_for("asyncio")
+    aio = local if local is not None and imports.bindings[local].top_level else "asyncio"
+    fixer = _Unawaited(imports, async_defs, aio)
+    module = module.visit(fixer)
+    if fixer.wrapped and aio == "asyncio" and local != "asyncio":
+        module, _ = ensure_import_module(module, "asyncio")
+    return None if module.deep_equals(original) else module
+
+
+def _only_in_defs(module: cst.Module, names: set[str], transformer: cst.CSTTransformer) -> cst.Module:
+    """Apply `transformer` inside the functions called `names` only."""
+
+    class _Scoped(cst.CSTTransformer):
+        def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+            if updated_node.name.value in names:
+                return updated_node.visit(transformer)
+            return updated_node
+
+    return module.visit(_Scoped())
+
+
+# --------------------------------------------------------------------------- ENV004 / ENV005 / ENV006
+
+
+def repair_async_connection_configure(source: str) -> RewriteResult:
+    """ENV004/ENV005: Alembic's sync API used on an AsyncConnection (or a sync `with` on an
+    async object): move that work into `do_run_migrations(connection)` and call it
+    through `await conn.run_sync(...)`."""
+    return run(source, lambda module: _repair_blocks(module, "004"))
+
+
+def repair_run_sync_misuse(source: str) -> RewriteResult:
+    """ENV006: run_sync() given context.run_migrations, context.configure(connection=...),
+    a function without a connection parameter, or a call instead of a function."""
+    return run(source, lambda module: _repair_blocks(module, "006"))
+
+
+@dataclass
+class _Mig:
+    conns: set[str]  # AsyncConnection variables this statement refers to
+    tags: set[str]  # which rules the statement breaks ("003", "004", "005", "006")
+    sync: cst.BaseStatement  # the same work written for a sync Connection
+
+
+class _Blocks(cst.CSTTransformer):
+    """Finds runs of Alembic statements done on the event-loop side of an async def and
+    turns each run into a sync helper called through run_sync()."""
+
+    def __init__(self, module: cst.Module, imports: ImportMap, mode: str, conn_type: str):
+        self.module = module
+        self.module_imports = imports
+        self.mode = mode
+        self.conn_type = conn_type
+        self.builder = Builder(module)
+        self.stack: list[tuple[cst.FunctionDef, ImportMap, _Scope | None]] = []
+        self.tx_bodies: set[int] = set()
+        self.new_defs: list[cst.FunctionDef] = []
+        self.reserved: set[str] = set()
+        self.used_conn_type = False
+        self.module_defs = _module_defs(module)
+
+    # -- bookkeeping
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        imports = self.module_imports.within(node)
+        self.stack.append((node, imports, _scope(node, imports) if node.asynchronous is not None else None))
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        self.stack.pop()
+        return updated_node
+
+    def visit_With(self, node: cst.With) -> None:
+        if self.stack and any(_ctx_call(i.item, self.stack[-1][1]) == "begin_transaction" for i in node.items):
+            self.tx_bodies.add(id(node.body))  # handled as part of the enclosing run
+
+    def leave_With(self, original_node: cst.With, updated_node: cst.With) -> cst.With:
+        # ENV005: `with` on an AsyncEngine/AsyncConnection must be `async with`.
+        if self.mode != "004" or not self.stack or self.stack[-1][2] is None or updated_node.asynchronous is not None:
+            return updated_node
+        scope = self.stack[-1][2]
+        for item in updated_node.items:
+            if _method(item.item) in ("connect", "begin") and dotted(item.item.func.value) in scope.engines | scope.conns:
+                return updated_node.with_changes(asynchronous=cst.Asynchronous())
+        return updated_node
+
+    # -- classification
+
+    def _classify(self, stmt: cst.BaseStatement, imports: ImportMap, scope: _Scope) -> _Mig | None:
+        if isinstance(stmt, cst.With) and len(stmt.items) == 1 and _ctx_call(stmt.items[0].item, imports) == "begin_transaction":
+            if not isinstance(stmt.body, cst.IndentedBlock):
+                return None
+            conns: set[str] = set()
+            tags: set[str] = {"005"} if stmt.asynchronous is not None else set()
+            inner = []
+            for child in stmt.body.body:
+                found = self._classify(child, imports, scope)
+                if found is None:
+                    return None
+                conns |= found.conns
+                tags |= found.tags
+                inner.append(found.sync)
+            if stmt.asynchronous is not None:
+                tags.add("004")  # the begin_transaction() itself runs on the event-loop side
+            return _Mig(conns, tags, stmt.with_changes(asynchronous=None, body=stmt.body.with_changes(body=inner)))
+        expr = sole_expr(stmt)
+        if expr is None:
+            return None
+        awaited = isinstance(expr, cst.Await)
+        call = expr.expression if awaited else expr
+        if not isinstance(call, cst.Call):
+            return None
+        method = _ctx_call(call, imports)
+        if method in ("configure", "run_migrations", "execute") and not awaited:
+            conns = set()
+            if method == "configure":
+                i = find_kwarg(call, "connection")
+                if i is None or dotted(call.args[i].value) not in scope.conns:
+                    return None
+                conns = {dotted(call.args[i].value)}
+            return _Mig(conns, {"004"}, stmt)
+        if _method(call) != "run_sync" or not call.args:
+            return None
+        conn = dotted(call.func.value)
+        first, rest = call.args[0], list(call.args[1:])
+        if conn is None or first.keyword is not None or first.star:
+            return None
+        tags = set() if awaited else {"003"}
+        target = first.value
+        ref = _ctx_ref(target, imports)
+        if ref in ("configure", "run_migrations"):
+            if any(a.keyword is None and a.star != "**" for a in rest):
+                return None  # extra positional arguments: no safe reading
+            if any(a.keyword is not None and a.keyword.value == "connection" for a in rest):
+                tags.add("006")
+                rest = [a for a in rest if not (a.keyword is not None and a.keyword.value == "connection")]
+            if ref == "run_migrations":
+                tags.add("006")
+                new = cst.Call(func=target, args=_tidy_args(rest))
+            else:
+                lead = kwarg("connection", cst.Name(conn))
+                args = [lead.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))] if rest else [lead]
+                new = cst.Call(func=target, args=[*args, *_tidy_args(rest)])
+            return _Mig({conn}, tags, keep_comments([stmt], with_sole_expr(stmt, new)))
+        if isinstance(target, cst.Lambda) and not rest:
+            params = target.params
+            if len(params.params) != 1 or params.star_arg != cst.MaybeSentinel.DEFAULT and isinstance(params.star_arg, cst.Param):
+                return None
+            inner_method = _ctx_call(target.body, imports)
+            if inner_method not in ("configure", "run_migrations"):
+                return None
+            body_call = target.body.visit(_Rename(params.params[0].name.value, conn))
+            if inner_method == "run_migrations":
+                i = find_kwarg(body_call, "connection")
+                if i is not None:
+                    tags.add("006")  # run_migrations(**kw) hands kw to upgrade(), not to Alembic
+                    body_call = remove_arg(body_call, i)
+            return _Mig({conn}, tags, keep_comments([stmt], with_sole_expr(stmt, body_call)))
+        return None
+
+    # -- rewriting a block
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
+        if not self.stack or id(original_node) in self.tx_bodies:
+            return updated_node
+        func, imports, scope = self.stack[-1]
+        if scope is None:
+            return updated_node
+        stmts = list(updated_node.body)
+        out: list[cst.BaseStatement] = []
+        i = 0
+        while i < len(stmts):
+            run_: list[tuple[cst.BaseStatement, _Mig]] = []
+            j = i
+            while j < len(stmts):
+                found = self._classify(stmts[j], imports, scope)
+                if found is None:
+                    break
+                run_.append((stmts[j], found))
+                j += 1
+            if not run_:
+                out.append(self._simple_fixes(stmts[i], imports, scope))
+                i += 1
+                continue
+            conns = set().union(*(m.conns for _, m in run_))
+            tags = set().union(*(m.tags for _, m in run_))
+            if self.mode in tags and len(conns) == 1:
+                out.append(self._extract(func, scope, conns.pop(), run_))
+            else:
+                out.extend(self._simple_fixes(s, imports, scope) for s, _ in run_)
+            i = j
+        return updated_node.with_changes(body=out)
+
+    def _extract(self, func: cst.FunctionDef, scope: _Scope, conn: str, run_: list) -> cst.BaseStatement:
+        originals = [s for s, _ in run_]
+        sync = [m.sync for _, m in run_]
+        local = (scope.local - {conn}) & set(reads(*sync))
+        if local:
+            name = sorted(local)[0]
+            raise Refusal(
+                f"the Alembic calls in {func.name.value}() use the local variable '{name}', so they cannot move into a separate sync function; move it to module level first"
+            )
+        sync = self._in_transaction(sync, func)
+        param = conn
+        if conn != "connection" and not reads(*sync)["connection"]:
+            param = "connection"
+            sync = _rename(sync, conn, param)
+        sync[0] = sync[0].with_changes(leading_lines=[l for l in sync[0].leading_lines if l.comment is not None])
+        name = self._helper_name(param, sync)
+        call = self.builder.stmt(f"await {conn}.run_sync({name})")
+        blank = [l for l in originals[0].leading_lines if l.comment is None]
+        return call.with_changes(leading_lines=blank)
+
+    def _in_transaction(self, sync: list[cst.BaseStatement], func: cst.FunctionDef) -> list[cst.BaseStatement]:
+        """Put a bare run_migrations() inside `with context.begin_transaction():` as the
+        template does: without it PostgreSQL rolls the migration back at close, silently."""
+        imports = self.stack[-1][1]
+        if any(_ctx_call(s.items[0].item, imports) == "begin_transaction" for s in sync if isinstance(s, cst.With)):
+            return sync
+        for stmt in sync:
+            call = sole_expr(stmt)
+            if _ctx_call(call, imports) == "configure" and find_kwarg(call, "transaction_per_migration") is not None:
+                return sync  # each revision commits on its own then
+        out = []
+        for stmt in sync:
+            call = sole_expr(stmt)
+            if isinstance(call, cst.Call) and _ctx_call(call, imports) == "run_migrations":
+                ctx = self.builder.code(call.func.value)
+                wrapper = self.builder.stmt(f"with {ctx}.begin_transaction():\n    pass")
+                stmt = wrapper.with_changes(
+                    leading_lines=stmt.leading_lines,
+                    body=wrapper.body.with_changes(body=[stmt.with_changes(leading_lines=[])]),
+                )
+            out.append(stmt)
+        return out
+
+    def _helper_name(self, param: str, sync: list[cst.BaseStatement]) -> str:
+        # Reuse an existing helper that already does exactly this.
+        for existing in self.module_defs.values():
+            ps = _params(existing)
+            if existing.asynchronous is None and len(ps) == 1 and isinstance(existing.body, cst.IndentedBlock):
+                candidate = _rename(sync, param, ps[0].name.value)
+                if _same_code(self.builder, existing.body.body, candidate):
+                    return existing.name.value
+        for made in self.new_defs:
+            if _same_code(self.builder, made.body.body, sync):
+                return made.name.value
+        name = _fresh(self.module, "do_run_migrations", *self.reserved)
+        self.reserved.add(name)
+        self.used_conn_type = True
+        new = self.builder.stmt(f"def {name}({param}: {self.conn_type}) -> None:\n    pass")
+        new = new.with_changes(body=new.body.with_changes(body=sync), leading_lines=blank_lines(2))
+        self.new_defs.append(new)
+        return name
+
+    # -- one statement at a time
+
+    def _simple_fixes(self, stmt: cst.BaseStatement, imports: ImportMap, scope: _Scope) -> cst.BaseStatement:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            return stmt
+        expr = sole_expr(stmt)
+        awaited = isinstance(expr, cst.Await)
+        call = expr.expression if awaited else expr
+        if not isinstance(call, cst.Call):
+            return stmt
+        # ENV004: helper(async_conn, ...) on a sync helper -> await async_conn.run_sync(helper, ...)
+        if (
+            self.mode == "004"
+            and not awaited
+            and isinstance(call.func, cst.Name)
+            and call.args
+            and not call.args[0].keyword
+            and dotted(call.args[0].value) in scope.conns
+        ):
+            helper = self.module_defs.get(call.func.value)
+            if helper is not None and helper.asynchronous is None:
+                conn = dotted(call.args[0].value)
+                new = self._run_sync_call(conn, call.func, list(call.args[1:]))
+                return keep_comments([stmt], with_sole_expr(stmt, cst.Await(expression=new)))
+        if _method(call) != "run_sync" or not call.args:
+            return stmt
+        fixed = self._fix_run_sync(call, imports)
+        if fixed is call:
+            return stmt
+        value = cst.Await(expression=fixed) if awaited else fixed
+        return keep_comments([stmt], with_sole_expr(stmt, expr.with_changes(expression=fixed) if awaited else value))
+
+    def _run_sync_call(self, conn: str, func: cst.BaseExpression, rest: list[cst.Arg]) -> cst.Call:
+        args = [cst.Arg(func, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) if rest else cst.Arg(func)]
+        return cst.Call(func=cst.Attribute(value=cst.parse_expression(conn), attr=cst.Name("run_sync")), args=[*args, *_tidy_args(rest)])
+
+    def _fix_run_sync(self, call: cst.Call, imports: ImportMap) -> cst.Call:
+        first, rest = call.args[0], list(call.args[1:])
+        target = first.value
+        # run_sync(helper(conn, ...)) passes helper's result, not helper: pass the function.
+        if isinstance(target, cst.Call) and isinstance(target.func, cst.Name) and target.args:
+            helper = self.module_defs.get(target.func.value)
+            if helper is not None and helper.asynchronous is None and not target.args[0].keyword:
+                inner = list(target.args[1:])
+                return call.with_changes(args=[cst.Arg(target.func, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) if inner or rest else cst.Arg(target.func), *_tidy_args(inner + rest)])
+        if self.mode != "006":
+            return call
+        ref = _ctx_ref(target, imports)
+        if ref == "configure":
+            i = find_kwarg(call, "connection")
+            if i is not None:
+                return remove_arg(call, i)
+        elif ref == "run_migrations":
+            kw = _tidy_args([a for a in rest if not (a.keyword is not None and a.keyword.value == "connection")])
+            lam = cst.parse_expression("lambda _connection: None")
+            lam = lam.with_changes(body=cst.Call(func=target, args=kw))
+            return call.with_changes(args=[first.with_changes(value=lam, comma=cst.MaybeSentinel.DEFAULT)])
+        return call
+
+
+def _tidy_args(args: list[cst.Arg]) -> list[cst.Arg]:
+    """Arguments moved into a new call: plain separators, no trailing comma."""
+    out = [a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")), whitespace_after_arg=cst.SimpleWhitespace("")) for a in args]
+    if out:
+        out[-1] = out[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return out
+
+
+def _same_code(builder: Builder, a: list[cst.BaseStatement], b: list[cst.BaseStatement]) -> bool:
+    import ast
+
+    def dump(stmts: list[cst.BaseStatement]) -> str | None:
+        code = "".join(builder.code(s) for s in stmts)
+        try:
+            tree = ast.parse("def _():\n" + "".join("    " + line + "\n" for line in code.splitlines()))
+        except SyntaxError:
+            return None
+        body = tree.body[0].body
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            body = body[1:]
+        return "".join(ast.dump(s) for s in body)
+
+    first = dump(a)
+    return first is not None and first == dump(b)
+
+
+def _add_connection_param(module: cst.Module, names: set[str], conn_type: str) -> cst.Module:
+    """ENV006c: run_sync() passes the connection positionally; give the helper a parameter."""
+    module_names = module_level_names(module)
+
+    class _AddParam(cst.CSTTransformer):
+        def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+            if updated_node.name.value not in names:
+                return updated_node
+            body_reads = reads(updated_node.body)
+            name = "connection"
+            if "connection" in binds(*updated_node.body.body) or ("connection" in module_names and body_reads["connection"]):
+                name = "sync_connection"
+            param = cst.Param(
+                name=cst.Name(name),
+                annotation=cst.Annotation(annotation=cst.Name(conn_type)),
+            )
+            params = updated_node.params
+            others = [*params.params, *params.kwonly_params] or isinstance(params.star_arg, (cst.Param, cst.ParamStar))
+            if others:
+                param = param.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            return updated_node.with_changes(params=params.with_changes(params=[param, *params.params]))
+
+    return module.visit(_AddParam())
+
+
+def _positionless(func: cst.FunctionDef) -> bool:
+    p = func.params
+    return not p.posonly_params and not p.params and not isinstance(p.star_arg, cst.Param)
+
+
+def _repair_blocks(module: cst.Module, mode: str) -> cst.Module | None:
+    imports = ImportMap.of_module(module)
+    original = module
+    # A sync def that opens `with <async engine>.connect()`: the §6 split, engine kept as it is.
+    if mode == "004":
+        plans, _ = _find_online(module, imports)
+        async_plans = [p for p in plans if p.kind in ("async", "wrap")]
+        if len(async_plans) > 1:
+            raise Refusal("more than one function opens a connection on an async engine; repair them by hand")
+        if async_plans:
+            module = _asyncify(module, imports, async_plans[0], convert_factory=False, sharing_branch=False)
+            imports = ImportMap.of_module(module)
+        # `async with context.begin_transaction()` inside a sync def or a run_sync() target
+        targets = _run_sync_targets(module)
+        sync_defs = {f.name.value for f in find_all(module, lambda n: isinstance(n, cst.FunctionDef)) if f.asynchronous is None}
+        module = _only_in_defs(module, sync_defs | targets, _BeginTransactionToSync(imports))
+        module = _async_with_on_sync_engine(module, imports)
+        imports = ImportMap.of_module(module)
+
+    conn_type = plan_from_import(module, "sqlalchemy.engine", "Connection", prefer_alias="SAConnection")
+    blocks = _Blocks(module, imports, mode, conn_type)
+    body: list[cst.BaseStatement] = []
+    for stmt in module.body:
+        blocks.new_defs = []
+        new = stmt.visit(blocks)
+        body.extend(blocks.new_defs)
+        body.append(new)
+    module = module.with_changes(body=body)
+    needs_type = blocks.used_conn_type
+    if mode == "006":
+        defs = _module_defs(module)
+        missing = {n for n in _run_sync_targets(module) if n in defs and defs[n].asynchronous is None and _positionless(defs[n])}
+        if missing:
+            module = _add_connection_param(module, missing, conn_type)
+            needs_type = True
+    if needs_type:
+        module, _ = ensure_from_import(module, "sqlalchemy.engine", "Connection", local=conn_type)
+    return None if module.deep_equals(original) else module
+
+
+def _async_with_on_sync_engine(module: cst.Module, imports: ImportMap) -> cst.Module:
+    """ENV005 the other way round: `async with engine.connect()` on a sync Engine; the
+    engine is what is wrong, so build it with the async factory."""
+    wanted: dict[str, str] = {}
+
+    class _Find(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            if node.asynchronous is None:
+                return True
+            scope = _scope(node, imports.within(node))
+            for with_node in find_all(node.body, lambda n: isinstance(n, cst.With) and n.asynchronous is not None):
+                for item in with_node.items:
+                    receiver = dotted(item.item.func.value) if _method(item.item) in ("connect", "begin") else None
+                    if receiver in scope.sync_engines:
+                        qn = imports.within(node).qualname(scope.sync_engines[receiver].func)
+                        wanted[receiver] = SYNC_FACTORIES[qn]
+            return True
+
+    module.visit(_Find())
+    if not wanted:
+        return module
+    locals_ = {name: plan_from_import(module, _ASYNC_MODULE, name) for name in set(wanted.values())}
+
+    class _Swap(cst.CSTTransformer):
+        def __init__(self) -> None:
+            self.stack: list[bool] = []
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            self.stack.append(node.asynchronous is not None)
+
+        def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+            self.stack.pop()
+            return updated_node
+
+        def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
+            if not (self.stack and self.stack[-1]) or len(updated_node.targets) != 1:
+                return updated_node
+            target = dotted(updated_node.targets[0].target)
+            if target in wanted and _engine_kind(updated_node.value, imports) == "sync":
+                call = _drop_future(updated_node.value.with_changes(func=cst.Name(locals_[wanted[target]])))
+                return updated_node.with_changes(value=call)
+            return updated_node
+
+    module = module.visit(_Swap())
+    for name, local in locals_.items():
+        module, _ = ensure_from_import(module, _ASYNC_MODULE, name, local=local)
+    return prune_imports(module, SYNC_FACTORIES)
+
+
+# --------------------------------------------------------------------------- ENV053 / ENV050 / ENV051
+
+
+def repair_legacy_async_engine(source: str) -> RewriteResult:
+    """ENV053: AsyncEngine(engine_from_config(A, prefix=P, poolclass=X, future=True)) ->
+    async_engine_from_config(A, prefix=P, poolclass=X) (create_engine -> create_async_engine)."""
+    return run(source, _repair_legacy)
+
+
+def _legacy_inner(node: cst.CSTNode, imports: ImportMap) -> cst.Call | None:
+    if _engine_kind(node, imports) != "wrap":
+        return None
+    args = node.args
+    if len(args) != 1 or args[0].keyword is not None or args[0].star:
+        return None
+    return args[0].value if _engine_kind(args[0].value, imports) == "sync" else None
+
+
+def _repair_legacy(module: cst.Module) -> cst.Module | None:
+    all_imports = _all_imports(module)
+    wraps = [n for n in find_all(module, lambda n: isinstance(n, cst.Call)) if _legacy_inner(n, all_imports) is not None]
+    if not wraps:
+        return None
+    needed = {SYNC_FACTORIES[all_imports.qualname(_legacy_inner(w, all_imports).func)] for w in wraps}
+    locals_ = {name: plan_from_import(module, _ASYNC_MODULE, name) for name in needed}
+
+    class _Unwrap(cst.CSTTransformer):
+        def leave_SimpleStatementLine(self, original_node, updated_node):
+            return keep_comments([original_node], updated_node)
+
+        def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+            inner = _legacy_inner(updated_node, all_imports)
+            if inner is None:
+                return updated_node
+            factory = SYNC_FACTORIES[all_imports.qualname(inner.func)]
+            new = _drop_future(inner.with_changes(func=cst.Name(locals_[factory])))
+            outer_ws = updated_node.whitespace_before_args
+            if isinstance(outer_ws, cst.ParenthesizedWhitespace) and outer_ws.last_line.value:
+                # The inner call was indented one level deeper than it will be now.
+                new = new.visit(_Dedent(outer_ws.last_line.value))
+            return new.with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)
+
+    module = module.visit(_Unwrap())
+    for name, local in locals_.items():
+        module, _ = ensure_from_import(module, _ASYNC_MODULE, name, local=local)
+    return prune_imports(module, [ASYNC_WRAP, *SYNC_FACTORIES])
+
+
+class _Dedent(cst.CSTTransformer):
+    def __init__(self, prefix: str):
+        self.prefix = prefix
+
+    def leave_ParenthesizedWhitespace(
+        self, original_node: cst.ParenthesizedWhitespace, updated_node: cst.ParenthesizedWhitespace
+    ) -> cst.ParenthesizedWhitespace:
+        text = updated_node.last_line.value
+        if text.startswith(self.prefix):
+            return updated_node.with_changes(last_line=cst.SimpleWhitespace(text[len(self.prefix) :]))
+        return updated_node
+
+
+def add_null_pool(source: str) -> RewriteResult:
+    """ENV050: poolclass=NullPool on every async engine env.py builds without a pool choice."""
+    return run(source, _add_null_pool)
+
+
+def _async_factory_calls(module: cst.Module, imports: ImportMap) -> list[cst.Call]:
+    """The calls that build an async engine: async factories, and the sync call inside AsyncEngine(...)."""
+    out = []
+    for node in find_all(module, lambda n: isinstance(n, cst.Call)):
+        kind = _engine_kind(node, imports)
+        if kind == "async":
+            out.append(node)
+        elif kind == "wrap":
+            inner = _legacy_inner(node, imports)
+            if inner is not None:
+                out.append(inner)
+    return out
+
+
+def _add_null_pool(module: cst.Module) -> cst.Module | None:
+    imports = _all_imports(module)
+    todo = [c for c in _async_factory_calls(module, imports) if find_kwarg(c, "poolclass") is None and not has_star_kwargs(c)]
+    if not todo:
+        return None
+    targets = {id(c) for c in todo}
+    module, nullpool = _nullpool_expr(module, ImportMap.of_module(module))
+    builder = Builder(module)
+
+    class _Add(cst.CSTTransformer):
+        def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+            if id(original_node) in targets:
+                return add_kwarg(updated_node, kwarg("poolclass", builder.expr(nullpool)))
+            return updated_node
+
+    return module.visit(_Add())
+
+
+def _all_imports(module: cst.Module) -> ImportMap:
+    """Module and function-local imports together (enough to recognise factory calls)."""
+    imports = ImportMap.of_module(module)
+    return imports.within(module)
+
+
+def add_dispose(source: str) -> RewriteResult:
+    """ENV051: `await engine.dispose()` after the work in the async def that built the engine."""
+    return run(source, _add_dispose)
+
+
+def _add_dispose(module: cst.Module) -> cst.Module | None:
+    imports = ImportMap.of_module(module)
+    builder = Builder(module)
+    changed = False
+
+    class _Dispose(cst.CSTTransformer):
+        def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+            nonlocal changed
+            if updated_node.asynchronous is None or not isinstance(updated_node.body, cst.IndentedBlock):
+                return updated_node
+            scope = _scope(updated_node, imports.within(updated_node))
+            body = list(updated_node.body.body)
+            for engine in sorted(scope.engines):
+                disposed = find_all(
+                    updated_node.body,
+                    lambda n: _method(n) == "dispose" and dotted(n.func.value) == engine,
+                    stop_at_defs=True,
+                )
+                if disposed or engine in {p.name.value for p in _params(updated_node)}:
+                    continue
+                users = [i for i, s in enumerate(body) if reads(s)[engine]]
+                if not users:
+                    continue
+                last = body[users[-1]]
+                if find_all(last, lambda n: isinstance(n, (cst.Return, cst.Global, cst.Nonlocal)), stop_at_defs=True):
+                    raise Refusal(f"{updated_node.name.value}() hands the engine '{engine}' on, so it is not safe to dispose of it there")
+                stmt = builder.stmt(f"await {engine}.dispose()").with_changes(leading_lines=blank_lines(1))
+                body.insert(users[-1] + 1, stmt)
+                changed = True
+            return updated_node.with_changes(body=updated_node.body.with_changes(body=body))
+
+    module = module.visit(_Dispose())
+    return module if changed else None

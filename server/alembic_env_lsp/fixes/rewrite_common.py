@@ -558,7 +558,7 @@ def ensure_import_module(module: cst.Module, name: str) -> tuple[cst.Module, str
     local = imports.local_for(name)
     if local is not None and imports.bindings[local].top_level:
         return module, local
-    if name in module_level_names(module) or name in reads(module):
+    if name in module_level_names(module):
         raise Refusal(f"the name '{name}' is already used for something else in env.py")
     body = list(module.body)
     start = _header_end(body)
@@ -574,23 +574,38 @@ def ensure_import_module(module: cst.Module, name: str) -> tuple[cst.Module, str
     return module.with_changes(body=body), name
 
 
-def ensure_from_import(module: cst.Module, mod: str, name: str, *, prefer_alias: str | None = None) -> tuple[cst.Module, str]:
-    """Make `mod.name` available at module level and return its local name.
-
-    Reuses an existing import (under whatever alias); otherwise adds the name to an
-    existing `from mod import ...` line, or inserts a new line after the last
-    SQLAlchemy import (after the last import of the leading block when there is none)."""
+def plan_from_import(module: cst.Module, mod: str, name: str, *, prefer_alias: str | None = None) -> str:
+    """The local name under which `mod.name` is (or will be) available at module level."""
     imports = ImportMap.of_module(module)
     qualified = canonical(f"{mod}.{name}")
     for local, binding in imports.bindings.items():
         if not binding.type_only and binding.top_level and canonical(binding.qualified) == qualified:
-            return module, local
+            return local
     taken = module_level_names(module) | set(reads(module))
     local = name
     if local in taken:
         local = prefer_alias or f"sa_{name}"
         if local in taken:
             raise Refusal(f"the names '{name}' and '{local}' are both already used in env.py")
+    return local
+
+
+def ensure_from_import(
+    module: cst.Module, mod: str, name: str, *, prefer_alias: str | None = None, local: str | None = None
+) -> tuple[cst.Module, str]:
+    """Make `mod.name` available at module level and return its local name.
+
+    Reuses an existing import (under whatever alias); otherwise adds the name to an
+    existing `from mod import ...` line, or inserts a new line after the last
+    SQLAlchemy import (after the last import of the leading block when there is none).
+    `local` is a name chosen earlier with plan_from_import, before the code using it was added."""
+    imports = ImportMap.of_module(module)
+    qualified = canonical(f"{mod}.{name}")
+    for existing, binding in imports.bindings.items():
+        if not binding.type_only and binding.top_level and canonical(binding.qualified) == qualified:
+            return module, existing
+    if local is None:
+        local = plan_from_import(module, mod, name, prefer_alias=prefer_alias)
     alias = cst.ImportAlias(
         name=cst.Name(name), asname=None if local == name else cst.AsName(name=cst.Name(local))
     )
