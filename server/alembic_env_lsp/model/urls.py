@@ -236,10 +236,23 @@ class UrlResolver:
             same_scope_before = call.scope is scope and call.node.lineno <= line
             if call.scope.is_module or same_scope_before:
                 override = call
+        ini = self.ini_value(self._main_section(), key)
         if override is not None:
             value = self.evaluate(override.node.args[1], override.scope, override.node.lineno)
+            conditional = any(
+                branch is not None for branch, _ in override.branches
+            ) or bool(override.in_try)
+            if conditional and value.confidence < Confidence.DEFAULT and ini.text is not None:
+                # Only sometimes overridden: the ini value is what runs otherwise.
+                names = value.names
+                return _with(
+                    ini,
+                    confidence=min(ini.confidence, Confidence.DEFAULT),
+                    origin=f"{ini.origin}, unless env.py overrides it from {value.origin}",
+                    names=names,
+                )
             return _with(value, origin=f"config.set_main_option({key!r}, ...) in env.py: {value.origin}")
-        return self.ini_value(self._main_section(), key)
+        return ini
 
     def ini_value(self, section: str, key: str) -> UrlValue:
         project = self.builder.project
