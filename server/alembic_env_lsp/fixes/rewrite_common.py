@@ -660,7 +660,28 @@ class _PruneImports(cst.CSTTransformer):
         local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
         return not (local in self.unused and canonical(f"{mod}.{name}") in self.qualified)
 
+    def _prune_plain(self, stmt: cst.SimpleStatementLine, node: cst.Import) -> cst.BaseStatement | None:
+        def keep(alias: cst.ImportAlias) -> bool:
+            full = dotted(alias.name) or ""
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local, qualified = alias.asname.name.value, full
+            elif "." in full:
+                return True  # `import a.b` binds `a`: leave such lines alone
+            else:
+                local = qualified = full
+            return not (local in self.unused and canonical(qualified) in self.qualified)
+
+        names = [a for a in node.names if keep(a)]
+        if len(names) == len(node.names):
+            return stmt
+        if not names:
+            return None
+        names[-1] = names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return keep_comments([stmt], stmt.with_changes(body=[node.with_changes(names=names)]))
+
     def _prune_line(self, stmt: cst.BaseStatement) -> cst.BaseStatement | None:
+        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Import):
+            return self._prune_plain(stmt, stmt.body[0])
         found = _import_from_module(stmt)
         if found is None:
             return stmt
@@ -711,7 +732,7 @@ class _PruneImports(cst.CSTTransformer):
 
 
 def prune_imports(module: cst.Module, qualified: Iterable[str]) -> cst.Module:
-    """Drop `from x import y` names in `qualified` that the rewritten file no longer uses."""
+    """Drop imported names in `qualified` that the rewritten file no longer uses."""
     wanted = {canonical(q) for q in qualified}
     used = reads(module)
     imports = ImportMap()
