@@ -107,6 +107,7 @@ def _analyze_path(path: Path, index, base_settings):
     analysis = analyze(file.text, str(path), project=project, settings=settings)
     for error in analysis.internal_errors:
         print(f"alembic-env-lsp: {error}", file=sys.stderr)
+    analysis.facts = None  # only findings and positions are needed from here: keep memory flat
     return FileResult(path, file, analysis, [(Path(f.path) if f.path else path, f) for f in analysis.findings])
 
 

@@ -398,6 +398,26 @@ class ProjectIndex:
         self._lock = threading.RLock()
         self._files: dict[str, tuple[Any, Any]] = {}
         self._overlays: dict[str, str] = {}
+        # folder -> (mtime_ns, entry names): a checked folder is listed again only when it changes
+        self._listings: dict[str, tuple[int, set[str]]] = {}
+
+    def _names_in(self, folder: Path) -> set[str]:
+        key = str(folder)
+        try:
+            mtime = os.stat(folder).st_mtime_ns
+        except OSError:
+            return set()
+        with self._lock:
+            hit = self._listings.get(key)
+            if hit is not None and hit[0] == mtime:
+                return hit[1]
+        try:
+            names = set(os.listdir(folder))
+        except OSError:
+            names = set()
+        with self._lock:
+            self._listings[key] = (mtime, names)
+        return names
 
     def set_overlay(self, path: Path, text: str | None) -> None:
         """Use an editor's unsaved text for `path` instead of the disk (None: back to disk)."""
@@ -413,6 +433,7 @@ class ProjectIndex:
         with self._lock:
             if path is None:
                 self._files.clear()
+                self._listings.clear()
             else:
                 self._files.pop(_path_key(path), None)
 
@@ -440,7 +461,7 @@ class ProjectIndex:
         env_dir = _real(env_path.parent)
         matches: list[tuple[IniFile, str]] = []
         nearest_pyproject: PyProject | None = None
-        for folder, names in _ancestors(env_path.parent):
+        for folder, names in _ancestors(env_path.parent, self._names_in):
             pyproject = self.pyproject(folder / "pyproject.toml") if "pyproject.toml" in names else None
             if nearest_pyproject is None:
                 nearest_pyproject = pyproject
@@ -596,14 +617,11 @@ def _walk(root: Path):
         stack.extend(sorted(subfolders, reverse=True))
 
 
-def _ancestors(start: Path):
+def _ancestors(start: Path, list_names):
     """(folder, entry names) from start up to the filesystem root or a folder with .git."""
     folder = Path(os.path.abspath(start))
     while True:
-        try:
-            names = set(os.listdir(folder))
-        except OSError:
-            names = set()
+        names = list_names(folder)
         yield folder, names
         if ".git" in names or folder.parent == folder:
             return
