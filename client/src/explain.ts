@@ -27,7 +27,7 @@ let md: MarkdownIt | undefined;
 /** Markdown to HTML. Raw HTML in the input is escaped, never passed through. */
 export function renderMarkdown(markdown: string): string {
   if (!md) {
-    md = new MarkdownIt({ html: false, linkify: true });
+    md = new MarkdownIt({ html: false, linkify: false });
     const fence = md.renderer.rules.fence!;
     md.renderer.rules.fence = (tokens, idx, options, env, self) => {
       const token = tokens[idx];
