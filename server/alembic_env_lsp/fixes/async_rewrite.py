@@ -42,6 +42,8 @@ from .rewrite_common import (
     remove_arg,
     run,
     sole_expr,
+    trim_leading_blank,
+    unwrap_call,
     with_sole_expr,
 )
 
@@ -399,7 +401,7 @@ def _asyncify(
     if target is None:
         module, conn_type = ensure_from_import(module, "sqlalchemy.engine", "Connection", prefer_alias="SAConnection")
     factory = plan.factory
-    sync_qualified = imports.qualname(factory.func)
+    sync_qualified = plan.imports.qualname(factory.func)
     if convert_factory:
         async_name = SYNC_FACTORIES[sync_qualified]
         module, local = ensure_from_import(module, _ASYNC_MODULE, async_name)
@@ -410,7 +412,9 @@ def _asyncify(
     new_defs: list[cst.BaseStatement] = []
     if target is None:
         target = _fresh(module, "do_run_migrations")
-        moved = [*to_body, *inner]
+        if to_body and not inner[0].leading_lines:
+            inner = [inner[0].with_changes(leading_lines=blank_lines(1)), *inner[1:]]
+        moved = trim_leading_blank([*to_body, *inner])
         param = conn
         if conn != "connection" and not reads(*moved)["connection"] and "connection" not in binds(*moved):
             param = "connection"
@@ -432,7 +436,9 @@ def _asyncify(
         async_body.append(builder.stmt(f"{engine} = None").with_changes())
         async_body[-1] = _replace_assigned_value(async_body[-1], factory)
         item = item.with_changes(item=item.item.with_changes(func=item.item.func.with_changes(value=cst.Name(engine))))
-    engine_stmt = _replace_assigned_value(plan.engine_stmt, factory) if plan.engine_stmt is not None else None
+    engine_stmt = None
+    if plan.engine_stmt is not None:
+        engine_stmt = keep_comments([plan.engine_stmt], _replace_assigned_value(plan.engine_stmt, factory))
     if plan.engine_in_module:
         async_body.append(engine_stmt.with_changes(leading_lines=[]))
     for stmt in engine_side:
@@ -451,10 +457,14 @@ def _asyncify(
     async_body.extend(post)
     dispose = builder.stmt(f"await {engine}.dispose()").with_changes(leading_lines=blank_lines(1))
     if dispose_stmts:
-        dispose = keep_comments(dispose_stmts, dispose.with_changes(leading_lines=dispose_stmts[0].leading_lines))
+        first = dispose_stmts[0]
+        dispose = dispose.with_changes(leading_lines=first.leading_lines, trailing_whitespace=first.trailing_whitespace)
+        dispose = keep_comments(dispose_stmts, dispose)
     async_body.append(dispose)
     runner_def = builder.stmt(f"async def {runner}() -> None:\n    pass")
-    runner_def = runner_def.with_changes(body=runner_def.body.with_changes(body=async_body), leading_lines=blank_lines(2))
+    runner_def = runner_def.with_changes(
+        body=runner_def.body.with_changes(body=trim_leading_blank(async_body)), leading_lines=blank_lines(2)
+    )
     new_defs.append(runner_def)
 
     # def run_migrations_online(): asyncio.run(...) with the connection-sharing branch
@@ -478,12 +488,15 @@ def _asyncify(
         stmts[0] = stmts[0].with_changes(leading_lines=blank_lines(1))
     online_body.extend(stmts)
     new_func = func.with_changes(body=func.body.with_changes(body=online_body))
+    # Comments above the online function (often a section banner) now open the online part.
+    new_defs[0] = new_defs[0].with_changes(leading_lines=func.leading_lines)
+    new_func = new_func.with_changes(leading_lines=blank_lines(2))
 
     module = _replace_stmt(module, func, [*new_defs, new_func])
     if plan.engine_in_module:
         module = _drop_module_stmt(module, plan.engine_stmt)
     if convert_factory:
-        module = prune_imports(module, [sync_qualified])
+        module = prune_imports(module, [sync_qualified, *_SYNC_ONLY_POOLS])
     return module
 
 
@@ -1220,29 +1233,12 @@ def _repair_legacy(module: cst.Module) -> cst.Module | None:
                 return updated_node
             factory = SYNC_FACTORIES[all_imports.qualname(inner.func)]
             new = _drop_future(inner.with_changes(func=cst.Name(locals_[factory])))
-            outer_ws = updated_node.whitespace_before_args
-            if isinstance(outer_ws, cst.ParenthesizedWhitespace) and outer_ws.last_line.value:
-                # The inner call was indented one level deeper than it will be now.
-                new = new.visit(_Dedent(outer_ws.last_line.value))
-            return new.with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)
+            return unwrap_call(updated_node, new)
 
     module = module.visit(_Unwrap())
     for name, local in locals_.items():
         module, _ = ensure_from_import(module, _ASYNC_MODULE, name, local=local)
     return prune_imports(module, [ASYNC_WRAP, *SYNC_FACTORIES])
-
-
-class _Dedent(cst.CSTTransformer):
-    def __init__(self, prefix: str):
-        self.prefix = prefix
-
-    def leave_ParenthesizedWhitespace(
-        self, original_node: cst.ParenthesizedWhitespace, updated_node: cst.ParenthesizedWhitespace
-    ) -> cst.ParenthesizedWhitespace:
-        text = updated_node.last_line.value
-        if text.startswith(self.prefix):
-            return updated_node.with_changes(last_line=cst.SimpleWhitespace(text[len(self.prefix) :]))
-        return updated_node
 
 
 def add_null_pool(source: str) -> RewriteResult:

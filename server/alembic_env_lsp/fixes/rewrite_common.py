@@ -383,7 +383,17 @@ def keep_comments(old: Sequence[cst.CSTNode], new: cst.BaseStatement) -> cst.Bas
     lost = comments_of(*old) - comments_of(new)
     if not lost:
         return new
-    return new.with_changes(leading_lines=[*comment_lines(lost.elements()), *new.leading_lines])
+    return new.with_changes(leading_lines=[*new.leading_lines, *comment_lines(lost.elements())])
+
+
+def trim_leading_blank(stmts: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+    """No blank line right after a `def` line (comment lines stay)."""
+    if not stmts:
+        return stmts
+    lines = list(stmts[0].leading_lines)
+    while lines and lines[0].comment is None:
+        lines.pop(0)
+    return [stmts[0].with_changes(leading_lines=lines), *stmts[1:]]
 
 
 def carry_leading(removed: cst.BaseStatement, following: cst.BaseStatement) -> cst.BaseStatement:
@@ -476,8 +486,19 @@ def remove_arg(call: cst.Call, index: int) -> cst.Call:
     args = list(call.args)
     removed = args.pop(index)
     if index == len(args) and args:
-        # The removed argument was last: its comma/whitespace closes the call now.
-        args[-1] = args[-1].with_changes(comma=removed.comma, whitespace_after_arg=removed.whitespace_after_arg)
+        prev = args[-1]
+        if (
+            isinstance(prev.comma, cst.Comma)
+            and isinstance(removed.comma, cst.Comma)
+            and isinstance(prev.comma.whitespace_after, cst.ParenthesizedWhitespace)
+            and isinstance(removed.comma.whitespace_after, cst.ParenthesizedWhitespace)
+        ):
+            # One per line with a trailing comma: keep this line's comment, close like the removed line.
+            ws = prev.comma.whitespace_after.with_changes(last_line=removed.comma.whitespace_after.last_line)
+            args[-1] = prev.with_changes(comma=prev.comma.with_changes(whitespace_after=ws))
+        else:
+            # The removed argument was last: its comma/whitespace closes the call now.
+            args[-1] = prev.with_changes(comma=removed.comma, whitespace_after_arg=removed.whitespace_after_arg)
     elif not args:
         return call.with_changes(args=[])
     return call.with_changes(args=args)
@@ -508,6 +529,30 @@ def add_kwarg(call: cst.Call, arg: cst.Arg) -> cst.Call:
     args[-1] = last.with_changes(comma=between, whitespace_after_arg=cst.SimpleWhitespace(""))
     args.append(arg.with_changes(comma=last.comma, whitespace_after_arg=last.whitespace_after_arg))
     return call.with_changes(args=args)
+
+
+class Dedent(cst.CSTTransformer):
+    """Remove `prefix` from the indentation of continuation lines inside brackets
+    (for a call that moves out of an enclosing call)."""
+
+    def __init__(self, prefix: str):
+        self.prefix = prefix
+
+    def leave_ParenthesizedWhitespace(
+        self, original_node: cst.ParenthesizedWhitespace, updated_node: cst.ParenthesizedWhitespace
+    ) -> cst.ParenthesizedWhitespace:
+        text = updated_node.last_line.value
+        if text.startswith(self.prefix):
+            return updated_node.with_changes(last_line=cst.SimpleWhitespace(text[len(self.prefix) :]))
+        return updated_node
+
+
+def unwrap_call(outer: cst.Call, inner: cst.Call) -> cst.Call:
+    """`inner` takes the place of `outer(inner)`, re-indented to where `outer` stood."""
+    ws = outer.whitespace_before_args
+    if isinstance(ws, cst.ParenthesizedWhitespace) and ws.last_line.value:
+        inner = inner.visit(Dedent(ws.last_line.value))
+    return inner.with_changes(lpar=outer.lpar, rpar=outer.rpar)
 
 
 # --------------------------------------------------------------------------- imports

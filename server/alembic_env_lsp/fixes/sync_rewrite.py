@@ -33,6 +33,7 @@ from .rewrite_common import (
     remove_arg,
     run,
     sole_expr,
+    unwrap_call,
 )
 
 __all__ = ["RewriteResult", "convert_to_sync"]
@@ -88,7 +89,8 @@ def _find(module: cst.Module, imports: ImportMap) -> list[_Plan]:
             if kind == "wrap":
                 args = assign.value.args
                 if len(args) == 1 and not args[0].keyword and isinstance(args[0].value, cst.Call):
-                    plans.append(_Plan(stmt, fimp, child, assign.targets[0].target.value, args[0].value, None))
+                    inner = unwrap_call(assign.value, args[0].value)
+                    plans.append(_Plan(stmt, fimp, child, assign.targets[0].target.value, inner, None))
                     break
                 raise Refusal(f"the AsyncEngine(...) in {stmt.name.value}() does not wrap a plain engine factory call")
     return plans
