@@ -47,7 +47,7 @@ if [ "${SKIP_NPM_CI:-}" != 1 ]; then
     log "node_modules up to date"
   else
     log "npm ci (root)"
-    (cd "$ROOT" && npm ci --no-audit --no-fund)
+    (cd "$ROOT" && npm ci --no-audit --no-fund --ignore-scripts)
   fi
 fi
 

@@ -1,6 +1,7 @@
 // The vscode-languageclient side: one LanguageClient per server process, wired to the log
 // channel, our settings, a bounded crash policy and the explain view. Exercised by the
 // end-to-end test in tests/editors/vscode (it needs a real VS Code).
+import { spawn } from 'child_process';
 import * as vscode from 'vscode';
 import {
   CloseAction,
@@ -13,7 +14,6 @@ import {
   ServerOptions,
   ShowMessageNotification,
   State,
-  TransportKind,
 } from 'vscode-languageclient/node';
 import type { ClientFactory, ClientHooks, LaunchSpec, ServerHandle } from './controller';
 import { CrashPolicy } from './crashPolicy';
@@ -50,7 +50,7 @@ function traceChannel(log: vscode.LogOutputChannel): vscode.LogOutputChannel {
     if (e.affectsConfiguration(`${SECTION}.trace.server`)) changed.fire(level());
   });
   return new Proxy(log, {
-    get(target, prop, receiver) {
+    get(target, prop) {
       if (prop === 'logLevel') return level();
       if (prop === 'onDidChangeLogLevel') return changed.event;
       if (prop === 'trace') {
@@ -59,10 +59,19 @@ function traceChannel(log: vscode.LogOutputChannel): vscode.LogOutputChannel {
           else target.info(message, ...args);
         };
       }
-      const value = Reflect.get(target, prop, receiver);
+      const value = Reflect.get(target, prop);
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
+}
+
+/** vscode-languageclient pops up some errors itself ("couldn't create connection to server",
+ * "Restarting server failed"), next to the one notification the controller shows for the same
+ * failure. Here they go to the log only. */
+class QuietLanguageClient extends LanguageClient {
+  override error(message: string, data?: unknown, _showNotification?: boolean | 'force'): void {
+    super.error(message, data, false);
+  }
 }
 
 export function createClientFactory(ctx: ClientContext): ClientFactory {
@@ -73,11 +82,36 @@ export function createClientFactory(ctx: ClientContext): ClientFactory {
 function createServerHandle(spec: LaunchSpec, hooks: ClientHooks, ctx: ClientContext, trace: vscode.LogOutputChannel): ServerHandle {
   const { log, notifier } = ctx;
   const crashes = new CrashPolicy();
-  const serverOptions: ServerOptions = {
-    command: spec.command,
-    args: spec.args,
-    transport: TransportKind.stdio,
-    options: { cwd: spec.cwd, env: { ...process.env, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' } },
+  // Restarts after a crash only make sense for a server that came up once; a server that
+  // cannot start (bad arguments, import error) is reported once by the controller instead.
+  let everRunning = false;
+  let stopping = false;
+  // The process is spawned here (not by the client) to keep its last stderr lines and exit
+  // code: they say why a start failed far better than "connection got disposed".
+  let stderrTail: string[] = [];
+  let exited: Promise<number | null> = Promise.resolve(null);
+  const serverOptions: ServerOptions = async () => {
+    stderrTail = [];
+    const child = spawn(spec.command, spec.args, {
+      cwd: spec.cwd,
+      env: { ...process.env, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' },
+      stdio: 'pipe',
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderrTail.push(...chunk.toString('utf8').split(/\r?\n/).filter((l) => l.trim() !== ''));
+      stderrTail = stderrTail.slice(-3);
+    });
+    exited = new Promise((resolve) => {
+      child.on('exit', (code) => resolve(code));
+      child.on('error', () => resolve(null));
+    });
+    return child;
+  };
+  const whyStartFailed = async (error: unknown): Promise<Error> => {
+    const code = await Promise.race([exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000))]);
+    const errorLine = [...stderrTail].reverse().find((l) => /error/i.test(l));
+    const detail = errorLine ?? (stderrTail.length ? stderrTail.join(' | ') : error instanceof Error ? error.message : String(error));
+    return new Error(code !== undefined && code !== null ? `the server exited with code ${code}: ${detail}` : detail);
   };
   const clientOptions: LanguageClientOptions = {
     documentSelector: DOCUMENT_SELECTOR,
@@ -97,6 +131,7 @@ function createServerHandle(spec: LaunchSpec, hooks: ClientHooks, ctx: ClientCon
         return { action: count !== undefined && count <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown, handled: true };
       },
       closed: () => {
+        if (stopping || !everRunning) return { action: CloseAction.DoNotRestart, handled: true };
         if (crashes.shouldRestart()) {
           log.warn(`The server stopped; restarting it (${crashes.recentCrashes} time(s) in the last 3 minutes).`);
           return { action: CloseAction.Restart, handled: true };
@@ -133,21 +168,31 @@ function createServerHandle(spec: LaunchSpec, hooks: ClientHooks, ctx: ClientCon
       },
     },
   };
-  const client = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
+  const client = new QuietLanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
   // Server popups: each distinct text once per session, everything in the log.
   client.onNotification(ShowMessageNotification.type, (params) => {
     const level = params.type === MessageType.Error ? 'error' : params.type === MessageType.Warning ? 'warning' : 'info';
     void notifier.once(level, `server:${params.message}`, params.message, SHOW_LOGS);
   });
   client.onDidChangeState((e) => {
+    if (e.newState === State.Running) everRunning = true;
     if (e.newState === State.Running) hooks.onStateChange('running');
     else if (e.newState === State.Starting) hooks.onStateChange('starting');
     else hooks.onStateChange('stopped');
   });
   return {
-    start: () => client.start(),
+    start: async () => {
+      try {
+        await client.start();
+      } catch (e) {
+        throw await whyStartFailed(e);
+      }
+    },
     // dispose() stops the process (if running) and unregisters the client's commands.
-    stop: () => client.dispose(5000),
+    stop: async () => {
+      stopping = true;
+      await client.dispose(5000);
+    },
     notifyConfigurationChanged: (settings) => client.sendNotification('workspace/didChangeConfiguration', { settings }),
     executeCommand: (command, args) => client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args }),
   };

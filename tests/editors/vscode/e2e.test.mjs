@@ -7,6 +7,7 @@
 //
 // Run: npm run e2e   (after scripts/setup-vscode.sh and npm run package)
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -24,6 +25,7 @@ import {
   log,
   makeAlembicProject,
   makeRunDir,
+  PYTHON,
   startCodeServer,
   writeUserSettings,
 } from './harness.mjs';
@@ -238,9 +240,32 @@ describe('VS Code extension in code-server, real server', { timeout: 300_000 }, 
     await shot('06-explain.png');
   });
 
-  step('the extension log shows the server it started (interpreter from the workspace settings)', async () => {
+  step('an interpreter without the server: one notification offering to install it, no restart loop', async () => {
+    // A new venv (no pip, no server) set as the workspace's interpreter: the extension restarts,
+    // finds the package missing and asks once.
+    const bare = path.join(run, 'bare-venv');
+    execFileSync(PYTHON, ['-m', 'venv', '--without-pip', bare]);
+    const settingsFile = path.join(run, 'ws', '.vscode', 'settings.json');
+    const settings = JSON.parse(fs.readFileSync(settingsFile, 'utf8'));
+    fs.writeFileSync(settingsFile, JSON.stringify({ ...settings, 'alembicEnv.interpreter': path.join(bare, 'bin', 'python') }, null, 2));
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'not installed' });
+    await toast.first().waitFor({ timeout: 30000 });
+    const text = await toast.first().innerText();
+    assert.match(text, /alembic-env-lsp/);
+    assert.match(text, /Install/);
+    await page.waitForTimeout(3000); // would a loop show more?
+    assert.equal(await toast.count(), 1);
+    await page.waitForFunction(() => [...document.querySelectorAll('.statusbar-item')].some((e) => /Alembic env/.test(e.textContent) && e.querySelector('.codicon-warning')), null, { timeout: 10000 });
+    log(`notification: ${text.replace(/\s+/g, ' ')}`);
+    await shot('07-server-missing.png');
+  });
+
+  step('the extension log: interpreter from the workspace settings, LSP trace (alembicEnv.trace.server)', async () => {
     const text = extensionLog(run);
     assert.match(text, /Interpreter: .*\(alembicEnv\.interpreter\)/);
     assert.match(text, /Starting the server: .* -m alembic_env_lsp serve/);
+    assert.match(text, /Sending request 'initialize/);
+    assert.match(text, /Received notification 'textDocument\/publishDiagnostics'/);
+    assert.doesNotMatch(text, /app:secret@/, 'no password in the log');
   });
 });

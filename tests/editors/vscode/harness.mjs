@@ -57,7 +57,7 @@ export function makeAlembicProject(ws) {
   if (callLine < 0) throw new Error('the async template has no `= async_engine_from_config(` line');
   // The workspace's own settings, as a user would write them.
   fs.mkdirSync(path.join(ws, '.vscode'));
-  fs.writeFileSync(path.join(ws, '.vscode', 'settings.json'), `${JSON.stringify({ 'alembicEnv.interpreter': PYTHON }, null, 2)}\n`);
+  fs.writeFileSync(path.join(ws, '.vscode', 'settings.json'), `${JSON.stringify({ 'alembicEnv.interpreter': PYTHON, 'alembicEnv.trace.server': 'messages' }, null, 2)}\n`);
   return { iniPath, envPath: path.join(ws, 'migrations', 'env.py'), callLine: callLine + 1 };
 }
 
