@@ -42,6 +42,7 @@ from .rewrite_common import (
     remove_arg,
     run,
     sole_expr,
+    taken_names,
     trim_leading_blank,
     unwrap_call,
     with_sole_expr,
@@ -101,14 +102,17 @@ def _replace_assigned_value(stmt: cst.SimpleStatementLine, value: cst.BaseExpres
     return stmt.with_changes(body=[stmt.body[0].with_changes(value=value)])
 
 
-def _fresh(module: cst.Module, base: str, *also_taken: str) -> str:
-    taken = module_level_names(module) | set(reads(module)) | set(also_taken)
-    if base not in taken:
-        return base
+def _fresh(module: cst.Module | set[str], base: str, *also_taken: str) -> str:
+    """`base`, or `base_2`, `base_3`... when taken. Pass a set of taken names to record the choice."""
+    taken = module if isinstance(module, set) else taken_names(module)
+    name = base
     n = 2
-    while f"{base}_{n}" in taken:
+    while name in taken or name in also_taken:
+        name = f"{base}_{n}"
         n += 1
-    return f"{base}_{n}"
+    if isinstance(module, set):
+        module.add(name)
+    return name
 
 
 class _Rename(cst.CSTTransformer):
@@ -164,7 +168,7 @@ def _config_expr(module: cst.Module, imports: ImportMap) -> str | None:
     return f"{ctx[0]}.config" if ctx else None
 
 
-def _nullpool_expr(module: cst.Module, imports: ImportMap) -> tuple[cst.Module, str]:
+def _nullpool_expr(module: cst.Module, imports: ImportMap, taken: set[str] | None = None) -> tuple[cst.Module, str]:
     """An expression for NullPool, reusing whatever the file already imports."""
     for local, binding in imports.bindings.items():
         if binding.type_only:
@@ -178,7 +182,7 @@ def _nullpool_expr(module: cst.Module, imports: ImportMap) -> tuple[cst.Module, 
     for local, binding in imports.bindings.items():
         if not binding.type_only and binding.qualified == "sqlalchemy":
             return module, f"{local}.pool.NullPool"  # sqlalchemy/__init__ imports .pool
-    module, local = ensure_from_import(module, "sqlalchemy", "pool", prefer_alias="sa_pool")
+    module, local = ensure_from_import(module, "sqlalchemy", "pool", prefer_alias="sa_pool", taken=taken)
     return module, f"{local}.NullPool"
 
 
@@ -395,23 +399,28 @@ def _asyncify(
     # Reuse an existing `do_run_migrations(conn, ...)`-style helper when that is all the block does.
     target, extra_args = _reusable_helper(module, inner, conn, body)
 
-    # Imports first (they may shift module.body), then the functions.
+    # Imports first (they may shift module.body), then the functions. Names are checked
+    # against the original file once, plus every name this rewrite adds.
     builder = Builder(module)
+    taken = taken_names(module) | set(reads(func))
     module, aio = ensure_import_module(module, "asyncio")
+    taken.add(aio)
     if target is None:
-        module, conn_type = ensure_from_import(module, "sqlalchemy.engine", "Connection", prefer_alias="SAConnection")
+        module, conn_type = ensure_from_import(
+            module, "sqlalchemy.engine", "Connection", prefer_alias="SAConnection", taken=taken
+        )
     factory = plan.factory
     sync_qualified = plan.imports.qualname(factory.func)
     if convert_factory:
         async_name = SYNC_FACTORIES[sync_qualified]
-        module, local = ensure_from_import(module, _ASYNC_MODULE, async_name)
-        module, nullpool = _nullpool_expr(module, plan.imports)
+        module, local = ensure_from_import(module, _ASYNC_MODULE, async_name, taken=taken)
+        module, nullpool = _nullpool_expr(module, plan.imports, taken)
         factory = _with_nullpool(_drop_future(factory.with_changes(func=cst.Name(local))), plan.imports, nullpool, builder)
 
     # def do_run_migrations(connection: Connection) -> None
     new_defs: list[cst.BaseStatement] = []
     if target is None:
-        target = _fresh(module, "do_run_migrations")
+        target = _fresh(taken, "do_run_migrations")
         if to_body and not inner[0].leading_lines:
             inner = [inner[0].with_changes(leading_lines=blank_lines(1)), *inner[1:]]
         moved = trim_leading_blank([*to_body, *inner])
@@ -428,11 +437,11 @@ def _asyncify(
         raise Refusal(f"statements before the 'with' in {fname}() feed the migration helper's arguments; move them by hand")
 
     # async def run_async_migrations() -> None
-    runner = _fresh(module, "run_async_migrations", target)
+    runner = _fresh(taken, "run_async_migrations", target)
     async_body: list[cst.BaseStatement] = []
     item = with_node.items[0]
     if plan.engine_stmt is None:
-        engine = _fresh(module, "connectable", *reads(func))
+        engine = _fresh(taken, "connectable")
         async_body.append(builder.stmt(f"{engine} = None").with_changes())
         async_body[-1] = _replace_assigned_value(async_body[-1], factory)
         item = item.with_changes(item=item.item.with_changes(func=item.item.func.with_changes(value=cst.Name(engine))))
@@ -798,6 +807,7 @@ class _Blocks(cst.CSTTransformer):
         self.reserved: set[str] = set()
         self.used_conn_type = False
         self.module_defs = _module_defs(module)
+        self.taken = taken_names(module)
 
     # -- bookkeeping
 
@@ -948,7 +958,9 @@ class _Blocks(cst.CSTTransformer):
         name = self._helper_name(param, sync)
         call = self.builder.stmt(f"await {conn}.run_sync({name})")
         blank = [l for l in originals[0].leading_lines if l.comment is None]
-        return call.with_changes(leading_lines=blank)
+        call = call.with_changes(leading_lines=blank)
+        # When an existing helper is reused, the block's comments stay here.
+        return keep_comments(originals, call) if name not in self.reserved else call
 
     def _in_transaction(self, sync: list[cst.BaseStatement], func: cst.FunctionDef) -> list[cst.BaseStatement]:
         """Put a bare run_migrations() inside `with context.begin_transaction():` as the
@@ -984,7 +996,7 @@ class _Blocks(cst.CSTTransformer):
         for made in self.new_defs:
             if _same_code(self.builder, made.body.body, sync):
                 return made.name.value
-        name = _fresh(self.module, "do_run_migrations", *self.reserved)
+        name = _fresh(self.taken, "do_run_migrations")
         self.reserved.add(name)
         self.used_conn_type = True
         new = self.builder.stmt(f"def {name}({param}: {self.conn_type}) -> None:\n    pass")
@@ -1000,12 +1012,11 @@ class _Blocks(cst.CSTTransformer):
         expr = sole_expr(stmt)
         awaited = isinstance(expr, cst.Await)
         call = expr.expression if awaited else expr
-        if not isinstance(call, cst.Call):
-            return stmt
         # ENV004: helper(async_conn, ...) on a sync helper -> await async_conn.run_sync(helper, ...)
         if (
             self.mode == "004"
             and not awaited
+            and isinstance(call, cst.Call)
             and isinstance(call.func, cst.Name)
             and call.args
             and not call.args[0].keyword
@@ -1016,13 +1027,20 @@ class _Blocks(cst.CSTTransformer):
                 conn = dotted(call.args[0].value)
                 new = self._run_sync_call(conn, call.func, list(call.args[1:]))
                 return keep_comments([stmt], with_sole_expr(stmt, cst.Await(expression=new)))
-        if _method(call) != "run_sync" or not call.args:
-            return stmt
-        fixed = self._fix_run_sync(call, imports)
-        if fixed is call:
-            return stmt
-        value = cst.Await(expression=fixed) if awaited else fixed
-        return keep_comments([stmt], with_sole_expr(stmt, expr.with_changes(expression=fixed) if awaited else value))
+        # Every run_sync(...) call in the statement, wherever it sits (`x = await c.run_sync(...)`).
+        outer = self
+
+        class _Calls(cst.CSTTransformer):
+            def visit_Lambda(self, node: cst.Lambda) -> bool:
+                return False
+
+            def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+                if _method(updated_node) == "run_sync" and updated_node.args:
+                    return outer._fix_run_sync(updated_node, imports)
+                return updated_node
+
+        new = stmt.visit(_Calls())
+        return stmt if new.deep_equals(stmt) else keep_comments([stmt], new)
 
     def _run_sync_call(self, conn: str, func: cst.BaseExpression, rest: list[cst.Arg]) -> cst.Call:
         args = [cst.Arg(func, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) if rest else cst.Arg(func)]

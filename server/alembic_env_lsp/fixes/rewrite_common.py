@@ -111,16 +111,16 @@ class ImportMap:
     @classmethod
     def of_module(cls, module: cst.Module) -> "ImportMap":
         imports = cls()
-        collector = _ImportCollector(imports, into_defs=False)
-        for stmt in module.body:
-            collector.top = True
-            stmt.visit(collector)
+        _scan_imports(module.body, imports, top=True, type_only=False, into_defs=False)
         return imports
 
     def within(self, scope: cst.CSTNode) -> "ImportMap":
-        """This map plus the imports made inside `scope` (a function body)."""
+        """This map plus the imports made inside `scope` (a function body, or a whole module)."""
         inner = ImportMap(self.bindings)
-        scope.visit(_ImportCollector(inner, into_defs=True, skip_root_def=scope))
+        if isinstance(scope, cst.Module):
+            _scan_imports(scope.body, inner, top=False, type_only=False, into_defs=True)
+        elif isinstance(scope, (cst.FunctionDef, cst.ClassDef)):
+            _scan_imports(_suite(scope.body), inner, top=False, type_only=False, into_defs=True)
         return inner
 
     def qualname(self, node: cst.BaseExpression) -> str | None:
@@ -147,61 +147,66 @@ class ImportMap:
         return {n for n, b in self.bindings.items() if not b.type_only and b.qualified == CTX}
 
 
-class _ImportCollector(cst.CSTVisitor):
-    def __init__(self, into: ImportMap, *, into_defs: bool, skip_root_def: cst.CSTNode | None = None):
-        self.into = into
-        self.into_defs = into_defs
-        self.root = skip_root_def
-        self.top = False
-        self._type_checking = 0
+def _suite(suite: cst.CSTNode | None) -> Sequence[cst.CSTNode]:
+    if isinstance(suite, cst.IndentedBlock):
+        return suite.body
+    if isinstance(suite, cst.SimpleStatementSuite):
+        return [cst.SimpleStatementLine(body=suite.body)]
+    return []
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        self.top = False
-        return self.into_defs or node is self.root
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        self.top = False
-        return self.into_defs
-
-    def visit_If(self, node: cst.If) -> bool:
-        self.top = False
-        if dotted(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
-            self._type_checking += 1
-            node.body.visit(self)
-            self._type_checking -= 1
-            if node.orelse is not None:
-                node.orelse.visit(self)
-            return False
-        return True
-
-    def visit_Try(self, node: cst.Try) -> bool:
-        self.top = False
-        return True
-
-    def _bind(self, name: str, qualified: str) -> None:
-        self.into.bindings[name] = Binding(qualified, self._type_checking > 0, self.top)
-
-    def visit_Import(self, node: cst.Import) -> bool:
-        for alias in node.names:
+def _bind_import(small: cst.CSTNode, into: ImportMap, binding: Callable[[str], Binding]) -> None:
+    if isinstance(small, cst.Import):
+        for alias in small.names:
             full = dotted(alias.name) or ""
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self._bind(alias.asname.name.value, full)
+                into.bindings[alias.asname.name.value] = binding(full)
             else:
                 root = full.split(".")[0]
-                self._bind(root, root)
-        return False
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
-            return False
-        mod = dotted(node.module) or ""
-        for alias in node.names:
+                into.bindings[root] = binding(root)
+    elif isinstance(small, cst.ImportFrom):
+        if small.relative or small.module is None or isinstance(small.names, cst.ImportStar):
+            return
+        mod = dotted(small.module) or ""
+        for alias in small.names:
             name = dotted(alias.name) or ""
             local = name
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 local = alias.asname.name.value
-            self._bind(local, f"{mod}.{name}")
-        return False
+            into.bindings[local] = binding(f"{mod}.{name}")
+
+
+def _scan_imports(stmts: Sequence[cst.CSTNode], into: ImportMap, *, top: bool, type_only: bool, into_defs: bool) -> None:
+    """Collect import bindings by walking statement lists directly (a libcst visitor over
+    the whole file costs milliseconds, and rewrites ask for imports many times)."""
+    for stmt in stmts:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                _bind_import(small, into, lambda q: Binding(q, type_only, top))
+            continue
+        nested = lambda suite, tc=type_only: _scan_imports(_suite(suite), into, top=False, type_only=tc, into_defs=into_defs)
+        if isinstance(stmt, cst.If):
+            checking = type_only or dotted(stmt.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+            nested(stmt.body, checking)
+            orelse = stmt.orelse
+            while isinstance(orelse, cst.If):
+                nested(orelse.body)
+                orelse = orelse.orelse
+            if isinstance(orelse, cst.Else):
+                nested(orelse.body)
+        elif isinstance(stmt, (cst.Try, cst.TryStar)):
+            nested(stmt.body)
+            for handler in stmt.handlers:
+                nested(handler.body)
+            for part in (stmt.orelse, stmt.finalbody):
+                if part is not None:
+                    nested(part.body)
+        elif isinstance(stmt, (cst.With, cst.For, cst.While)):
+            nested(stmt.body)
+            if not isinstance(stmt, cst.With) and stmt.orelse is not None:
+                nested(stmt.orelse.body)
+        elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) and into_defs:
+            nested(stmt.body)
 
 
 # --------------------------------------------------------------------------- name analysis
@@ -231,7 +236,52 @@ class _Reads(cst.CSTVisitor):
         self.names[node.value] += 1
 
 
+_MODULE_CACHE: dict[int, tuple[cst.Module, Counter[str], set[str]]] = {}
+
+
+def _module_names(module: cst.Module) -> tuple[Counter[str], set[str]]:
+    """reads() and module_level_names() of a module, cached: modules are immutable and a
+    rewrite queries the same one many times (keyed by identity, the module kept alive)."""
+    entry = _MODULE_CACHE.get(id(module))
+    if entry is not None and entry[0] is module:
+        return entry[1], entry[2]
+    counts = _ast_reads(module.code)
+    if counts is None:
+        visitor = _Reads()
+        module.visit(visitor)
+        counts = visitor.names
+    names = binds(*module.body)
+    if len(_MODULE_CACHE) > 32:
+        _MODULE_CACHE.clear()
+    _MODULE_CACHE[id(module)] = (module, counts, names)
+    return counts, names
+
+
+def _ast_reads(code: str) -> Counter[str] | None:
+    """What _Reads counts, computed with the stdlib parser (several times faster than a
+    libcst visitor over a whole file)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return None
+    counts: Counter[str] = Counter()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            counts[node.id] += 1
+        elif isinstance(node, ast.arg):
+            counts[node.arg] += 1
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            counts[node.name] += 1
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            counts[node.name] += 1
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            counts.update(node.names)
+    return counts
+
+
 def reads(*nodes: cst.CSTNode | None) -> Counter[str]:
+    if len(nodes) == 1 and isinstance(nodes[0], cst.Module):
+        return Counter(_module_names(nodes[0])[0])
     visitor = _Reads()
     for node in nodes:
         if node is not None:
@@ -301,7 +351,7 @@ def binds(*nodes: cst.CSTNode) -> set[str]:
 
 
 def module_level_names(module: cst.Module) -> set[str]:
-    return binds(*module.body)
+    return set(_module_names(module)[1])
 
 
 class _Finder(cst.CSTVisitor):
@@ -619,14 +669,22 @@ def ensure_import_module(module: cst.Module, name: str) -> tuple[cst.Module, str
     return module.with_changes(body=body), name
 
 
-def plan_from_import(module: cst.Module, mod: str, name: str, *, prefer_alias: str | None = None) -> str:
+def taken_names(module: cst.Module) -> set[str]:
+    """Every name a new module-level name must not collide with."""
+    return module_level_names(module) | set(reads(module))
+
+
+def plan_from_import(
+    module: cst.Module, mod: str, name: str, *, prefer_alias: str | None = None, taken: set[str] | None = None
+) -> str:
     """The local name under which `mod.name` is (or will be) available at module level."""
     imports = ImportMap.of_module(module)
     qualified = canonical(f"{mod}.{name}")
     for local, binding in imports.bindings.items():
         if not binding.type_only and binding.top_level and canonical(binding.qualified) == qualified:
             return local
-    taken = module_level_names(module) | set(reads(module))
+    if taken is None:
+        taken = taken_names(module)
     local = name
     if local in taken:
         local = prefer_alias or f"sa_{name}"
@@ -636,7 +694,13 @@ def plan_from_import(module: cst.Module, mod: str, name: str, *, prefer_alias: s
 
 
 def ensure_from_import(
-    module: cst.Module, mod: str, name: str, *, prefer_alias: str | None = None, local: str | None = None
+    module: cst.Module,
+    mod: str,
+    name: str,
+    *,
+    prefer_alias: str | None = None,
+    local: str | None = None,
+    taken: set[str] | None = None,
 ) -> tuple[cst.Module, str]:
     """Make `mod.name` available at module level and return its local name.
 
@@ -650,7 +714,9 @@ def ensure_from_import(
         if not binding.type_only and binding.top_level and canonical(binding.qualified) == qualified:
             return module, existing
     if local is None:
-        local = plan_from_import(module, mod, name, prefer_alias=prefer_alias)
+        local = plan_from_import(module, mod, name, prefer_alias=prefer_alias, taken=taken)
+    if taken is not None:
+        taken.add(local)
     alias = cst.ImportAlias(
         name=cst.Name(name), asname=None if local == name else cst.AsName(name=cst.Name(local))
     )
@@ -690,7 +756,7 @@ def _from_import_anchor(body: Sequence[cst.BaseStatement]) -> int:
     return i
 
 
-class _PruneImports(cst.CSTTransformer):
+class _PruneImports:
     """Removes the given imported names when nothing in the file refers to them any more."""
 
     def __init__(self, unused: set[str], qualified: set[str]):
@@ -767,27 +833,26 @@ class _PruneImports(cst.CSTTransformer):
                 out.append(cst.SimpleStatementLine([cst.Pass()], leading_lines=comment_lines(lost.elements())))
         return out
 
-    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        body = self._prune(updated_node.body)
-        return updated_node if body is None else updated_node.with_changes(body=body)
-
-    def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
-        body = self._prune(updated_node.body)
-        return updated_node if body is None else updated_node.with_changes(body=body)
-
 
 def prune_imports(module: cst.Module, qualified: Iterable[str]) -> cst.Module:
     """Drop imported names in `qualified` that the rewritten file no longer uses."""
     wanted = {canonical(q) for q in qualified}
     used = reads(module)
-    imports = ImportMap()
-    module.visit(_ImportCollector(imports, into_defs=True))
+    imports = ImportMap().within(module)
     unused = {
         local for local, b in imports.bindings.items() if canonical(b.qualified) in wanted and used[local] == 0
     }
     if not unused:
         return module
-    return module.visit(_PruneImports(unused, {q for q in wanted if q}))
+    # Imports live at module level or at the top of a function: edit those lists directly.
+    pruner = _PruneImports(unused, {q for q in wanted if q})
+    body = list(pruner._prune(module.body) or module.body)
+    for i, stmt in enumerate(body):
+        if isinstance(stmt, cst.FunctionDef) and isinstance(stmt.body, cst.IndentedBlock):
+            inner = pruner._prune(stmt.body.body)
+            if inner is not None:
+                body[i] = stmt.with_changes(body=stmt.body.with_changes(body=inner))
+    return module.with_changes(body=body)
 
 
 # --------------------------------------------------------------------------- parse / finish
@@ -796,9 +861,12 @@ def prune_imports(module: cst.Module, qualified: Iterable[str]) -> cst.Module:
 def parse(source: str) -> cst.Module:
     try:
         return cst.parse_module(source)
-    except cst.ParserSyntaxError as exc:
-        raise Refusal(f"env.py does not parse (line {exc.raw_line}: {exc.message}); fix the syntax error first") from None
-    except Exception as exc:  # libcst raises a few other kinds on odd input
+    except Exception as exc:  # ParserSyntaxError, and a few other kinds on odd input
+        try:
+            ast.parse(source)
+        except SyntaxError as error:
+            # Python's own message and line are the ones users know from their editor.
+            raise Refusal(f"env.py does not parse (line {error.lineno}: {error.msg}); fix the syntax error first") from None
         raise Refusal(f"env.py could not be parsed ({exc.__class__.__name__})") from None
 
 
@@ -808,8 +876,7 @@ def finish(original: str, module: cst.Module) -> RewriteResult:
     if text == original:
         return RewriteResult.unchanged(original)
     try:
-        ast.parse(text)
-        compile(text, "env.py", "exec", dont_inherit=True)
+        compile(text, "env.py", "exec", dont_inherit=True)  # parses too, and catches await-outside-async
         cst.parse_module(text)
     except (SyntaxError, ValueError, cst.ParserSyntaxError) as exc:
         try:

@@ -246,7 +246,7 @@ def _convert_to_sync(module: cst.Module) -> cst.Module | None:
     imports = ImportMap.of_module(module)
     plans = _find(module, imports)
     if not plans:
-        if not _still_async(module, imports):
+        if not _still_async(module, imports) and _builds_sync_engine(module, imports):
             return None  # already sync
         raise Refusal(
             "env.py has no async def that builds its engine with async_engine_from_config()/create_async_engine() and connects with 'async with', so it cannot be converted safely"
@@ -313,6 +313,14 @@ def _convert_to_sync(module: cst.Module) -> cst.Module | None:
     if leftover:
         raise Refusal(f"env.py would still use {leftover} after the conversion; convert it by hand")
     return module
+
+
+def _builds_sync_engine(module: cst.Module, imports: ImportMap) -> bool:
+    factories = {"sqlalchemy.create_engine", "sqlalchemy.engine_from_config"}
+    for call in find_all(module, lambda n: isinstance(n, cst.Call)):
+        if imports.within(module).qualname(call.func) in factories:
+            return True
+    return False
 
 
 def _enclosing_def(module: cst.Module, site: cst.CSTNode) -> cst.FunctionDef | None:

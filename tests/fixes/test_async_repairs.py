@@ -1,0 +1,176 @@
+"""The structural repairs for broken async env.py files (ENV003-006, ENV050, ENV051, ENV053)."""
+
+from __future__ import annotations
+
+import pytest
+from rewrite_cases import BROKEN_CASES, HERE, SYNC_CASES, case_id, template
+from rewrite_checks import assert_sound
+
+from alembic_env_lsp.fixes.async_rewrite import (
+    add_dispose,
+    add_null_pool,
+    repair_async_connection_configure,
+    repair_legacy_async_engine,
+    repair_run_sync_misuse,
+    repair_unawaited,
+)
+
+REPAIRS = [
+    repair_unawaited,
+    repair_async_connection_configure,
+    repair_run_sync_misuse,
+    repair_legacy_async_engine,
+    add_null_pool,
+    add_dispose,
+]
+# Rules about the async wiring; none of them may report at warning or above after a fix.
+ASYNC_RULES = {"ENV001", "ENV002", "ENV003", "ENV004", "ENV005", "ENV006", "ENV009", "ENV050", "ENV051", "ENV052", "ENV053", "ENV054"}
+
+
+def broken(name: str) -> str:
+    return (HERE / "broken" / f"{name}.py").read_text()
+
+
+@pytest.mark.parametrize("repair", REPAIRS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("name", ["generic", "async", "multidb"])
+def test_repairs_leave_shipped_templates_alone(repair, name):
+    source = template(name)
+    assert repair(source) == type(repair(source))(source, None, False)
+
+
+@pytest.mark.parametrize("case", SYNC_CASES + BROKEN_CASES, ids=case_id)
+def test_async_rules_are_quiet_after_the_fix(case):
+    from alembic_env_lsp.engine import analyze
+
+    analysis = analyze(case.apply())
+    assert not analysis.internal_errors
+    loud = [(f.code, f.message) for f in analysis.findings if f.code in ASYNC_RULES and f.severity <= 2]
+    assert not loud
+
+
+@pytest.mark.parametrize("case", BROKEN_CASES, ids=case_id)
+def test_the_rule_fired_before_the_fix(case):
+    """The broken fixtures really are what the catalog describes (sanity of the fixtures)."""
+    from alembic_env_lsp.engine import analyze
+
+    wanted = {f"ENV{case.name[3:6]}"}
+    codes = {f.code for f in analyze(case.source).findings}
+    assert wanted & codes, codes
+
+
+def test_unawaited_inside_async_def_gets_await_not_asyncio_run():
+    source = broken("env051_no_dispose").replace(
+        "        await connection.run_sync(do_run_migrations)\n",
+        "        await connection.run_sync(do_run_migrations)\n        connection.commit()\n",
+    )
+    result = repair_unawaited(source)
+    assert "        await connection.commit()\n" in result.text
+    assert "asyncio.run(run_async_migrations())" in result.text  # untouched: it was right
+
+
+def test_async_helper_that_awaits_is_refused():
+    source = broken("env003_async_helper").replace(
+        "    context.configure(connection=connection, target_metadata=target_metadata)\n",
+        "    await asyncio.sleep(0)\n    context.configure(connection=connection, target_metadata=target_metadata)\n",
+        1,
+    )
+    result = repair_unawaited(source)
+    assert result.text is None
+    assert "do_run_migrations() is passed to run_sync() but awaits inside" in result.refused
+
+
+def test_async_begin_transaction_in_run_sync_target_becomes_with():
+    head, _, tail = broken("env003_async_helper").partition("async def do_run_migrations")
+    source = head + "async def do_run_migrations" + tail.replace(
+        "    with context.begin_transaction():", "    async with context.begin_transaction():", 1
+    )
+    result = repair_unawaited(source)
+    assert "def do_run_migrations(connection: Connection) -> None:" in result.text
+    assert "async with context.begin_transaction()" not in result.text
+    assert_sound(source, result.text)
+
+
+def test_configure_block_using_a_local_variable_is_refused():
+    source = broken("env004_configure_async_connection").replace(
+        "    async with connectable.connect() as connection:\n",
+        "    schema = 'app'\n    async with connectable.connect() as connection:\n",
+    ).replace("target_metadata=target_metadata)\n        with", "target_metadata=target_metadata, version_table_schema=schema)\n        with")
+    result = repair_async_connection_configure(source)
+    assert result.text is None
+    assert "use the local variable 'schema'" in result.refused
+
+
+def test_extracted_helper_reuses_an_identical_existing_one():
+    source = broken("env004_configure_async_connection").replace(
+        "\n\nasync def run_async_migrations",
+        "\n\ndef do_run_migrations(conn):\n    context.configure(connection=conn, target_metadata=target_metadata)\n    with context.begin_transaction():\n        context.run_migrations()\n\n\nasync def run_async_migrations",
+    )
+    result = repair_async_connection_configure(source)
+    assert result.text.count("def do_run_migrations") == 1
+    assert "await connection.run_sync(do_run_migrations)" in result.text
+
+
+def test_extracted_helper_gets_a_transaction_like_the_template():
+    """run_sync(context.run_migrations) with no begin_transaction(): PostgreSQL would roll back."""
+    source = broken("env006_context_functions").replace(
+        "        with context.begin_transaction():\n            await connection.run_sync(context.run_migrations)\n",
+        "        await connection.run_sync(context.run_migrations)\n",
+    )
+    result = repair_run_sync_misuse(source)
+    assert "    with context.begin_transaction():\n        context.run_migrations()\n" in result.text
+
+
+def test_run_migrations_alone_becomes_a_helper_with_its_arguments():
+    source = broken("env051_no_dispose").replace(
+        "await connection.run_sync(do_run_migrations)",
+        "await connection.run_sync(do_run_migrations)\n        await connection.commit()\n        await connection.run_sync(context.run_migrations, engine_name='db')",
+    )
+    text = repair_run_sync_misuse(source).text
+    assert "def do_run_migrations_2(connection: Connection) -> None:\n    with context.begin_transaction():\n        context.run_migrations(engine_name='db')\n" in text
+    assert "        await connection.commit()\n        await connection.run_sync(do_run_migrations_2)\n" in text
+
+
+def test_run_migrations_inside_an_expression_gets_the_lambda_fix():
+    source = broken("env051_no_dispose").replace(
+        "await connection.run_sync(do_run_migrations)",
+        "await connection.run_sync(do_run_migrations)\n        result = await connection.run_sync(context.run_migrations, engine_name='db')",
+    )
+    text = repair_run_sync_misuse(source).text
+    assert "result = await connection.run_sync(lambda _connection: context.run_migrations(engine_name='db'))" in text
+
+
+def test_null_pool_reuses_an_imported_null_pool_and_skips_kwargs_splats():
+    source = broken("env050_no_null_pool").replace(
+        "from sqlalchemy.engine import Connection\n", "from sqlalchemy.engine import Connection\nfrom sqlalchemy.pool import NullPool\n"
+    ).replace('        prefix="sqlalchemy.",\n    )', '        prefix="sqlalchemy.",\n    )\n    other = async_engine_from_config({}, **options)')
+    text = add_null_pool(source).text
+    assert "poolclass=NullPool," in text
+    assert "from sqlalchemy import pool" not in text
+    assert "other = async_engine_from_config({}, **options)" in text
+
+
+def test_dispose_goes_after_the_last_use_of_the_engine():
+    source = broken("env051_no_dispose").replace(
+        "        await connection.run_sync(do_run_migrations)\n",
+        "        await connection.run_sync(do_run_migrations)\n    print(connectable.url)\n    print('done')\n",
+    )
+    text = add_dispose(source).text
+    assert "    print(connectable.url)\n\n    await connectable.dispose()\n    print('done')\n" in text
+
+
+def test_legacy_wrapper_with_create_engine():
+    source = (
+        "from sqlalchemy import create_engine\nfrom sqlalchemy.ext.asyncio import AsyncEngine\n\n"
+        "engine = AsyncEngine(create_engine('sqlite+aiosqlite://', future=True, echo=True))\n"
+    )
+    text = repair_legacy_async_engine(source).text
+    assert text == (
+        "from sqlalchemy.ext.asyncio import create_async_engine\n\n"
+        "engine = create_async_engine('sqlite+aiosqlite://', echo=True)\n"
+    )
+
+
+def test_repairs_refuse_unparseable_files():
+    for repair in REPAIRS:
+        result = repair("def broken(:\n")
+        assert result.text is None and "does not parse (line 1" in result.refused
