@@ -193,7 +193,15 @@ function createServerHandle(spec: LaunchSpec, hooks: ClientHooks, ctx: ClientCon
       stopping = true;
       await client.dispose(5000);
     },
-    notifyConfigurationChanged: (settings) => client.sendNotification('workspace/didChangeConfiguration', { settings }),
+    notifyConfigurationChanged: async (settings) => {
+      // A server that registered for didChangeConfiguration (with our section) already gets it
+      // from vscode-languageclient; send it ourselves only to servers that did not.
+      const feature = (client as unknown as { getFeature(method: string): { getState?(): { registrations?: boolean } } | undefined }).getFeature(
+        'workspace/didChangeConfiguration',
+      );
+      if (feature?.getState?.()?.registrations) return;
+      await client.sendNotification('workspace/didChangeConfiguration', { settings });
+    },
     executeCommand: (command, args) => client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args }),
   };
 }
