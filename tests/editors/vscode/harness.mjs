@@ -17,7 +17,7 @@ export const VSIX = process.env.VSIX || path.join(ROOT, 'dist', 'alembic-env-lsp
 /** The Python with the server installed (editable) — what alembicEnv.interpreter is set to. */
 export const PYTHON = process.env.ALEMBIC_ENV_E2E_PYTHON || path.join(ROOT, '.venv', 'bin', 'python');
 /** alembic's own CLI, used to write the `async` template exactly as users get it. */
-export const ALEMBIC = process.env.ALEMBIC_ENV_E2E_ALEMBIC || path.join(ROOT, '.venv', 'bin', 'alembic');
+export const ALEMBIC = process.env.ALEMBIC_ENV_E2E_ALEMBIC || path.join(path.dirname(PYTHON), 'alembic');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const ARTIFACTS = process.env.ARTIFACTS || path.join(ROOT, 'test-artifacts', 'vscode');
 
