@@ -18,10 +18,7 @@ SKIP_NPM_CI=1 bash scripts/setup-vscode.sh
 step "npm ci"
 npm ci --no-audit --no-fund --ignore-scripts
 
-step "type check"
-npx tsc -p tsconfig.json --noEmit
-
-step "unit tests"
+step "type check (all of client/) and unit tests"
 npm test
 
 step "package (.vsix)"
