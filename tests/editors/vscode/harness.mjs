@@ -1,7 +1,7 @@
 // Plumbing for the VS Code end-to-end test: a throw-away Alembic project, a fresh code-server
 // profile with the built .vsix installed, code-server on a loopback port, and Debian's Chromium
 // driven by playwright-core. Nothing here talks to anything but 127.0.0.1.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -103,7 +103,7 @@ export function freePort() {
 }
 
 /** Starts code-server in its own process group; `stop()` ends that group only. */
-export async function startCodeServer(run, port) {
+export async function startCodeServer(run, port, extraEnv = {}) {
   const logFile = fs.openSync(path.join(run, 'code-server.log'), 'a');
   const child = spawn(
     CODE_SERVER,
@@ -126,6 +126,7 @@ export async function startCodeServer(run, port) {
         ...process.env,
         // keep the workbench from asking the public gallery about extensions
         EXTENSIONS_GALLERY: JSON.stringify({ serviceUrl: 'http://127.0.0.1:9/gallery', itemUrl: 'http://127.0.0.1:9/items' }),
+        ...extraEnv,
       },
     },
   );
@@ -194,4 +195,29 @@ export function extensionLog(run) {
   };
   walk(path.join(run, 'user', 'logs'));
   return found;
+}
+
+function run(command, args) {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} ${args.join(' ')}: ${error.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/**
+ * For the "Install" button: a new venv without the server, and a folder of wheels (this
+ * checkout's server and its dependencies) that pip installs from with PIP_NO_INDEX, so the
+ * install is the real `pip install alembic-env-lsp` of the extension, offline and of this code.
+ */
+export function prepareInstallTarget(runDir) {
+  const venv = path.join(runDir, 'bare-venv');
+  const wheels = path.join(runDir, 'wheels');
+  const done = Promise.all([
+    run(PYTHON, ['-m', 'venv', venv]),
+    run(PYTHON, ['-m', 'pip', 'wheel', '--quiet', '--disable-pip-version-check', '-w', wheels, ROOT]),
+  ]).then(() => ({ python: path.join(venv, 'bin', 'python') }));
+  done.catch(() => {}); // awaited (and reported) by the step that needs it
+  return { wheels, done };
 }
