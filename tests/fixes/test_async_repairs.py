@@ -174,3 +174,22 @@ def test_repairs_refuse_unparseable_files():
     for repair in REPAIRS:
         result = repair("def broken(:\n")
         assert result.text is None and "does not parse (line 1" in result.refused
+
+
+def test_all_repairs_in_rule_order_fix_a_file_with_several_problems():
+    from alembic_env_lsp.fixes.async_rewrite import REPAIRS_BY_RULE
+
+    # The 1.5.6 template with the online coroutine never run and a run_sync() misuse on top.
+    source = broken("env053_legacy_template").replace(
+        "    asyncio.run(run_migrations_online())", "    run_migrations_online()"
+    ).replace("await connection.run_sync(do_run_migrations)", "await connection.run_sync(do_run_migrations(connection))")
+    text = source
+    for code, repair in REPAIRS_BY_RULE.items():
+        result = repair(text)
+        assert result.refused is None, (code, result.refused)
+        text = result.text
+    assert_sound(source, text)
+    assert "connectable = async_engine_from_config(" in text
+    assert "await connection.run_sync(do_run_migrations)\n\n    await connectable.dispose()" in text
+    assert "    asyncio.run(run_migrations_online())" in text
+    assert all(not repair(text).changed for repair in REPAIRS_BY_RULE.values())

@@ -49,6 +49,7 @@ from .rewrite_common import (
 )
 
 __all__ = [
+    "REPAIRS_BY_RULE",
     "RewriteResult",
     "add_dispose",
     "add_null_pool",
@@ -1340,3 +1341,17 @@ def _add_dispose(module: cst.Module) -> cst.Module | None:
 
     module = module.visit(_Dispose())
     return module if changed else None
+
+
+# Which structural repair answers which rule (for quick-fixes and `fix`). Each one is a no-op
+# (changed=False) on files where it has nothing to do, so applying them in this order to a
+# broken async env.py is safe.
+REPAIRS_BY_RULE = {
+    "ENV053": repair_legacy_async_engine,
+    "ENV005": repair_async_connection_configure,
+    "ENV004": repair_async_connection_configure,
+    "ENV006": repair_run_sync_misuse,
+    "ENV003": repair_unawaited,
+    "ENV050": add_null_pool,
+    "ENV051": add_dispose,
+}
