@@ -55,10 +55,24 @@ def remove_keyword(source: SourceText, call: ast.Call, name: str) -> TextEdit | 
             this = source.node_range(item)
             if index + 1 < len(items):
                 following = source.node_range(items[index + 1])
-                return TextEdit(Range(this.start, following.start), "")
+                gap = source.slice(Range(this.end, following.start))
+                # Comments between the arguments stay; only the argument and its comma go.
+                rest = gap.replace(",", "", 1).lstrip(" \t") if "#" in gap else ""
+                return TextEdit(Range(this.start, following.start), rest)
             if index > 0:
                 previous = source.node_range(items[index - 1])
-                return TextEdit(Range(previous.end, this.end), "")
+                if "#" not in source.slice(Range(previous.end, this.start)):
+                    return TextEdit(Range(previous.end, this.end), "")
+                # A comment after the previous argument stays: drop this argument's own text
+                # (and its line, when nothing else is on it) and leave the previous comma.
+                start, end = this.start, this.end
+                line = source.line(end.line)
+                rest = line[end.character :]
+                if rest.lstrip(" \t").startswith(","):
+                    end = Position(end.line, len(line) - len(rest.lstrip(" \t")) + 1)
+                if not source.line(start.line)[: start.character].strip() and not line[end.character :].strip():
+                    start, end = Position(start.line, 0), Position(end.line + 1, 0)
+                return TextEdit(Range(start, end), "")
             return TextEdit(this, "")
     return None
 
