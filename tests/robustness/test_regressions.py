@@ -39,3 +39,11 @@ def test_env006_fix_keeps_the_comment_of_the_argument_before_it():
     ast.parse(fixed)
     assert "connection=connection" not in fixed
     assert "        target_metadata=target_metadata,  # md\n    )" in fixed
+
+
+def test_env022_fix_is_not_offered_again_when_file_config_comes_from_elsewhere():
+    # The fix calls the fileConfig the file already has; it must not fire (and add it) again.
+    text = template_env("generic").replace("from logging.config import fileConfig", "from mylogging import fileConfig")
+    text = text.replace("if config.config_file_name is not None:\n    fileConfig(config.config_file_name)\n", "")
+    once = _only_fix(text, "ENV022")
+    assert [f.code for f in analyze(once, "env.py").findings if f.code == "ENV022"] == []

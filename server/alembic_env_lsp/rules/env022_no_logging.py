@@ -8,6 +8,7 @@ from ..rule import Docs, Example, Rule, RuleContext, Severity
 from ..text import Position, Range
 from . import _snippets as s
 
+_LOG_SETUP_NAMES = frozenset(q.rpartition(".")[2] for q in N.LOG_SETUP)
 _HELPER = re.compile(r"(setup|configure|config|init)_?(logging|logger|logs?)\b", re.IGNORECASE)
 
 
@@ -16,6 +17,8 @@ def configures_logging(facts) -> bool:
         if call.qname in N.LOG_SETUP or call.attr == "addHandler":
             return True
         name = call.attr or (call.node.func.id if isinstance(call.node.func, ast.Name) else "")
+        if name in _LOG_SETUP_NAMES:
+            return True  # e.g. a fileConfig imported from elsewhere: the fix would call that one again
         if name and _HELPER.search(name):
             fn = call.scope.lookup_function(name)
             if fn is None:
