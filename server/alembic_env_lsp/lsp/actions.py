@@ -1,0 +1,116 @@
+"""Which code actions to offer, in engine terms (findings, fixes, text edits).
+
+Order, as an editor lists them: each diagnostic's fixes (its first safe fix preferred), then
+"Ignore ENVxxx on this line" (after every real fix: ruff-vscode#199), then the async
+rewrite, then `source.fixAll.alembic-env` (safe fixes only: nothing that needs review is
+applied on save).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..text import Range, TextEdit
+from .convert import FIX_ALL_KIND, QUICKFIX, REWRITE, kind_wanted
+
+CONVERT_TITLE = "Convert env.py to the async connection pattern"
+FIX_ALL_TITLE = "Fix all safely fixable alembic-env problems"
+
+
+@dataclass
+class Plan:
+    title: str
+    kind: str
+    findings: tuple[int, ...] = ()  # indexes into Analysis.findings
+    edits: tuple[TextEdit, ...] = ()  # path None: the env script the analysis is of
+    preferred: bool | None = None
+    lazy: str | None = None  # "convert": edits computed on resolve
+
+
+def overlaps(finding_range: Range, rng: Range) -> bool:
+    return finding_range.start <= rng.end and rng.start <= finding_range.end
+
+
+def plan_env_actions(analysis, indexes: list[int], rng: Range, only, *, offer_rewrite: bool) -> list[Plan]:
+    from ..suppress import noqa_edit
+
+    fixes: list[Plan] = []
+    ignores: list[Plan] = []
+    ignored: set[tuple[int, str]] = set()
+    for index in indexes:
+        finding = analysis.findings[index]
+        if not overlaps(finding.range, rng):
+            continue
+        preferred_given = False
+        for fix in finding.fixes:
+            preferred = fix.safe and not preferred_given
+            preferred_given = preferred_given or preferred
+            fixes.append(Plan(fix.title, QUICKFIX, (index,), tuple(fix.edits), preferred=preferred))
+        line = finding.range.end.line if finding.range.end.line != finding.range.start.line else finding.range.start.line
+        if finding.code == "ENV000" or (line, finding.code) in ignored:
+            continue
+        edit = noqa_edit(analysis.source, line, finding.code)
+        if edit.new_text:
+            ignored.add((line, finding.code))
+            ignores.append(Plan(f"Ignore {finding.code} on this line", QUICKFIX, (index,), (edit,)))
+    plans = [p for p in fixes + ignores if kind_wanted(p.kind, only)]
+    if offer_rewrite and kind_wanted(REWRITE, only):
+        plans.append(Plan(CONVERT_TITLE, REWRITE, lazy="convert"))
+    if only and kind_wanted(FIX_ALL_KIND, only):
+        edits = safe_edits(analysis)
+        if edits:
+            plans.append(Plan(FIX_ALL_TITLE, FIX_ALL_KIND, edits=edits))
+    return plans
+
+
+def plan_ini_actions(items, rng: Range, only) -> list[tuple[Plan, object]]:
+    """Quick fixes for findings shown on an ini file; each with the item it came from."""
+    out = []
+    for item in items:
+        finding = item.finding
+        if not overlaps(finding.range, rng):
+            continue
+        preferred_given = False
+        for fix in finding.fixes:
+            preferred = fix.safe and not preferred_given
+            preferred_given = preferred_given or preferred
+            plan = Plan(fix.title, QUICKFIX, (item.index,), tuple(fix.edits), preferred=preferred)
+            if kind_wanted(plan.kind, only):
+                out.append((plan, item))
+    return out
+
+
+def safe_edits(analysis) -> tuple[TextEdit, ...]:
+    """Every safe fix's edits, skipping a fix that would overlap one already taken."""
+    taken: list[TextEdit] = []
+    seen: set[tuple] = set()
+    for finding in analysis.findings:
+        for fix in finding.fixes:
+            if not fix.safe:
+                continue
+            new = [e for e in fix.edits if _identity(e) not in seen]
+            if any(_clash(e, t) for e in new for t in taken):
+                continue
+            for e in new:
+                seen.add(_identity(e))
+                taken.append(e)
+            break  # one fix per finding
+    return tuple(taken)
+
+
+def offers_async_rewrite(analysis) -> bool:
+    """Offer the rewrite where it has something to do: an engine built by a sync factory."""
+    facts = getattr(analysis, "facts", None)
+    return bool(facts and any(not engine.is_async for engine in facts.engines))
+
+
+def _identity(edit: TextEdit) -> tuple:
+    return (edit.path, edit.range, edit.new_text)
+
+
+def _clash(a: TextEdit, b: TextEdit) -> bool:
+    if a.path != b.path:
+        return False
+    if a.range.start == a.range.end == b.range.start == b.range.end:
+        return False  # two insertions at one point keep their order
+    return a.range.start < b.range.end and b.range.start < a.range.end

@@ -1,0 +1,131 @@
+"""Editor settings: `initializationOptions.settings`, then `workspace/configuration`
+(section `alembicEnv`, one answer per workspace folder).
+
+    {"enable": true, "select": [], "ignore": [], "severity": {"ENV030": "info"}, "codeLens": true}
+
+The rule part (select/ignore/severity) is validated by `settings.parse_settings`, one key at
+a time so that one bad value costs only that value; problems are reported, never fatal.
+Keys the extension sends for itself (interpreter, serverArgs, trace, ...) are ignored.
+`[tool.alembic-env-lsp]` in pyproject.toml is merged later, per env script (the file wins).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ..settings import Settings, SettingsError, parse_settings
+
+SECTION = "alembicEnv"
+_RULE_KEYS = ("select", "ignore", "severity")
+
+
+@dataclass(frozen=True)
+class EditorSettings:
+    enable: bool = True
+    code_lens: bool = True
+    rules: Settings = field(default_factory=Settings)
+    problems: tuple[str, ...] = ()
+
+
+DEFAULT = EditorSettings()
+
+
+def parse_editor_settings(raw: Any, where: str = "editor settings") -> EditorSettings | None:
+    """EditorSettings from what a client sent; None when it sent nothing usable."""
+    if raw is None:
+        return None
+    if isinstance(raw, Mapping) and isinstance(raw.get(SECTION), Mapping):
+        raw = raw[SECTION]  # {"alembicEnv": {...}} from a didChangeConfiguration push
+    if not isinstance(raw, Mapping):
+        return EditorSettings(problems=(f"{where}: expected an object, got {type(raw).__name__}; using defaults",))
+    problems: list[str] = []
+
+    def flag(key: str, default: bool) -> bool:
+        value = raw.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        problems.append(f"{where}: {key} must be true or false; using {str(default).lower()}")
+        return default
+
+    rules = Settings()
+    codes = None  # checked against the rule catalog later (`unknown_codes`): importing it here would slow startup
+    for key in _RULE_KEYS:
+        value = raw.get(key)
+        if value is None or (key == "select" and isinstance(value, (list, tuple)) and not value):
+            continue  # an empty `select` means "every rule", as in the extension's defaults
+        if key == "severity" and isinstance(value, Mapping):
+            # one entry at a time, so a typo in one code keeps the others
+            for code, level in value.items():
+                try:
+                    part = parse_settings({"severity": {code: level}}, where=where, known_codes=codes)
+                except SettingsError as error:
+                    problems.append(str(error))
+                    continue
+                rules = rules.merged_with(part)
+            continue
+        try:
+            rules = rules.merged_with(parse_settings({key: value}, where=where, known_codes=codes))
+        except SettingsError as error:
+            problems.append(str(error))
+    return EditorSettings(
+        enable=flag("enable", True),
+        code_lens=flag("codeLens", True),
+        rules=rules,
+        problems=tuple(problems),
+    )
+
+
+def unknown_codes(settings: EditorSettings, known: set[str]) -> list[str]:
+    """Codes or prefixes in the rule settings that match no rule (a typo silences nothing)."""
+    rules = settings.rules
+    named = list(rules.select or ()) + list(rules.ignore) + list(rules.severity)
+    return sorted({c for c in named if not any(k.startswith(c) for k in known)})
+
+
+class SettingsStore:
+    """Settings by workspace folder; a file outside every folder gets the global ones."""
+
+    def __init__(self) -> None:
+        self.initial: EditorSettings = DEFAULT
+        self.global_: EditorSettings | None = None
+        self._folders: dict[str, EditorSettings | None] = {}  # folder path -> settings (None: not known)
+
+    def set_initial(self, settings: EditorSettings | None) -> None:
+        self.initial = settings or DEFAULT
+
+    def set_folders(self, paths: list[str]) -> None:
+        self._folders = {_norm(p): self._folders.get(_norm(p)) for p in paths}
+
+    def folders(self) -> list[str]:
+        return list(self._folders)
+
+    def set_global(self, settings: EditorSettings | None) -> None:
+        self.global_ = settings
+
+    def set_folder(self, path: str, settings: EditorSettings | None) -> None:
+        self._folders[_norm(path)] = settings
+
+    def folder_of(self, path: str | None) -> str | None:
+        if not path:
+            return None
+        path = _norm(path)
+        best = None
+        for folder in self._folders:
+            if path == folder or path.startswith(folder.rstrip(os.sep) + os.sep):
+                if best is None or len(folder) > len(best):
+                    best = folder
+        return best
+
+    def for_path(self, path: str | None) -> EditorSettings:
+        folder = self.folder_of(path)
+        if folder is not None and self._folders.get(folder) is not None:
+            return self._folders[folder]  # type: ignore[return-value]
+        return self.global_ or self.initial
+
+
+def _norm(path: str) -> str:
+    return os.path.normcase(os.path.abspath(path))
