@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-python.sh --test
-for setup in scripts/setup-postgres.sh scripts/setup-neovim.sh; do
+for setup in scripts/setup-postgres.sh scripts/setup-neovim.sh scripts/setup-emacs.sh; do
   [ -x "$setup" ] && "$setup"
 done
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
