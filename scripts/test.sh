@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-python.sh --test
 for setup in scripts/setup-postgres.sh scripts/setup-neovim.sh scripts/setup-emacs.sh; do
-  [ -x "$setup" ] && "$setup"
+  if [ -x "$setup" ]; then "$setup"; fi
 done
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
 if [ -x scripts/test-vscode.sh ] && [ -z "${SKIP_VSCODE:-}" ]; then
