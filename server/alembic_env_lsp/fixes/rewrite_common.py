@@ -860,7 +860,7 @@ def prune_imports(module: cst.Module, qualified: Iterable[str]) -> cst.Module:
 
 def parse(source: str) -> cst.Module:
     try:
-        return cst.parse_module(source)
+        module = cst.parse_module(source)
     except Exception as exc:  # ParserSyntaxError, and a few other kinds on odd input
         try:
             ast.parse(source)
@@ -868,6 +868,11 @@ def parse(source: str) -> cst.Module:
             # Python's own message and line are the ones users know from their editor.
             raise Refusal(f"env.py does not parse (line {error.lineno}: {error.msg}); fix the syntax error first") from None
         raise Refusal(f"env.py could not be parsed ({exc.__class__.__name__})") from None
+    if module.default_indent.strip(" \t") or module.code != source.removeprefix("\ufeff"):
+        # libcst would write it back differently (a form feed in an indentation, lone \r line
+        # endings): a rewrite would change lines it does not touch.
+        raise Refusal("env.py's layout (form feeds in indentation or \\r line endings) cannot be kept by the rewrite; nothing was changed")
+    return module
 
 
 def finish(original: str, module: cst.Module) -> RewriteResult:
@@ -901,8 +906,10 @@ def run(source: str, transform: Callable[[cst.Module], cst.Module | None]) -> Re
     try:
         module = parse(source)
         new = transform(module)
+        if new is None:
+            return RewriteResult.unchanged(source)
+        return finish(source, new)
     except Refusal as refusal:
         return RewriteResult.refuse(str(refusal))
-    if new is None:
-        return RewriteResult.unchanged(source)
-    return finish(source, new)
+    except RecursionError:  # libcst's visitors recurse once per nesting level (e.g. a 3,000-term sum)
+        return RewriteResult.refuse("env.py is nested too deeply to rewrite; nothing was changed")
