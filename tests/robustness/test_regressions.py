@@ -47,3 +47,28 @@ def test_env022_fix_is_not_offered_again_when_file_config_comes_from_elsewhere()
     text = text.replace("if config.config_file_name is not None:\n    fileConfig(config.config_file_name)\n", "")
     once = _only_fix(text, "ENV022")
     assert [f.code for f in analyze(once, "env.py").findings if f.code == "ENV022"] == []
+
+
+def _rewrites():
+    from robust_support import rewrite_functions
+
+    return rewrite_functions().items()
+
+
+def test_rewrites_refuse_too_deep_nesting_instead_of_raising():
+    text = template_env("generic") + "\nx = " + "+".join(["1"] * 3000) + "\n"
+    for name, function in _rewrites():
+        result = function(text)
+        assert result.refused and "nested too deeply" in result.refused, name
+
+
+def test_rewrites_refuse_layouts_libcst_cannot_write_back():
+    lines = template_env("generic").splitlines(keepends=True)
+    first_indented = next(i for i, line in enumerate(lines) if line.startswith("    "))
+    lines[first_indented] = "\x0c" + lines[first_indented]  # libcst: invalid default_indent '\x0c    '
+    form_feed = "".join(lines)
+    lone_cr = template_env("generic").replace("\n", "\r")  # libcst drops lone \r line endings
+    for text in (form_feed, lone_cr):
+        for name, function in _rewrites():
+            result = function(text)
+            assert result.text in (None, text), name
