@@ -1,4 +1,5 @@
 from ..drivers import driver_info, sync_alternative
+from ..fixes.rewrites import convert_to_async_fix
 from ..fixes.url import ini_related, scheme_fix, shown
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from . import _snippets as s
@@ -29,8 +30,11 @@ def check(ctx: RuleContext) -> None:
             )
             if fix:
                 fixes.append(fix)
+        rewrite = convert_to_async_fix(ctx.source.text)
+        if rewrite:
+            fixes.insert(0, rewrite)
         node = url.literal if url.literal is not None else engine.call.node.func
-        related = ini_related(url, RULE.code, message, severity, tuple(fixes))
+        related = ini_related(url, RULE.code, message, severity, tuple(f for f in fixes if f is not rewrite))
         ctx.report(message, node, severity=severity, fixes=fixes, related=related)
 
 
@@ -60,8 +64,9 @@ RULE = Rule(
             "    await connection.run_sync(do_run_migrations)"
         ),
         fix_safety=(
-            "Unsafe: using a sync driver for migrations needs a second DBAPI installed (e.g. psycopg). "
-            "Converting env.py to the async pattern is offered as a separate rewrite."
+            "Unsafe, two choices: convert env.py to the async connection pattern of Alembic's `async` template "
+            "(keeping comments and `configure()` options), or use a sync driver for migrations, which needs a "
+            "second DBAPI installed (e.g. psycopg)."
         ),
     ),
     check=check,
@@ -73,7 +78,6 @@ RULE = Rule(
             ini=s.ini("postgresql+asyncpg://app:secret@db/app"),
             span="engine_from_config",
             message="async-only driver 'asyncpg'",
-            fixed_ini=s.ini("postgresql+psycopg://app:secret@db/app"),
         ),
         Example(
             "import sqlalchemy as sa\nengine = sa.create_engine('sqlite+aiosqlite:///app.db')\n",

@@ -2,6 +2,7 @@ import ast
 
 from ..findings import Fix, Severity
 from ..fixes.edits import replace_node
+from ..fixes.rewrites import repair_fix
 from ..model.facts import Kind
 from ..rule import Docs, Example, Rule, RuleContext
 from . import _snippets as s
@@ -27,13 +28,16 @@ def _is_async_connection(ctx: RuleContext, expr, scope, targets: set[str]) -> bo
 def check(ctx: RuleContext) -> None:
     facts = ctx.facts
     targets = run_sync_targets(facts)
+    repair = None
     for configure in facts.configures:
         connection = configure.keyword("connection")
         if connection is not None and _is_async_connection(ctx, connection, configure.call.scope, targets):
+            repair = repair or _repair(ctx)
             ctx.report(
                 f"context.configure() needs a synchronous Connection, but '{connection.id}' is an "
                 f"AsyncConnection. Use 'await {connection.id}.run_sync(do_run_migrations)'.",
                 connection,
+                fixes=[repair] if repair else [],
             )
     for call in facts.calls:
         func = call.node.func
@@ -42,10 +46,12 @@ def check(ctx: RuleContext) -> None:
             if fn is not None and not fn.is_async:
                 for arg in call.node.args:
                     if _is_async_connection(ctx, arg, call.scope, targets):
+                        repair = repair or _repair(ctx)
                         ctx.report(
                             f"'{func.id}()' runs Alembic synchronously, but '{arg.id}' is an AsyncConnection. "
                             f"Use 'await {arg.id}.run_sync({func.id})'.",
                             call.node,
+                            fixes=[repair] if repair else [],
                         )
         if call.attr == "run_sync" and call.node.args and isinstance(call.node.args[0], ast.Call):
             inner = call.node.args[0]
@@ -65,6 +71,10 @@ def check(ctx: RuleContext) -> None:
                 fn.params[0],
                 severity=Severity.HINT,
             )
+
+
+def _repair(ctx: RuleContext):
+    return repair_fix(ctx.source.text, "ENV004", "Move configure/run_migrations into do_run_migrations, called through run_sync()")
 
 
 def _annotation(param: ast.arg) -> str | None:
@@ -95,7 +105,10 @@ RULE = Rule(
         ),
         example="async with connectable.connect() as connection:\n    context.configure(connection=connection)",
         instead="async with connectable.connect() as connection:\n    await connection.run_sync(do_run_migrations)",
-        fix_safety="Safe for `run_sync(f(conn))` → `run_sync(f)`. Moving code into `do_run_migrations` is the async rewrite.",
+        fix_safety=(
+            "Safe for `run_sync(f(conn))` → `run_sync(f)`. Unsafe (review it) when the fix moves `configure`/"
+            "`begin_transaction`/`run_migrations` into `def do_run_migrations(connection)` called through `run_sync()`."
+        ),
     ),
     check=check,
     fixable=True,

@@ -1,6 +1,7 @@
 import ast
 
 from ..findings import Fix
+from ..fixes.rewrites import repair_fix
 from ..model.facts import Kind
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from ..text import Position, Range, TextEdit
@@ -21,6 +22,7 @@ def check(ctx: RuleContext) -> None:
                     "run_sync(). ('_ProxyTransaction' object does not support the asynchronous context manager "
                     "protocol on PostgreSQL; it only happens to work on SQLite.)",
                     expr,
+                    fixes=[f for f in [repair_fix(ctx.source.text, "ENV005", "Move the block into do_run_migrations, called through run_sync()")] if f],
                 )
                 continue
             kind = _receiver_kind(expr, with_.scope)
@@ -88,7 +90,10 @@ RULE = Rule(
         ),
         example="with connectable.connect() as connection:  # connectable is an AsyncEngine",
         instead="async with connectable.connect() as connection:\n    await connection.run_sync(do_run_migrations)",
-        fix_safety="Safe: toggles `with` / `async with` when the enclosing function allows it.",
+        fix_safety=(
+            "Safe: toggles `with` / `async with` when the enclosing function allows it. Unsafe (review it) for "
+            "`async with context.begin_transaction()`: the block moves into `do_run_migrations` called through `run_sync()`."
+        ),
     ),
     check=check,
     fixable=True,
