@@ -42,12 +42,13 @@ class Suppressions:
 def _comments(text: str):
     """(0-based line, comment text) for real comments only, not '#' inside strings."""
     try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        # newline=None: lines break at \r\n, \r and \n, like SourceText and Python's parser count them
+        for token in tokenize.generate_tokens(io.StringIO(text, newline=None).readline):
             if token.type == tokenize.COMMENT:
                 yield token.start[0] - 1, token.string
     except (tokenize.TokenError, SyntaxError, IndentationError):
         # half-typed code: fall back to a plain scan of the lines
-        for index, line in enumerate(text.splitlines()):
+        for index, line in enumerate(io.StringIO(text, newline=None)):
             position = line.find("#")
             if position != -1:
                 yield index, line[position:]

@@ -72,3 +72,18 @@ def test_rewrites_refuse_layouts_libcst_cannot_write_back():
         for name, function in _rewrites():
             result = function(text)
             assert result.text in (None, text), name
+
+
+def test_noqa_applies_to_its_own_line_with_any_line_endings():
+    text = template_env("async").replace("target_metadata = None", "target_metadata = None  # noqa: ENV030")
+    lines = text.split("\n")
+    variants = {
+        "lf": text,
+        "crlf": text.replace("\n", "\r\n"),
+        "cr": text.replace("\n", "\r"),
+        "mixed": "".join(line + ("\r" if i % 2 else "\n") for i, line in enumerate(lines)),
+        "form feed in a string": text.replace("config = context.config", "config = context.config\nx = '\x0c\u2028'"),
+    }
+    for name, variant in variants.items():
+        codes = [f.code for f in analyze(variant, "env.py").findings]
+        assert "ENV030" not in codes, name
