@@ -142,6 +142,7 @@ def test_pyproject_settings_and_noqa(tmp_path):
     env.write_text(
         "from alembic import context\nconfig = context.config  # noqa: ENV022\ntarget_metadata = None\n"
         "def run_migrations_online():\n    context.configure(connection=None, target_metadata=target_metadata)\n"
+        "    with context.begin_transaction():\n        context.run_migrations()\n"
         "run_migrations_online()\n"
     )
     result = run("check", "--format", "json", str(env))
