@@ -178,3 +178,8 @@ def test_readme_table_and_rule_docs_are_generated_from_the_rules():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert readme == readme_with_table(readme), "README rule table is stale: run python -m alembic_env_lsp.docs"
     assert (ROOT / "docs" / "rules.md").read_text(encoding="utf-8") == rules_document()
+
+
+def test_readme_neovim_snippet_is_the_tested_one():
+    lua = (ROOT / "tests" / "editors" / "nvim" / "alembic-env-lsp.lua").read_text(encoding="utf-8")
+    assert f"```lua\n{lua}```" in (ROOT / "README.md").read_text(encoding="utf-8")
