@@ -51,8 +51,24 @@ class Project:
 # ---------------------------------------------------------------------- the client
 
 
+def _converter():
+    """pygls' converter, except that a CodeAction carrying a `command` object decodes as a
+    CodeAction (lsprotocol 2025.0.0 turns any item with a "command" key into a Command)."""
+    from typing import Union
+
+    converter = default_converter()
+
+    def code_action_or_command(obj, _):
+        if isinstance(obj.get("command"), str):
+            return converter.structure(obj, t.Command)
+        return converter.structure(obj, t.CodeAction)
+
+    converter.register_structure_hook(Union[t.Command, t.CodeAction], code_action_or_command)
+    return converter
+
+
 def _make_client() -> LanguageClient:
-    client = LanguageClient(converter_factory=default_converter)
+    client = LanguageClient(converter_factory=_converter)
     client.published = []  # every publishDiagnostics, in order
     client.registrations = []
     client.applied_edits = []

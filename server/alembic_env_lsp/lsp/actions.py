@@ -54,7 +54,11 @@ def plan_env_actions(analysis, indexes: list[int], rng: Range, only, *, offer_re
             ignored.add((line, finding.code))
             ignores.append(Plan(f"Ignore {finding.code} on this line", QUICKFIX, (index,), (edit,)))
     plans = [p for p in fixes + ignores if kind_wanted(p.kind, only)]
-    if offer_rewrite and kind_wanted(REWRITE, only):
+    # The rewrite shows where it applies (on a sync engine factory) or when refactorings are
+    # asked for, not as a light bulb on every line.
+    asked = bool(only) and kind_wanted(REWRITE, only)
+    already = any(p.title == CONVERT_TITLE for p in plans)  # a rule offers the same rewrite as its fix
+    if offer_rewrite and not already and kind_wanted(REWRITE, only) and (asked or _on_sync_engine(analysis, rng)):
         plans.append(Plan(CONVERT_TITLE, REWRITE, lazy="convert"))
     if only and kind_wanted(FIX_ALL_KIND, only):
         edits = safe_edits(analysis)
@@ -102,6 +106,16 @@ def offers_async_rewrite(analysis) -> bool:
     """Offer the rewrite where it has something to do: an engine built by a sync factory."""
     facts = getattr(analysis, "facts", None)
     return bool(facts and any(not engine.is_async for engine in facts.engines))
+
+
+def _on_sync_engine(analysis, rng: Range) -> bool:
+    facts = getattr(analysis, "facts", None)
+    if facts is None:
+        return False
+    for engine in facts.engines:
+        if not engine.is_async and overlaps(analysis.source.node_range(engine.call.stmt), rng):
+            return True
+    return False
 
 
 def _identity(edit: TextEdit) -> tuple:
