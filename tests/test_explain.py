@@ -1,0 +1,303 @@
+""""Explain this env.py": the code-lens summary and the Markdown + Mermaid flow, on
+Alembic's own templates and on broken files, with a real alembic.ini next to them."""
+
+from __future__ import annotations
+
+import re
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+
+from alembic_env_lsp.engine import analyze
+from alembic_env_lsp.explain import explain_markdown, mermaid_escape, summary
+from alembic_env_lsp.project import ProjectIndex
+from alembic_env_lsp.rules import all_rules
+
+from test_hovers import ALIASED, BROKEN, NON_ASCII, ini_text
+
+SAMPLE = Path("/work/shared/tools/env_async_sample.py")
+
+
+def template(name: str) -> str:
+    return (files("alembic") / "templates" / name / "env.py").read_text(encoding="utf-8")
+
+
+def project(tmp_path: Path, env: str, url: str | None = None, logging: bool = True):
+    env_path = tmp_path / "env.py"
+    env_path.write_text(env, encoding="utf-8")
+    if url is not None:
+        (tmp_path / "alembic.ini").write_text(ini_text(url, logging), encoding="utf-8")
+    return analyze(env, str(env_path), project=ProjectIndex().context_for(env_path))
+
+
+# --- a strict reader of the Mermaid we emit ---------------------------------------------
+
+_LABEL = r'"(?P<label>[^"\[\](){}|<>`]*(?:<br/>[^"\[\](){}|<>`]*)*)"'
+_NODE = re.compile(
+    r"^(?P<id>n\d+)(?:\(\[" + _LABEL + r"\]\)|\{" + _LABEL.replace("label", "l2") + r"\}|\[\(" + _LABEL.replace("label", "l3")
+    + r"\)\]|>" + _LABEL.replace("label", "l4") + r"\]|\[" + _LABEL.replace("label", "l5") + r"\])$"
+)
+_EDGE = re.compile(r"^(?P<src>n\d+) (?P<arrow>-->|-\.->)(?:\|" + _LABEL + r"\|)? (?P<dst>n\d+)$")
+_SUBGRAPH = re.compile(r'^subgraph (?P<id>\w+)\["[^"\[\](){}|<>]*"\]$')
+
+
+def mermaid_blocks(markdown: str) -> list[str]:
+    assert markdown.count("```") % 2 == 0, "unbalanced code fences"
+    return re.findall(r"```mermaid\n(.*?)\n```", markdown, re.S)
+
+
+def check_mermaid(block: str) -> dict:
+    """Every line is a node, an edge, a subgraph boundary or a style line; labels hold
+    no raw quote, bracket, pipe, backtick or tag (only <br/>); edges join defined nodes."""
+    lines = [line.strip() for line in block.splitlines()]
+    assert lines[0] == "flowchart TD"
+    nodes: set[str] = set()
+    edges: list[tuple[str, str, str, str]] = []
+    depth = 0
+    styles = []
+    for line in lines[1:]:
+        if (match := _NODE.match(line)) is not None:
+            assert match.group("id") not in nodes, f"node defined twice: {line}"
+            nodes.add(match.group("id"))
+        elif (match := _EDGE.match(line)) is not None:
+            edges.append((match.group("src"), match.group("arrow"), match.group("label") or "", match.group("dst")))
+        elif _SUBGRAPH.match(line):
+            depth += 1
+        elif line == "end":
+            depth -= 1
+            assert depth >= 0
+        elif line.startswith(("classDef ", "class ", "linkStyle ")):
+            styles.append(line)
+        else:
+            raise AssertionError(f"unexpected Mermaid line: {line!r}")
+    assert depth == 0, "unbalanced subgraph/end"
+    for src, _, _, dst in edges:
+        assert src in nodes and dst in nodes, (src, dst)
+    for style in styles:
+        if style.startswith("linkStyle "):
+            indexes = [int(i) for i in style.split()[1].split(",")]
+            assert all(0 <= i < len(edges) for i in indexes)
+            broken = {i for i, e in enumerate(edges) if e[2].startswith("⚠")}
+            assert set(indexes) == broken
+        if style.startswith("class ") and not style.startswith("classDef"):
+            assert all(n in nodes for n in style.split()[1].split(","))
+    return {"nodes": nodes, "edges": edges, "text": block}
+
+
+def only_block(markdown: str) -> dict:
+    blocks = mermaid_blocks(markdown)
+    assert len(blocks) == 1
+    return check_mermaid(blocks[0])
+
+
+# --- summary ----------------------------------------------------------------------------
+
+
+def test_summary_async_template(tmp_path):
+    analysis = project(tmp_path, template("async"), "postgresql+asyncpg://app:secret@db/app")
+    line = summary(analysis)
+    assert line.startswith(
+        "async engine · URL from alembic.ini: postgresql+asyncpg://app:***@db/app · logging: fileConfig · offline mode: yes"
+    )
+    assert "secret" not in line
+    assert "\n" not in line
+
+
+def test_summary_generic_template(tmp_path):
+    analysis = project(tmp_path, template("generic"), "postgresql+psycopg://app:secret@db/app")
+    line = summary(analysis)
+    assert line.startswith(
+        "sync engine · URL from alembic.ini: postgresql+psycopg://app:***@db/app · logging: fileConfig · offline mode: yes"
+    )
+    assert "secret" not in line
+
+
+def test_summary_names_the_problems(tmp_path):
+    analysis = project(tmp_path, template("async"), "postgresql+psycopg2://app:secret@db/app")
+    problems = summary(analysis).rsplit(" · ", 1)[1]
+    assert problems.startswith("⚠ 1 error, ") and "ENV001" in problems and "ENV030" in problems
+
+
+def test_summary_of_other_shapes(tmp_path):
+    assert summary(analyze("def f(:\n", "env.py")).startswith("does not parse: Syntax error")
+    assert summary(analyze("print('hello')\n", "env.py")) == "not an Alembic env script (does not use alembic.context)"
+    assert summary(analyze("", "env.py")) == "not an Alembic env script (does not use alembic.context)"
+    shared = (
+        "from alembic import context\n"
+        "connection = context.config.attributes['connection']\n"
+        "context.configure(connection=connection)\n"
+        "with context.begin_transaction():\n    context.run_migrations()\n"
+    )
+    line = summary(analyze(shared, "env.py"))
+    assert line.startswith("no engine")
+    assert "logging: none" in line and "offline mode: no" in line
+    literal = (
+        "import os\nfrom alembic import context\nfrom sqlalchemy import create_engine\n"
+        "engine = create_engine(os.getenv('DB_URL', 'postgresql+psycopg2://u:hunter2@h/db'))\n"
+    )
+    line = summary(analyze(literal, "env.py"))
+    assert "URL from env var DB_URL, default: postgresql+psycopg2://u:***@h/db" in line
+    assert "hunter2" not in line
+
+
+def test_summary_of_the_sample():
+    if not SAMPLE.exists():
+        pytest.skip("sample not available")
+    text = SAMPLE.read_text(encoding="utf-8")
+    line = summary(analyze(text, str(SAMPLE), project=ProjectIndex().context_for(SAMPLE)))
+    assert line.startswith("async engine · URL from env var ORDERS_DATABASE_URL · logging: fileConfig · offline mode: yes")
+
+
+# --- explain_markdown -------------------------------------------------------------------
+
+
+def test_explain_async_template(tmp_path):
+    analysis = project(tmp_path, template("async"), "postgresql+asyncpg://app:secret@db/app")
+    md = explain_markdown(analysis)
+    assert md.startswith("# What `env.py` does")
+    assert "**Summary:** async engine" in md
+    assert "builds an `AsyncEngine` with `async_engine_from_config()`" in md
+    graph = only_block(md)
+    text = graph["text"]
+    # URL source -> engine -> connection -> run_sync -> configure -> run_migrations
+    for piece in (
+        "alembic.ini #91;alembic#93; sqlalchemy.url #40;line 3#41;",
+        "async_engine_from_config#40;#41; · line 68",
+        "driver asyncpg: works",
+        "async with connectable.connect#40;#41; · line 74",
+        "await connection.run_sync#40;do_run_migrations#41; · line 75",
+        "context.configure#40;#41; · line 56",
+        "context.run_migrations#40;#41; · line 59<br/>in with begin_transaction#40;#41;",
+        "asyncio.run#40;run_async_migrations#40;#41;#41; · line 83",
+        "fileConfig#40;config.config_file_name#41; · line 17",
+        "context.is_offline_mode#40;#41; · line 86",
+        "context.configure#40;#41; · line 44<br/>offline: target_metadata, literal_binds=True, dialect_opts",
+    ):
+        assert piece in text, piece
+    labels = [e[2] for e in graph["edges"]]
+    assert '"yes: --sql"' not in labels  # labels are stored without quotes
+    assert "yes: --sql" in labels and "no: online" in labels
+    # the only problem is the template's target_metadata = None
+    broken = [e for e in graph["edges"] if e[2].startswith("⚠")]
+    assert broken and all("ENV030" in e[2] for e in broken)
+    assert "- **ENV030** (warning), line 23:" in md
+    assert "secret" not in md
+
+
+def test_explain_generic_template(tmp_path):
+    analysis = project(tmp_path, template("generic"), "sqlite:///app.db")
+    md = explain_markdown(analysis)
+    graph = only_block(md)
+    assert "engine_from_config#40;#41; · line 60" in graph["text"]
+    assert "with connectable.connect#40;#41; · line 66" in graph["text"]
+    assert "driver pysqlite: works" in graph["text"]
+    assert "builds a synchronous `Engine`" in md
+
+
+def test_broken_link_marked_with_its_code(tmp_path):
+    analysis = project(tmp_path, template("async"), "postgresql+psycopg2://app:secret@db/app")
+    md = explain_markdown(analysis)
+    graph = only_block(md)
+    url_to_engine = [e for e in graph["edges"] if "ENV001" in e[2]]
+    assert len(url_to_engine) == 1
+    src, arrow, label, dst = url_to_engine[0]
+    assert arrow == "-.->" and label == "⚠ ENV001 · URL"
+    assert re.search(rf"{dst}\[\"async_engine_from_config#40;#41; · line 68<br/>.*driver psycopg2 is sync-only: fails at create", graph["text"])
+    assert f"class {dst}" in graph["text"] or f",{dst}" in graph["text"]
+    assert "⚠ ENV001: Async engine with sync-only driver 'psycopg2'" in graph["text"]
+    assert "- **ENV001** (error), line 68 (also on alembic.ini line 3): Async engine with sync-only driver" in md
+    assert "secret" not in md
+
+
+def test_broken_async_file(tmp_path):
+    analysis = project(tmp_path, BROKEN, "sqlite:///unused.db")
+    md = explain_markdown(analysis)
+    graph = only_block(md)
+    text = graph["text"]
+    edges = {(e[0], e[3]): e for e in graph["edges"]}
+    by_label = {e[2] for e in graph["edges"]}
+    # the bare run_async_migrations() breaks the link to the engine
+    assert re.search(r'n\d+\["run_async_migrations#40;#41; · line 26<br/>⚠ ENV003', text)
+    assert "⚠ ENV001 · URL" in by_label
+    # run_sync not awaited (and given an async def): the link to configure is broken
+    assert any(label.startswith("⚠ ENV003") and "do_run_migrations" in label for label in by_label)
+    # async with begin_transaction: the link to run_migrations is broken
+    assert "⚠ ENV005" in by_label
+    assert "in async with begin_transaction#40;#41;" in text
+    assert "no offline branch" in text and "ENV042" in text
+    assert "s3cr3t" not in md
+    assert len(edges) == len(graph["edges"])
+    for code in ("ENV001", "ENV003", "ENV005", "ENV021", "ENV030", "ENV042"):
+        assert f"**{code}**" in md
+
+
+def test_aliased_file(tmp_path):
+    analysis = project(tmp_path, ALIASED, "sqlite+aiosqlite:///app.db")
+    md = explain_markdown(analysis)
+    graph = only_block(md)
+    assert "sa_async.create_async_engine" not in graph["text"]  # the factory's own name is shown
+    assert "create_async_engine#40;#41; · line 33" in graph["text"]
+    assert "ctx.configure#40;#41; · line 27" in graph["text"]
+    assert "aio.run#40;run_async_migrations#40;#41;#41;" in graph["text"]
+    assert "logcfg.fileConfig" in graph["text"]
+    assert summary(analysis).startswith("async engine · URL from alembic.ini: sqlite+aiosqlite:///app.db")
+
+
+def test_labels_are_escaped_and_passwords_masked(tmp_path):
+    env = (
+        'from logging.config import fileConfig\n'
+        'from sqlalchemy import MetaData\n'
+        'from sqlalchemy.ext.asyncio import create_async_engine\n'
+        'from alembic import context\n'
+        'config = context.config\n'
+        'fileConfig(config.config_file_name)\n'
+        'target_metadata = MetaData(schema="a\\"b[c](d){e}|f<g>#h&i`j")\n'
+        'async def run():\n'
+        '    engine = create_async_engine("postgresql+asyncpg://u:p4ss\\"w]rd@db/a[b](c)?x=|y|&password=zz")\n'
+        '    async with engine.connect() as conn:\n'
+        '        await conn.run_sync(go)\n'
+        'def go(connection):\n'
+        '    context.configure(connection=connection, target_metadata=target_metadata)\n'
+        '    with context.begin_transaction():\n'
+        '        context.run_migrations()\n'
+        'import asyncio\n'
+        'asyncio.run(run())\n'
+    )
+    analysis = project(tmp_path, env, "sqlite:///x.db")
+    md = explain_markdown(analysis)
+    graph = only_block(md)
+    assert "p4ss" not in md and "zz" not in md
+    assert "#quot;" in graph["text"] and "#91;" in graph["text"] and "#124;" in graph["text"]
+    assert "p4ss" not in summary(analysis)
+
+
+def test_mermaid_escape():
+    assert mermaid_escape('a"b[c](d){e}|f<g>#h&i`j') == "a#quot;b#91;c#93;#40;d#41;#123;e#125;#124;f#lt;g#gt;#35;h#amp;i'j"
+    assert mermaid_escape("x://u:pw@h/db\nnext") == "x://u:***@h/db next"
+
+
+def test_not_parsing_and_not_env_files():
+    md = explain_markdown(analyze("from alembic import context\nconfig = context.config(\n", "env.py"))
+    assert "does not parse" in md and "**ENV000**" in md and "```mermaid" not in md
+    md = explain_markdown(analyze("import os\nprint(os.getcwd())\n", "tool.py"))
+    assert "not an Alembic env script" in md and "```mermaid" not in md
+    md = explain_markdown(analyze("", "env.py"))
+    assert "not an Alembic env script" in md
+
+
+def test_every_real_file_and_rule_example_renders(tmp_path):
+    texts = [template("async"), template("generic"), ALIASED, BROKEN, NON_ASCII]
+    if SAMPLE.exists():
+        texts.append(SAMPLE.read_text(encoding="utf-8"))
+    for rule in all_rules():
+        texts.extend(example.code for example in (*rule.valid, *rule.invalid))
+    for index, text in enumerate(texts):
+        folder = tmp_path / str(index)
+        folder.mkdir()
+        analysis = project(folder, text, "postgresql+psycopg2://app:secret@db/app")
+        md = explain_markdown(analysis)
+        line = summary(analysis)
+        assert "secret" not in md and "secret" not in line
+        for block in mermaid_blocks(md):
+            check_mermaid(block)
