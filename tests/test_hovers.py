@@ -20,7 +20,8 @@ from alembic_env_lsp.rules import all_rules
 from alembic_env_lsp.text import Position, Range
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = Path("/work/shared/tools/env_async_sample.py")
+# The benchmark's 94-line env.py, in shared/ beside the checkout (skipped when absent).
+SAMPLE = Path(__file__).resolve().parent.parent.parent / "shared" / "tools" / "env_async_sample.py"
 
 LOGGING = """
 [loggers]
