@@ -868,9 +868,10 @@ def parse(source: str) -> cst.Module:
             # Python's own message and line are the ones users know from their editor.
             raise Refusal(f"env.py does not parse (line {error.lineno}: {error.msg}); fix the syntax error first") from None
         raise Refusal(f"env.py could not be parsed ({exc.__class__.__name__})") from None
-    if module.default_indent.strip(" \t") or module.code != source.removeprefix("\ufeff"):
+    if module.default_indent.strip(" \t") or module.code != source.removeprefix("\ufeff") or "\r" in source.replace("\r\n", ""):
         # libcst would write it back differently (a form feed in an indentation, lone \r line
-        # endings): a rewrite would change lines it does not touch.
+        # endings) or write new lines with a lone \r when the first line ends with one: a
+        # rewrite would change lines it does not touch.
         raise Refusal("env.py's layout (form feeds in indentation or \\r line endings) cannot be kept by the rewrite; nothing was changed")
     return module
 
