@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Where the time goes: profile the server (over stdio, through the harness) or the engine.
 
-    .venv/bin/python bench/profile.py server [--input a|k1|k5|c50] [--profiler pyinstrument|py-spy]
+    .venv/bin/python bench/profile.py server [--input a|sync|k1|k5|c50] [--profiler pyinstrument|py-spy]
                                              [--runs N] [--busy-hover] [--bursts B] [--startup]
-    .venv/bin/python bench/profile.py engine [--input a|k1|k5|c50] [--repeat N]
+    .venv/bin/python bench/profile.py engine [--input a|sync|k1|k5|c50] [--repeat N]
     .venv/bin/python bench/profile.py imports          # -X importtime of `serve` up to initialize
     .venv/bin/python bench/profile.py trace [--input k5] [--bursts 2] [--runs 4]
                                              # timeline: didChange arrivals, analyses, pull answers
@@ -34,7 +34,8 @@ PY = sys.executable
 
 
 def inputs(tmp: Path, key: str) -> tuple[Path, Path]:
-    group = {"a": "steady-a", "k1": "steady-1k", "k5": "steady-5k", "c50": "big-50k"}[key]
+    group = {"a": "steady-a", "sync": "steady-sync", "k1": "steady-1k", "k5": "steady-5k",
+             "c50": "big-50k"}[key]
     files = suite.prepare(tmp, [group])
     return files[key]
 
@@ -153,6 +154,33 @@ def cmd_engine(args) -> int:
             times.append((time.perf_counter() - t) * 1000)
         print(f"analyze({args.input}, {text.count(chr(10))} lines): median {statistics.median(times):.2f} ms, "
               f"min {min(times):.2f} ms over {len(times)}")
+        # Cycle-collector pauses inside analyze(): gen, ms and objects examined per collection.
+        import gc
+
+        pauses: list[tuple[int, float]] = []
+        started: list[float] = []
+
+        def on_gc(phase: str, info: dict) -> None:
+            if phase == "start":
+                started.append(time.perf_counter())
+            elif started:
+                pauses.append((info["generation"], (time.perf_counter() - started.pop()) * 1000))
+
+        gc.callbacks.append(on_gc)
+        try:
+            per_call = []
+            for _ in range(args.repeat):
+                pauses.clear()
+                t = time.perf_counter()
+                analyze(text, str(path))
+                per_call.append(((time.perf_counter() - t) * 1000, list(pauses)))
+        finally:
+            gc.callbacks.remove(on_gc)
+        gc_ms = [sum(ms for _, ms in p) for _, p in per_call]
+        worst = max(per_call, key=lambda c: sum(ms for _, ms in c[1]))
+        print(f"cycle collector inside analyze(): median {statistics.median(gc_ms):.2f} ms per call "
+              f"({statistics.median(gc_ms) / statistics.median([c[0] for c in per_call]) * 100:.0f}% of it); "
+              f"worst call {worst[0]:.1f} ms with collections {[(g, round(ms, 1)) for g, ms in worst[1]]}")
         profiler = Profiler(interval=0.0002)
         profiler.start()
         for _ in range(args.repeat):
@@ -203,7 +231,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="what", required=True)
     s = sub.add_parser("server")
-    s.add_argument("--input", default="a", choices=("a", "k1", "k5", "c50"))
+    s.add_argument("--input", default="a", choices=("a", "sync", "k1", "k5", "c50"))
     s.add_argument("--profiler", default="pyinstrument", choices=("pyinstrument", "py-spy"))
     s.add_argument("--runs", type=int, default=200)
     s.add_argument("--busy-hover", action="store_true")
@@ -216,11 +244,11 @@ def main() -> int:
     c.add_argument("file")
     c.add_argument("--min-pct", type=float, default=1.5)
     e = sub.add_parser("engine")
-    e.add_argument("--input", default="a", choices=("a", "k1", "k5", "c50"))
+    e.add_argument("--input", default="a", choices=("a", "sync", "k1", "k5", "c50"))
     e.add_argument("--repeat", type=int, default=50)
     e.add_argument("--chars", type=int, default=12000)
     tr = sub.add_parser("trace")
-    tr.add_argument("--input", default="k5", choices=("a", "k1", "k5", "c50"))
+    tr.add_argument("--input", default="k5", choices=("a", "sync", "k1", "k5", "c50"))
     tr.add_argument("--runs", type=int, default=4)
     tr.add_argument("--bursts", type=int, default=2)
     i = sub.add_parser("imports")
