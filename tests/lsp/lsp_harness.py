@@ -252,11 +252,12 @@ async def editor(
     folders: list[Path] = (),
     configuration: dict[str, Any] | None = None,
     env: dict[str, str] | None = None,
+    command: list[str] | None = None,
 ):
     """A running server, initialized like an editor would; shut down at the end."""
     server_env = dict(os.environ)
     server_env.update(env or {})
-    config = ClientServerConfig(server_command=SERVER, client_factory=_make_client, server_env=server_env)
+    config = ClientServerConfig(server_command=command or SERVER, client_factory=_make_client, server_env=server_env)
     client = await config.start()
     for scope, value in (configuration or {}).items():
         client.set_configuration(value, section="alembicEnv", scope_uri=scope or None)

@@ -380,6 +380,8 @@ class Session:
         if self.features.pull_diagnostics and _ini_digest(previous) != _ini_digest(result):
             self._schedule_refresh()
         touched = set(result.ini_items) | (set(previous.ini_items) if previous is not None else set())
+        # open ini files this env script reads get their (maybe empty) diagnostics too
+        touched |= {k for k, state in self.inis.items() if k in result.deps or key in state.dependents}
         for ini_key in touched:
             self._publish_ini(ini_key)
 
