@@ -243,6 +243,14 @@ class Editor:
     def log_text(self) -> str:
         return "\n".join(m.message for m in self.client.log_messages)
 
+    async def logged(self, text: str, timeout: float = TIMEOUT) -> str:
+        """Wait until the server has logged a message containing `text`; the whole log."""
+        for _ in range(int(timeout / 0.05)):
+            if text in self.log_text():
+                return self.log_text()
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"never logged {text!r}; log:\n{self.log_text()}")
+
 
 @contextlib.asynccontextmanager
 async def editor(

@@ -54,7 +54,7 @@ async def test_workspace_configuration_and_change_without_restart(make_project):
         ed.client.workspace_did_change_configuration(t.DidChangeConfigurationParams(settings={"alembicEnv": {}}))
         hint = await ed.diagnostics(uri, 1, where=lambda d: any(x.code == "ENV030" and x.severity == 4 for x in d))
         assert at(hint, "ENV030").severity == t.DiagnosticSeverity.Hint
-        assert "settings changed" in ed.log_text()
+        await ed.logged("settings changed")
 
 
 async def test_pushed_settings_for_clients_without_configuration_requests(make_project):
@@ -112,7 +112,7 @@ async def test_broken_pyproject_is_reported_and_checking_goes_on(make_project):
     async with editor(folders=[project.root]) as ed:
         uri = ed.open(project.env)
         assert "ENV030" in codes(await ed.diagnostics(uri, 1))
-        assert "pyproject.toml" in ed.log_text()
+        await ed.logged("pyproject.toml")
 
 
 async def test_watched_files_are_registered(make_project):

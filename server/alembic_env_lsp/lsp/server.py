@@ -110,16 +110,46 @@ def _quietly(future) -> None:
 def _warm_up(session: Session) -> None:
     """Import the engine and load the driver table off the loop, before the first analysis."""
     try:
-        from .. import drivers, engine  # noqa: F401
+        import importlib
+
+        from .. import drivers, engine, suppress  # noqa: F401
         from ..rules import all_rules
 
         all_rules()
         session.projects  # noqa: B018 - creates the project index
         session.looks_like_env("")
+        # what the first hover, code action and code lens need, so none pays for an import
+        for name in ("hovers", "explain", "docs", "workspace"):
+            try:
+                importlib.import_module(f"..{name}", __package__)
+            except ImportError:
+                pass
         drivers.warm_up()
     except Exception as error:
         message = redact_text(f"warm-up failed: {type(error).__name__}: {error}")
         session.loop.call_soon_threadsafe(session.client.log, "warning", message)
+
+
+def _start_warm_up(session: Session) -> None:
+    threading.Thread(target=_warm_up, args=(session,), name="alembic-env-warm-up", daemon=True).start()
+
+
+def _alembic_project(folders: list[str]) -> bool:
+    """An alembic.ini in a workspace folder or one level below it (a cheap look, no walk)."""
+    import os
+
+    for folder in folders:
+        try:
+            with os.scandir(folder) as entries:
+                names = [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
+        except OSError:
+            continue
+        if any(name == "alembic.ini" for name, _ in names):
+            return True
+        for name, is_dir in names:
+            if is_dir and not name.startswith(".") and os.path.isfile(os.path.join(folder, name, "alembic.ini")):
+                return True
+    return False
 
 
 def _guarded(default):
@@ -164,7 +194,10 @@ def create_server() -> EnvServer:
         session = ls.session
         if session is None:
             return
-        threading.Thread(target=_warm_up, args=(session,), name="alembic-env-warm-up", daemon=True).start()
+        if _alembic_project(session.settings.folders()):
+            _start_warm_up(session)
+        else:  # a workspace without alembic.ini pays nothing until an env script or ini opens
+            session.on_first_alembic_file = lambda: _start_warm_up(session)
         features = session.features
         session.client.log(
             "info",

@@ -81,9 +81,11 @@ class Session:
         self._looks_like_env: Callable[[str], bool] | None = None
         self._published: dict[str, int | None] = {}  # uri -> version of the last push
         self._ini_published: set[str] = set()  # ini keys with diagnostics out there
+        self._ini_sent: dict[str, tuple] = {}  # ini key -> (uri, version, diagnostics) last pushed
         self._said: set[str] = set()  # messages already logged once
         self._refresh_pending = False
         self._gen = 0  # one counter for every submitted job, so generations never repeat
+        self.on_first_alembic_file: Callable[[], None] | None = None  # set by the server (warm-up)
         self._folder_uris: dict[str, str] = {}
 
     # ------------------------------------------------------------------ setup
@@ -178,6 +180,9 @@ class Session:
         doc = self.docs.open(uri, language_id, version, text)
         self._published.pop(uri, None)
         doc.kind = kind_of(doc, self.looks_like_env)
+        if doc.kind in (ENV, INI) and self.on_first_alembic_file is not None:
+            start, self.on_first_alembic_file = self.on_first_alembic_file, None
+            start()
         if doc.kind == ENV:
             self._submit(self._unit(doc.key, doc.path), urgent=True)
         elif doc.kind == INI:
@@ -245,6 +250,7 @@ class Session:
                     self._submit(unit)
             if state is not None:
                 self._wake(state)
+            self._ini_sent.pop(doc.key, None)
             self._publish_ini(doc.key, closing_uri=uri)
         self._published.pop(uri, None)
 
@@ -478,14 +484,17 @@ class Session:
             uri, version = doc.uri, doc.version
         else:
             uri, version = closing_uri or self._ini_uri(ini_key), None
-        if not diagnostics and ini_key not in self._ini_published:
-            if doc is not None and doc.kind == INI:
-                self._send(uri, version, [])
+        if not diagnostics and ini_key not in self._ini_published and (doc is None or doc.kind != INI):
             return
         if diagnostics:
             self._ini_published.add(ini_key)
         else:
             self._ini_published.discard(ini_key)
+        # typing in env.py re-checks the ini side each time: say it again only when it changed
+        state = (uri, version, tuple(_identity(d) for d in diagnostics))
+        if self._ini_sent.get(ini_key) == state:
+            return
+        self._ini_sent[ini_key] = state
         self._send(uri, version, diagnostics)
 
     def _ini_uri(self, ini_key: str) -> str:
