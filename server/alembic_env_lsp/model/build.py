@@ -19,6 +19,7 @@ from .facts import (
     ConfigureFact,
     Dispatch,
     EngineFact,
+    ImportFact,
     EnvFacts,
     Kind,
     Scope,
@@ -69,6 +70,9 @@ class _Builder:
         self.config_names: set[str] = set()
         self.dispatch: Dispatch | None = None
         self.imports_context = False
+        self.imports: list[ImportFact] = []
+        self.attribute_keys: set[str] = set()
+        self.loaded_names: set[str] = set()
         self.urls = UrlResolver(self)
         self._engine_by_node: dict[int, EngineFact] = {}
 
@@ -82,6 +86,10 @@ class _Builder:
             for c in self.calls
             if c.qname == "alembic.context.configure"
         ]
+        for configure in configures:
+            url = configure.keyword("url")
+            if url is not None:
+                configure.url = self.urls.evaluate(url, configure.call.scope, configure.call.node.lineno)
         online, offline, executed = self._paths()
         metadata = self.module.assignments.get("target_metadata")
         return EnvFacts(
@@ -101,6 +109,9 @@ class _Builder:
             executed_functions=executed,
             target_metadata=metadata[-1] if metadata else None,
             imports_alembic_context=self.imports_context,
+            imports=self.imports,
+            attribute_keys=self.attribute_keys,
+            loaded_names=self.loaded_names,
         )
 
     def _body(self, stmts: list[ast.stmt], ctx: _Ctx) -> None:
@@ -111,6 +122,16 @@ class _Builder:
         scope = ctx.scope
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             self._import(stmt, scope)
+            self.imports.append(
+                ImportFact(
+                    stmt,
+                    (stmt.module or "") if isinstance(stmt, ast.ImportFrom) else None,
+                    tuple((a.name, a.asname) for a in stmt.names),
+                    stmt.level if isinstance(stmt, ast.ImportFrom) else 0,
+                    scope,
+                    any(in_body and _is_type_checking(branch.test) for branch, in_body in ctx.branches),
+                )
+            )
         elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for deco in stmt.decorator_list:
                 self._expr(deco, ctx, stmt)
@@ -348,6 +369,16 @@ class _Builder:
                         self.references.add(q)
                 if isinstance(node, ast.Attribute):
                     stack.append((node.value, node, ctx))
+                elif isinstance(node.ctx, ast.Load):
+                    self.loaded_names.add(node.id)
+            elif isinstance(node, ast.Subscript):
+                if (
+                    isinstance(node.slice, ast.Constant)
+                    and isinstance(node.slice.value, str)
+                    and qualified_name(node.value, ctx.scope) == N.CONFIG + ".attributes"
+                ):
+                    self.attribute_keys.add(node.slice.value)
+                stack.extend((child, node, ctx) for child in ast.iter_child_nodes(node))
             else:
                 stack.extend((child, node, ctx) for child in ast.iter_child_nodes(node))
 
@@ -364,6 +395,10 @@ class _Builder:
         stmt = ctx.stmt if ctx.stmt is not None else parent
         call = CallFact(node, qname, receiver, attr, ctx.scope, stmt, parent, ctx.withs, ctx.branches, ctx.in_try)
         self.calls.append(call)
+        if qname == N.CONFIG + ".attributes.get" and node.args:
+            key = node.args[0]
+            if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                self.attribute_keys.add(key.value)
         ctx.scope.calls.append(call)
         if qname in N.SYNC_FACTORIES or qname in N.ASYNC_FACTORIES or qname in N.ASYNC_WRAPPERS:
             self._engine(call, parent)
@@ -469,6 +504,12 @@ class _Builder:
             if isinstance(arg, ast.Name) and arg.id in self.module.functions:
                 targets.add(arg.id)
         return targets
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def subscript_name(var: str, key: str) -> str:

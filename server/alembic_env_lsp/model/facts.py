@@ -171,6 +171,9 @@ class UrlValue:
     ini_path: str | None = None
     names: tuple[str, ...] = ()  # variable / env var / attribute names seen on the way (ENV060)
     replaced: tuple[tuple[str, str], ...] = ()  # .replace(a, b) applied on the way
+    # (section, key) of the alembic.ini option this value was read from (or was looked for:
+    # set even when the option is missing, so ENV012 can tell "read from the ini, not there").
+    ini_key: tuple[str, str] | None = None
 
     @property
     def scheme(self) -> str | None:
@@ -199,6 +202,7 @@ class EngineFact:
 class ConfigureFact:
     call: CallFact
     mode: str  # "online" | "offline" (by its arguments: connection= vs url=/dialect_name=)
+    url: "UrlValue | None" = None  # what `url=` resolves to (offline configures)
 
     def keyword(self, name: str) -> ast.expr | None:
         return self.call.keyword(name)
@@ -206,6 +210,22 @@ class ConfigureFact:
     @property
     def has_splat(self) -> bool:
         return bool(self.call.splats)
+
+
+@dataclass(eq=False)
+class ImportFact:
+    """One `import` / `from ... import` statement, wherever it is."""
+
+    stmt: ast.Import | ast.ImportFrom
+    module: str | None  # `from X import ...`: X ("" for `from . import x`); `import X`: None (see names)
+    names: tuple[tuple[str, str | None], ...]  # (name, asname)
+    level: int  # dots of a relative import
+    scope: Scope
+    type_checking: bool  # under `if TYPE_CHECKING:`: never runs
+
+    @property
+    def star(self) -> bool:
+        return any(name == "*" for name, _ in self.names)
 
 
 @dataclass(eq=False)
@@ -232,6 +252,10 @@ class EnvFacts:
     executed_functions: set[str]  # reachable from module level at all
     target_metadata: Assignment | None
     imports_alembic_context: bool
+    imports: list[ImportFact] = field(default_factory=list)
+    # keys read from `config.attributes` (`["k"]`, `.get("k")`), e.g. "connection" (ENV009a)
+    attribute_keys: set[str] = field(default_factory=set)
+    loaded_names: set[str] = field(default_factory=set)  # every plain name read anywhere
 
     def calls_named(self, *qnames: str) -> list[CallFact]:
         wanted = set(qnames)

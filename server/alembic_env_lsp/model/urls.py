@@ -257,16 +257,21 @@ class UrlResolver:
     def ini_value(self, section: str, key: str) -> UrlValue:
         project = self.builder.project
         ini = getattr(project, "ini", None)
+        looked_up = (section, key)
         if ini is None:
-            return unknown(f"{key} from alembic.ini (no alembic.ini found for this env.py)")
+            return _with(unknown(f"{key} from alembic.ini (no alembic.ini found for this env.py)"), ini_key=looked_up)
         value = ini.get(section, key)
         where = f"{ini.path.name} [{section}] {key}"
         if value is None:
-            return unknown(f"{where} (not set)")
+            return _with(unknown(f"{where} (not set)"), ini_key=looked_up)
         where = f"{where} (line {value.line + 1})"
         if value.value is None:
-            return UrlValue(None, Confidence.UNKNOWN, where, ini_value=value, ini_path=str(ini.path))
-        return UrlValue(value.value, Confidence.LITERAL, where, ini_value=value, ini_path=str(ini.path))
+            return UrlValue(
+                None, Confidence.UNKNOWN, where, ini_value=value, ini_path=str(ini.path), ini_key=looked_up
+            )
+        return UrlValue(
+            value.value, Confidence.LITERAL, where, ini_value=value, ini_path=str(ini.path), ini_key=looked_up
+        )
 
     def _main_section(self) -> str:
         return getattr(self.builder.project, "main_section", "alembic") or "alembic"
@@ -286,6 +291,7 @@ def _with(value: UrlValue, **changes) -> UrlValue:
         ini_path=value.ini_path,
         names=value.names,
         replaced=value.replaced,
+        ini_key=value.ini_key,
     )
     fields.update(changes)
     return UrlValue(**fields)
