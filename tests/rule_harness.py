@@ -14,10 +14,32 @@ def run_example(rule: Rule, example: Example, tmp_path: Path):
     env_path = tmp_path / "env.py"
     env_path.write_text(example.code, encoding="utf-8")
     project = None
-    if example.ini is not None:
-        (tmp_path / "alembic.ini").write_text(example.ini, encoding="utf-8")
+    pyproject = getattr(example, "pyproject", None)
+    if example.ini is not None or pyproject is not None:
+        if example.ini is not None:
+            (tmp_path / "alembic.ini").write_text(example.ini, encoding="utf-8")
+        if pyproject is not None:
+            (tmp_path / "pyproject.toml").write_text(pyproject, encoding="utf-8")
         project = ProjectIndex().context_for(env_path)
-    analysis = analyze(example.code, str(env_path), project=project)
+    workspace = None
+    files = getattr(example, "files", ())
+    if files:
+        from alembic_env_lsp.workspace import Workspace
+
+        for relative, text in files:
+            target = tmp_path / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        workspace = Workspace([tmp_path])
+        if project is None:
+            project = ProjectIndex().context_for(env_path)
+    analysis = analyze(
+        example.code,
+        str(env_path),
+        project=project,
+        environment=getattr(example, "environment", None),
+        workspace=workspace,
+    )
     assert not analysis.internal_errors, analysis.internal_errors
     return analysis, [f for f in analysis.findings if f.code == rule.code]
 

@@ -20,6 +20,7 @@ from .text import SourceText
 
 if TYPE_CHECKING:
     from .project import ProjectContext
+    from .workspace import Workspace
 
 SYNTAX_ERROR_CODE = "ENV000"
 
@@ -46,7 +47,11 @@ def analyze(
     project: "ProjectContext | None" = None,
     settings: Settings | None = None,
     rules: Iterable[Rule] | None = None,
+    workspace: "Workspace | None" = None,
+    environment: "dict[str, str | None] | Iterable[tuple[str, str | None]] | None" = None,
 ) -> Analysis:
+    """`workspace`: the project's other files (ENV009, ENV023, ENV031, ENV032, ENV052 read it);
+    `environment`: installed distributions to assume instead of looking them up."""
     source = SourceText(text)
     settings = settings or Settings()
     # The tree and facts are thousands of short-lived acyclic objects: pausing the cycle
@@ -64,12 +69,18 @@ def analyze(
             gc.enable()
     findings: list[Finding] = []
     errors: list[str] = []
+    assumed = None
+    if environment is not None:
+        from .knowledge import normalize_distribution
+
+        pairs = environment.items() if isinstance(environment, dict) else environment
+        assumed = {normalize_distribution(name): version for name, version in pairs}
     for rule in rules if rules is not None else all_rules():
         if rule.code == SYNTAX_ERROR_CODE or not settings.enabled(rule.code):
             continue
         sink = FindingSink(rule.code, rule.severity)
         try:
-            rule.check(RuleContext(facts, source, project, sink, path))
+            rule.check(RuleContext(facts, source, project, sink, path, workspace, assumed))
         except Exception as error:  # a bug in one rule must not hide the others
             where = traceback.extract_tb(error.__traceback__)[-1]
             errors.append(

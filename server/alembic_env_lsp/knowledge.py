@@ -63,3 +63,140 @@ def template_offline_function() -> str | None:
         if isinstance(node, ast.FunctionDef) and node.name == "run_migrations_offline":
             return ast.get_source_segment(text, node)
     return None
+
+
+# ---- installed versions (ENV035, ENV048, ENV056, ENV057) ---------------------------------
+
+
+def normalize_distribution(name: str) -> str:
+    """PEP 503 name: "Flask_Migrate" and "flask-migrate" are the same distribution."""
+    import re
+
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@lru_cache(maxsize=None)
+def installed_version(distribution: str) -> str | None:
+    """The version of a distribution installed where the engine runs (metadata only, no
+    import of the package), or None when it is not installed."""
+    try:
+        from importlib import metadata
+
+        return metadata.version(distribution)
+    except Exception:
+        return None
+
+
+def version_tuple(version: str | None) -> tuple[int, ...]:
+    """"1.11.3" -> (1, 11, 3); "2.1.0b1" -> (2, 1, 0); unknown -> ()."""
+    import re
+
+    if not version:
+        return ()
+    parts = []
+    for piece in version.split(".")[:3]:
+        match = re.match(r"\d+", piece)
+        if match is None:
+            break
+        parts.append(int(match.group()))
+    return tuple(parts)
+
+
+# ---- configure()'s options, read from the installed alembic's source (ENV045) ------------
+
+
+@lru_cache(maxsize=1)
+def configure_options() -> frozenset[str] | None:
+    """Every option `EnvironmentContext.configure` understands in the installed alembic: its
+    named parameters plus the ones its docstring documents as taken through `**kw`
+    (version_table, version_table_schema, version_table_pk, output_encoding, the batch
+    separators...). Read from the source with `ast`, so alembic is never imported; falls
+    back to importing it when the source cannot be found."""
+    import ast
+    import re
+
+    source = _alembic_source("runtime", "environment.py")
+    if source is None:
+        return _with_documented(configure_keywords())
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return _with_documented(configure_keywords())
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == "EnvironmentContext":
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name == "configure":
+                    args = item.args
+                    names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs} - {"self"}
+                    doc = ast.get_docstring(item) or ""
+                    names |= set(re.findall(r":param (\w+):", doc))
+                    return frozenset(names)
+    return _with_documented(configure_keywords())
+
+
+def _with_documented(names: frozenset[str] | None) -> frozenset[str] | None:
+    if names is None:
+        return None
+    import re
+
+    try:
+        from alembic.runtime.environment import EnvironmentContext
+
+        doc = EnvironmentContext.configure.__doc__ or ""
+    except Exception:
+        return names
+    return names | frozenset(re.findall(r":param (\w+):", doc))
+
+
+def _alembic_source(*parts: str) -> str | None:
+    try:
+        from importlib.util import find_spec
+
+        spec = find_spec("alembic")  # a top-level name: found, not imported
+        locations = list(spec.submodule_search_locations or []) if spec else []
+    except Exception:
+        return None
+    import os
+
+    for folder in locations:
+        path = os.path.join(folder, *parts)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return handle.read()
+        except OSError:
+            continue
+    return None
+
+
+# ---- SQLAlchemy answers needed only when a rule is about to fire --------------------------
+
+
+@lru_cache(maxsize=None)
+def offline_paramstyle(url_or_scheme: str) -> str | None:
+    """The paramstyle of the dialect Alembic builds for `--sql` (no DBAPI loaded, so the
+    dialect class's `default_paramstyle`): "pyformat" for psycopg2, "format" for PyMySQL."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        scheme = url_or_scheme.split("://", 1)[0]
+        return make_url(f"{scheme}://").get_dialect().default_paramstyle
+    except Exception:
+        return None
+
+
+@lru_cache(maxsize=256)
+def url_parse_error(text: str) -> str | None:
+    """SQLAlchemy's own complaint about a URL string ("Could not parse SQLAlchemy URL from
+    given URL string"), or None when `make_url` accepts it. Never includes the URL."""
+    try:
+        from sqlalchemy.engine import make_url
+    except Exception:
+        return None
+    try:
+        make_url(text)
+    except Exception as error:
+        message = str(error).split("\n", 1)[0]
+        if text and text in message:
+            message = message.replace(text, "...")
+        return f"{type(error).__name__}: {message}"
+    return None

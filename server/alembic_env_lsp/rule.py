@@ -15,6 +15,7 @@ from .text import Range, SourceText
 
 if TYPE_CHECKING:
     from .project import ProjectContext
+    from .workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,11 @@ class Example:
     `fixed`: the file after applying the first finding's first fix.
     `severity`: the severity the first finding must have (default: the rule's).
     `note`: why the example is there (the trap it covers).
+    `pyproject`: pyproject.toml text written next to env.py (and the ini).
+    `files`: other files of the project, as (relative path, text) pairs; the example is then
+    checked with a workspace (ENV023, ENV031, ENV032, ENV052).
+    `environment`: installed distributions to assume instead of the real ones, as
+    (name, version) pairs; version None means "not installed" (ENV035, ENV056).
     """
 
     code: str
@@ -37,6 +43,9 @@ class Example:
     fixed_ini: str | None = None
     severity: Severity | None = None
     note: str = ""
+    pyproject: str | None = None
+    files: tuple[tuple[str, str], ...] = ()
+    environment: tuple[tuple[str, str | None], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,20 @@ class RuleContext:
     project: "ProjectContext | None"
     sink: FindingSink
     path: str | None = None
+    # The other files of the project (imports, models, app code); None: this file alone.
+    workspace: "Workspace | None" = None
+    # Installed distributions to assume, by normalised name (None: not installed);
+    # names not given are looked up in the environment the engine runs in.
+    environment: "dict[str, str | None] | None" = None
+
+    def installed_version(self, distribution: str) -> str | None:
+        """The version of an installed distribution ("alembic", "greenlet"), or None."""
+        from .knowledge import installed_version, normalize_distribution
+
+        name = normalize_distribution(distribution)
+        if self.environment is not None and name in self.environment:
+            return self.environment[name]
+        return installed_version(name)
 
     def range(self, node: ast.AST) -> Range:
         return self.source.node_range(node)
