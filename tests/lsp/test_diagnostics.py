@@ -1,5 +1,7 @@
 """Diagnostics as an editor shows them: where, what, which version, and when they go away."""
 
+import asyncio
+
 import pytest
 from lsp_harness import at, codes, editor, span
 
@@ -155,3 +157,19 @@ async def test_a_syntax_error_is_reported_and_the_server_keeps_going(make_projec
         assert diagnostics[0].range.start.line == span(broken, "def run_migrations_online(").start.line
         version = ed.change(uri, project.env.read_text(encoding="utf-8"))
         assert "ENV001" in codes(await ed.diagnostics(uri, version))
+
+
+async def test_save_publishes_again_with_the_same_version(make_project):
+    project = make_project(url=SYNC_URL)
+    async with editor(folders=[project.root]) as ed:
+        uri = ed.open(project.env)
+        first = await ed.diagnostics(uri, 1)
+        count = len(ed.publishes_for(uri))
+        ed.save(uri)
+        for _ in range(600):
+            if len(ed.publishes_for(uri)) > count:
+                break
+            await asyncio.sleep(0.05)
+        again = ed.publishes_for(uri)[-1]
+        assert again.version == 1
+        assert [d.code for d in again.diagnostics] == [d.code for d in first]

@@ -1,7 +1,7 @@
 """Hover text, the code lens and the explain command, as the editor shows them."""
 
 import pytest
-from lsp_harness import at, editor, find, span
+from lsp_harness import at, editor, find
 from lsprotocol import types as t
 
 pytestmark = pytest.mark.asyncio

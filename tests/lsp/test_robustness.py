@@ -6,7 +6,7 @@ import sys
 import textwrap
 
 import pytest
-from lsp_harness import at, codes, editor, find, rng
+from lsp_harness import codes, editor, find, rng
 from lsprotocol import types as t
 
 pytestmark = pytest.mark.asyncio
@@ -129,7 +129,7 @@ async def test_symlink_loop_and_files_outside_every_folder(make_project, tmp_pat
     outside.parent.mkdir()
     outside.write_text(ENV_HEADER + "target_metadata = None\ncontext.configure(target_metadata=target_metadata)\n", encoding="utf-8")
     async with editor(folders=[project.root]) as ed:
-        uri = ed.open(project.loop_env if hasattr(project, "loop_env") else project.env)
+        uri = ed.open(project.root / "loop" / "loop" / "migrations" / "env.py")  # reached through the loop
         await ed.published(uri, 1)
         other = ed.open(outside)
         assert "ENV030" in codes(await ed.diagnostics(other, 1))

@@ -352,5 +352,30 @@ def folders(params_folders: Iterable[t.WorkspaceFolder] | None) -> list[tuple[st
     return out
 
 
+def initial_folders(params: t.InitializeParams) -> list[tuple[str, str]]:
+    """The workspace folders at initialize; the root URI when a client sends only that."""
+    found = folders(params.workspace_folders)
+    if not found and params.root_uri:
+        found = folders([t.WorkspaceFolder(uri=params.root_uri, name="root")])
+    return found
+
+
+def only_kinds(params: t.CodeActionParams) -> list[str] | None:
+    only = params.context.only
+    return [str(getattr(kind, "value", kind)) for kind in only] if only else None
+
+
+def action_data(action: t.CodeAction) -> Any:
+    return action.data
+
+
+def action_title(action: t.CodeAction) -> str:
+    return action.title
+
+
+def save_options() -> t.SaveOptions:
+    return t.SaveOptions(include_text=False)
+
+
 def changed_files(params: t.DidChangeWatchedFilesParams) -> list[str]:
     return [change.uri for change in params.changes]

@@ -116,8 +116,7 @@ def _warm_up(session: Session) -> None:
         from ..rules import all_rules
 
         all_rules()
-        session.projects  # noqa: B018 - creates the project index
-        session.looks_like_env("")
+        from .. import project  # noqa: F401  (the index itself is made on the loop, once)
         # what the first hover, code action and code lens need, so none pays for an import
         for name in ("hovers", "explain", "docs", "workspace"):
             try:
@@ -179,14 +178,11 @@ def create_server() -> EnvServer:
     @server.feature(t.INITIALIZE)
     def initialize(ls: EnvServer, params: t.InitializeParams) -> None:
         ls.session = Session(_Port(ls), asyncio.get_running_loop())
-        folders = convert.folders(params.workspace_folders)
-        if not folders and params.root_uri:
-            folders = convert.folders([t.WorkspaceFolder(uri=params.root_uri, name="root")])
         ls.session.initialize(
             params.initialization_options,
             convert.ClientFeatures.of(params.capabilities),
             convert.Codec(ls.workspace.position_codec),
-            folders,
+            convert.initial_folders(params),
         )
 
     @server.feature(t.INITIALIZED)
@@ -268,7 +264,7 @@ def create_server() -> EnvServer:
             doc = params.text_document
             ls.session.did_change(doc.uri, doc.version, convert.content_changes(params))
 
-    @server.feature(t.TEXT_DOCUMENT_DID_SAVE, t.SaveOptions(include_text=False))
+    @server.feature(t.TEXT_DOCUMENT_DID_SAVE, convert.save_options())
     def did_save(ls: EnvServer, params: t.DidSaveTextDocumentParams) -> None:
         if ls.session is not None:
             ls.session.did_save(params.text_document.uri)
@@ -291,8 +287,7 @@ def create_server() -> EnvServer:
     @server.feature(t.TEXT_DOCUMENT_CODE_ACTION, convert.code_action_options())
     @_guarded([])
     async def code_action(ls: EnvServer, params: t.CodeActionParams):
-        only = [getattr(kind, "value", kind) for kind in params.context.only] if params.context.only else None
-        return await ls.session.code_actions(params.text_document.uri, params.range, only, params.context.diagnostics)
+        return await ls.session.code_actions(params.text_document.uri, params.range, convert.only_kinds(params))
 
     @server.feature(t.CODE_ACTION_RESOLVE)
     async def resolve_code_action(ls: EnvServer, params: t.CodeAction):

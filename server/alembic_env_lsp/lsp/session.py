@@ -19,7 +19,7 @@ from typing import Any, Callable, Protocol
 from ..redact import redact_text
 from . import convert
 from .actions import Plan, offers_async_rewrite, plan_env_actions, plan_ini_actions, safe_edits
-from .config import SECTION, EditorSettings, SettingsStore, parse_editor_settings
+from .config import SECTION, SettingsStore, parse_editor_settings
 from .documents import ENV, INI, PYTHON, Document, Documents, kind_of, path_key
 from .jobs import EnvInput, EnvResult, analyse_env, file_uri, ini_dependents, read_text
 from .worker import Worker
@@ -662,7 +662,7 @@ class Session:
             return None
         return convert.hover("\n\n---\n\n".join(_rule_docs(code) for code in codes), doc, self.codec, rng)
 
-    async def code_actions(self, uri: str, client_range, only, context_diagnostics):
+    async def code_actions(self, uri: str, client_range, only):
         doc = self.docs.get(uri)
         if doc is None:
             return []
@@ -730,12 +730,14 @@ class Session:
         return convert.FileEdits(file_uri(path), None, SourceText(text), list(edits))
 
     async def resolve(self, action):
-        data = getattr(action, "data", None)
+        data = convert.action_data(action)
         if not isinstance(data, dict) or data.get("action") != "convert":
             return action
         edit, reason = await self._convert_edit(str(data.get("uri")))
         if edit is None:
-            return convert.with_resolution(action, None, (action.title, convert.CONVERT_COMMAND, [data.get("uri"), {"notify": True}]))
+            # nothing to apply: running the command instead tells the user why
+            command = (convert.action_title(action), convert.CONVERT_COMMAND, [data.get("uri"), {"notify": True}])
+            return convert.with_resolution(action, None, command)
         return convert.with_resolution(action, edit, None)
 
     async def _convert_edit(self, uri: str):
