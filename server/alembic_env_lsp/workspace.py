@@ -47,26 +47,11 @@ DYNAMIC_IMPORTS = frozenset(
         "__import__",
     }
 )
-DECLARATIVE_BASE_CLASSES = frozenset(
-    {
-        "sqlalchemy.orm.DeclarativeBase",
-        "sqlalchemy.orm.DeclarativeBaseNoMeta",
-        "sqlalchemy.orm.decl_api.DeclarativeBase",
-        "sqlalchemy.orm.decl_api.DeclarativeBaseNoMeta",
-        "sqlmodel.SQLModel",
-        "sqlmodel.main.SQLModel",
-    }
-)
-DECLARATIVE_BASE_FACTORIES = frozenset(
-    {
-        "sqlalchemy.orm.declarative_base",
-        "sqlalchemy.orm.decl_api.declarative_base",
-        "sqlalchemy.ext.declarative.declarative_base",
-    }
-)
-REGISTRY_FACTORIES = frozenset({"sqlalchemy.orm.registry", "sqlalchemy.orm.decl_api.registry"})
-METADATA_FACTORIES = frozenset({"sqlalchemy.MetaData", "sqlalchemy.schema.MetaData", "sqlalchemy.sql.schema.MetaData"})
-SQLMODEL = "sqlmodel.SQLModel"
+DECLARATIVE_BASE_CLASSES = N.DECLARATIVE_BASE_CLASSES
+DECLARATIVE_BASE_FACTORIES = N.DECLARATIVE_BASE_FACTORIES
+REGISTRY_FACTORIES = N.REGISTRY_FACTORIES
+METADATA_FACTORIES = N.METADATA_FACTORIES
+SQLMODEL = N.SQLMODEL
 
 # Text markers checked before parsing a file during a folder scan.
 _MODEL_MARKERS = (b"__tablename__", b"__table__", b"table=True", b"table = True", b"Table(")

@@ -71,6 +71,29 @@ URL_BUILDERS = frozenset(
 )
 ENV_GETTERS = frozenset({"os.getenv", "os.environ.get"})
 
+# What `target_metadata` may be built from (ENV031, ENV032).
+DECLARATIVE_BASE_CLASSES = frozenset(
+    {
+        "sqlalchemy.orm.DeclarativeBase",
+        "sqlalchemy.orm.DeclarativeBaseNoMeta",
+        "sqlalchemy.orm.decl_api.DeclarativeBase",
+        "sqlalchemy.orm.decl_api.DeclarativeBaseNoMeta",
+        "sqlmodel.SQLModel",
+        "sqlmodel.main.SQLModel",
+    }
+)
+DECLARATIVE_BASE_FACTORIES = frozenset(
+    {
+        "sqlalchemy.orm.declarative_base",
+        "sqlalchemy.orm.decl_api.declarative_base",
+        "sqlalchemy.ext.declarative.declarative_base",
+    }
+)
+REGISTRY_FACTORIES = frozenset({"sqlalchemy.orm.registry", "sqlalchemy.orm.decl_api.registry"})
+METADATA_FACTORIES = frozenset({"sqlalchemy.MetaData", "sqlalchemy.schema.MetaData", "sqlalchemy.sql.schema.MetaData"})
+SQLMODEL = "sqlmodel.SQLModel"
+
+
 # Coroutine methods of AsyncConnection / AsyncEngine that do nothing unless awaited.
 ASYNC_METHODS = frozenset({"run_sync", "dispose", "commit", "close", "execute", "begin", "rollback"})
 
