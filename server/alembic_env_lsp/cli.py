@@ -94,7 +94,7 @@ class FileResult:
     findings: list = field(default_factory=list)  # (path, Finding) with the path resolved
 
 
-def _analyze_path(path: Path, index, base_settings):
+def _analyze_path(path: Path, index, base_settings, workspace=None):
     from .engine import analyze, project_settings
     from .settings import SettingsError
 
@@ -104,7 +104,7 @@ def _analyze_path(path: Path, index, base_settings):
         settings = project_settings(project, base_settings)
     except SettingsError as error:
         raise UsageError(str(error)) from None
-    analysis = analyze(file.text, str(path), project=project, settings=settings)
+    analysis = analyze(file.text, str(path), project=project, settings=settings, workspace=workspace)
     for error in analysis.internal_errors:
         print(f"alembic-env-lsp: {error}", file=sys.stderr)
     analysis.facts = None  # only findings and positions are needed from here: keep memory flat
@@ -327,14 +327,14 @@ def _overlaps(taken: list, new: list) -> bool:
     return False
 
 
-def _fix_files(targets: list[Path], index, settings, *, write: bool, out) -> list[FileResult]:
+def _fix_files(targets: list[Path], index, settings, *, write: bool, out, workspace=None) -> list[FileResult]:
     from .text import apply_edits
 
     pending: dict[Path, FileText] = {}
     for _round in range(5):  # fixes can uncover others (e.g. add NullPool, then dispose)
         changed = False
         for target in targets:
-            result = _analyze_path_overlay(target, index, settings, pending)
+            result = _analyze_path_overlay(target, index, settings, pending, workspace)
             for path, edits in _safe_edits_by_file(result).items():
                 current = pending.get(path) or read_text(path)
                 new_text = apply_edits(current.text, edits)
@@ -366,10 +366,10 @@ def _fix_files(targets: list[Path], index, settings, *, write: bool, out) -> lis
     for path in pending:
         index.set_overlay(path, None)
     index.invalidate()
-    return [_analyze_path_overlay(t, index, settings, pending if not write else {}) for t in targets]
+    return [_analyze_path_overlay(t, index, settings, pending if not write else {}, workspace) for t in targets]
 
 
-def _analyze_path_overlay(path: Path, index, settings, pending):
+def _analyze_path_overlay(path: Path, index, settings, pending, workspace=None):
     from .engine import analyze, project_settings
     from .settings import SettingsError
 
@@ -379,7 +379,7 @@ def _analyze_path_overlay(path: Path, index, settings, pending):
         effective = project_settings(project, settings)
     except SettingsError as error:
         raise UsageError(str(error)) from None
-    analysis = analyze(file.text, str(path), project=project, settings=effective)
+    analysis = analyze(file.text, str(path), project=project, settings=effective, workspace=workspace)
     return FileResult(path, file, analysis, [(Path(f.path) if f.path else path, f) for f in analysis.findings])
 
 
@@ -396,16 +396,19 @@ def _parses(text: str) -> bool:
 
 def cmd_check(args, out) -> int:
     from .project import ProjectIndex
+    from .workspace import Workspace
 
     targets = _targets(args.paths or ["."])
     settings = _base_settings(args)
     index = ProjectIndex()
+    # The project's other Python files, read once for this run (ENV009/023/031/032/052).
+    workspace = Workspace(p if p.is_dir() else p.parent for p in (Path(raw).resolve() for raw in args.paths or ["."]))
     if args.fix or args.diff:
-        results = _fix_files(targets, index, settings, write=args.fix and not args.diff, out=out)
+        results = _fix_files(targets, index, settings, write=args.fix and not args.diff, out=out, workspace=workspace)
         if args.diff:
             return EXIT_OK
     else:
-        results = [_analyze_path(t, index, settings) for t in targets]
+        results = [_analyze_path(t, index, settings, workspace) for t in targets]
     if args.format == "json":
         json.dump(_json_rows(results), out, indent=2)
         out.write("\n")
