@@ -240,3 +240,17 @@ def test_unreadable_and_broken_files_are_unknown_not_fatal(project):
     analysis = analyze(env.read_text(), str(env), project=ProjectIndex().context_for(env), workspace=workspace)
     assert not analysis.internal_errors
     assert workspace.summary(project / "app" / "broken.py").error == "SyntaxError"
+
+
+def test_closure_is_kept_while_env_py_imports_stay_the_same(project):
+    workspace = Workspace([project])
+    env = project / "migrations" / "env.py"
+    context = ProjectIndex().context_for(env)
+    text = env.read_text()
+    first = workspace.view(analyze(text, str(env), project=context, rules=()).facts, str(env), context).imported_files()
+    edited = text + "\n# a comment typed in the editor\n"
+    again = workspace.view(analyze(edited, str(env), project=context, rules=()).facts, str(env), context).imported_files()
+    assert again is first  # reused, not recomputed
+    more = edited.replace("import app.models  # noqa: F401\n", "import app.models  # noqa: F401\nimport app.models.order\n")
+    changed = workspace.view(analyze(more, str(env), project=context, rules=()).facts, str(env), context).imported_files()
+    assert changed is not first and str(project / "app" / "models" / "order.py") in changed

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_FILES = 20_000
+MAX_AGGREGATES = 256
 SKIPPED_DIRS = frozenset(
     {
         ".git", ".hg", ".svn", ".venv", "venv", "env", "node_modules", "__pycache__", "site-packages",
@@ -443,6 +444,8 @@ class Workspace:
                 return self._aggregates[key]
         value = compute()
         with self._lock:
+            if len(self._aggregates) >= MAX_AGGREGATES:
+                self._aggregates.clear()  # a long editing session: start over rather than grow
             self._aggregates[key] = value
         return value
 
@@ -723,7 +726,19 @@ class EnvView:
             return seen
 
         if self._closure is False:
-            self._closure = compute()
+            # Kept across analyses while env.py's imports stay the same (typing elsewhere in
+            # env.py costs nothing); a file event (`invalidate`) drops it.
+            signature = tuple(
+                (f.module, f.names, f.level, f.type_checking) for f in self.facts.imports
+            ) + tuple(
+                sorted(
+                    c.qname or "__import__"
+                    for c in self.facts.calls
+                    if c.qname in DYNAMIC_IMPORTS or (c.qname is None and getattr(c.node.func, "id", None) == "__import__")
+                )
+            )
+            key = ("closure", self.env_path, tuple(self.module_roots), signature)
+            self._closure = self.workspace.aggregate(key, compute)
         return self._closure  # type: ignore[return-value]
 
     # --- scans of the project folder ---

@@ -72,7 +72,11 @@ RULE = Rule(
         ),
         example="context.configure(connection=connection, include_objects=include_object)",
         instead="context.configure(connection=connection, include_object=include_object)",
-        fix_safety="Unsafe: renaming turns the option on (the filter starts running); check it is the one you meant.",
+        fix_safety=(
+            "Unsafe: renaming turns the option on (the filter starts running); check it is the one you meant. A "
+            "value passed on purpose for migration scripts to read from `context.get_context().opts` can be kept "
+            "with `# noqa: ENV045`."
+        ),
     ),
     check=check,
     fixable=True,
