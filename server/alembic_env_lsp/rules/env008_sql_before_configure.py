@@ -44,6 +44,10 @@ def _check_point(ctx: RuleContext, var: str, point: CallFact, *, awaited: bool) 
             continue
         if any(_is_begin(w.item, var) and w not in point.withs for w in call.withs):
             continue  # inside `with conn.begin():` that commits before configure
+        if any(_binds(w.item, var) and w not in point.withs for w in call.withs):
+            continue  # another connection under the same name, closed before configure
+        if scope.last_assignment(var, call.node.lineno) is not scope.last_assignment(var, line):
+            continue  # the name was bound to another connection in between
         commit = f"await {var}.commit()" if awaited else f"{var}.commit()"
         fixes = []
         edit = insert_statement_before(ctx.source, point.stmt, commit)
@@ -68,6 +72,10 @@ def _is_begin(item: ast.withitem, var: str) -> bool:
         and isinstance(expr.func.value, ast.Name)
         and expr.func.value.id == var
     )
+
+
+def _binds(item: ast.withitem, var: str) -> bool:
+    return isinstance(item.optional_vars, ast.Name) and item.optional_vars.id == var
 
 
 def _is_begin_of(item: ast.withitem, var: str) -> bool:
@@ -189,5 +197,14 @@ RULE = Rule(
             note="SQL after configure is Alembic's business",
         ),
         Example(s.env(s.ASYNC_ONLINE, imports=s.ASYNC_IMPORTS), note="the async template"),
+        Example(
+            _SEARCH_PATH.replace(
+                "    with connectable.connect() as connection:\n",
+                "    with connectable.connect() as connection:\n"
+                "        connection.execute(text(\"SELECT 1\"))\n"
+                "    with connectable.connect() as connection:\n",
+            ).replace('        connection.execute(text("SET search_path TO app"))\n', ""),
+            note="the same name for an earlier connection that is already closed",
+        ),
     ),
 )
