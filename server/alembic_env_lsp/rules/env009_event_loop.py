@@ -192,7 +192,7 @@ RULE = Rule(
     summary="Event-loop handling that breaks async callers: `asyncio.run` without connection sharing, tasks, `get_event_loop()`.",
     docs=Docs(
         what=(
-            "(a) `asyncio.run()` (or another runner) on the online path while env.py never reads "
+            "(a) `asyncio.run()` (or `uvloop.run()`) on the online path while env.py never reads "
             "`config.attributes[\"connection\"]`: info, warning when the project calls `alembic.command.*` from an "
             "`async def`. (b) The migrations coroutine passed to `create_task`/`ensure_future`: error. "
             "(c) `asyncio.get_event_loop()` outside a coroutine, and `nest_asyncio.apply()`: warning."
