@@ -90,3 +90,24 @@ def test_noqa_applies_to_its_own_line_with_any_line_endings():
     for name, variant in variants.items():
         codes = [f.code for f in analyze(variant, "env.py").findings]
         assert "ENV030" not in codes, name
+
+
+def test_rewrites_refuse_5000_nested_brackets_instead_of_crashing_the_process():
+    # libcst's native parser overflows the stack (SIGSEGV) here: run it in a child process.
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "from robust_support import rewrite_functions, template_env\n"
+        "for brackets in ('()', '[]', '{}'):\n"
+        "    text = template_env('async') + 'x = ' + brackets[0] * 5000 + brackets[1] * 5000 + '\\n'\n"
+        "    for name, function in rewrite_functions().items():\n"
+        "        result = function(text)\n"
+        "        assert result.refused and 'does not parse' in result.refused, (name, result)\n"
+        "print('ok')\n"
+    )
+    here = str(__import__("pathlib").Path(__file__).parent)
+    result = subprocess.run([sys.executable, "-c", script, here], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", (result.returncode, result.stderr[-2000:])

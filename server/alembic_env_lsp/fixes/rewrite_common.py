@@ -859,14 +859,20 @@ def prune_imports(module: cst.Module, qualified: Iterable[str]) -> cst.Module:
 
 
 def parse(source: str) -> cst.Module:
+    # Python's parser first: it bounds the nesting, while libcst's native parser overflows its
+    # stack and kills the process (SIGSEGV) on ~5,000 nested brackets.
+    try:
+        ast.parse(source.removeprefix("\ufeff"))
+    except SyntaxError as error:
+        # Python's own message and line are the ones users know from their editor.
+        where = f"line {error.lineno}: " if error.lineno else ""
+        raise Refusal(f"env.py does not parse ({where}{error.msg}); fix the syntax error first") from None
+    except (ValueError, RecursionError, MemoryError) as error:
+        reason = "nested too deeply" if isinstance(error, (RecursionError, MemoryError)) else str(error)
+        raise Refusal(f"env.py could not be parsed ({reason})") from None
     try:
         module = cst.parse_module(source)
     except Exception as exc:  # ParserSyntaxError, and a few other kinds on odd input
-        try:
-            ast.parse(source)
-        except SyntaxError as error:
-            # Python's own message and line are the ones users know from their editor.
-            raise Refusal(f"env.py does not parse (line {error.lineno}: {error.msg}); fix the syntax error first") from None
         raise Refusal(f"env.py could not be parsed ({exc.__class__.__name__})") from None
     if module.default_indent.strip(" \t") or module.code != source.removeprefix("\ufeff") or "\r" in source.replace("\r\n", ""):
         # libcst would write it back differently (a form feed in an indentation, lone \r line
