@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import ast
-import difflib
 import json
 import os
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,6 +65,8 @@ def _declared_encoding(data: bytes) -> str | None:
 def write_text_atomically(original: FileText, new_text: str) -> None:
     """Temp file + rename: a crash never leaves half a file; keeps encoding, BOM and mode."""
     path = original.path
+    import tempfile
+
     data = new_text.encode(original.encoding if original.encoding.lower() not in ("utf8",) else "utf-8")
     if original.bom:
         data = b"\xef\xbb\xbf" + data
@@ -354,6 +354,8 @@ def _fix_files(targets: list[Path], index, settings, *, write: bool, out, worksp
         if write:
             write_text_atomically(original, file.text)
         else:
+            import difflib
+
             diff = difflib.unified_diff(
                 original.text.splitlines(keepends=True),
                 file.text.splitlines(keepends=True),
@@ -455,6 +457,8 @@ def cmd_fix(args, out) -> int:
             status = EXIT_ERROR
             continue
         if args.diff:
+            import difflib
+
             diff = difflib.unified_diff(
                 file.text.splitlines(keepends=True),
                 result.text.splitlines(keepends=True),

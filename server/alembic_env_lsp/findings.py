@@ -29,14 +29,34 @@ class Severity(enum.IntEnum):
             ) from None
 
 
-@dataclass(frozen=True)
 class Fix:
     """A change that resolves a finding. `safe` fixes may be applied without review
-    (`check --fix`, `source.fixAll`); unsafe ones change behaviour or need a new package."""
+    (`check --fix`, `source.fixAll`); unsafe ones change behaviour or need a new package.
 
-    title: str
-    edits: tuple[TextEdit, ...]
-    safe: bool = True
+    Heavy fixes (whole-file rewrites) pass `compute` instead of `edits`: it runs the first
+    time `edits` is read, i.e. when a user asks for code actions, not on every keystroke."""
+
+    __slots__ = ("title", "safe", "_edits", "_compute")
+
+    def __init__(self, title: str, edits: tuple[TextEdit, ...] = (), safe: bool = True, *, compute=None):
+        self.title = title
+        self.safe = safe
+        self._edits = None if compute is not None else tuple(edits)
+        self._compute = compute
+
+    @property
+    def edits(self) -> tuple[TextEdit, ...]:
+        if self._edits is None:
+            try:
+                self._edits = tuple(self._compute() or ())
+            except Exception:
+                self._edits = ()  # a failing rewrite offers nothing rather than breaking the request
+            self._compute = None
+        return self._edits
+
+    def __repr__(self) -> str:
+        state = "lazy" if self._edits is None else f"{len(self._edits)} edits"
+        return f"Fix({self.title!r}, {state}, safe={self.safe})"
 
 
 @dataclass(frozen=True)

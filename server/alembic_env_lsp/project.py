@@ -515,8 +515,23 @@ _ENV_IMPORT = re.compile(
 
 
 def looks_like_env_script(text: str) -> bool:
-    """Cheap text check: does this file import alembic's `context`? No parsing."""
-    return isinstance(text, str) and _ENV_IMPORT.search(text) is not None
+    """Cheap text check: does this file import alembic's `context`? No parsing.
+
+    Only the lines around each "alembic" are matched, so a large file that never names
+    alembic costs one substring search."""
+    if not isinstance(text, str):
+        return False
+    start = text.find("alembic")
+    while start != -1:
+        line_start = text.rfind("\n", 0, start) + 1
+        # a parenthesised import may span lines: look a little further than the line
+        window_end = text.find(")", start)
+        line_end = text.find("\n", start)
+        end = max(line_end if line_end != -1 else len(text), min(window_end if window_end != -1 else start, start + 2000))
+        if _ENV_IMPORT.search(text, line_start, end + 1) is not None:
+            return True
+        start = text.find("alembic", start + 7)
+    return False
 
 
 def find_env_scripts(paths: list[Path]) -> list[Path]:

@@ -54,9 +54,13 @@ def _comments(text: str):
                 yield index, line[position:]
 
 
-def noqa_edit(source: SourceText, line: int, code: str) -> TextEdit:
-    """Add `code` to the line's `# noqa: ...` comment, or append one."""
+def noqa_edit(source: SourceText, line: int, code: str) -> TextEdit | None:
+    """Add `code` to the line's `# noqa: ...` comment, or append one.
+
+    None when a comment cannot go there: after a `\\` line continuation it would not parse."""
     text = source.line(line)
+    if text.rstrip().endswith("\\"):
+        return None
     match = _LINE.search(text)
     if match and match.group("codes"):
         end = match.end("codes")

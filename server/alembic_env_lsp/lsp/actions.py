@@ -43,6 +43,8 @@ def plan_env_actions(analysis, indexes: list[int], rng: Range, only, *, offer_re
             continue
         preferred_given = False
         for fix in finding.fixes:
+            if not fix.edits:
+                continue  # a rewrite that refused this file offers nothing
             preferred = fix.safe and not preferred_given
             preferred_given = preferred_given or preferred
             fixes.append(Plan(fix.title, QUICKFIX, (index,), tuple(fix.edits), preferred=preferred))
@@ -50,7 +52,7 @@ def plan_env_actions(analysis, indexes: list[int], rng: Range, only, *, offer_re
         if finding.code == "ENV000" or (line, finding.code) in ignored:
             continue
         edit = noqa_edit(analysis.source, line, finding.code)
-        if edit.new_text:
+        if edit is not None and edit.new_text:
             ignored.add((line, finding.code))
             ignores.append(Plan(f"Ignore {finding.code} on this line", QUICKFIX, (index,), (edit,)))
     plans = [p for p in fixes + ignores if kind_wanted(p.kind, only)]
@@ -76,6 +78,8 @@ def plan_ini_actions(items, rng: Range, only) -> list[tuple[Plan, object]]:
             continue
         preferred_given = False
         for fix in finding.fixes:
+            if not fix.edits:
+                continue
             preferred = fix.safe and not preferred_given
             preferred_given = preferred_given or preferred
             plan = Plan(fix.title, QUICKFIX, (item.index,), tuple(fix.edits), preferred=preferred)

@@ -124,6 +124,11 @@ def _warm_up(session: Session) -> None:
             except ImportError:
                 pass
         drivers.warm_up()
+        # Everything imported so far lives for the whole session: keep it out of the cycle
+        # collector's full passes, which otherwise scan it after every few analyses.
+        import gc
+
+        gc.freeze()
     except Exception as error:
         message = redact_text(f"warm-up failed: {type(error).__name__}: {error}")
         session.loop.call_soon_threadsafe(session.client.log, "warning", message)
@@ -361,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:
     # Let the event loop take the GIL back quickly while the worker analyses a big file.
     sys.setswitchinterval(0.002)
     server = create_server()
+    import gc
+
+    gc.freeze()  # pygls and lsprotocol's types are permanent: not worth rescanning
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         try:
