@@ -114,3 +114,13 @@ async def test_explain_a_file_that_is_not_open(make_project):
         assert "```mermaid" in result["markdown"] and "s3cr3t" not in result["markdown"]
         nothing = await ed.command("alembic-env.explain", (project.root / "missing.py").as_uri())
         assert nothing["markdown"] == "" and nothing["summary"] == ""
+
+
+async def test_no_alembic_hover_on_other_ini_files(make_project):
+    project = make_project(url=SYNC_URL)
+    other = project.root / "pytest.ini"
+    other.write_text("[pytest]\nsqlalchemy.url = postgresql+psycopg2://a:b@h/d\n")
+    async with editor(folders=[project.root]) as ed:
+        uri = ed.open(other)
+        await ed.diagnostics(uri, 1)
+        assert await ed.hover(uri, 1, 25) is None

@@ -625,6 +625,8 @@ class Session:
             analysis = next((unit.result.analysis for unit, _ in items), None) or self._analysis_reading(doc.key)
             project = getattr(analysis, "project", None)
             path, text = doc.path, doc.text
+            if analysis is None and Path(path).name != "alembic.ini" and "[alembic]" not in text:
+                return None  # pytest.ini, tox.ini...: not Alembic's configuration
             return self._hover_answer(
                 doc, findings, pos, lambda hovers: hovers.hover_ini(project, path, text, pos, analysis=analysis)
             )
