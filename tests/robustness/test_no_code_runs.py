@@ -29,7 +29,7 @@ def test_the_canary_is_armed(tmp_path):
     """Importing a canary module does write the marker (else the suite-wide check proves nothing)."""
     marker = tmp_path / "ran"
     for module in ("canary_app.models", "canary_settings"):
-        env = {**os.environ, "ALEMBIC_ENV_LSP_CANARY": str(marker), "PYTHONPATH": f"{CANARY}{os.pathsep}{CANARY / 'migrations'}"}
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "ALEMBIC_ENV_LSP_CANARY": str(marker), "PYTHONPATH": f"{CANARY}{os.pathsep}{CANARY / 'migrations'}"}
         subprocess.run([sys.executable, "-c", f"import {module}"], env=env, check=True, cwd=tmp_path)
         assert marker.read_text().count("was imported") >= 1
         marker.unlink()
