@@ -465,7 +465,9 @@ def cmd_fix(args, out) -> int:
                 fromfile=f"a/{_display(target)}",
                 tofile=f"b/{_display(target)}",
             )
-            out.write("".join(diff))
+            from .redact import redact_text
+
+            out.write(redact_text("".join(diff)))  # like check --diff: context lines may hold a URL
         else:
             write_text_atomically(file, result.text)
             out.write(f"{_display(target)}: rewritten to the {'async' if args.to_async else 'sync'} pattern\n")
