@@ -792,26 +792,33 @@ class EnvView:
     def app_command_calls(self) -> list[CommandCall]:
         """`alembic.command.*` calls in the project's code outside the script folder."""
 
-        def compute():
-            calls: list[CommandCall] = []
-            for path in self._scan():
-                if _ALEMBIC_MARKER not in self.workspace._markers(path):
-                    continue
-                calls.extend(self.workspace.summary(path).command_calls)
-            return calls
-
-        return self.workspace.aggregate(("commands", self.root, self.env_path), compute)
+        return [call for path, summary in self._alembic_files() if self._is_app_code(path) for call in summary.command_calls]
 
     def passes_config_args(self) -> bool:
         """Does project code build an alembic Config with `config_args=` (extra ini defaults)?"""
 
-        def compute():
-            for path in self._scan():
-                if _ALEMBIC_MARKER in self.workspace._markers(path) and self.workspace.summary(path).config_args:
-                    return True
-            return False
+        return any(summary.config_args for path, summary in self._alembic_files() if self._is_app_code(path))
 
-        return bool(self.workspace.aggregate(("config_args", self.root, self.env_path), compute))
+    def _alembic_files(self) -> list[tuple[str, ModuleSummary]]:
+        """(path, summary) of the files under the root that call alembic.command or build a
+        Config with config_args: found once per root and shared by every env.py under it, so a
+        folder of 1,000 env scripts stays linear."""
+        if self.root is None:
+            return []
+
+        def compute():
+            found = []
+            for path in self.workspace.python_files(self.root):
+                if _ALEMBIC_MARKER in self.workspace._markers(path):
+                    summary = self.workspace.summary(path)
+                    if summary.command_calls or summary.config_args:
+                        found.append((path, summary))
+            return found
+
+        return self.workspace.aggregate(("alembic-files", self.root), compute)
+
+    def _is_app_code(self, path: str) -> bool:
+        return path != self.env_path and not any(path.startswith(d + os.sep) for d in self._excluded_dirs())
 
 
 # ---- helpers ------------------------------------------------------------------------------
