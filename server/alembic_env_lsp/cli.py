@@ -64,11 +64,11 @@ def _declared_encoding(data: bytes) -> str | None:
 
 def write_text_atomically(original: FileText, new_text: str) -> None:
     """Temp file + rename: a crash never leaves half a file; keeps encoding, BOM and mode."""
-    path = original.path
+    path = Path(os.path.realpath(original.path))  # through a symlink: keep the link, update its target
     import tempfile
 
     data = new_text.encode(original.encoding if original.encoding.lower() not in ("utf8",) else "utf-8")
-    if original.bom:
+    if original.bom and not data.startswith(b"\xef\xbb\xbf"):  # a utf-8-sig cookie writes its own
         data = b"\xef\xbb\xbf" + data
     mode = path.stat().st_mode
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
