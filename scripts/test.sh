@@ -8,7 +8,7 @@ scripts/setup-python.sh --test
 for setup in scripts/setup-postgres.sh scripts/setup-neovim.sh scripts/setup-emacs.sh; do
   if [ -x "$setup" ]; then "$setup"; fi
 done
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+.venv/bin/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile -rs "$@"
 if [ -x scripts/test-vscode.sh ] && [ -z "${SKIP_VSCODE:-}" ]; then
   scripts/test-vscode.sh
 fi
