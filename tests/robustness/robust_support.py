@@ -588,3 +588,33 @@ def check_rewrite(name: str, function, text: str) -> str:
 def stats_file() -> Path | None:
     path = os.environ.get("ROBUSTNESS_STATS")
     return Path(path) if path else None
+
+
+class RandomStrategies:
+    """Just enough of hypothesis.strategies for `mutate`, driven by random.Random: for
+    loops outside @given (e.g. a stream of edits sent to the language server)."""
+
+    def __init__(self, seed: int):
+        import random
+
+        self.random = random.Random(seed)
+
+    def sampled_from(self, items):
+        return ("sampled", tuple(items))
+
+    def integers(self, low, high):
+        return ("int", low, high)
+
+    def booleans(self):
+        return ("bool",)
+
+    def draw(self, spec):
+        kind = spec[0]
+        if kind == "sampled":
+            return self.random.choice(spec[1])
+        if kind == "int":
+            return self.random.randint(spec[1], spec[2])
+        return self.random.random() < 0.5
+
+    def mutate(self, text: str) -> str:
+        return mutate(self.draw, self, text)
