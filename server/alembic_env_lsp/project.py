@@ -557,7 +557,7 @@ def find_env_scripts(paths: list[Path]) -> list[Path]:
             continue
         from_config: list[Path] = []
         candidates: list[Path] = []
-        for folder, files in _walk(given):
+        for folder, files in walk_folders(given):
             for name in files:
                 path = folder / name
                 if name == "pyproject.toml":
@@ -595,8 +595,9 @@ def _env_scripts_of_ini(path: Path, name: str) -> list[Path]:
     return scripts
 
 
-def _walk(root: Path):
-    """(folder, file names) under root, following symlinked folders but never twice."""
+def walk_folders(root: Path, *, skip_hidden: bool = False):
+    """(folder, file names) under root, following symlinked folders but never twice;
+    virtualenvs, caches and VCS folders (and with `skip_hidden`, any dot-folder) skipped."""
     seen: set[tuple[int, int]] = set()
     stack = [root]
     while stack:
@@ -622,7 +623,7 @@ def _walk(root: Path):
         for entry in entry_list:
             try:
                 if entry.is_dir():
-                    if entry.name not in SKIPPED_DIRS:
+                    if entry.name not in SKIPPED_DIRS and not (skip_hidden and entry.name.startswith(".")):
                         subfolders.append(Path(entry.path))
                 elif entry.is_file():
                     files.append(entry.name)

@@ -903,40 +903,16 @@ def _is_test_path(path: str, root: str | None) -> bool:
 
 
 def _walk_python(root: str, limit: int) -> Iterator[str]:
-    seen: set[tuple[int, int]] = set()
-    stack = [root]
+    from .project import walk_folders
+
     count = 0
-    while stack:
-        folder = stack.pop()
-        try:
-            info = os.stat(folder)
-        except OSError:
-            continue
-        identity = (info.st_dev, info.st_ino)
-        if identity in seen:
-            continue
-        seen.add(identity)
-        try:
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError:
-            continue
-        if folder != root and any(e.name == "pyvenv.cfg" for e in entries):
-            continue  # a virtualenv under any name
-        subfolders = []
-        for entry in entries:
-            try:
-                if entry.is_dir():
-                    if entry.name not in SKIPPED_DIRS and not entry.name.startswith("."):
-                        subfolders.append(entry.path)
-                elif entry.name.endswith(".py") and entry.is_file():
-                    count += 1
-                    if count > limit:
-                        return
-                    yield entry.path
-            except OSError:
-                continue
-        stack.extend(reversed(subfolders))
+    for folder, names in walk_folders(Path(root), skip_hidden=True):
+        for name in names:
+            if name.endswith(".py"):
+                count += 1
+                if count > limit:
+                    return
+                yield os.path.join(str(folder), name)
 
 
 def _signature(key: str):
