@@ -111,3 +111,19 @@ def test_rewrites_refuse_5000_nested_brackets_instead_of_crashing_the_process():
     here = str(__import__("pathlib").Path(__file__).parent)
     result = subprocess.run([sys.executable, "-c", script, here], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and result.stdout.strip() == "ok", (result.returncode, result.stderr[-2000:])
+
+
+def test_sync_rewrite_keeps_the_comments_of_what_it_removes():
+    from alembic_env_lsp.fixes.sync_rewrite import convert_to_sync
+
+    run_site = template_env("async").replace(
+        "asyncio.run(run_async_migrations())", "asyncio.run(run_async_migrations())  # started here"
+    )
+    legacy = (FIXTURES / "rewrite" / "broken" / "env053_legacy_template.py").read_text(encoding="utf-8")
+    dropped_argument = legacy.replace("future=True,", "future=True,  # legacy flag")
+    for text, comment in ((run_site, "# started here"), (dropped_argument, "# legacy flag")):
+        result = convert_to_sync(text)
+        assert result.refused is None and result.changed, result.refused
+        assert python_comments(text) <= python_comments(result.text)
+        assert comment in result.text
+

@@ -27,6 +27,7 @@ from .rewrite_common import (
     ensure_from_import,
     find_all,
     find_kwarg,
+    keep_comments,
     plan_from_import,
     prune_imports,
     reads,
@@ -277,7 +278,8 @@ def _convert_to_sync(module: cst.Module) -> cst.Module | None:
     body = []
     for stmt in func.body.body:
         if stmt is plan.engine_stmt:
-            body.append(stmt.with_changes(body=[stmt.body[0].with_changes(value=sync_call)]))
+            # keep_comments: a comment on a dropped argument (`future=True,  # legacy`) stays
+            body.append(keep_comments([stmt], stmt.with_changes(body=[stmt.body[0].with_changes(value=sync_call)])))
         else:
             body.append(stmt.visit(desync))
     if desync.problem:
@@ -294,6 +296,8 @@ def _convert_to_sync(module: cst.Module) -> cst.Module | None:
         if not stmts:
             raise Refusal(f"{name}() has nothing left to run")
         lost = comments_of(func) - comments_of(*stmts)
+        if site.trailing_whitespace.comment is not None:  # `asyncio.run(main())  # note` goes away too
+            lost[site.trailing_whitespace.comment.value.rstrip()] += 1
         own = [line for line in stmts[0].leading_lines if line.comment is not None]  # the site's blank lines suffice
         stmts[0] = stmts[0].with_changes(leading_lines=[*site.leading_lines, *comment_lines(lost.elements()), *own])
         # Identity of nodes does not survive a visit(): edit the body list first.
