@@ -127,3 +127,14 @@ def test_sync_rewrite_keeps_the_comments_of_what_it_removes():
         assert python_comments(text) <= python_comments(result.text)
         assert comment in result.text
 
+
+def test_rewrites_read_keyword_names_as_python_does():
+    # `ｐｏｏｌｃｌａｓｓ=` (fullwidth) is `poolclass=` to Python: adding another is a SyntaxError
+    from alembic_env_lsp.fixes import async_rewrite
+
+    text = template_env("async").replace("        poolclass=pool.NullPool,", "        ｐｏｏｌｃｌａｓｓ=pool.NullPool,")
+    assert async_rewrite.add_null_pool(text).changed is False
+    generic = template_env("generic").replace("        poolclass=pool.NullPool,", "        ｐｏｏｌｃｌａｓｓ=pool.NullPool,")
+    result = async_rewrite.convert_to_async(generic)
+    assert result.refused is None and result.changed and "poolclass" not in result.text
+    compile(result.text, "env.py", "exec")

@@ -521,8 +521,11 @@ def kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:
 
 
 def find_kwarg(call: cst.Call, name: str) -> int | None:
+    import unicodedata
+
     for i, arg in enumerate(call.args):
-        if arg.keyword is not None and arg.keyword.value == name:
+        # NFKC, as Python reads identifiers: `ｐｏｏｌｃｌａｓｓ=` is `poolclass=`
+        if arg.keyword is not None and unicodedata.normalize("NFKC", arg.keyword.value) == name:
             return i
     return None
 
