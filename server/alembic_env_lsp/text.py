@@ -114,7 +114,8 @@ class SourceText:
 
     def indent_of(self, line: int) -> str:
         text = self.line(line)
-        return text[: len(text) - len(text.lstrip(" \t"))]
+        lead = text[: len(text) - len(text.lstrip(" \t\x0c"))]
+        return lead[lead.rfind("\x0c") + 1 :]  # Python counts columns again after a form feed
 
 
 def _line_starts(text: str) -> list[int]:

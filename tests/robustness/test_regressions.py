@@ -5,7 +5,7 @@ import ast
 from alembic_env_lsp.engine import analyze
 from alembic_env_lsp.text import apply_edits
 
-from robust_support import FIXTURES, python_comments, template_env
+from robust_support import FIXTURES, python_comments, template_env, template_ini
 
 
 def _only_fix(text, code):
@@ -138,3 +138,45 @@ def test_rewrites_read_keyword_names_as_python_does():
     result = async_rewrite.convert_to_async(generic)
     assert result.refused is None and result.changed and "poolclass" not in result.text
     compile(result.text, "env.py", "exec")
+
+
+def _fixes(text, code, ini=None, tmp_path=None):
+    project = None
+    path = "env.py"
+    if ini is not None:
+        from alembic_env_lsp.project import ProjectIndex
+
+        (tmp_path / "alembic.ini").write_text(ini, encoding="utf-8")
+        path = str(tmp_path / "env.py")
+        project = ProjectIndex().context_for(tmp_path / "env.py")
+    analysis = analyze(text, path, project=project)
+    return [fix for f in analysis.findings if f.code == code for fix in f.fixes]
+
+
+def test_fixes_insert_after_a_backslash_continuation_not_into_it():
+    # `import x\` + a blank line: an import added on that blank line would join the statement
+    text = template_env("generic").replace("from sqlalchemy import pool\n", "from sqlalchemy import pool\\\n", 1)
+    text = text.replace("if config.config_file_name is not None:\n    fileConfig(config.config_file_name)\n", "")
+    text = text.replace("from logging.config import fileConfig\n", "")
+    [fix] = _fixes(text, "ENV022")
+    ast.parse(apply_edits(text, fix.edits))
+    text2 = template_env("generic").replace("config = context.config\n", "config = context.config\\\n\n", 1)
+    text2 = text2.replace("if config.config_file_name is not None:\n    fileConfig(config.config_file_name)\n", "")
+    [fix] = _fixes(text2, "ENV022")
+    ast.parse(apply_edits(text2, fix.edits))
+
+
+def test_fixes_indent_after_a_form_feed():
+    # Python counts columns from a form feed: '    \x0cx' is not indented, '\x0c    x' is
+    guard = "import logging.config as lc\nfrom alembic import context\n\n\x0clc.fileConfig(context.config.config_file_name)\n"
+    [fix] = _fixes(guard, "ENV021")
+    ast.parse(apply_edits(guard, fix.edits))
+    dispose = (
+        "from sqlalchemy import pool\nfrom sqlalchemy.ext.asyncio import create_async_engine\n"
+        "async def run():\n    engine = create_async_engine('postgresql+asyncpg://u@h/db', poolclass=pool.NullPool)\n"
+        "\x0c    async with engine.connect() as connection:\n        pass\n"
+    )
+    [fix] = _fixes(dispose, "ENV051")
+    fixed = apply_edits(dispose, fix.edits)
+    assert "\n    await engine.dispose()\n" in fixed, fixed
+    assert _fixes(fixed, "ENV051") == []

@@ -115,7 +115,18 @@ def import_insertion_line(facts: EnvFacts) -> int:
                 break
     if last is None:
         return 0
-    return last.end_lineno  # type: ignore[return-value]
+    return _line_after(facts.source, last)
+
+
+def _line_after(source: SourceText, stmt: ast.stmt) -> int:
+    """0-based index of the line after `stmt`, past a backslash that continues it onto the
+    next (blank) line: inserting there would join the new line to the statement."""
+    line = stmt.end_lineno - 1  # type: ignore[operator]
+    rest = source.line(line)[source.from_utf8(stmt.end_lineno, stmt.end_col_offset).character :]  # type: ignore[arg-type]
+    while rest.strip() == "\\" and line + 1 < source.line_count:
+        line += 1
+        rest = source.line(line)
+    return line + 1
 
 
 def statement_lines(stmt: ast.stmt) -> tuple[int, int]:
@@ -147,8 +158,11 @@ def wrap_in_block(source: SourceText, stmts: list[ast.stmt], header: str) -> lis
     eol = source.line_ending()
     edits = [insert_at(Position(first, 0), f"{indent}{header}:{eol}")]
     for line in range(first, last + 1):
-        if source.line(line).strip():
-            edits.append(insert_at(Position(line, 0), INDENT))
+        text = source.line(line)
+        if text.strip():
+            # after any form feed in the indentation: Python starts counting columns again there
+            lead = text[: len(text) - len(text.lstrip(" \t\x0c"))]
+            edits.append(insert_at(Position(line, lead.rfind("\x0c") + 1), INDENT))
     return edits
 
 
@@ -159,7 +173,7 @@ def line_starts_mid_line(source: SourceText, stmt: ast.stmt) -> bool:
 
 
 def insert_lines_after(source: SourceText, stmt: ast.stmt, lines: list[str], indent: str) -> TextEdit:
-    _, last = statement_lines(stmt)
+    last = _line_after(source, stmt) - 1
     eol = source.line_ending()
     text = "".join(f"{indent}{line}{eol}" if line else eol for line in lines)
     if last + 1 >= source.line_count:
