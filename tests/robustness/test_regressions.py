@@ -180,3 +180,13 @@ def test_fixes_indent_after_a_form_feed():
     fixed = apply_edits(dispose, fix.edits)
     assert "\n    await engine.dispose()\n" in fixed, fixed
     assert _fixes(fixed, "ENV051") == []
+
+
+def test_env020_fix_never_repeats_a_section(tmp_path):
+    ini = template_ini("generic").replace("[loggers]\n", "", 1)  # only [loggers] is missing
+    import configparser
+
+    env = template_env("generic")
+    for fix in _fixes(env, "ENV020", ini=ini, tmp_path=tmp_path):
+        edits = [e for e in fix.edits if e.path is not None]
+        configparser.ConfigParser().read_string(apply_edits(ini, edits))  # no DuplicateSectionError

@@ -1,3 +1,5 @@
+import re
+
 from ..findings import Finding, Fix, Severity
 from ..knowledge import template_logging_block
 from ..model import names as N
@@ -38,6 +40,8 @@ def _fixes(ini) -> tuple[Fix, ...]:
     block = template_logging_block()
     if block is None:
         return ()
+    if any(ini.has_section(name) for name in re.findall(r"(?m)^\[([^\]]+)\]", block)):
+        return ()  # appending the block would repeat a section: configparser then rejects the file
     source = SourceText(ini.text)
     last = source.line_count - 1
     end = Position(last, len(source.line(last)))
