@@ -190,3 +190,14 @@ def test_env020_fix_never_repeats_a_section(tmp_path):
     for fix in _fixes(env, "ENV020", ini=ini, tmp_path=tmp_path):
         edits = [e for e in fix.edits if e.path is not None]
         configparser.ConfigParser().read_string(apply_edits(ini, edits))  # no DuplicateSectionError
+
+
+def test_env008_reports_sql_once_for_the_configure_right_after_it():
+    text = (
+        "from alembic import context\n\ndef do_run_migrations(connection):\n"
+        "    connection.exec_driver_sql('SET lock_timeout = 5000')\n"
+        "    context.configure(connection=connection)\n    context.configure(connection=connection)\n"
+        "    with context.begin_transaction():\n        context.run_migrations()\n"
+    )
+    [fix] = _fixes(text, "ENV008")
+    assert _fixes(apply_edits(text, fix.edits), "ENV008") == []

@@ -37,7 +37,9 @@ def _check_point(ctx: RuleContext, var: str, point: CallFact, *, awaited: bool) 
     if any(_is_begin_of(w.item, var) for w in point.withs):
         return  # `with engine.begin() as conn`: the transaction is external on purpose
     line = point.node.lineno
-    earlier = [c for c in scope.calls if c.receiver == var and c.node.lineno < line]
+    # SQL before an earlier configure() in this scope is that configure()'s finding
+    since = max((c.call.node.lineno for c in ctx.facts.configures if c.call.scope is scope and c.call.node.lineno < line), default=0)
+    earlier = [c for c in scope.calls if c.receiver == var and since < c.node.lineno < line]
     sql = [c for c in earlier if c.attr in SQL_METHODS]
     for call in sql:
         if any(c.attr in ("commit", "rollback") and c.node.lineno > call.node.lineno for c in earlier):
