@@ -420,8 +420,8 @@ def _map_back(edits, source: SourceText, offset1: int) -> int:
     for start, end, new in spans:
         if offset1 < start + delta:
             return offset1 - delta
-        if offset1 <= start + delta + len(new):
-            return start
+        if offset1 < start + delta + len(new):
+            return start  # inside the inserted text
         delta += len(new) - (end - start)
     return offset1 - delta
 
@@ -445,8 +445,12 @@ def check_edits_local(before: str, after: str, edits, what: str) -> None:
 
 
 def check_analysis(workspace: Workspace, env: str, ini: str | None, *, fixes: bool = True) -> dict:
-    """The engine's contract on one input. Returns counters for the statistics."""
+    """The engine's contract on one input. Returns counters for the statistics.
+
+    Fixes are checked on the text an editor or the CLI would hand over: without a BOM."""
     stats = Counter()
+    if fixes:
+        env = env.removeprefix("\ufeff")
     analysis = workspace.analyze(env, ini)
     assert not analysis.internal_errors, analysis.internal_errors
     stats["parsed" if analysis.parsed else "unparsed"] += 1
@@ -514,6 +518,7 @@ def check_fix(workspace: Workspace, analysis, finding, fix, env: str, ini: str |
 
 def fix_all(workspace: Workspace, env: str, ini: str | None, rounds: int = 8) -> tuple[str, str | None, int]:
     """Apply every safe fix (first per finding, no overlaps) until nothing changes."""
+    env = env.removeprefix("\ufeff")  # as editors and the CLI hand it over
     for round_ in range(rounds):
         analysis = workspace.analyze(env, ini)
         assert not analysis.internal_errors, analysis.internal_errors

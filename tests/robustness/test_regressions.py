@@ -201,3 +201,9 @@ def test_env008_reports_sql_once_for_the_configure_right_after_it():
     )
     [fix] = _fixes(text, "ENV008")
     assert _fixes(apply_edits(text, fix.edits), "ENV008") == []
+
+
+def test_env009_needs_alembic_context_to_recognise_its_own_fix():
+    text = (FIXTURES / "rewrite" / "expected" / "sync" / "get_url_helper.py").read_text(encoding="utf-8")
+    text = text.replace("from alembic import context\n", "")
+    assert _fixes(text, "ENV009") == []

@@ -102,8 +102,8 @@ NEW_LOOP_RUNNERS = frozenset({"asyncio.run", "asyncio.runners.run", "uvloop.run"
 
 def _check_runner_without_sharing(ctx: RuleContext) -> None:
     facts = ctx.facts
-    if "connection" in facts.attribute_keys:
-        return
+    if "connection" in facts.attribute_keys or not facts.imports_alembic_context:
+        return  # without alembic's context the branch the fix writes would not be recognised
     for call in facts.calls:
         if call.qname not in NEW_LOOP_RUNNERS or facts.path_of(call) not in ("online", "both"):
             continue
