@@ -17,7 +17,7 @@ from alembic_env_lsp.rules import all_rules
 from test_hovers import ALIASED, BROKEN, NON_ASCII, ini_text
 
 # The benchmark's 94-line env.py, in shared/ beside the checkout (skipped when absent).
-SAMPLE = Path(__file__).resolve().parent.parent.parent / "shared" / "tools" / "env_async_sample.py"
+SAMPLE = Path(__file__).resolve().parent.parent / "bench" / "env_async_sample.py"
 
 
 def template(name: str) -> str:
@@ -143,8 +143,6 @@ def test_summary_of_other_shapes(tmp_path):
 
 
 def test_summary_of_the_sample():
-    if not SAMPLE.exists():
-        pytest.skip("sample not available")
     text = SAMPLE.read_text(encoding="utf-8")
     line = summary(analyze(text, str(SAMPLE), project=ProjectIndex().context_for(SAMPLE)))
     assert line.startswith("async engine · URL from env var ORDERS_DATABASE_URL · logging: fileConfig · offline mode: yes")
