@@ -207,3 +207,14 @@ def test_env009_needs_alembic_context_to_recognise_its_own_fix():
     text = (FIXTURES / "rewrite" / "expected" / "sync" / "get_url_helper.py").read_text(encoding="utf-8")
     text = text.replace("from alembic import context\n", "")
     assert _fixes(text, "ENV009") == []
+
+
+def test_env053_fix_keeps_the_inner_calls_comments_and_layout():
+    text = (FIXTURES / "rewrite" / "broken" / "env053_legacy_template.py").read_text(encoding="utf-8")
+    text = text.replace("poolclass=pool.NullPool,", "poolclass=pool.NullPool,  # no pooling", 1)
+    [fix] = _fixes(text, "ENV053")
+    fixed = apply_edits(text, fix.edits)
+    ast.parse(fixed)
+    assert python_comments(text) <= python_comments(fixed)
+    assert "AsyncEngine(\n" not in fixed and "future=True" not in fixed
+    assert _fixes(fixed, "ENV053") == []

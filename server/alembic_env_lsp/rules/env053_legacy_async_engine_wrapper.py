@@ -1,7 +1,8 @@
 from ..findings import Fix
-from ..fixes.edits import ensure_import, replace_node
+from ..fixes.edits import ensure_import, remove_keyword
 from ..model import names as N
 from ..rule import Docs, Example, Rule, RuleContext, Severity
+from ..text import Range, TextEdit
 
 
 def check(ctx: RuleContext) -> None:
@@ -11,10 +12,17 @@ def check(ctx: RuleContext) -> None:
         inner = engine.wrapped
         target = "async_engine_from_config" if inner.qname in N.FROM_CONFIG_FACTORIES else "create_async_engine"
         name, imports = ensure_import(ctx.facts, ctx.source, "sqlalchemy.ext.asyncio", target)
-        parts = [ctx.source.slice(ctx.range(a)) for a in inner.node.args]
-        parts += [ctx.source.slice(ctx.range(k)) for k in inner.node.keywords if k.arg != "future"]
-        new = f"{name}({', '.join(parts)})"
-        fixes = [Fix(f"Use {target}()", (*imports, replace_node(ctx.source, engine.call.node, new)))]
+        # Edit around the inner call's own text, so its layout and comments stay:
+        # `AsyncEngine(engine_from_config` -> the async factory, drop future=..., drop the outer `)`.
+        outer, func, whole = ctx.range(engine.call.node), ctx.range(inner.node.func), ctx.range(inner.node)
+        head, tail = Range(outer.start, func.end), Range(whole.end, outer.end)
+        edits = [*imports, TextEdit(head, name)]
+        future = remove_keyword(ctx.source, inner.node, "future")
+        if future is not None:
+            edits.append(future)
+        edits.append(TextEdit(tail, ""))
+        lossy = "#" in ctx.source.slice(Range(outer.start, whole.start)) + ctx.source.slice(tail)
+        fixes = [] if lossy else [Fix(f"Use {target}()", tuple(edits))]
         ctx.report(
             f"Wrap-style AsyncEngine({engine.factory}(...)) does not switch psycopg/oracledb to their async "
             f"dialects; use {target}().",
