@@ -218,3 +218,13 @@ def test_env053_fix_keeps_the_inner_calls_comments_and_layout():
     assert python_comments(text) <= python_comments(fixed)
     assert "AsyncEngine(\n" not in fixed and "future=True" not in fixed
     assert _fixes(fixed, "ENV053") == []
+
+
+def test_env011_escape_fix_edits_only_the_options_own_line(tmp_path):
+    # an indented line after sqlalchemy.url continues its value: the fix must not copy it
+    ini = "[alembic]\nscript_location = %(here)s\nsqlalchemy.url = postgresql://app:p%40ss@db/app\n\n    [loggers]\nkeys = root\n"
+    env = template_env("generic")
+    fixes = [f for f in _fixes(env, "ENV011", ini=ini, tmp_path=tmp_path) if "Escape" in f.title]
+    assert fixes
+    fixed = apply_edits(ini, [e for e in fixes[0].edits if e.path is not None])
+    assert fixed == ini.replace("p%40ss", "p%%40ss")

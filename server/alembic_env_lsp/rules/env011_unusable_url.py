@@ -120,7 +120,9 @@ def _interpolation_problem(ctx: RuleContext, url: UrlValue, where: str) -> tuple
             [],
         )
     if "InterpolationSyntaxError" in error and stray_percent(ini.raw) and url.ini_path:
-        escaped = _TOKENS.sub(lambda m: "%%" if m.group() == "%" else m.group(), ini.raw)
+        # value_range is the option's own line: a value continued on more lines is left alone
+        first_line = ini.raw.split("\n", 1)[0]
+        escaped = _TOKENS.sub(lambda m: "%%" if m.group() == "%" else m.group(), first_line)
         fix = Fix("Escape '%' as '%%' in the ini", (TextEdit(ini.value_range, escaped, path=url.ini_path),))
         return (
             f"A '%' in sqlalchemy.url must be written '%%' in an ini file{where} (configparser: "
