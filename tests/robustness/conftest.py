@@ -24,7 +24,7 @@ _common = dict(
 settings.register_profile("ci", max_examples=40, derandomize=True, database=None, **_common)
 settings.register_profile("dev", max_examples=300, **_common)
 settings.register_profile(
-    "long", max_examples=int(os.environ.get("ROBUSTNESS_EXAMPLES", "25000")), database=None, **_common
+    "long", max_examples=int(os.environ.get("ROBUSTNESS_EXAMPLES", "25000")), **_common
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 

@@ -351,6 +351,59 @@ def parses(text: str) -> bool:
         return False
 
 
+_BUILTINS = frozenset(dir(__import__("builtins"))) | {"__file__", "__name__", "__doc__", "__spec__", "__loader__", "__builtins__"}
+
+
+def runnable(text: str) -> bool:
+    """Would Python get past compiling and the module-level names of this file? (It compiles,
+    and no module-level statement reads a name before something binds it.) Idempotence is
+    only asked of fixes on such files: on `config = context.config` above the import of
+    `context`, or a repeated keyword argument, "the same finding" is not well defined."""
+    text = text.removeprefix("\ufeff")
+    try:
+        tree = compile(text, "env.py", "exec", ast.PyCF_ONLY_AST | ast.PyCF_TYPE_COMMENTS, dont_inherit=True)
+        compile(text, "env.py", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    bound: set[str] = set()
+
+    def names(node, skip_bodies=True):
+        stack = [node]
+        while stack:
+            item = stack.pop()
+            if skip_bodies and isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                # decorators, defaults and bases run now; bodies later
+                stack.extend(getattr(item, "decorator_list", []))
+                args = getattr(item, "args", None)
+                if args is not None:
+                    stack.extend([*args.defaults, *[d for d in args.kw_defaults if d is not None]])
+                stack.extend(getattr(item, "bases", []))
+                continue
+            if isinstance(item, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+                stack.append(item.generators[0].iter)  # the rest binds its own names
+                continue
+            yield item
+            stack.extend(ast.iter_child_nodes(item))
+
+    for stmt in tree.body:
+        loads = {n.id for n in names(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                bound.add(node.id)
+            elif isinstance(node, ast.alias):
+                bound.add((node.asname or node.name).split(".")[0])
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bound.add(node.name)
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                bound.add(node.name)
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                bound.update(node.names)
+        # a name the same statement binds counts (`with open() as f: f.write()`, loops)
+        if loads - bound - _BUILTINS:
+            return False
+    return True
+
+
 def python_comments(text: str) -> Counter | None:
     """Comment texts of Python source (None if the tokenizer cannot read it)."""
     if text.startswith("\ufeff"):
@@ -495,6 +548,8 @@ def check_fix(workspace: Workspace, analysis, finding, fix, env: str, ini: str |
         assert not lost, f"{what}: drops comments {list(lost)}"
     # Applying it twice equals applying it once: the same finding, at the same place, offers
     # no fix with the same title that changes the text again.
+    if not runnable(env):
+        return
     again = workspace.analyze(outcome.env, outcome.ini)
     assert not again.internal_errors, again.internal_errors
     source = analysis.source
