@@ -228,3 +228,14 @@ def test_env011_escape_fix_edits_only_the_options_own_line(tmp_path):
     assert fixes
     fixed = apply_edits(ini, [e for e in fixes[0].edits if e.path is not None])
     assert fixed == ini.replace("p%40ss", "p%%40ss")
+
+
+def test_env008_reports_sql_once_for_the_run_sync_right_after_it():
+    from alembic_env_lsp.rules import rule_by_code
+
+    text = rule_by_code("ENV008").invalid[1].code
+    line = "        await connection.run_sync(do_run_migrations)\n"
+    assert line in text
+    text = text.replace(line, line + line, 1)
+    [fix] = _fixes(text, "ENV008")
+    assert _fixes(apply_edits(text, fix.edits), "ENV008") == []

@@ -37,8 +37,13 @@ def _check_point(ctx: RuleContext, var: str, point: CallFact, *, awaited: bool) 
     if any(_is_begin_of(w.item, var) for w in point.withs):
         return  # `with engine.begin() as conn`: the transaction is external on purpose
     line = point.node.lineno
-    # SQL before an earlier configure() in this scope is that configure()'s finding
-    since = max((c.call.node.lineno for c in ctx.facts.configures if c.call.scope is scope and c.call.node.lineno < line), default=0)
+    # SQL before an earlier configure() (or run_sync() of one) in this scope is that one's finding
+    facts = ctx.facts
+    since = max(
+        [c.call.node.lineno for c in facts.configures if c.call.scope is scope and c.call.node.lineno < line]
+        + [c.node.lineno for c in facts.calls if c.attr == "run_sync" and c.scope is scope and c.node.lineno < line and _configures(facts, c)],
+        default=0,
+    )
     earlier = [c for c in scope.calls if c.receiver == var and since < c.node.lineno < line]
     sql = [c for c in earlier if c.attr in SQL_METHODS]
     for call in sql:
