@@ -239,3 +239,13 @@ def test_env008_reports_sql_once_for_the_run_sync_right_after_it():
     text = text.replace(line, line + line, 1)
     [fix] = _fixes(text, "ENV008")
     assert _fixes(apply_edits(text, fix.edits), "ENV008") == []
+
+
+def test_added_keyword_goes_after_a_parenthesised_argument_not_inside_it():
+    for arg in ("(url)", "((url))", "(\n    url\n)", "url, (echo)"):
+        text = (
+            "from sqlalchemy.engine import make_url\nfrom sqlalchemy.ext.asyncio import create_async_engine\n"
+            f"url = make_url('postgresql+asyncpg://u:p@h/db')\nengine = create_async_engine({arg})\n"
+        )
+        [fix] = _fixes(text, "ENV050")
+        ast.parse(apply_edits(text, fix.edits))  # not `create_async_engine((url, poolclass=...))`

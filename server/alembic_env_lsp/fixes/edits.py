@@ -29,6 +29,17 @@ def add_keyword(source: SourceText, call: ast.Call, keyword_text: str) -> TextEd
         return insert_at(close, keyword_text)
     last = max(args, key=lambda a: (a.end_lineno, a.end_col_offset))  # type: ignore[attr-defined]
     last_range = source.node_range(last)
+    if not isinstance(last, ast.keyword):
+        # `f((x))`: parentheses around a positional argument are not part of its node
+        others = [a for a in args if a is not last]
+        before = source.node_range(max(others, key=lambda a: (a.end_lineno, a.end_col_offset))).end if others else source.node_range(call.func).end  # type: ignore[attr-defined]
+        gap = source.slice(Range(before, last_range.start))
+        extra = gap.count("(") - (0 if others else 1)
+        if extra > 0 and "#" not in gap:
+            offset = source.offset(last_range.end)
+            for _ in range(extra):
+                offset = source.text.index(")", offset) + 1
+            last_range = Range(last_range.start, source.position_at(offset))
     after_last = source.slice(Range(last_range.end, call_range.end))
     trailing_comma = after_last.lstrip().startswith(",")
     multiline = call_range.end.line > last_range.end.line
