@@ -401,6 +401,17 @@ def runnable(text: str) -> bool:
         # a name the same statement binds counts (`with open() as f: f.write()`, loops)
         if loads - bound - _BUILTINS:
             return False
+    # Function bodies run when module-level code calls them: an import below the first such
+    # call (`asyncio.run(main())` above `from alembic import context`) is not there yet.
+    local = {s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    calls_local = False
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)) and calls_local:
+            return False
+        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            calls_local = calls_local or any(
+                isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in local for n in ast.walk(stmt)
+            )
     return True
 
 

@@ -69,3 +69,23 @@ def test_fix_all_converges(workspaces, case):
 def test_rewrites_parse_keep_comments_and_are_idempotent(name, case):
     _, env, _ = case
     check_rewrite(name, REWRITES[name], env)
+
+
+def test_every_template_truncated_at_every_line(workspaces):
+    """Not random: each installed template cut after every line, with and without its ini,
+    through the engine (fixes included) and every rewrite."""
+    from robust_support import TEMPLATE_NAMES, template_env, template_ini
+
+    checked = 0
+    for name in TEMPLATE_NAMES:
+        lines = template_env(name).splitlines(keepends=True)
+        for end in range(len(lines) + 1):
+            text = "".join(lines[:end])
+            for ini in (None, template_ini(name, "postgresql+psycopg2://app:pw@db/app")):
+                check_analysis(workspaces, text, ini)
+            if parses(text):
+                fix_all(workspaces, text, None)
+            for rewrite, function in REWRITES.items():
+                check_rewrite(rewrite, function, text)
+            checked += 1
+    assert checked > 400
