@@ -21,7 +21,7 @@ _common = dict(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
     print_blob=True,
 )
-settings.register_profile("ci", max_examples=40, derandomize=True, database=None, **_common)
+settings.register_profile("ci", max_examples=150, derandomize=True, database=None, **_common)
 settings.register_profile("dev", max_examples=300, **_common)
 settings.register_profile(
     "long", max_examples=int(os.environ.get("ROBUSTNESS_EXAMPLES", "25000")), **_common

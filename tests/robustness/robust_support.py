@@ -359,10 +359,14 @@ def runnable(text: str) -> bool:
     and no module-level statement reads a name before something binds it.) Idempotence is
     only asked of fixes on such files: on `config = context.config` above the import of
     `context`, or a repeated keyword argument, "the same finding" is not well defined."""
+    import warnings
+
     text = text.removeprefix("\ufeff")
     try:
-        tree = compile(text, "env.py", "exec", ast.PyCF_ONLY_AST | ast.PyCF_TYPE_COMMENTS, dont_inherit=True)
-        compile(text, "env.py", "exec", dont_inherit=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escape sequences in mutated strings
+            tree = compile(text, "env.py", "exec", ast.PyCF_ONLY_AST | ast.PyCF_TYPE_COMMENTS, dont_inherit=True)
+            compile(text, "env.py", "exec", dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     bound: set[str] = set()

@@ -82,7 +82,7 @@ def test_no_password_in_mutated_versions_of_the_file():
 
     text = ENV.read_text(encoding="utf-8")
 
-    @settings(max_examples=min(settings().max_examples, 60))
+    @settings(max_examples=min(settings().max_examples, 20))
     @given(st.data())
     def check(data):
         variant = text
