@@ -273,7 +273,8 @@ async def test_the_server_runs_no_user_code_and_opens_no_socket(tmp_path):
     shutil.copytree(ROBUST_FIXTURES / "canary", project)
     proof, log = tmp_path / "guard-proof", tmp_path / "sockets.jsonl"
     env = {"ALEMBIC_ENV_LSP_SOCKET_GUARD_PROOF": str(proof), "ALEMBIC_ENV_LSP_SOCKET_LOG": str(log)}
-    async with editor(folders=[project], env=env) as ed:
+    serve = [sys.executable, "-m", "alembic_env_lsp", "serve"]  # the documented entry point
+    async with editor(folders=[project], env=env, command=serve) as ed:
         for path in (project / "migrations" / "env.py", project / "migrations" / "canary_settings.py", project / "canary_app" / "models.py"):
             uri = ed.open(path)
             await ed.published(uri, 1)
