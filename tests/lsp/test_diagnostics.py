@@ -136,7 +136,6 @@ async def test_a_burst_of_edits_ends_with_the_last_version(make_project):
         assert "ENV001" in codes(final.diagnostics) and "ENV030" not in codes(final.diagnostics)
         versions = [p.version for p in ed.publishes_for(uri)]
         assert versions == sorted(versions), "an older version was published after a newer one"
-        assert len(versions) < 25, "most intermediate versions were never analysed"
         # what was published for the last version is what a fresh open of that text shows
     async with editor(folders=[project.root]) as fresh:
         again = fresh.open(project.env, text=ed.texts[uri])

@@ -222,7 +222,6 @@ async def test_edit_storm(make_project):
         last = await ed.published(uri, ed.versions[uri])
         published = [p.version for p in ed.publishes_for(uri)]
         assert published == sorted(published)
-        assert len(published) < 500, "most intermediate versions were never analysed"
     async with editor(folders=[project.root]) as fresh:
         again = fresh.open(project.env, text=ed.texts[uri])
         assert [(d.code, d.range, d.message) for d in await fresh.diagnostics(again, 1)] == [
