@@ -72,44 +72,15 @@ class Order(Base):
     customer: Mapped[Customer] = relationship(back_populates="orders")
 '''
 
-ALEMBIC_INI = """[alembic]
-script_location = %(here)s/migrations
-prepend_sys_path = .
-sqlalchemy.url = postgresql+asyncpg://app:secret@localhost/orders
+def alembic_ini() -> str:
+    """The benchmark project's ini: its URL plus the logging sections of Alembic's template."""
+    from alembic_env_lsp.knowledge import template_logging_block
 
-[loggers]
-keys = root,sqlalchemy,alembic
-
-[handlers]
-keys = console
-
-[formatters]
-keys = generic
-
-[logger_root]
-level = WARNING
-handlers = console
-qualname =
-
-[logger_sqlalchemy]
-level = WARNING
-handlers =
-qualname = sqlalchemy.engine
-
-[logger_alembic]
-level = INFO
-handlers =
-qualname = alembic
-
-[handler_console]
-class = StreamHandler
-args = (sys.stderr,)
-level = NOTSET
-formatter = generic
-
-[formatter_generic]
-format = %(levelname)-5.5s [%(name)s] %(message)s
-"""
+    head = (
+        "[alembic]\nscript_location = %(here)s/migrations\nprepend_sys_path = .\n"
+        "sqlalchemy.url = postgresql+asyncpg://app:secret@localhost/orders\n\n"
+    )
+    return head + template_logging_block()
 
 # (runs per session, sessions per round, rounds, extra harness args) per group, full / quick
 PLANS = {
@@ -205,7 +176,7 @@ def gen_big(header: Path, out: Path, lines: int) -> None:
 
 def make_project(root: Path, env_text: str) -> Path:
     (root / "migrations").mkdir(parents=True)
-    (root / "alembic.ini").write_text(ALEMBIC_INI)
+    (root / "alembic.ini").write_text(alembic_ini())
     env = root / "migrations" / "env.py"
     env.write_text(env_text)
     return env

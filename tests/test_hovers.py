@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from alembic_env_lsp.knowledge import template_logging_block
+
 from alembic_env_lsp.engine import analyze
 from alembic_env_lsp.hovers import HoverResult, hover_at, hover_ini
 from alembic_env_lsp.project import ProjectIndex
@@ -23,41 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The benchmark's 94-line env.py, in shared/ beside the checkout (skipped when absent).
 SAMPLE = Path(__file__).resolve().parent.parent / "bench" / "env_async_sample.py"
 
-LOGGING = """
-[loggers]
-keys = root,sqlalchemy,alembic
-
-[handlers]
-keys = console
-
-[formatters]
-keys = generic
-
-[logger_root]
-level = WARNING
-handlers = console
-qualname =
-
-[logger_sqlalchemy]
-level = WARNING
-handlers =
-qualname = sqlalchemy.engine
-
-[logger_alembic]
-level = INFO
-handlers =
-qualname = alembic
-
-[handler_console]
-class = StreamHandler
-args = (sys.stderr,)
-level = NOTSET
-formatter = generic
-
-[formatter_generic]
-format = %(levelname)-5.5s [%(name)s] %(message)s
-datefmt = %H:%M:%S
-"""
+LOGGING = "\n" + template_logging_block()
 
 
 def ini_text(url: str, logging: bool = True) -> str:

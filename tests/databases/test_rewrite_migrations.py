@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from rewrite_cases import ALL_CASES, NOTHING_APPLIED, TEMPLATES, case_id
 
+from alembic_env_lsp.knowledge import template_logging_block
+
 ALEMBIC = Path(sys.executable).with_name("alembic")
 
 # Logging set up as an `alembic init` project has it, so "Running upgrade" lines show.
@@ -25,39 +27,7 @@ script_location = %(here)s/migrations
 prepend_sys_path = .
 sqlalchemy.url = {url}
 
-[loggers]
-keys = root,sqlalchemy,alembic
-
-[handlers]
-keys = console
-
-[formatters]
-keys = generic
-
-[logger_root]
-level = WARNING
-handlers = console
-qualname =
-
-[logger_sqlalchemy]
-level = WARNING
-handlers =
-qualname = sqlalchemy.engine
-
-[logger_alembic]
-level = INFO
-handlers =
-qualname = alembic
-
-[handler_console]
-class = StreamHandler
-args = (sys.stderr,)
-level = NOTSET
-formatter = generic
-
-[formatter_generic]
-format = %(levelname)-5.5s [%(name)s] %(message)s
-"""
+""" + template_logging_block()
 
 REVISIONS = {
     "0001_create_tables.py": '''
