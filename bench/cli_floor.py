@@ -6,6 +6,7 @@ Usage: cli_floor.py FOLDER  ->  one JSON line on stdout:
 `parse_ms_sum` is the "1,000 x one libcst parse" of the CLI budget (reading the files and
 importing libcst are not in it; both are reported separately).
 """
+
 import json
 import os
 import statistics
@@ -36,10 +37,14 @@ for src in sources:
     libcst.parse_module(src)
     times.append((time.perf_counter() - t) * 1000)
 
-print(json.dumps({
-    "files": len(times),
-    "parse_ms_sum": round(sum(times), 3),
-    "parse_ms_median": round(statistics.median(times), 4) if times else None,
-    "import_libcst_ms": round(import_ms, 3),
-    "wall_ms": round((time.perf_counter() - t_start) * 1000, 3),
-}))
+print(
+    json.dumps(
+        {
+            "files": len(times),
+            "parse_ms_sum": round(sum(times), 3),
+            "parse_ms_median": round(statistics.median(times), 4) if times else None,
+            "import_libcst_ms": round(import_ms, 3),
+            "wall_ms": round((time.perf_counter() - t_start) * 1000, 3),
+        }
+    )
+)

@@ -28,6 +28,7 @@ constant, codeAction returns [].
                    workspace/workspaceFolders, window/showMessageRequest, and
                    send window/logMessage on every change
 """
+
 import argparse
 import sys
 import time
@@ -52,8 +53,11 @@ if not args.lazy and not args.process and args.mode != "none":
     import libcst  # noqa: F401
     import libcst.metadata  # noqa: F401
 
-sync_kind = (types.TextDocumentSyncKind.Full if args.sync == "full"
-             else types.TextDocumentSyncKind.Incremental)
+sync_kind = (
+    types.TextDocumentSyncKind.Full
+    if args.sync == "full"
+    else types.TextDocumentSyncKind.Incremental
+)
 server = LanguageServer("floor-server", "0.1", text_document_sync_kind=sync_kind)
 
 
@@ -61,9 +65,11 @@ def analyse(source: str) -> None:
     if args.mode == "none":
         return
     import libcst
+
     module = libcst.parse_module(source)
     if args.mode == "metadata":
         from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider
+
         wrapper = MetadataWrapper(module, unsafe_skip_copy=args.skip_copy)
         wrapper.resolve_many([PositionProvider, QualifiedNameProvider])
 
@@ -73,15 +79,20 @@ def validate(ls: LanguageServer, uri: str, version: int) -> None:
     t = time.perf_counter()
     analyse(doc.source)
     if args.log_timing:
-        print(f"analyse {uri} v{version}: {(time.perf_counter()-t)*1000:.1f} ms",
-              file=sys.stderr, flush=True)
+        print(
+            f"analyse {uri} v{version}: {(time.perf_counter() - t) * 1000:.1f} ms",
+            file=sys.stderr,
+            flush=True,
+        )
     ls.text_document_publish_diagnostics(
-        types.PublishDiagnosticsParams(uri=uri, diagnostics=[], version=version))
+        types.PublishDiagnosticsParams(uri=uri, diagnostics=[], version=version)
+    )
 
 
 def _warm_worker() -> None:
     import libcst
     import libcst.metadata  # noqa: F401
+
     libcst.parse_module("x = 1\n")
 
 
@@ -97,7 +108,8 @@ if args.process:
 
     # fork now, before pygls starts any thread; the worker warms up in parallel
     _pool = concurrent.futures.ProcessPoolExecutor(
-        max_workers=1, mp_context=multiprocessing.get_context("fork"))
+        max_workers=1, mp_context=multiprocessing.get_context("fork")
+    )
     _pool.submit(_warm_worker)
     _pdirty: dict = {}
     _prunning = [False]
@@ -111,7 +123,8 @@ if args.process:
                 version, source = doc.version, doc.source
                 await loop.run_in_executor(_pool, _analyse_in_worker, source)
                 server.text_document_publish_diagnostics(
-                    types.PublishDiagnosticsParams(uri=uri, diagnostics=[], version=version))
+                    types.PublishDiagnosticsParams(uri=uri, diagnostics=[], version=version)
+                )
         finally:
             _prunning[0] = False
 
@@ -136,7 +149,8 @@ elif args.coalesce:
             version, source = doc.version, doc.source
             analyse(source)
             server.text_document_publish_diagnostics(
-                types.PublishDiagnosticsParams(uri=uri, diagnostics=[], version=version))
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=[], version=version)
+            )
 
     threading.Thread(target=_worker, daemon=True).start()
 
@@ -153,8 +167,9 @@ elif args.debounce > 0:
         old = _timers.get(uri)
         if old is not None:
             old.cancel()
-        t = threading.Timer(args.debounce, lambda: validate(
-            ls, uri, ls.workspace.get_text_document(uri).version))
+        t = threading.Timer(
+            args.debounce, lambda: validate(ls, uri, ls.workspace.get_text_document(uri).version)
+        )
         _timers[uri] = t
         t.start()
 else:
@@ -176,32 +191,54 @@ server.feature(types.TEXT_DOCUMENT_DID_OPEN)(_did_open)
 server.feature(types.TEXT_DOCUMENT_DID_CHANGE)(_did_change)
 
 if args.chatty:
+
     @server.feature(types.INITIALIZED)
     async def _initialized(ls: LanguageServer, params: types.InitializedParams) -> None:
-        cfg = await ls.workspace_configuration_async(types.ConfigurationParams(
-            items=[types.ConfigurationItem(section="envpy"), types.ConfigurationItem(section="x")]))
-        await ls.client_register_capability_async(types.RegistrationParams(registrations=[
-            types.Registration(id="1", method="workspace/didChangeWatchedFiles",
-                               register_options={"watchers": [{"globPattern": "**/*.py"}]})]))
+        cfg = await ls.workspace_configuration_async(
+            types.ConfigurationParams(
+                items=[
+                    types.ConfigurationItem(section="envpy"),
+                    types.ConfigurationItem(section="x"),
+                ]
+            )
+        )
+        await ls.client_register_capability_async(
+            types.RegistrationParams(
+                registrations=[
+                    types.Registration(
+                        id="1",
+                        method="workspace/didChangeWatchedFiles",
+                        register_options={"watchers": [{"globPattern": "**/*.py"}]},
+                    )
+                ]
+            )
+        )
         await ls.window_work_done_progress_create_async(
-            types.WorkDoneProgressCreateParams(token="bench"))
+            types.WorkDoneProgressCreateParams(token="bench")
+        )
         folders = await ls.workspace_workspace_folders_async(None)
-        choice = await ls.window_show_message_request_async(types.ShowMessageRequestParams(
-            type=types.MessageType.Info, message="hello", actions=[]))
-        ls.window_log_message(types.LogMessageParams(
-            type=types.MessageType.Log,
-            message=f"chatty: configuration={cfg!r} folders={folders!r} choice={choice!r}"))
+        choice = await ls.window_show_message_request_async(
+            types.ShowMessageRequestParams(type=types.MessageType.Info, message="hello", actions=[])
+        )
+        ls.window_log_message(
+            types.LogMessageParams(
+                type=types.MessageType.Log,
+                message=f"chatty: configuration={cfg!r} folders={folders!r} choice={choice!r}",
+            )
+        )
 
     _inner_schedule = schedule
 
     def schedule(ls: LanguageServer, uri: str, version: int) -> None:  # noqa: F811
-        ls.window_log_message(types.LogMessageParams(type=types.MessageType.Log,
-                                                     message=f"change {uri} v{version}"))
+        ls.window_log_message(
+            types.LogMessageParams(type=types.MessageType.Log, message=f"change {uri} v{version}")
+        )
         _inner_schedule(ls, uri, version)
 
 
-HOVER = types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown,
-                                                 value="floor-server"))
+HOVER = types.Hover(
+    contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value="floor-server")
+)
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)

@@ -80,6 +80,7 @@ immediately after the complete response body has been read (before JSON
 decoding) by a dedicated reader thread.  Message bodies are pre-encoded, so client-side JSON encoding
 of large documents is not counted.  Lines and columns are 0-based (LSP).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -91,8 +92,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 EDIT_LINE = "# lsp_bench edit\n"
 
@@ -107,13 +109,14 @@ class ServerDied(Exception):
 class Connection:
     """JSON-RPC 2.0 over a subprocess's stdio with Content-Length framing."""
 
-    def __init__(self, proc: subprocess.Popen, root_uri: str, config_value: Any,
-                 verbose: bool = False) -> None:
+    def __init__(
+        self, proc: subprocess.Popen, root_uri: str, config_value: Any, verbose: bool = False
+    ) -> None:
         self.proc = proc
         self.root_uri = root_uri
         self.config_value = config_value
         self.verbose = verbose
-        self.inbox: "queue.Queue[tuple[float, dict | None]]" = queue.Queue()
+        self.inbox: queue.Queue[tuple[float, dict | None]] = queue.Queue()
         self.write_lock = threading.Lock()
         self.next_id = 1
         self.server_requests: dict[str, int] = {}
@@ -121,7 +124,7 @@ class Connection:
         self.last_diags: dict[str, list] = {}
         self.stash: list[tuple[float, dict]] = []
         self.write_error: str | None = None
-        self.outbox: "queue.Queue[bytes | None]" = queue.Queue()
+        self.outbox: queue.Queue[bytes | None] = queue.Queue()
         self.writer = threading.Thread(target=self._write_loop, daemon=True)
         self.writer.start()
         self.reader = threading.Thread(target=self._read_loop, daemon=True)
@@ -226,8 +229,9 @@ class Connection:
     def request(self, method: str, params: Any = None) -> tuple[int, float]:
         rid = self.next_id
         self.next_id += 1
-        body = json.dumps({"jsonrpc": "2.0", "id": rid, "method": method,
-                           "params": params}).encode()
+        body = json.dumps(
+            {"jsonrpc": "2.0", "id": rid, "method": method, "params": params}
+        ).encode()
         return rid, self._write(body)
 
     def wait(self, pred: Callable[[dict], bool], timeout: float) -> tuple[float, dict]:
@@ -277,8 +281,14 @@ def stats(samples: list[float]) -> dict:
         p90 = statistics.quantiles(s, n=10, method="inclusive")[8]
     else:
         p90 = s[0]
-    return {"n": len(s), "median": round(statistics.median(s), 3), "p90": round(p90, 3),
-            "max": round(s[-1], 3), "min": round(s[0], 3), "first": round(samples[0], 3)}
+    return {
+        "n": len(s),
+        "median": round(statistics.median(s), 3),
+        "p90": round(p90, 3),
+        "max": round(s[-1], 3),
+        "min": round(s[0], 3),
+        "first": round(samples[0], 3),
+    }
 
 
 def proc_status(pid: int) -> dict[str, int]:
@@ -316,17 +326,39 @@ def descendants(pid: int) -> list[int]:
 
 def client_capabilities(pull: bool) -> dict:
     td: dict[str, Any] = {
-        "synchronization": {"dynamicRegistration": False, "didSave": True,
-                            "willSave": False, "willSaveWaitUntil": False},
-        "publishDiagnostics": {"relatedInformation": True, "versionSupport": True,
-                               "codeDescriptionSupport": True, "dataSupport": True},
+        "synchronization": {
+            "dynamicRegistration": False,
+            "didSave": True,
+            "willSave": False,
+            "willSaveWaitUntil": False,
+        },
+        "publishDiagnostics": {
+            "relatedInformation": True,
+            "versionSupport": True,
+            "codeDescriptionSupport": True,
+            "dataSupport": True,
+        },
         "hover": {"dynamicRegistration": False, "contentFormat": ["markdown", "plaintext"]},
         "codeAction": {
-            "dynamicRegistration": False, "isPreferredSupport": True,
-            "dataSupport": True, "resolveSupport": {"properties": ["edit"]},
-            "codeActionLiteralSupport": {"codeActionKind": {"valueSet": [
-                "", "quickfix", "refactor", "refactor.extract", "refactor.inline",
-                "refactor.rewrite", "source", "source.organizeImports", "source.fixAll"]}},
+            "dynamicRegistration": False,
+            "isPreferredSupport": True,
+            "dataSupport": True,
+            "resolveSupport": {"properties": ["edit"]},
+            "codeActionLiteralSupport": {
+                "codeActionKind": {
+                    "valueSet": [
+                        "",
+                        "quickfix",
+                        "refactor",
+                        "refactor.extract",
+                        "refactor.inline",
+                        "refactor.rewrite",
+                        "source",
+                        "source.organizeImports",
+                        "source.fixAll",
+                    ]
+                }
+            },
         },
     }
     if pull:
@@ -335,9 +367,13 @@ def client_capabilities(pull: bool) -> dict:
         "general": {"positionEncodings": ["utf-16"]},
         "textDocument": td,
         "window": {"workDoneProgress": True, "showMessage": {}},
-        "workspace": {"configuration": True, "workspaceFolders": True,
-                      "applyEdit": False, "didChangeConfiguration": {"dynamicRegistration": False},
-                      "diagnostics": {"refreshSupport": False}},
+        "workspace": {
+            "configuration": True,
+            "workspaceFolders": True,
+            "applyEdit": False,
+            "didChangeConfiguration": {"dynamicRegistration": False},
+            "diagnostics": {"refreshSupport": False},
+        },
     }
 
 
@@ -359,16 +395,39 @@ def overlaps(diag: dict, rng: dict) -> bool:
 # --------------------------------------------------------------------------
 # one session
 # --------------------------------------------------------------------------
-def run_session(args: argparse.Namespace, cmd: list[str], text: str, uri: str,
-                root_uri: str, hover_pos: dict, action_range: dict) -> dict:
-    res: dict[str, Any] = {"startup": [], "open": [], "ttfd": [], "change": [], "hover": [],
-                           "codeAction": [], "busyHover": [], "burst": [], "burst_publishes": [],
-                           "errors": [], "notes": []}
+def run_session(
+    args: argparse.Namespace,
+    cmd: list[str],
+    text: str,
+    uri: str,
+    root_uri: str,
+    hover_pos: dict,
+    action_range: dict,
+) -> dict:
+    res: dict[str, Any] = {
+        "startup": [],
+        "open": [],
+        "ttfd": [],
+        "change": [],
+        "hover": [],
+        "codeAction": [],
+        "busyHover": [],
+        "burst": [],
+        "burst_publishes": [],
+        "errors": [],
+        "notes": [],
+    }
     stderr = open(args.stderr, "ab") if args.stderr else subprocess.DEVNULL
     env = dict(os.environ)
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=stderr, env=env, cwd=args.cwd or None)
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        env=env,
+        cwd=args.cwd or None,
+    )
     conn = Connection(proc, root_uri, json.loads(args.configuration_json), args.verbose)
     res["pid"] = proc.pid
     timeout = args.timeout
@@ -403,12 +462,14 @@ def run_session(args: argparse.Namespace, cmd: list[str], text: str, uri: str,
         res["server_sync_kind"] = {0: "none", 1: "full", 2: "incremental"}.get(sync_kind, sync_kind)
         has_hover = bool(caps.get("hoverProvider"))
         has_action = bool(caps.get("codeActionProvider"))
-        res["capabilities"] = {"hover": has_hover, "codeAction": has_action,
-                               "diagnosticProvider": bool(caps.get("diagnosticProvider"))}
+        res["capabilities"] = {
+            "hover": has_hover,
+            "codeAction": has_action,
+            "diagnosticProvider": bool(caps.get("diagnosticProvider")),
+        }
 
         def pull_diag() -> tuple[float, dict]:
-            prid, _ = conn.request("textDocument/diagnostic",
-                                   {"textDocument": {"uri": uri}})
+            prid, _ = conn.request("textDocument/diagnostic", {"textDocument": {"uri": uri}})
             return conn.wait_response(prid, timeout)
 
         def diag_count(msg: dict) -> int:
@@ -418,10 +479,17 @@ def run_session(args: argparse.Namespace, cmd: list[str], text: str, uri: str,
 
         # ---- open ----------------------------------------------------------
         version = 0
-        open_params = {"textDocument": {"uri": uri, "languageId": args.language_id,
-                                        "version": version, "text": text}}
-        open_body = json.dumps({"jsonrpc": "2.0", "method": "textDocument/didOpen",
-                                "params": open_params}).encode()
+        open_params = {
+            "textDocument": {
+                "uri": uri,
+                "languageId": args.language_id,
+                "version": version,
+                "text": text,
+            }
+        }
+        open_body = json.dumps(
+            {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": open_params}
+        ).encode()
         t_send = conn.notify("", body=open_body)
         if pull:
             t_recv, msg = pull_diag()
@@ -447,21 +515,36 @@ def run_session(args: argparse.Namespace, cmd: list[str], text: str, uri: str,
             if args.change_mode == "full":
                 change_json = '{"text": %s}' % enc_variants[i % 2]
             elif i % 2:  # append the comment line
-                change_json = json.dumps({"range": {"start": {"line": nlines, "character": 0},
-                                                    "end": {"line": nlines, "character": 0}},
-                                          "text": EDIT_LINE})
+                change_json = json.dumps(
+                    {
+                        "range": {
+                            "start": {"line": nlines, "character": 0},
+                            "end": {"line": nlines, "character": 0},
+                        },
+                        "text": EDIT_LINE,
+                    }
+                )
             else:  # remove it again
-                change_json = json.dumps({"range": {"start": {"line": nlines, "character": 0},
-                                                    "end": {"line": nlines + 1, "character": 0}},
-                                          "text": ""})
-            body = ('{"jsonrpc": "2.0", "method": "textDocument/didChange", "params": '
-                    '{"textDocument": {"uri": %s, "version": %d}, "contentChanges": [%s]}}'
-                    % (json.dumps(uri), version, change_json)).encode()
+                change_json = json.dumps(
+                    {
+                        "range": {
+                            "start": {"line": nlines, "character": 0},
+                            "end": {"line": nlines + 1, "character": 0},
+                        },
+                        "text": "",
+                    }
+                )
+            body = (
+                '{"jsonrpc": "2.0", "method": "textDocument/didChange", "params": '
+                '{"textDocument": {"uri": %s, "version": %d}, "contentChanges": [%s]}}'
+                % (json.dumps(uri), version, change_json)
+            ).encode()
             conn.stash.clear()  # everything older than this iteration is stale
             t_send = conn.notify("", body=body)
             if busy_hover:
-                hid, t_hsend = conn.request("textDocument/hover",
-                                            {"textDocument": {"uri": uri}, "position": hover_pos})
+                hid, t_hsend = conn.request(
+                    "textDocument/hover", {"textDocument": {"uri": uri}, "position": hover_pos}
+                )
             if pull:
                 t_recv, msg = pull_diag()
                 conn.last_diags[uri] = (msg.get("result") or {}).get("items") or []
@@ -480,10 +563,17 @@ def run_session(args: argparse.Namespace, cmd: list[str], text: str, uri: str,
             if args.change_mode == "full":
                 change = {"text": text}
             else:
-                change = {"range": {"start": {"line": nlines, "character": 0},
-                                    "end": {"line": nlines + 1, "character": 0}}, "text": ""}
-            conn.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version},
-                                                   "contentChanges": [change]})
+                change = {
+                    "range": {
+                        "start": {"line": nlines, "character": 0},
+                        "end": {"line": nlines + 1, "character": 0},
+                    },
+                    "text": "",
+                }
+            conn.notify(
+                "textDocument/didChange",
+                {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]},
+            )
             if pull:
                 pull_diag()
             else:
@@ -496,12 +586,14 @@ def run_session(args: argparse.Namespace, cmd: list[str], text: str, uri: str,
                 res["notes"].append("hover forced although server lacks hoverProvider")
             hover_result_kind = None
             for _ in range(args.runs):
-                rid, t_send = conn.request("textDocument/hover",
-                                           {"textDocument": {"uri": uri}, "position": hover_pos})
+                rid, t_send = conn.request(
+                    "textDocument/hover", {"textDocument": {"uri": uri}, "position": hover_pos}
+                )
                 t_recv, msg = conn.wait_response(rid, timeout)
                 res["hover"].append((t_recv - t_send) * 1000)
-                hover_result_kind = ("error" if "error" in msg else
-                                     "null" if msg.get("result") is None else "hover")
+                hover_result_kind = (
+                    "error" if "error" in msg else "null" if msg.get("result") is None else "hover"
+                )
             res["hover_result"] = hover_result_kind
         else:
             res["notes"].append("hover skipped: server has no hoverProvider")
@@ -513,9 +605,14 @@ def run_session(args: argparse.Namespace, cmd: list[str], text: str, uri: str,
             diags = [d for d in conn.last_diags.get(uri, []) if overlaps(d, action_range)]
             n_actions = None
             for _ in range(args.runs):
-                rid, t_send = conn.request("textDocument/codeAction", {
-                    "textDocument": {"uri": uri}, "range": action_range,
-                    "context": {"diagnostics": diags, "triggerKind": 1}})
+                rid, t_send = conn.request(
+                    "textDocument/codeAction",
+                    {
+                        "textDocument": {"uri": uri},
+                        "range": action_range,
+                        "context": {"diagnostics": diags, "triggerKind": 1},
+                    },
+                )
                 t_recv, msg = conn.wait_response(rid, timeout)
                 res["codeAction"].append((t_recv - t_send) * 1000)
                 r = msg.get("result")
@@ -535,16 +632,30 @@ def run_session(args: argparse.Namespace, cmd: list[str], text: str, uri: str,
                 if args.change_mode == "full":
                     change_json = '{"text": %s}' % enc_variants[edit_no % 2]
                 elif edit_no % 2:
-                    change_json = json.dumps({"range": {"start": {"line": nlines, "character": 0},
-                                                        "end": {"line": nlines, "character": 0}},
-                                              "text": EDIT_LINE})
+                    change_json = json.dumps(
+                        {
+                            "range": {
+                                "start": {"line": nlines, "character": 0},
+                                "end": {"line": nlines, "character": 0},
+                            },
+                            "text": EDIT_LINE,
+                        }
+                    )
                 else:
-                    change_json = json.dumps({"range": {"start": {"line": nlines, "character": 0},
-                                                        "end": {"line": nlines + 1, "character": 0}},
-                                              "text": ""})
-                body = ('{"jsonrpc": "2.0", "method": "textDocument/didChange", "params": '
-                        '{"textDocument": {"uri": %s, "version": %d}, "contentChanges": [%s]}}'
-                        % (json.dumps(uri), version, change_json)).encode()
+                    change_json = json.dumps(
+                        {
+                            "range": {
+                                "start": {"line": nlines, "character": 0},
+                                "end": {"line": nlines + 1, "character": 0},
+                            },
+                            "text": "",
+                        }
+                    )
+                body = (
+                    '{"jsonrpc": "2.0", "method": "textDocument/didChange", "params": '
+                    '{"textDocument": {"uri": %s, "version": %d}, "contentChanges": [%s]}}'
+                    % (json.dumps(uri), version, change_json)
+                ).encode()
                 t_send = conn.notify("", body=body)
                 if k < args.burst_size - 1:
                     time.sleep(args.burst_gap_ms / 1000)
@@ -563,11 +674,23 @@ def run_session(args: argparse.Namespace, cmd: list[str], text: str, uri: str,
             if edit_no % 2:
                 version += 1
                 edit_no += 1
-                conn.notify("textDocument/didChange", {
-                    "textDocument": {"uri": uri, "version": version},
-                    "contentChanges": [{"text": text}] if args.change_mode == "full" else
-                    [{"range": {"start": {"line": nlines, "character": 0},
-                                "end": {"line": nlines + 1, "character": 0}}, "text": ""}]})
+                conn.notify(
+                    "textDocument/didChange",
+                    {
+                        "textDocument": {"uri": uri, "version": version},
+                        "contentChanges": [{"text": text}]
+                        if args.change_mode == "full"
+                        else [
+                            {
+                                "range": {
+                                    "start": {"line": nlines, "character": 0},
+                                    "end": {"line": nlines + 1, "character": 0},
+                                },
+                                "text": "",
+                            }
+                        ],
+                    },
+                )
                 if pull:
                     pull_diag()
                 else:
@@ -584,7 +707,8 @@ def run_session(args: argparse.Namespace, cmd: list[str], text: str, uri: str,
         if kids:
             res["children_peak_rss_kb"] = {k: proc_status(k).get("VmHWM") for k in kids}
         res["peak_rss_tree_kb"] = (res["peak_rss_kb"] or 0) + sum(
-            v or 0 for v in res.get("children_peak_rss_kb", {}).values())
+            v or 0 for v in res.get("children_peak_rss_kb", {}).values()
+        )
 
         # ---- shutdown ------------------------------------------------------
         rid, _ = conn.request("shutdown", None)
@@ -624,6 +748,7 @@ def _is_publish(uri: str, version: int) -> Callable[[dict], bool]:
             return False
         v = p.get("version")
         return v is None or v >= version
+
     return pred
 
 
@@ -634,53 +759,108 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--" in argv:
         split = argv.index("--")
-        argv, cmd = argv[:split], argv[split + 1:]
+        argv, cmd = argv[:split], argv[split + 1 :]
     else:
         cmd = []
     ap = argparse.ArgumentParser(
-        prog="lsp_bench.py", usage="%(prog)s --file FILE [options] -- SERVER_CMD [ARGS...]",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="lsp_bench.py",
+        usage="%(prog)s --file FILE [options] -- SERVER_CMD [ARGS...]",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--file", required=True, help="document to open (read from disk)")
     ap.add_argument("--uri", help="document uri (default: file:// uri of --file)")
     ap.add_argument("--root", help="workspace root folder (default: the file's directory)")
-    ap.add_argument("--language-id", default="python", help="languageId for didOpen (default python)")
-    ap.add_argument("--runs", type=int, default=50,
-                    help="number of didChange / hover / codeAction samples per session (default 50)")
-    ap.add_argument("--sessions", type=int, default=1,
-                    help="repeat the whole server lifecycle K times (default 1)")
+    ap.add_argument(
+        "--language-id", default="python", help="languageId for didOpen (default python)"
+    )
+    ap.add_argument(
+        "--runs",
+        type=int,
+        default=50,
+        help="number of didChange / hover / codeAction samples per session (default 50)",
+    )
+    ap.add_argument(
+        "--sessions",
+        type=int,
+        default=1,
+        help="repeat the whole server lifecycle K times (default 1)",
+    )
     ap.add_argument("--hover-line", type=int, default=0, help="0-based hover line (default 0)")
-    ap.add_argument("--hover-col", type=int, default=0, help="0-based hover column, UTF-16 (default 0)")
-    ap.add_argument("--range", dest="action_range",
-                    help="codeAction range L1:C1-L2:C2, 0-based (default: the whole hover line)")
-    ap.add_argument("--diagnostics", choices=("auto", "push", "pull"), default="auto",
-                    help="diagnostics mode, see above (default auto)")
-    ap.add_argument("--change-mode", choices=("full", "incremental"), default="full",
-                    help="didChange payload: whole text or a ranged edit (default full)")
-    ap.add_argument("--interval-ms", type=float, default=0,
-                    help="sleep between consecutive didChange iterations (default 0)")
-    ap.add_argument("--busy-hover", action="store_true",
-                    help="also send a hover right after every didChange (while the server is "
-                         "analysing) and report its latency as busyHover")
-    ap.add_argument("--bursts", type=int, default=0,
-                    help="after the other metrics, simulate B typing bursts (default 0 = off)")
-    ap.add_argument("--burst-size", type=int, default=10,
-                    help="didChange messages per burst (default 10)")
-    ap.add_argument("--burst-gap-ms", type=float, default=100,
-                    help="gap between the changes of a burst, i.e. typing speed (default 100)")
-    ap.add_argument("--burst-pause-ms", type=float, default=200,
-                    help="idle time between bursts (default 200)")
-    ap.add_argument("--force-requests", action="store_true",
-                    help="send hover/codeAction even if the server does not advertise them")
-    ap.add_argument("--timeout", type=float, default=120,
-                    help="seconds to wait for any single response (default 120)")
+    ap.add_argument(
+        "--hover-col", type=int, default=0, help="0-based hover column, UTF-16 (default 0)"
+    )
+    ap.add_argument(
+        "--range",
+        dest="action_range",
+        help="codeAction range L1:C1-L2:C2, 0-based (default: the whole hover line)",
+    )
+    ap.add_argument(
+        "--diagnostics",
+        choices=("auto", "push", "pull"),
+        default="auto",
+        help="diagnostics mode, see above (default auto)",
+    )
+    ap.add_argument(
+        "--change-mode",
+        choices=("full", "incremental"),
+        default="full",
+        help="didChange payload: whole text or a ranged edit (default full)",
+    )
+    ap.add_argument(
+        "--interval-ms",
+        type=float,
+        default=0,
+        help="sleep between consecutive didChange iterations (default 0)",
+    )
+    ap.add_argument(
+        "--busy-hover",
+        action="store_true",
+        help="also send a hover right after every didChange (while the server is "
+        "analysing) and report its latency as busyHover",
+    )
+    ap.add_argument(
+        "--bursts",
+        type=int,
+        default=0,
+        help="after the other metrics, simulate B typing bursts (default 0 = off)",
+    )
+    ap.add_argument(
+        "--burst-size", type=int, default=10, help="didChange messages per burst (default 10)"
+    )
+    ap.add_argument(
+        "--burst-gap-ms",
+        type=float,
+        default=100,
+        help="gap between the changes of a burst, i.e. typing speed (default 100)",
+    )
+    ap.add_argument(
+        "--burst-pause-ms", type=float, default=200, help="idle time between bursts (default 200)"
+    )
+    ap.add_argument(
+        "--force-requests",
+        action="store_true",
+        help="send hover/codeAction even if the server does not advertise them",
+    )
+    ap.add_argument(
+        "--timeout",
+        type=float,
+        default=120,
+        help="seconds to wait for any single response (default 120)",
+    )
     ap.add_argument("--init-options", help="JSON for initializationOptions")
-    ap.add_argument("--configuration-json", default="{}",
-                    help="JSON value returned per item for workspace/configuration (default {})")
+    ap.add_argument(
+        "--configuration-json",
+        default="{}",
+        help="JSON value returned per item for workspace/configuration (default {})",
+    )
     ap.add_argument("--cwd", help="working directory for the server (default: inherit)")
     ap.add_argument("--stderr", help="append the server's stderr to this file (default: discard)")
     ap.add_argument("--label", help="free-form label copied into the JSON output")
     ap.add_argument("--json-out", help="also write the JSON result, with raw samples, to this file")
-    ap.add_argument("--raw", action="store_true", help="include raw samples in the stdout JSON line")
+    ap.add_argument(
+        "--raw", action="store_true", help="include raw samples in the stdout JSON line"
+    )
     ap.add_argument("--no-table", action="store_true", help="print only the JSON line")
     ap.add_argument("-v", "--verbose", action="store_true", help="echo server messages to stderr")
     args = ap.parse_args(argv)
@@ -697,18 +877,27 @@ def main(argv: list[str] | None = None) -> int:
     root_uri = Path(args.root).as_uri()
     uri = args.uri or path.as_uri()
     hover_pos = {"line": args.hover_line, "character": args.hover_col}
-    action_range = (parse_range(args.action_range) if args.action_range else
-                    {"start": {"line": args.hover_line, "character": 0},
-                     "end": {"line": args.hover_line + 1, "character": 0}})
+    action_range = (
+        parse_range(args.action_range)
+        if args.action_range
+        else {
+            "start": {"line": args.hover_line, "character": 0},
+            "end": {"line": args.hover_line + 1, "character": 0},
+        }
+    )
 
-    sessions = [run_session(args, cmd, text, uri, root_uri, hover_pos, action_range)
-                for _ in range(args.sessions)]
+    sessions = [
+        run_session(args, cmd, text, uri, root_uri, hover_pos, action_range)
+        for _ in range(args.sessions)
+    ]
 
     def gather(key: str) -> list[float]:
         return [x for s in sessions for x in s[key]]
 
-    metrics = {k: gather(k) for k in ("startup", "open", "ttfd", "change", "hover", "codeAction",
-                                      "busyHover", "burst")}
+    metrics = {
+        k: gather(k)
+        for k in ("startup", "open", "ttfd", "change", "hover", "codeAction", "busyHover", "burst")
+    }
     peaks = [s.get("peak_rss_kb") for s in sessions if s.get("peak_rss_kb")]
     first = sessions[0]
     summary: dict[str, Any] = {
@@ -729,15 +918,24 @@ def main(argv: list[str] | None = None) -> int:
         "hover_result": first.get("hover_result"),
         "codeAction_result": first.get("codeAction_result"),
         "ms": {k: stats(v) for k, v in metrics.items()},
-        "burst": ({"size": args.burst_size, "gap_ms": args.burst_gap_ms,
-                   "publishes_per_burst": stats([float(x) for s in sessions
-                                                 for x in s["burst_publishes"]])}
-                  if args.bursts else None),
+        "burst": (
+            {
+                "size": args.burst_size,
+                "gap_ms": args.burst_gap_ms,
+                "publishes_per_burst": stats(
+                    [float(x) for s in sessions for x in s["burst_publishes"]]
+                ),
+            }
+            if args.bursts
+            else None
+        ),
         "peak_rss_mb": stats([p / 1024 for p in peaks]),
-        "peak_rss_tree_mb": stats([s["peak_rss_tree_kb"] / 1024 for s in sessions
-                                   if s.get("peak_rss_tree_kb")]),
-        "rss_after_init_mb": stats([s["rss_after_init_kb"] / 1024 for s in sessions
-                                    if s.get("rss_after_init_kb")]),
+        "peak_rss_tree_mb": stats(
+            [s["peak_rss_tree_kb"] / 1024 for s in sessions if s.get("peak_rss_tree_kb")]
+        ),
+        "rss_after_init_mb": stats(
+            [s["rss_after_init_kb"] / 1024 for s in sessions if s.get("rss_after_init_kb")]
+        ),
         "server_requests": first.get("server_requests"),
         "notifications": first.get("notifications"),
         "notes": sorted({n for s in sessions for n in s["notes"]}),
@@ -748,11 +946,14 @@ def main(argv: list[str] | None = None) -> int:
     kids = [s["children_peak_rss_kb"] for s in sessions if s.get("children_peak_rss_kb")]
     if kids:
         summary["children_peak_rss_kb"] = kids
-    full = dict(summary, raw={k: [round(x, 3) for x in v] for k, v in metrics.items()},
-                raw_peak_rss_kb=peaks,
-                raw_peak_rss_tree_kb=[s.get("peak_rss_tree_kb") for s in sessions],
-                raw_rss_after_init_kb=[s.get("rss_after_init_kb") for s in sessions],
-                raw_burst_publishes=[x for s in sessions for x in s["burst_publishes"]])
+    full = dict(
+        summary,
+        raw={k: [round(x, 3) for x in v] for k, v in metrics.items()},
+        raw_peak_rss_kb=peaks,
+        raw_peak_rss_tree_kb=[s.get("peak_rss_tree_kb") for s in sessions],
+        raw_rss_after_init_kb=[s.get("rss_after_init_kb") for s in sessions],
+        raw_burst_publishes=[x for s in sessions for x in s["burst_publishes"]],
+    )
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(full, indent=1) + "\n")
     print(json.dumps(full if args.raw else summary), flush=True)
@@ -764,17 +965,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_table(s: dict) -> None:
-    names = {"startup": "startup (spawn->initialize)",
-             "open": f"open->diagnostics ({s['diagnostics_mode']})",
-             "ttfd": "spawn->first diagnostics",
-             "change": f"change->diagnostics ({s['diagnostics_mode']}, {s['change_mode']})",
-             "hover": "hover", "codeAction": "codeAction",
-             "busyHover": "hover sent right after didChange (busy)",
-             "burst": "burst: last change->its diagnostics"}
+    names = {
+        "startup": "startup (spawn->initialize)",
+        "open": f"open->diagnostics ({s['diagnostics_mode']})",
+        "ttfd": "spawn->first diagnostics",
+        "change": f"change->diagnostics ({s['diagnostics_mode']}, {s['change_mode']})",
+        "hover": "hover",
+        "codeAction": "codeAction",
+        "busyHover": "hover sent right after didChange (busy)",
+        "burst": "burst: last change->its diagnostics",
+    }
     print()
     print(f"server : {' '.join(s['cmd'])}   {s.get('server_info') or ''}")
-    print(f"file   : {s['file']} ({s['lines']} lines, {s['bytes']} bytes)  "
-          f"runs={s['runs']} sessions={s['sessions']}")
+    print(
+        f"file   : {s['file']} ({s['lines']} lines, {s['bytes']} bytes)  "
+        f"runs={s['runs']} sessions={s['sessions']}"
+    )
     print(f"{'metric':44} {'n':>5} {'median':>10} {'p90':>10} {'max':>10}  (ms)")
     for key, label in names.items():
         st = s["ms"][key]
@@ -783,20 +989,28 @@ def print_table(s: dict) -> None:
         if not st.get("n"):
             print(f"{label:44} {0:>5} {'-':>10} {'-':>10} {'-':>10}")
             continue
-        print(f"{label:44} {st['n']:>5} {st['median']:>10.2f} {st['p90']:>10.2f} {st['max']:>10.2f}")
+        print(
+            f"{label:44} {st['n']:>5} {st['median']:>10.2f} {st['p90']:>10.2f} {st['max']:>10.2f}"
+        )
     if s.get("burst"):
         b = s["burst"]
         pubs = b["publishes_per_burst"].get("median")
-        print(f"bursts of {b['size']} changes every {b['gap_ms']} ms: diagnostics published "
-              f"per burst median {'n/a (pull mode)' if pubs is None else pubs}")
+        print(
+            f"bursts of {b['size']} changes every {b['gap_ms']} ms: diagnostics published "
+            f"per burst median {'n/a (pull mode)' if pubs is None else pubs}"
+        )
     pr = s["peak_rss_mb"]
     if pr.get("n"):
-        print(f"{'peak RSS (VmHWM, MiB)':44} {pr['n']:>5} {pr['median']:>10.1f} "
-              f"{pr['p90']:>10.1f} {pr['max']:>10.1f}")
+        print(
+            f"{'peak RSS (VmHWM, MiB)':44} {pr['n']:>5} {pr['median']:>10.1f} "
+            f"{pr['p90']:>10.1f} {pr['max']:>10.1f}"
+        )
     pt = s.get("peak_rss_tree_mb") or {}
     if s.get("children_peak_rss_kb") and pt.get("n"):
-        print(f"{'peak RSS incl. child processes (MiB)':44} {pt['n']:>5} {pt['median']:>10.1f} "
-              f"{pt['p90']:>10.1f} {pt['max']:>10.1f}")
+        print(
+            f"{'peak RSS incl. child processes (MiB)':44} {pt['n']:>5} {pt['median']:>10.1f} "
+            f"{pt['p90']:>10.1f} {pt['max']:>10.1f}"
+        )
     for n in s["notes"]:
         print(f"note   : {n}")
     for e in s["errors"]:

@@ -14,6 +14,7 @@ on a generated input, and writes the profile to bench/out/profile-<input>-<profi
 `engine` times alembic_env_lsp.engine.analyze() in-process and prints a pyinstrument tree.
 Needs `pip install pyinstrument py-spy` in the venv (not a project dependency).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,13 @@ PY = sys.executable
 
 
 def inputs(tmp: Path, key: str) -> tuple[Path, Path]:
-    group = {"a": "steady-a", "sync": "steady-sync", "k1": "steady-1k", "k5": "steady-5k",
-             "c50": "big-50k"}[key]
+    group = {
+        "a": "steady-a",
+        "sync": "steady-sync",
+        "k1": "steady-1k",
+        "k5": "steady-5k",
+        "c50": "big-50k",
+    }[key]
     files = suite.prepare(tmp, [group])
     return files[key]
 
@@ -49,20 +55,76 @@ def cmd_server(args) -> int:
         prof = out / f"profile-{args.input}-{args.profiler}.txt"
         serve = [PY, "-m", "alembic_env_lsp", "serve"]
         if args.profiler == "pyinstrument":
-            wrapped = [PY, "-m", "pyinstrument", "-i", "0.0005", "-r", "text", "--show-all",
-                       "-o", str(prof), "-m", "alembic_env_lsp", "serve"]
+            wrapped = [
+                PY,
+                "-m",
+                "pyinstrument",
+                "-i",
+                "0.0005",
+                "-r",
+                "text",
+                "--show-all",
+                "-o",
+                str(prof),
+                "-m",
+                "alembic_env_lsp",
+                "serve",
+            ]
         else:
             pyspy = shutil.which("py-spy") or str(Path(PY).parent / "py-spy")
-            wrapped = [pyspy, "record", "--subprocesses", "--threads", "-r", "1000", "-f", "raw",
-                       "-o", str(prof), "--", *serve]
+            wrapped = [
+                pyspy,
+                "record",
+                "--subprocesses",
+                "--threads",
+                "-r",
+                "1000",
+                "-f",
+                "raw",
+                "-o",
+                str(prof),
+                "--",
+                *serve,
+            ]
         env = dict(os.environ, XDG_CACHE_HOME=str(tmp / "cache"))
         if not args.startup:  # fill the drivers cache first so the profile shows steady work
-            subprocess.run([PY, str(BENCH / "lsp_bench.py"), "--file", str(path), "--root", str(root),
-                            "--runs", "1", "--no-table", "--", *serve], env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=root)
-        argv = [PY, str(BENCH / "lsp_bench.py"), "--file", str(path), "--root", str(root),
-                "--cwd", str(root), "--hover-line", "73", "--hover-col", "20", "--runs", str(args.runs),
-                "--timeout", "600"]
+            subprocess.run(
+                [
+                    PY,
+                    str(BENCH / "lsp_bench.py"),
+                    "--file",
+                    str(path),
+                    "--root",
+                    str(root),
+                    "--runs",
+                    "1",
+                    "--no-table",
+                    "--",
+                    *serve,
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd=root,
+            )
+        argv = [
+            PY,
+            str(BENCH / "lsp_bench.py"),
+            "--file",
+            str(path),
+            "--root",
+            str(root),
+            "--cwd",
+            str(root),
+            "--hover-line",
+            "73",
+            "--hover-col",
+            "20",
+            "--runs",
+            str(args.runs),
+            "--timeout",
+            "600",
+        ]
         if args.busy_hover:
             argv.append("--busy-hover")
         if args.bursts:
@@ -119,9 +181,29 @@ def cmd_trace(args) -> int:
         path, root = inputs(tmp, args.input)
         log = tmp / "trace.log"
         env = dict(os.environ, XDG_CACHE_HOME=str(tmp / "cache"))
-        argv = [PY, str(BENCH / "lsp_bench.py"), "--file", str(path), "--root", str(root), "--cwd",
-                str(root), "--runs", str(args.runs), "--bursts", str(args.bursts), "--stderr", str(log),
-                "--hover-line", "73", "--hover-col", "20", "--", PY, str(BENCH / "traced_server.py")]
+        argv = [
+            PY,
+            str(BENCH / "lsp_bench.py"),
+            "--file",
+            str(path),
+            "--root",
+            str(root),
+            "--cwd",
+            str(root),
+            "--runs",
+            str(args.runs),
+            "--bursts",
+            str(args.bursts),
+            "--stderr",
+            str(log),
+            "--hover-line",
+            "73",
+            "--hover-col",
+            "20",
+            "--",
+            PY,
+            str(BENCH / "traced_server.py"),
+        ]
         subprocess.run(argv, env=env)
         lines = log.read_text().splitlines()
         print("\n".join(lines))
@@ -129,18 +211,19 @@ def cmd_trace(args) -> int:
         gaps = [b - a for a, b in zip(changes, changes[1:])]
         an = [float(x.split()[3]) for x in lines if x.startswith("analyze ")]
         if an:
-            print(f"\n{len(an)} analyses, median {statistics.median(an):.1f} ms, max {max(an):.1f} ms; "
-                  f"didChange arrival gaps: max {max(gaps, default=0):.0f} ms (the client sends bursts "
-                  "100 ms apart: a larger gap is time the event loop could not read its input)")
+            print(
+                f"\n{len(an)} analyses, median {statistics.median(an):.1f} ms, max {max(an):.1f} ms; "
+                f"didChange arrival gaps: max {max(gaps, default=0):.0f} ms (the client sends bursts "
+                "100 ms apart: a larger gap is time the event loop could not read its input)"
+            )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
 def cmd_engine(args) -> int:
-    from pyinstrument import Profiler
-
     from alembic_env_lsp.engine import analyze
+    from pyinstrument import Profiler
 
     tmp = Path(tempfile.mkdtemp(prefix="alembic-env-lsp-prof-"))
     try:
@@ -152,8 +235,10 @@ def cmd_engine(args) -> int:
             t = time.perf_counter()
             analyze(text, str(path))
             times.append((time.perf_counter() - t) * 1000)
-        print(f"analyze({args.input}, {text.count(chr(10))} lines): median {statistics.median(times):.2f} ms, "
-              f"min {min(times):.2f} ms over {len(times)}")
+        print(
+            f"analyze({args.input}, {text.count(chr(10))} lines): median {statistics.median(times):.2f} ms, "
+            f"min {min(times):.2f} ms over {len(times)}"
+        )
         # Cycle-collector pauses inside analyze(): gen, ms and objects examined per collection.
         import gc
 
@@ -178,9 +263,11 @@ def cmd_engine(args) -> int:
             gc.callbacks.remove(on_gc)
         gc_ms = [sum(ms for _, ms in p) for _, p in per_call]
         worst = max(per_call, key=lambda c: sum(ms for _, ms in c[1]))
-        print(f"cycle collector inside analyze(): median {statistics.median(gc_ms):.2f} ms per call "
-              f"({statistics.median(gc_ms) / statistics.median([c[0] for c in per_call]) * 100:.0f}% of it); "
-              f"worst call {worst[0]:.1f} ms with collections {[(g, round(ms, 1)) for g, ms in worst[1]]}")
+        print(
+            f"cycle collector inside analyze(): median {statistics.median(gc_ms):.2f} ms per call "
+            f"({statistics.median(gc_ms) / statistics.median([c[0] for c in per_call]) * 100:.0f}% of it); "
+            f"worst call {worst[0]:.1f} ms with collections {[(g, round(ms, 1)) for g, ms in worst[1]]}"
+        )
         profiler = Profiler(interval=0.0002)
         profiler.start()
         for _ in range(args.repeat):
@@ -213,22 +300,39 @@ def cmd_imports(args) -> int:
             t = time.perf_counter()
             subprocess.run([PY, "-c", c], check=True)
             walls[label].append((time.perf_counter() - t) * 1000)
-    rows = sorted(((statistics.median(c for c, _ in v), statistics.median(s for _, s in v), k)
-                   for k, v in per.items()), reverse=True)
-    print(f"wall: `{code}` {statistics.median(walls['server']):.0f} ms, `{floor}` "
-          f"{statistics.median(walls['floor']):.0f} ms (medians of {args.repeat}, interleaved)")
+    rows = sorted(
+        (
+            (statistics.median(c for c, _ in v), statistics.median(s for _, s in v), k)
+            for k, v in per.items()
+        ),
+        reverse=True,
+    )
+    print(
+        f"wall: `{code}` {statistics.median(walls['server']):.0f} ms, `{floor}` "
+        f"{statistics.median(walls['floor']):.0f} ms (medians of {args.repeat}, interleaved)"
+    )
     print(f"{'cumulative ms':>13} {'self ms':>8}  module (medians)")
     for cum, self_, name in rows[: args.top]:
         print(f"{cum / 1000:13.1f} {self_ / 1000:8.1f}  {name}")
-    own = sorted(((statistics.median(s for _, s in v), k.strip()) for k, v in per.items()
-                  if k.strip().startswith("alembic_env_lsp")), reverse=True)
-    print("\nthe project's own modules, self time (ms):",
-          ", ".join(f"{k} {v / 1000:.1f}" for v, k in own))
+    own = sorted(
+        (
+            (statistics.median(s for _, s in v), k.strip())
+            for k, v in per.items()
+            if k.strip().startswith("alembic_env_lsp")
+        ),
+        reverse=True,
+    )
+    print(
+        "\nthe project's own modules, self time (ms):",
+        ", ".join(f"{k} {v / 1000:.1f}" for v, k in own),
+    )
     return 0
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = ap.add_subparsers(dest="what", required=True)
     s = sub.add_parser("server")
     s.add_argument("--input", default="a", choices=("a", "sync", "k1", "k5", "c50"))
@@ -258,8 +362,9 @@ def main() -> int:
     if args.what == "tree":
         summarize_collapsed(Path(args.file), args.min_pct)
         return 0
-    return {"server": cmd_server, "engine": cmd_engine, "imports": cmd_imports,
-            "trace": cmd_trace}[args.what](args)
+    return {"server": cmd_server, "engine": cmd_engine, "imports": cmd_imports, "trace": cmd_trace}[
+        args.what
+    ](args)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ the budget verdicts); --update-doc also copies the report into BENCHMARKS.md bet
 `bench:results` markers.  Nothing here asserts on timings: a missed budget is reported, the
 exit status is 0 unless a measurement could not be taken.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,6 +73,7 @@ class Order(Base):
     customer: Mapped[Customer] = relationship(back_populates="orders")
 '''
 
+
 def alembic_ini() -> str:
     """The benchmark project's ini: its URL plus the logging sections of Alembic's template."""
     from alembic_env_lsp.knowledge import template_logging_block
@@ -81,6 +83,7 @@ def alembic_ini() -> str:
         "sqlalchemy.url = postgresql+asyncpg://app:secret@localhost/orders\n\n"
     )
     return head + template_logging_block()
+
 
 # (runs per session, sessions per round, rounds, extra harness args) per group, full / quick
 PLANS = {
@@ -111,8 +114,18 @@ PLANS = {
         "cli": 1,
     },
 }
-GROUP_FILE = {"life-a": "a", "steady-a": "a", "steady-sync": "sync", "steady-1k": "k1", "steady-5k": "k5",
-              "busy-5k": "k5", "big-50k": "c50", "big-50k-incr": "c50", "push-a": "a", "push-5k": "k5"}
+GROUP_FILE = {
+    "life-a": "a",
+    "steady-a": "a",
+    "steady-sync": "sync",
+    "steady-1k": "k1",
+    "steady-5k": "k5",
+    "busy-5k": "k5",
+    "big-50k": "c50",
+    "big-50k-incr": "c50",
+    "push-a": "a",
+    "push-5k": "k5",
+}
 GROUPS = list(GROUP_FILE) + ["cli"]
 
 T0 = time.perf_counter()
@@ -170,8 +183,11 @@ def fmt_ratio(r: float | None) -> str:
 
 
 def gen_big(header: Path, out: Path, lines: int) -> None:
-    subprocess.run([PY, str(BENCH / "gen_big.py"), str(header), str(out), str(lines)],
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [PY, str(BENCH / "gen_big.py"), str(header), str(out), str(lines)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def make_project(root: Path, env_text: str) -> Path:
@@ -238,8 +254,11 @@ def prepare(tmp: Path, groups: list[str]) -> dict:
             (tmp / "cli-bare" / f"p{i:04d}" / "env.py").write_text(text)
             make_project(tmp / "cli-projects" / f"p{i:04d}", text)
         files["cli"] = {"bare": tmp / "cli-bare", "projects": tmp / "cli-projects"}
-    files["_lines"] = {key: v[0].read_text().count("\n")
-                       for key, v in files.items() if isinstance(v, tuple) and v[0].is_file()}
+    files["_lines"] = {
+        key: v[0].read_text().count("\n")
+        for key, v in files.items()
+        if isinstance(v, tuple) and v[0].is_file()
+    }
     return files
 
 
@@ -254,18 +273,57 @@ class Runner:
         self.stderr_log = stderr_log
         self.counter = 0
 
-    def bench(self, server: str, file: Path, root: Path, runs: int, sessions: int,
-              extra: list[str], timeout: float = 900) -> dict:
+    def bench(
+        self,
+        server: str,
+        file: Path,
+        root: Path,
+        runs: int,
+        sessions: int,
+        extra: list[str],
+        timeout: float = 900,
+    ) -> dict:
         self.counter += 1
         out = self.tmp / f"run{self.counter:04d}.json"
-        argv = [PY, str(BENCH / "lsp_bench.py"), "--file", str(file), "--root", str(root),
-                "--cwd", str(root), "--hover-line", str(HOVER_LINE), "--hover-col", str(HOVER_COL),
-                "--runs", str(runs), "--sessions", str(sessions), "--json-out", str(out),
-                "--no-table", "--timeout", "300", "--stderr", str(self.stderr_log),
-                "--label", server, *extra, "--", *self.cmds[server]]
+        argv = [
+            PY,
+            str(BENCH / "lsp_bench.py"),
+            "--file",
+            str(file),
+            "--root",
+            str(root),
+            "--cwd",
+            str(root),
+            "--hover-line",
+            str(HOVER_LINE),
+            "--hover-col",
+            str(HOVER_COL),
+            "--runs",
+            str(runs),
+            "--sessions",
+            str(sessions),
+            "--json-out",
+            str(out),
+            "--no-table",
+            "--timeout",
+            "300",
+            "--stderr",
+            str(self.stderr_log),
+            "--label",
+            server,
+            *extra,
+            "--",
+            *self.cmds[server],
+        ]
         try:
-            proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True, env=self.env, timeout=timeout)
+            proc = subprocess.run(
+                argv,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=self.env,
+                timeout=timeout,
+            )
         except subprocess.TimeoutExpired:
             return {"errors": [f"harness timed out after {timeout}s"]}
         if out.exists():
@@ -309,19 +367,22 @@ def run_group(runner: Runner, name: str, plan: tuple, files: dict, servers: list
     if name.startswith("push-"):  # the real server with the client not offering pull diagnostics
         servers = [s for s in servers if s == "real"]
     if name.startswith("big-50k"):
-        servers = [s for s in servers if s != "parse"] + (["parse"] if "parse" in servers and
-                                                          runner.with_parse_50k else [])
+        servers = [s for s in servers if s != "parse"] + (
+            ["parse"] if "parse" in servers and runner.with_parse_50k else []
+        )
     per: dict[str, list[dict]] = {s: [] for s in servers}
     for r in range(rounds):
-        order = servers[r % len(servers):] + servers[:r % len(servers)]
+        order = servers[r % len(servers) :] + servers[: r % len(servers)]
         for s in order:
             n_runs = runs
             if name == "big-50k" and s == "parse":
                 n_runs = 2
             t = time.perf_counter()
             res = runner.bench(s, path, root, n_runs, sessions, extra)
-            log(f"{name}: {LABEL[s]} round {r + 1}/{rounds} in {time.perf_counter() - t:.1f}s"
-                + (f"  ERRORS {res.get('errors')}" if res.get("errors") else ""))
+            log(
+                f"{name}: {LABEL[s]} round {r + 1}/{rounds} in {time.perf_counter() - t:.1f}s"
+                + (f"  ERRORS {res.get('errors')}" if res.get("errors") else "")
+            )
             per[s].append(res)
     return {s: merge(v) for s, v in per.items()}
 
@@ -329,10 +390,13 @@ def run_group(runner: Runner, name: str, plan: tuple, files: dict, servers: list
 # ---- CLI ----------------------------------------------------------------------------------
 
 
-def wall(argv: list[str], env: dict, cwd: Path | None = None) -> tuple[float, subprocess.CompletedProcess]:
+def wall(
+    argv: list[str], env: dict, cwd: Path | None = None
+) -> tuple[float, subprocess.CompletedProcess]:
     t = time.perf_counter()
-    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                       cwd=cwd)
+    p = subprocess.run(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd
+    )
     return (time.perf_counter() - t) * 1000, p
 
 
@@ -340,8 +404,14 @@ def run_cli(folders: dict[str, Path], reps: int, env: dict) -> dict:
     """Interleaved: `python -c pass` x3, the CLI on each corpus, the libcst floor; `reps` rounds."""
     start = [PY, "-c", "pass"]
     floor = [PY, str(BENCH / "cli_floor.py"), str(folders["bare"])]
-    out: dict = {"start_ms": [], "parse_sum_ms": [], "floor_wall_ms": [], "import_libcst_ms": [],
-                 "errors": [], "corpora": {}}
+    out: dict = {
+        "start_ms": [],
+        "parse_sum_ms": [],
+        "floor_wall_ms": [],
+        "import_libcst_ms": [],
+        "errors": [],
+        "corpora": {},
+    }
     for name in folders:
         out["corpora"][name] = {"cli_ms": []}
     # warm-up (page cache, .pyc, the drivers cache) on the bare corpus and the floor
@@ -355,18 +425,24 @@ def run_cli(folders: dict[str, Path], reps: int, env: dict) -> dict:
             ms, p = wall([PY, "-m", "alembic_env_lsp", "check", str(folder)], env)
             out["corpora"][name]["cli_ms"].append(ms)
             if r == 0:  # exit 1 = findings; anything else means the CLI failed
-                out["corpora"][name].update(exit=p.returncode, output_lines=len(p.stdout.splitlines()))
+                out["corpora"][name].update(
+                    exit=p.returncode, output_lines=len(p.stdout.splitlines())
+                )
                 if p.returncode not in (0, 1):
-                    out["errors"].append(f"CLI exit {p.returncode} on {name}: {p.stderr.strip()[-500:]}")
+                    out["errors"].append(
+                        f"CLI exit {p.returncode} on {name}: {p.stderr.strip()[-500:]}"
+                    )
         ms, p = wall(floor, env)
         info = json.loads(p.stdout.strip().splitlines()[-1])
         out["files"] = info["files"]
         out["parse_sum_ms"].append(info["parse_ms_sum"])
         out["import_libcst_ms"].append(info["import_libcst_ms"])
         out["floor_wall_ms"].append(ms)
-        log(f"cli: round {r + 1}/{reps}: "
+        log(
+            f"cli: round {r + 1}/{reps}: "
             + ", ".join(f"CLI {n} {c['cli_ms'][-1]:.0f} ms" for n, c in out["corpora"].items())
-            + f", floor parses {info['parse_ms_sum']:.0f} ms, python -c pass {out['start_ms'][-1]:.0f} ms")
+            + f", floor parses {info['parse_ms_sum']:.0f} ms, python -c pass {out['start_ms'][-1]:.0f} ms"
+        )
     for k in ("start_ms", "parse_sum_ms", "floor_wall_ms", "import_libcst_ms"):
         out[k + "_stats"] = stats(out[k])
     out["floor_ms"] = med(out["parse_sum_ms_stats"]) + med(out["start_ms_stats"])
@@ -380,8 +456,11 @@ def run_cli(folders: dict[str, Path], reps: int, env: dict) -> dict:
 
 
 def machine() -> dict:
-    info: dict = {"nproc": os.cpu_count(), "python": platform.python_version(),
-                  "platform": platform.platform()}
+    info: dict = {
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -397,18 +476,29 @@ def machine() -> dict:
     except (OSError, ValueError):
         pass
     versions = {}
-    for dist in ("alembic-env-lsp", "pygls", "lsprotocol", "cattrs", "libcst", "SQLAlchemy",
-                 "alembic"):
+    for dist in (
+        "alembic-env-lsp",
+        "pygls",
+        "lsprotocol",
+        "cattrs",
+        "libcst",
+        "SQLAlchemy",
+        "alembic",
+    ):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             versions[dist] = None
     info["versions"] = versions
     try:
-        rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "server"],
-                               capture_output=True, text=True).stdout.strip()
+        rev = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--", "server"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         info["commit"] = rev + (" (server/ has local changes)" if dirty else "")
     except OSError:
         pass
@@ -441,7 +531,9 @@ def budgets(res: dict) -> list[dict]:
 
     def add(name, value_txt, limit_txt, met_txt):
         met, txt = met_txt
-        out.append({"budget": name, "value": value_txt, "limit": limit_txt, "met": met, "verdict": txt})
+        out.append(
+            {"budget": name, "value": value_txt, "limit": limit_txt, "met": met, "verdict": txt}
+        )
 
     def g(group, server, metric):
         try:
@@ -463,42 +555,67 @@ def budgets(res: dict) -> list[dict]:
 
     # change->diagnostics, 94 lines, <= 1.5x floor parse
     r, p = g("steady-a", "real", "change"), g("steady-a", "parse", "change")
-    add("change→diagnostics, 94-line env.py ≤ 1.5× floor parse",
-        f"{fmt(r, ' ms')} = {fmt_ratio(ratio(r, p))} of {fmt(p, ' ms')}", "1.5x",
-        verdict(ratio(r, p), 1.5, "x"))
+    add(
+        "change→diagnostics, 94-line env.py ≤ 1.5× floor parse",
+        f"{fmt(r, ' ms')} = {fmt_ratio(ratio(r, p))} of {fmt(p, ' ms')}",
+        "1.5x",
+        verdict(ratio(r, p), 1.5, "x"),
+    )
     r, p = g("steady-sync", "real", "change"), g("steady-sync", "parse", "change")
-    add("(same budget, extra input) change→diagnostics, Alembic's generic template + asyncpg URL ≤ 1.5× floor parse",
-        f"{fmt(r, ' ms')} = {fmt_ratio(ratio(r, p))} of {fmt(p, ' ms')}", "1.5x",
-        verdict(ratio(r, p), 1.5, "x"))
+    add(
+        "(same budget, extra input) change→diagnostics, Alembic's generic template + asyncpg URL ≤ 1.5× floor parse",
+        f"{fmt(r, ' ms')} = {fmt_ratio(ratio(r, p))} of {fmt(p, ' ms')}",
+        "1.5x",
+        verdict(ratio(r, p), 1.5, "x"),
+    )
     for metric in ("hover", "codeAction"):
         v = g("steady-a", "real", metric)
         add(f"{metric}, 94-line env.py ≤ 1 ms", fmt(v, " ms"), "1 ms", verdict(v, 1.0, " ms"))
     for metric in ("hover", "codeAction"):
         v = g("steady-5k", "real", metric)
-        add(f"{metric}, 5,000-line env.py ≤ 1 ms (from the cached analysis)", fmt(v, " ms"), "1 ms",
-            verdict(v, 1.0, " ms"))
+        add(
+            f"{metric}, 5,000-line env.py ≤ 1 ms (from the cached analysis)",
+            fmt(v, " ms"),
+            "1 ms",
+            verdict(v, 1.0, " ms"),
+        )
     r, n = g("life-a", "real", "startup"), g("life-a", "none", "startup")
-    add("startup (spawn→initialize) ≤ 1.1× floor none",
-        f"{fmt(r, ' ms')} = {fmt_ratio(ratio(r, n))} of {fmt(n, ' ms')}", "1.1x",
-        verdict(ratio(r, n), 1.1, "x"))
+    add(
+        "startup (spawn→initialize) ≤ 1.1× floor none",
+        f"{fmt(r, ' ms')} = {fmt_ratio(ratio(r, n))} of {fmt(n, ' ms')}",
+        "1.1x",
+        verdict(ratio(r, n), 1.1, "x"),
+    )
     r, p = g("life-a", "real", "ttfd"), g("life-a", "parse", "ttfd")
-    add("spawn→first diagnostics (open right after initialize) ≤ 1.05× floor parse",
-        f"{fmt(r, ' ms')} = {fmt_ratio(ratio(r, p))} of {fmt(p, ' ms')}", "1.05x",
-        verdict(ratio(r, p), 1.05, "x"))
+    add(
+        "spawn→first diagnostics (open right after initialize) ≤ 1.05× floor parse",
+        f"{fmt(r, ' ms')} = {fmt_ratio(ratio(r, p))} of {fmt(p, ' ms')}",
+        "1.05x",
+        verdict(ratio(r, p), 1.05, "x"),
+    )
     for grp_name, how in (("big-50k", "full-text edits"), ("big-50k-incr", "incremental edits")):
         v, n = g(grp_name, "real", "change"), g(grp_name, "none", "change")
-        add(f"50,000-line non-env file, {how}: change→diagnostics ≤ 5 ms",
-            f"{fmt(v, ' ms')} (floor none: {fmt(n, ' ms')}, {fmt_ratio(ratio(v, n))})", "5 ms",
-            verdict(v, 5.0, " ms"))
+        add(
+            f"50,000-line non-env file, {how}: change→diagnostics ≤ 5 ms",
+            f"{fmt(v, ' ms')} (floor none: {fmt(n, ' ms')}, {fmt_ratio(ratio(v, n))})",
+            "5 ms",
+            verdict(v, 5.0, " ms"),
+        )
     r, n = rss("big-50k", "real"), rss("big-50k", "none")
     d = None if r is None or n is None else r - n
-    add("50,000-line non-env file: peak RSS within 5 MB of floor none",
-        f"{fmt(r, ' MiB')} vs {fmt(n, ' MiB')} (Δ {fmt(d, ' MiB')})", "+5 MiB",
-        verdict(d, 5.0, " MiB"))
+    add(
+        "50,000-line non-env file: peak RSS within 5 MB of floor none",
+        f"{fmt(r, ' MiB')} vs {fmt(n, ' MiB')} (Δ {fmt(d, ' MiB')})",
+        "+5 MiB",
+        verdict(d, 5.0, " MiB"),
+    )
     r, p = g("steady-5k", "real", "change"), g("steady-5k", "parse", "change")
-    add("5,000-line env script: change→diagnostics ≤ 1.3× floor parse",
-        f"{fmt(r, ' ms')} = {fmt_ratio(ratio(r, p))} of {fmt(p, ' ms')}", "1.3x",
-        verdict(ratio(r, p), 1.3, "x"))
+    add(
+        "5,000-line env script: change→diagnostics ≤ 1.3× floor parse",
+        f"{fmt(r, ' ms')} = {fmt_ratio(ratio(r, p))} of {fmt(p, ' ms')}",
+        "1.3x",
+        verdict(ratio(r, p), 1.3, "x"),
+    )
     # Bursts: the last edit of a burst waits for at most the analysis already running plus its
     # own, i.e. <= 2 analyses (one analysis = the steady change->diagnostics median).
     b, c = g("steady-5k", "real", "burst"), g("steady-5k", "real", "change")
@@ -506,31 +623,54 @@ def budgets(res: dict) -> list[dict]:
         pubs = med(res["groups"]["push-5k"]["real"]["burst_publishes"])
     except KeyError:
         pubs = None
-    add("5,000 lines, burst: last edit→its diagnostics ≤ 2 analyses (never queues behind more than one)",
+    add(
+        "5,000 lines, burst: last edit→its diagnostics ≤ 2 analyses (never queues behind more than one)",
         f"{fmt(b, ' ms')} = {fmt(ratio(b, c))} analyses of {fmt(c, ' ms')}"
-        + (f"; {fmt(pubs)} diagnostics published per 10-edit burst (push run)" if pubs is not None else ""),
-        "2 analyses", verdict(ratio(b, c), 2.0, " analyses"))
+        + (
+            f"; {fmt(pubs)} diagnostics published per 10-edit burst (push run)"
+            if pubs is not None
+            else ""
+        ),
+        "2 analyses",
+        verdict(ratio(b, c), 2.0, " analyses"),
+    )
     # A hover sent right after a didChange answers from the analysis of that (current) version,
     # so it waits for that one analysis: compare with change->diagnostics of the same run.
     h, c2 = g("busy-5k", "real", "busyHover"), g("busy-5k", "real", "change")
-    add("5,000 lines: hover sent during an analysis waits ≤ that one analysis (+20% noise)",
+    add(
+        "5,000 lines: hover sent during an analysis waits ≤ that one analysis (+20% noise)",
         f"{fmt(h, ' ms')} = {fmt(ratio(h, c2))} analyses of {fmt(c2, ' ms')} (same run)",
-        "1.2 analyses", verdict(ratio(h, c2), 1.2, " analyses"))
+        "1.2 analyses",
+        verdict(ratio(h, c2), 1.2, " analyses"),
+    )
     peaks = [x for x in (rss_max("steady-a", "real"), rss_max("life-a", "real")) if x is not None]
     v = max(peaks) if peaks else None
-    add("peak RSS (server + workers) over the 94-line runs ≤ 60 MB", fmt(v, " MiB"), "60 MiB",
-        verdict(v, 60.0, " MiB"))
+    add(
+        "peak RSS (server + workers) over the 94-line runs ≤ 60 MB",
+        fmt(v, " MiB"),
+        "60 MiB",
+        verdict(v, 60.0, " MiB"),
+    )
     v = rss_max("steady-sync", "real")
-    add("(same budget, extra input) peak RSS over the generic-template + asyncpg run ≤ 60 MB",
-        fmt(v, " MiB"), "60 MiB", verdict(v, 60.0, " MiB"))
+    add(
+        "(same budget, extra input) peak RSS over the generic-template + asyncpg run ≤ 60 MB",
+        fmt(v, " MiB"),
+        "60 MiB",
+        verdict(v, 60.0, " MiB"),
+    )
     cli = res.get("cli") or {}
-    for name, what in (("bare", "a folder of 1,000 env.py files"),
-                       ("projects", "1,000 projects (alembic.ini + migrations/env.py)")):
+    for name, what in (
+        ("bare", "a folder of 1,000 env.py files"),
+        ("projects", "1,000 projects (alembic.ini + migrations/env.py)"),
+    ):
         c = (cli.get("corpora") or {}).get(name) or {}
         r, f = med(c.get("cli_ms_stats")), cli.get("floor_ms")
-        add(f"CLI, {what} ≤ 1.3× (1,000 libcst parses + one interpreter start)",
-            f"{fmt(r, ' ms')} = {fmt_ratio(ratio(r, f))} of {fmt(f, ' ms')}", "1.3x",
-            verdict(ratio(r, f), 1.3, "x"))
+        add(
+            f"CLI, {what} ≤ 1.3× (1,000 libcst parses + one interpreter start)",
+            f"{fmt(r, ' ms')} = {fmt_ratio(ratio(r, f))} of {fmt(f, ' ms')}",
+            "1.3x",
+            verdict(ratio(r, f), 1.3, "x"),
+        )
     return out
 
 
@@ -560,36 +700,52 @@ GROUP_METRICS = {
     "push-a": ["open", "change", "hover", "codeAction", "burst"],
     "push-5k": ["open", "change", "hover", "codeAction", "burst"],
 }
-METRIC_TITLE = {"startup": "startup", "open": "open→diag", "ttfd": "spawn→first diag",
-                "change": "change→diag", "hover": "hover", "codeAction": "codeAction",
-                "burst": "burst: last edit→diag", "busyHover": "hover during analysis"}
+METRIC_TITLE = {
+    "startup": "startup",
+    "open": "open→diag",
+    "ttfd": "spawn→first diag",
+    "change": "change→diag",
+    "hover": "hover",
+    "codeAction": "codeAction",
+    "burst": "burst: last edit→diag",
+    "busyHover": "hover during analysis",
+}
 
 
 def report(res: dict) -> str:
     m = res["machine"]
     L = []
-    L.append(f"Run of {res['started']} ({res['plan']} plan, {res['elapsed_s']:.0f} s in all); "
-             f"commit {m.get('commit')}; load average before/after: {res['load_before']} / "
-             f"{res['load_after']}.")
+    L.append(
+        f"Run of {res['started']} ({res['plan']} plan, {res['elapsed_s']:.0f} s in all); "
+        f"commit {m.get('commit')}; load average before/after: {res['load_before']} / "
+        f"{res['load_after']}."
+    )
     L.append("")
-    L.append(f"Machine: {m.get('nproc')} CPUs ({m.get('cpu')}), {m.get('ram_gib')} GiB RAM, "
-             f"Python {m.get('python')}, {m.get('platform')}.  Versions: "
-             + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".")
+    L.append(
+        f"Machine: {m.get('nproc')} CPUs ({m.get('cpu')}), {m.get('ram_gib')} GiB RAM, "
+        f"Python {m.get('python')}, {m.get('platform')}.  Versions: "
+        + ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+        + "."
+    )
     L.append("")
-    L.append("Cells are **median / p90** in ms over all samples of the run; ratios are medians "
-             "divided by the floor's median from the same group of interleaved runs.")
+    L.append(
+        "Cells are **median / p90** in ms over all samples of the run; ratios are medians "
+        "divided by the floor's median from the same group of interleaved runs."
+    )
     if res.get("real_unavailable"):
         L.append("")
         L.append(f"**The real server was not measured**: {res['real_unavailable']}")
     cold = res.get("cold")
     if cold:
         L.append("")
-        L.append(f"First session with an empty cache directory (drivers table not yet computed): "
-                 f"startup {fmt(cold.get('startup'), ' ms')}, spawn→first diagnostics "
-                 f"{fmt(cold.get('ttfd'), ' ms')}, peak RSS with children {fmt(cold.get('peak_rss_tree_mb'), ' MiB')} "
-                 "(not part of the budgets: every later start reads the cache).  Drivers cache files "
-                 f"after that session: {res.get('drivers_cache_after_probe') or 'none'}; the suite then "
-                 f"fills the cache itself: {(res.get('drivers_cache') or {}).get('files')}.")
+        L.append(
+            f"First session with an empty cache directory (drivers table not yet computed): "
+            f"startup {fmt(cold.get('startup'), ' ms')}, spawn→first diagnostics "
+            f"{fmt(cold.get('ttfd'), ' ms')}, peak RSS with children {fmt(cold.get('peak_rss_tree_mb'), ' MiB')} "
+            "(not part of the budgets: every later start reads the cache).  Drivers cache files "
+            f"after that session: {res.get('drivers_cache_after_probe') or 'none'}; the suite then "
+            f"fills the cache itself: {(res.get('drivers_cache') or {}).get('files')}."
+        )
     L.append("")
     L.append("### Budgets")
     L.append("")
@@ -613,8 +769,11 @@ def report(res: dict) -> str:
         L.append("|" + "---|" * len(head))
         for s, d in grp.items():
             ns = {d["ms"][k].get("n", 0) for k in metrics}
-            row = [LABEL[s] + (f" ({d['diagnostics_mode']})" if d.get("diagnostics_mode") == "pull" else ""),
-                   "/".join(str(x) for x in sorted(ns))]
+            row = [
+                LABEL[s]
+                + (f" ({d['diagnostics_mode']})" if d.get("diagnostics_mode") == "pull" else ""),
+                "/".join(str(x) for x in sorted(ns)),
+            ]
             row += [fmt_st(d["ms"][k]) for k in metrics]
             row.append(fmt_st(d["peak_rss_tree_mb"]) if d["peak_rss_tree_mb"].get("n") else "–")
             if len(head) > len(row):
@@ -627,10 +786,18 @@ def report(res: dict) -> str:
             for floor in ("none", "parse"):
                 if floor not in grp:
                     continue
-                cells = [fmt_ratio(ratio(med(grp["real"]["ms"][k]), med(grp[floor]["ms"][k])))
-                         for k in metrics]
-                cells.append(fmt_ratio(ratio(med(grp["real"]["peak_rss_tree_mb"]),
-                                             med(grp[floor]["peak_rss_tree_mb"]))))
+                cells = [
+                    fmt_ratio(ratio(med(grp["real"]["ms"][k]), med(grp[floor]["ms"][k])))
+                    for k in metrics
+                ]
+                cells.append(
+                    fmt_ratio(
+                        ratio(
+                            med(grp["real"]["peak_rss_tree_mb"]),
+                            med(grp[floor]["peak_rss_tree_mb"]),
+                        )
+                    )
+                )
                 if len(head) > len(cells) + 2:
                     cells.append("")
                 rows.append(f"| real ÷ {LABEL[floor]} | | " + " | ".join(cells) + " |")
@@ -642,11 +809,13 @@ def report(res: dict) -> str:
         info = grp.get("real")
         if info:
             L.append("")
-            L.append(f"real server: diagnostics {info.get('diagnostics_mode')}, "
-                     f"{info.get('diagnostics_on_open')} diagnostics on open, hover result "
-                     f"`{info.get('hover_result')}`, codeAction result `{info.get('codeAction_result')}`"
-                     + (f"; worker processes seen: {info['children']}" if info.get("children") else "")
-                     + ".")
+            L.append(
+                f"real server: diagnostics {info.get('diagnostics_mode')}, "
+                f"{info.get('diagnostics_on_open')} diagnostics on open, hover result "
+                f"`{info.get('hover_result')}`, codeAction result `{info.get('codeAction_result')}`"
+                + (f"; worker processes seen: {info['children']}" if info.get("children") else "")
+                + "."
+            )
         for n in sorted(notes):
             L.append(f"note: {n}")
     cli = res.get("cli")
@@ -654,21 +823,33 @@ def report(res: dict) -> str:
         L.append("")
         L.append(f"### CLI: `alembic-env-lsp check FOLDER`, {cli.get('files')} env.py files")
         L.append("")
-        L.append("`bare`: a folder of 1,000 env.py files (the async sample and Alembic's own templates, "
-                 "round-robin), found because they import alembic's context; `projects`: the same "
-                 "files as 1,000 Alembic projects, each an alembic.ini + migrations/env.py. "
-                 f"Load average before / after: {cli.get('load')}.")
+        L.append(
+            "`bare`: a folder of 1,000 env.py files (the async sample and Alembic's own templates, "
+            "round-robin), found because they import alembic's context; `projects`: the same "
+            "files as 1,000 Alembic projects, each an alembic.ini + migrations/env.py. "
+            f"Load average before / after: {cli.get('load')}."
+        )
         L.append("")
         L.append("| measurement | median / p90 (ms) | ÷ floor |")
         L.append("|---|---|---|")
         for name, c in cli["corpora"].items():
-            L.append(f"| `python -m alembic_env_lsp check` {name} (wall) | {fmt_st(c['cli_ms_stats'])} "
-                     f"| {fmt_ratio(c['ratio'])} |")
-        L.append(f"| `python -c pass` (one interpreter start) | {fmt_st(cli['start_ms_stats'])} | |")
-        L.append(f"| 1,000 × `libcst.parse_module` (in-process sum, same files) | {fmt_st(cli['parse_sum_ms_stats'])} | |")
-        L.append(f"| **floor** = parses + interpreter start (medians) | {fmt(cli['floor_ms'])} | 1.00x |")
+            L.append(
+                f"| `python -m alembic_env_lsp check` {name} (wall) | {fmt_st(c['cli_ms_stats'])} "
+                f"| {fmt_ratio(c['ratio'])} |"
+            )
+        L.append(
+            f"| `python -c pass` (one interpreter start) | {fmt_st(cli['start_ms_stats'])} | |"
+        )
+        L.append(
+            f"| 1,000 × `libcst.parse_module` (in-process sum, same files) | {fmt_st(cli['parse_sum_ms_stats'])} | |"
+        )
+        L.append(
+            f"| **floor** = parses + interpreter start (medians) | {fmt(cli['floor_ms'])} | 1.00x |"
+        )
         L.append(f"| (info) `import libcst` | {fmt_st(cli['import_libcst_ms_stats'])} | |")
-        L.append(f"| (info) the whole floor process: read + import libcst + parse | {fmt_st(cli['floor_wall_ms_stats'])} | |")
+        L.append(
+            f"| (info) the whole floor process: read + import libcst + parse | {fmt_st(cli['floor_wall_ms_stats'])} | |"
+        )
         if cli["errors"]:
             L.append(f"\nerrors: {cli['errors']}")
     return "\n".join(L) + "\n"
@@ -679,22 +860,38 @@ def report(res: dict) -> str:
 
 def absolute(token: str) -> str:
     """Servers run with the project folder as cwd: make relative paths in a command absolute."""
-    if "/" in token and not token.startswith("-") and not os.path.isabs(token) and os.path.exists(token):
+    if (
+        "/" in token
+        and not token.startswith("-")
+        and not os.path.isabs(token)
+        and os.path.exists(token)
+    ):
         return os.path.abspath(token)
     return token
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true", help="few samples: a smoke run (~1-2 minutes)")
     ap.add_argument("--only", help="comma-separated groups: " + ",".join(GROUPS))
-    ap.add_argument("--server-cmd", help="command of the server under test "
-                    "(default: this interpreter -m alembic_env_lsp serve)")
-    ap.add_argument("--with-parse-50k", action="store_true",
-                    help="also run floor --mode parse on the 50,000-line file (2 edits, ~30 s, ~900 MiB)")
+    ap.add_argument(
+        "--server-cmd",
+        help="command of the server under test "
+        "(default: this interpreter -m alembic_env_lsp serve)",
+    )
+    ap.add_argument(
+        "--with-parse-50k",
+        action="store_true",
+        help="also run floor --mode parse on the 50,000-line file (2 edits, ~30 s, ~900 MiB)",
+    )
     ap.add_argument("--out", default=str(BENCH / "out"), help="output folder (default bench/out)")
-    ap.add_argument("--update-doc", action="store_true",
-                    help="copy the report into BENCHMARKS.md between the bench:results markers")
+    ap.add_argument(
+        "--update-doc",
+        action="store_true",
+        help="copy the report into BENCHMARKS.md between the bench:results markers",
+    )
     ap.add_argument("--keep-inputs", action="store_true", help="do not delete the generated inputs")
     args = ap.parse_args()
 
@@ -719,14 +916,25 @@ def main() -> int:
     pkg = Path(alembic_env_lsp.__file__).parent
     subprocess.run([PY, "-m", "compileall", "-q", str(pkg)], env=env, stdout=subprocess.DEVNULL)
     env["PYTHONUNBUFFERED"] = "0"
-    real_cmd = ([absolute(t) for t in shlex.split(args.server_cmd)] if args.server_cmd
-                else [PY, "-m", "alembic_env_lsp", "serve"])
-    cmds = {"real": real_cmd,
-            "none": [PY, str(BENCH / "floor_server.py"), "--mode", "none"],
-            "parse": [PY, str(BENCH / "floor_server.py"), "--mode", "parse"]}
-    res: dict = {"started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "plan": plan_name,
-                 "machine": machine(), "load_before": loadavg(), "cmds": cmds, "groups": {},
-                 "files": {}}
+    real_cmd = (
+        [absolute(t) for t in shlex.split(args.server_cmd)]
+        if args.server_cmd
+        else [PY, "-m", "alembic_env_lsp", "serve"]
+    )
+    cmds = {
+        "real": real_cmd,
+        "none": [PY, str(BENCH / "floor_server.py"), "--mode", "none"],
+        "parse": [PY, str(BENCH / "floor_server.py"), "--mode", "parse"],
+    }
+    res: dict = {
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "plan": plan_name,
+        "machine": machine(),
+        "load_before": loadavg(),
+        "cmds": cmds,
+        "groups": {},
+        "files": {},
+    }
     try:
         log(f"generating inputs in {tmp}")
         files = prepare(tmp, groups)
@@ -742,23 +950,36 @@ def main() -> int:
             # Probe + warm-up: the real server's first session runs with an empty cache.
             a_path, a_root = files["a"]
             probe = runner.bench("real", a_path, a_root, 1, 1, [], timeout=120)
-            res["drivers_cache_after_probe"] = sorted(p.name for p in (tmp / "cache").rglob("*.json"))
+            res["drivers_cache_after_probe"] = sorted(
+                p.name for p in (tmp / "cache").rglob("*.json")
+            )
             if probe.get("errors") or not (probe.get("raw") or {}).get("ttfd"):
-                res["real_unavailable"] = (f"`{' '.join(real_cmd)}` did not answer: "
-                                           f"{'; '.join(probe.get('errors') or ['no diagnostics'])[:400]}")
+                res["real_unavailable"] = (
+                    f"`{' '.join(real_cmd)}` did not answer: "
+                    f"{'; '.join(probe.get('errors') or ['no diagnostics'])[:400]}"
+                )
                 log(res["real_unavailable"])
                 servers.remove("real")
             else:
                 res["cold"] = {k: probe["raw"][k][0] for k in ("startup", "ttfd")}
-                res["cold"]["peak_rss_tree_mb"] = (probe.get("raw_peak_rss_tree_kb") or [0])[0] / 1024
+                res["cold"]["peak_rss_tree_mb"] = (probe.get("raw_peak_rss_tree_kb") or [0])[
+                    0
+                ] / 1024
             # A session this short ends before the server's background warm-up has written the
             # drivers cache (it runs `python -m alembic_env_lsp.drivers --dump` and is killed with
             # the server), so fill the cache the way the server does, once, before measuring.
-            warm = subprocess.run([PY, "-c", "from alembic_env_lsp import drivers; print(drivers.warm_up())"],
-                                  env=env, capture_output=True, text=True)
+            warm = subprocess.run(
+                [PY, "-c", "from alembic_env_lsp import drivers; print(drivers.warm_up())"],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             cached = sorted(p.name for p in (tmp / "cache").rglob("*.json"))
-            res["drivers_cache"] = {"source": warm.stdout.strip(), "files": cached,
-                                    "written_by_probe_session": res.get("drivers_cache_after_probe")}
+            res["drivers_cache"] = {
+                "source": warm.stdout.strip(),
+                "files": cached,
+                "written_by_probe_session": res.get("drivers_cache_after_probe"),
+            }
             log(f"drivers cache: {warm.stdout.strip() or warm.stderr.strip()[-200:]} -> {cached}")
             for s in servers:
                 if s != "real":

@@ -10,6 +10,7 @@ Used by bench/profile.py `trace` to count how many analyses a burst of edits cau
 they run. Importing the engine up front makes startup slower: never use it for timings of
 startup.
 """
+
 import sys
 import threading
 import time
@@ -26,8 +27,12 @@ def analyze(text, *args, **kwargs):
         return _orig(text, *args, **kwargs)
     finally:
         now = time.perf_counter()
-        print(f"analyze {(t - T0) * 1000:.1f} {len(text)} {(now - t) * 1000:.2f} "
-              f"{threading.current_thread().name}", file=sys.stderr, flush=True)
+        print(
+            f"analyze {(t - T0) * 1000:.1f} {len(text)} {(now - t) * 1000:.2f} "
+            f"{threading.current_thread().name}",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 engine.analyze = analyze
@@ -42,7 +47,9 @@ def _wrap_session() -> None:
     did_change, pull = Session.did_change, Session.pull
 
     def traced_change(self, uri, version, changes):
-        print(f"change {(time.perf_counter() - T0) * 1000:.1f} {version}", file=sys.stderr, flush=True)
+        print(
+            f"change {(time.perf_counter() - T0) * 1000:.1f} {version}", file=sys.stderr, flush=True
+        )
         return did_change(self, uri, version, changes)
 
     async def traced_pull(self, uri, previous):
@@ -50,8 +57,11 @@ def _wrap_session() -> None:
         try:
             return await pull(self, uri, previous)
         finally:
-            print(f"pull {(t - T0) * 1000:.1f} {(time.perf_counter() - t) * 1000:.2f}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"pull {(t - T0) * 1000:.1f} {(time.perf_counter() - t) * 1000:.2f}",
+                file=sys.stderr,
+                flush=True,
+            )
 
     Session.did_change, Session.pull = traced_change, traced_pull
 

@@ -29,7 +29,9 @@ def _socket_guard_module():
 
     module = sys.modules.get("socket_guard")
     if module is None:
-        spec = importlib.util.spec_from_file_location("socket_guard", _GUARD_DIR / "socket_guard.py")
+        spec = importlib.util.spec_from_file_location(
+            "socket_guard", _GUARD_DIR / "socket_guard.py"
+        )
         module = importlib.util.module_from_spec(spec)
         sys.modules["socket_guard"] = module
         spec.loader.exec_module(module)
@@ -45,7 +47,9 @@ def _no_network_and_no_user_code_in_subprocesses(tmp_path_factory):
     base = tmp_path_factory.mktemp("guards")
     log, canary = base / "sockets.jsonl", base / "canary-ran"
     saved = {k: os.environ.get(k) for k in ("PYTHONPATH", guard.LOG_ENV, CANARY_ENV)}
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(_GUARD_DIR), saved["PYTHONPATH"]) if p)
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(_GUARD_DIR), saved["PYTHONPATH"]) if p
+    )
     os.environ[guard.LOG_ENV] = str(log)
     os.environ[CANARY_ENV] = str(canary)
     CANARY_FALLBACK.unlink(missing_ok=True)
@@ -57,7 +61,8 @@ def _no_network_and_no_user_code_in_subprocesses(tmp_path_factory):
             os.environ[key] = value
     violations = guard.read_log(log)
     assert not violations, "the tool used the network in a subprocess:\n" + "\n".join(
-        f"{v['what']} {v['address']} by {' '.join(v['argv'])} during {v['test']}\n{v['stack']}" for v in violations
+        f"{v['what']} {v['address']} by {' '.join(v['argv'])} during {v['test']}\n{v['stack']}"
+        for v in violations
     )
     for marker in (canary, CANARY_FALLBACK):
         assert not marker.exists(), f"user code ran: {marker.read_text(errors='replace')}"
@@ -72,4 +77,6 @@ def _no_network_in_process():
     before = len(guard.violations)
     yield
     new = guard.violations[before:]
-    assert not new, "alembic_env_lsp used the network:\n" + "\n".join(f"{v['what']} {v['address']}\n{v['stack']}" for v in new)
+    assert not new, "alembic_env_lsp used the network:\n" + "\n".join(
+        f"{v['what']} {v['address']}\n{v['stack']}" for v in new
+    )

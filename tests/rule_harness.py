@@ -50,4 +50,6 @@ def apply_fix(example: Example, fix, env_path: Path, ini_path: Path | None):
     env_edits = [e for e in fix.edits if e.path in (None, str(env_path))]
     ini_edits = [e for e in fix.edits if ini_path is not None and e.path == str(ini_path)]
     assert len(env_edits) + len(ini_edits) == len(fix.edits), fix.edits
-    return apply_edits(env_text, env_edits), (apply_edits(ini_text, ini_edits) if ini_text is not None else None)
+    return apply_edits(env_text, env_edits), (
+        apply_edits(ini_text, ini_edits) if ini_text is not None else None
+    )

@@ -16,7 +16,11 @@ EXAMPLE = ROOT / "examples" / "broken-async"
 def run(*args, cwd=None):
     env = dict(os.environ)
     return subprocess.run(
-        [sys.executable, "-m", "alembic_env_lsp", *args], cwd=cwd, capture_output=True, text=True, env=env
+        [sys.executable, "-m", "alembic_env_lsp", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
     )
 
 
@@ -30,13 +34,21 @@ def test_check_text_output_and_exit_code(project):
     result = run("check", ".", cwd=project)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert "migrations/env.py:44:5: ENV003 [error] 'run_async_migrations()' returns a coroutine that is never awaited. Migrations will silently not run (exit code 0). [*]" in lines
+    assert (
+        "migrations/env.py:44:5: ENV003 [error] 'run_async_migrations()' returns a coroutine that is never awaited. Migrations will silently not run (exit code 0). [*]"
+        in lines
+    )
     env001 = next(line for line in lines if " ENV001 " in line)
-    assert env001.startswith("migrations/env.py:35:19: ENV001 [warning] Async engine with sync-only driver 'psycopg2'")
+    assert env001.startswith(
+        "migrations/env.py:35:19: ENV001 [warning] Async engine with sync-only driver 'psycopg2'"
+    )
     assert "s3cr3t" not in result.stdout + result.stderr
     problems = [line for line in lines if line.startswith("migrations/env.py:")]
     fixable = [line for line in problems if line.endswith(" [*]")]
-    assert lines[-1] == f"Found {len(problems)} problems in 1 env script ({len(fixable)} fixable with --fix)."
+    assert (
+        lines[-1]
+        == f"Found {len(problems)} problems in 1 env script ({len(fixable)} fixable with --fix)."
+    )
 
 
 def test_check_json_has_lsp_positions(project):
@@ -55,8 +67,11 @@ def test_check_json_has_lsp_positions(project):
 
 def test_json_columns_are_utf16(tmp_path):
     env = tmp_path / "env.py"
-    env.write_text("from sqlalchemy.ext.asyncio import create_async_engine\n"
-                   "x = '😀'; e = create_async_engine('sqlite:///a.db')\n", encoding="utf-8")
+    env.write_text(
+        "from sqlalchemy.ext.asyncio import create_async_engine\n"
+        "x = '😀'; e = create_async_engine('sqlite:///a.db')\n",
+        encoding="utf-8",
+    )
     rows = json.loads(run("check", "--format", "json", str(env), cwd=tmp_path).stdout)
     [row] = [r for r in rows if r["code"] == "ENV001"]
     # '😀' is one code point but two UTF-16 units: the literal starts at code point 33, UTF-16 column 34
@@ -65,7 +80,10 @@ def test_json_columns_are_utf16(tmp_path):
 
 def test_github_and_sarif(project):
     github = run("check", "--format", "github", ".", cwd=project).stdout.splitlines()
-    assert "::error file=migrations/env.py,line=44,col=5,endLine=44,endColumn=27,title=ENV003::'run_async_migrations()' returns a coroutine that is never awaited. Migrations will silently not run (exit code 0)." in github
+    assert (
+        "::error file=migrations/env.py,line=44,col=5,endLine=44,endColumn=27,title=ENV003::'run_async_migrations()' returns a coroutine that is never awaited. Migrations will silently not run (exit code 0)."
+        in github
+    )
     sarif = json.loads(run("check", "--format", "sarif", ".", cwd=project).stdout)
     results = sarif["runs"][0]["results"]
     assert {r["ruleId"] for r in results} >= {"ENV001", "ENV003", "ENV007"}
@@ -106,24 +124,44 @@ def test_crlf_and_bom_survive_fix(tmp_path):
     run("check", "--fix", str(env), cwd=tmp_path)
     data = env.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
-    assert b"fileConfig(config.config_file_name)\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")
+    assert b"fileConfig(config.config_file_name)\r\n" in data and b"\n" not in data.replace(
+        b"\r\n", b""
+    )
 
 
 def test_bad_inputs_give_one_line_and_exit_2(tmp_path):
     bad = tmp_path / "env.py"
     bad.write_bytes(b"from alembic import context\n\xff\xfe = 1\n")
     result = run("check", str(bad))
-    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "not valid utf-8" in result.stderr
+    assert (
+        result.returncode == 2
+        and result.stderr.count("\n") == 1
+        and "not valid utf-8" in result.stderr
+    )
     missing = run("check", str(tmp_path / "nope"))
-    assert missing.returncode == 2 and "no such file" in missing.stderr and "Traceback" not in missing.stderr
-    (tmp_path / "pyproject.toml").write_text("[tool.alembic-env-lsp]\nseverity = { ENV999 = 'loud' }\n")
+    assert (
+        missing.returncode == 2
+        and "no such file" in missing.stderr
+        and "Traceback" not in missing.stderr
+    )
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.alembic-env-lsp]\nseverity = { ENV999 = 'loud' }\n"
+    )
     good = tmp_path / "env2.py"
     good.write_text("from alembic import context\n")
     settings = run("check", str(good))
-    assert settings.returncode == 2 and "ENV999" in settings.stderr and "Traceback" not in settings.stderr
+    assert (
+        settings.returncode == 2
+        and "ENV999" in settings.stderr
+        and "Traceback" not in settings.stderr
+    )
     (tmp_path / "pyproject.toml").write_text("this is [not toml\n")
     broken = run("check", str(good))
-    assert broken.returncode == 2 and "pyproject.toml" in broken.stderr and "Traceback" not in broken.stderr
+    assert (
+        broken.returncode == 2
+        and "pyproject.toml" in broken.stderr
+        and "Traceback" not in broken.stderr
+    )
 
 
 def test_syntax_error_is_env000(tmp_path):
@@ -154,7 +192,12 @@ def test_pyproject_settings_and_noqa(tmp_path):
 
 
 def test_folder_discovery_through_alembic_ini(tmp_path):
-    subprocess.run([sys.executable, "-m", "alembic", "init", "-t", "async", "db/migrations"], cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "alembic", "init", "-t", "async", "db/migrations"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "env.py").write_text("print('not alembic')\n")
     rows = json.loads(run("check", "--format", "json", ".", cwd=tmp_path).stdout)
@@ -163,7 +206,9 @@ def test_folder_discovery_through_alembic_ini(tmp_path):
 
 def test_explain_and_rules():
     explain = run("explain", "ENV001")
-    assert explain.returncode == 0 and explain.stdout.startswith("ENV001 (async-engine-sync-driver)")
+    assert explain.returncode == 0 and explain.stdout.startswith(
+        "ENV001 (async-engine-sync-driver)"
+    )
     assert "Why it matters" in explain.stdout
     unknown = run("explain", "ENV999")
     assert unknown.returncode == 2
@@ -176,7 +221,9 @@ def test_readme_table_and_rule_docs_are_generated_from_the_rules():
     from alembic_env_lsp.docs import readme_with_table, rules_document
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert readme == readme_with_table(readme), "README rule table is stale: run python -m alembic_env_lsp.docs"
+    assert readme == readme_with_table(readme), (
+        "README rule table is stale: run python -m alembic_env_lsp.docs"
+    )
     assert (ROOT / "docs" / "rules.md").read_text(encoding="utf-8") == rules_document()
 
 

@@ -57,7 +57,13 @@ VERIFIED = [
     ("postgresql://u@h/db", True, True, "PGDialect_psycopg", "PGDialectAsync_psycopg"),
     ("postgresql+psycopg2://u@h/db", True, False, "PGDialect_psycopg2", "PGDialect_psycopg2"),
     ("postgresql+psycopg://u@h/db", True, True, "PGDialect_psycopg", "PGDialectAsync_psycopg"),
-    ("postgresql+psycopg_async://", False, True, "PGDialectAsync_psycopg", "PGDialectAsync_psycopg"),
+    (
+        "postgresql+psycopg_async://",
+        False,
+        True,
+        "PGDialectAsync_psycopg",
+        "PGDialectAsync_psycopg",
+    ),
     ("postgresql+asyncpg://u:p@h/db", False, True, "PGDialect_asyncpg", "PGDialect_asyncpg"),
     ("postgresql+pg8000://", True, False, "PGDialect_pg8000", "PGDialect_pg8000"),
     ("mysql://", True, False, "MySQLDialect_mysqldb", "MySQLDialect_mysqldb"),
@@ -69,7 +75,13 @@ VERIFIED = [
     ("sqlite+pysqlite:///a.db", True, False, "SQLiteDialect_pysqlite", "SQLiteDialect_pysqlite"),
     ("sqlite+aiosqlite:///a.db", False, True, "SQLiteDialect_aiosqlite", "SQLiteDialect_aiosqlite"),
     ("oracle+oracledb://", True, True, "OracleDialect_oracledb", "OracleDialectAsync_oracledb"),
-    ("oracle+oracledb_async://", False, True, "OracleDialectAsync_oracledb", "OracleDialectAsync_oracledb"),
+    (
+        "oracle+oracledb_async://",
+        False,
+        True,
+        "OracleDialectAsync_oracledb",
+        "OracleDialectAsync_oracledb",
+    ),
     ("mssql+pyodbc://", True, False, "MSDialect_pyodbc", "MSDialect_pyodbc"),
     ("mssql+aioodbc://", False, True, "MSDialectAsync_aioodbc", "MSDialectAsync_aioodbc"),
 ]
@@ -90,9 +102,18 @@ def test_verified_table(url, sync_ok, async_ok, sync_cls, async_cls):
 @pytest.mark.parametrize(
     "scheme",
     [
-        "postgresql+psycopg2cffi", "mysql+mysqlconnector", "mysql+mariadbconnector", "mysql+cymysql",
-        "mysql+pyodbc", "mariadb+pymysql", "mariadb+mariadbconnector", "sqlite+pysqlcipher",
-        "oracle+cx_oracle", "mssql", "mssql+pymssql", "mssql+mssqlpython",
+        "postgresql+psycopg2cffi",
+        "mysql+mysqlconnector",
+        "mysql+mariadbconnector",
+        "mysql+cymysql",
+        "mysql+pyodbc",
+        "mariadb+pymysql",
+        "mariadb+mariadbconnector",
+        "sqlite+pysqlcipher",
+        "oracle+cx_oracle",
+        "mssql",
+        "mssql+pymssql",
+        "mssql+mssqlpython",
     ],
 )
 def test_other_sync_only_drivers(scheme):
@@ -141,7 +162,9 @@ def test_unknown_schemes(url, dialect, driver):
     assert info.packages == ()
 
 
-@pytest.mark.parametrize("value", ["", "   ", "${DATABASE_URL}", "%(db_url)s", "not a url", "://x", 42, None])
+@pytest.mark.parametrize(
+    "value", ["", "   ", "${DATABASE_URL}", "%(db_url)s", "not a url", "://x", 42, None]
+)
 def test_no_scheme_gives_none(value):
     assert driver_info(value) is None
 
@@ -330,7 +353,9 @@ def test_keystroke_path_never_imports_sqlalchemy(tmp_path):
 
     env = {**os.environ, **env_vars}
     outputs = [
-        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()
+        subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        ).stdout.split()
         for _ in range(2)
     ]
     assert outputs[0] == ["SQLAlchemy", "2.1.9", "True", "False"]
@@ -389,8 +414,20 @@ def test_fallback_table_agrees_with_installed_sqlalchemy(tmp_path, monkeypatch):
     for scheme, expected in real.items():
         fallback = driver_info(scheme)
         assert fallback.source == FALLBACK_SOURCE
-        got = (fallback.known, fallback.sync_ok, fallback.async_ok, fallback.driver, fallback.dbapi_module)
-        want = (expected.known, expected.sync_ok, expected.async_ok, expected.driver, expected.dbapi_module)
+        got = (
+            fallback.known,
+            fallback.sync_ok,
+            fallback.async_ok,
+            fallback.driver,
+            fallback.dbapi_module,
+        )
+        want = (
+            expected.known,
+            expected.sync_ok,
+            expected.async_ok,
+            expected.driver,
+            expected.dbapi_module,
+        )
         assert got == want, scheme
 
 

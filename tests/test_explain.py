@@ -1,4 +1,4 @@
-""""Explain this env.py": the code-lens summary and the Markdown + Mermaid flow, on
+""" "Explain this env.py": the code-lens summary and the Markdown + Mermaid flow, on
 Alembic's own templates and on broken files, with a real alembic.ini next to them."""
 
 from __future__ import annotations
@@ -7,13 +7,10 @@ import re
 from importlib.resources import files
 from pathlib import Path
 
-import pytest
-
 from alembic_env_lsp.engine import analyze
 from alembic_env_lsp.explain import explain_markdown, mermaid_escape, summary
 from alembic_env_lsp.project import ProjectIndex
 from alembic_env_lsp.rules import all_rules
-
 from test_hovers import ALIASED, BROKEN, NON_ASCII, ini_text
 
 # The benchmark's 94-line env.py, in shared/ beside the checkout (skipped when absent).
@@ -36,8 +33,17 @@ def project(tmp_path: Path, env: str, url: str | None = None, logging: bool = Tr
 
 _LABEL = r'"(?P<label>[^"\[\](){}|<>`]*(?:<br/>[^"\[\](){}|<>`]*)*)"'
 _NODE = re.compile(
-    r"^(?P<id>n\d+)(?:\(\[" + _LABEL + r"\]\)|\{" + _LABEL.replace("label", "l2") + r"\}|\[\(" + _LABEL.replace("label", "l3")
-    + r"\)\]|>" + _LABEL.replace("label", "l4") + r"\]|\[" + _LABEL.replace("label", "l5") + r"\])$"
+    r"^(?P<id>n\d+)(?:\(\["
+    + _LABEL
+    + r"\]\)|\{"
+    + _LABEL.replace("label", "l2")
+    + r"\}|\[\("
+    + _LABEL.replace("label", "l3")
+    + r"\)\]|>"
+    + _LABEL.replace("label", "l4")
+    + r"\]|\["
+    + _LABEL.replace("label", "l5")
+    + r"\])$"
 )
 _EDGE = re.compile(r"^(?P<src>n\d+) (?P<arrow>-->|-\.->)(?:\|" + _LABEL + r"\|)? (?P<dst>n\d+)$")
 _SUBGRAPH = re.compile(r'^subgraph (?P<id>\w+)\["[^"\[\](){}|<>]*"\]$')
@@ -62,7 +68,14 @@ def check_mermaid(block: str) -> dict:
             assert match.group("id") not in nodes, f"node defined twice: {line}"
             nodes.add(match.group("id"))
         elif (match := _EDGE.match(line)) is not None:
-            edges.append((match.group("src"), match.group("arrow"), match.group("label") or "", match.group("dst")))
+            edges.append(
+                (
+                    match.group("src"),
+                    match.group("arrow"),
+                    match.group("label") or "",
+                    match.group("dst"),
+                )
+            )
         elif _SUBGRAPH.match(line):
             depth += 1
         elif line == "end":
@@ -122,8 +135,13 @@ def test_summary_names_the_problems(tmp_path):
 
 def test_summary_of_other_shapes(tmp_path):
     assert summary(analyze("def f(:\n", "env.py")).startswith("does not parse: Syntax error")
-    assert summary(analyze("print('hello')\n", "env.py")) == "not an Alembic env script (does not use alembic.context)"
-    assert summary(analyze("", "env.py")) == "not an Alembic env script (does not use alembic.context)"
+    assert (
+        summary(analyze("print('hello')\n", "env.py"))
+        == "not an Alembic env script (does not use alembic.context)"
+    )
+    assert (
+        summary(analyze("", "env.py")) == "not an Alembic env script (does not use alembic.context)"
+    )
     shared = (
         "from alembic import context\n"
         "connection = context.config.attributes['connection']\n"
@@ -145,7 +163,9 @@ def test_summary_of_other_shapes(tmp_path):
 def test_summary_of_the_sample():
     text = SAMPLE.read_text(encoding="utf-8")
     line = summary(analyze(text, str(SAMPLE), project=ProjectIndex().context_for(SAMPLE)))
-    assert line.startswith("async engine · URL from env var ORDERS_DATABASE_URL · logging: fileConfig · offline mode: yes")
+    assert line.startswith(
+        "async engine · URL from env var ORDERS_DATABASE_URL · logging: fileConfig · offline mode: yes"
+    )
 
 
 # --- explain_markdown -------------------------------------------------------------------
@@ -202,10 +222,16 @@ def test_broken_link_marked_with_its_code(tmp_path):
     assert len(url_to_engine) == 1
     src, arrow, label, dst = url_to_engine[0]
     assert arrow == "-.->" and label == "⚠ ENV001 · URL"
-    assert re.search(rf"{dst}\[\"async_engine_from_config#40;#41; · line 68<br/>.*driver psycopg2 is sync-only: fails at create", graph["text"])
+    assert re.search(
+        rf"{dst}\[\"async_engine_from_config#40;#41; · line 68<br/>.*driver psycopg2 is sync-only: fails at create",
+        graph["text"],
+    )
     assert f"class {dst}" in graph["text"] or f",{dst}" in graph["text"]
     assert "⚠ ENV001: Async engine with sync-only driver 'psycopg2'" in graph["text"]
-    assert "- **ENV001** (error), line 68 (also on alembic.ini line 3): Async engine with sync-only driver" in md
+    assert (
+        "- **ENV001** (error), line 68 (also on alembic.ini line 3): Async engine with sync-only driver"
+        in md
+    )
     assert "secret" not in md
 
 
@@ -240,28 +266,30 @@ def test_aliased_file(tmp_path):
     assert "ctx.configure#40;#41; · line 27" in graph["text"]
     assert "aio.run#40;run_async_migrations#40;#41;#41;" in graph["text"]
     assert "logcfg.fileConfig" in graph["text"]
-    assert summary(analysis).startswith("async engine · URL from alembic.ini: sqlite+aiosqlite:///app.db")
+    assert summary(analysis).startswith(
+        "async engine · URL from alembic.ini: sqlite+aiosqlite:///app.db"
+    )
 
 
 def test_labels_are_escaped_and_passwords_masked(tmp_path):
     env = (
-        'from logging.config import fileConfig\n'
-        'from sqlalchemy import MetaData\n'
-        'from sqlalchemy.ext.asyncio import create_async_engine\n'
-        'from alembic import context\n'
-        'config = context.config\n'
-        'fileConfig(config.config_file_name)\n'
+        "from logging.config import fileConfig\n"
+        "from sqlalchemy import MetaData\n"
+        "from sqlalchemy.ext.asyncio import create_async_engine\n"
+        "from alembic import context\n"
+        "config = context.config\n"
+        "fileConfig(config.config_file_name)\n"
         'target_metadata = MetaData(schema="a\\"b[c](d){e}|f<g>#h&i`j")\n'
-        'async def run():\n'
+        "async def run():\n"
         '    engine = create_async_engine("postgresql+asyncpg://u:p4ss\\"w]rd@db/a[b](c)?x=|y|&password=zz")\n'
-        '    async with engine.connect() as conn:\n'
-        '        await conn.run_sync(go)\n'
-        'def go(connection):\n'
-        '    context.configure(connection=connection, target_metadata=target_metadata)\n'
-        '    with context.begin_transaction():\n'
-        '        context.run_migrations()\n'
-        'import asyncio\n'
-        'asyncio.run(run())\n'
+        "    async with engine.connect() as conn:\n"
+        "        await conn.run_sync(go)\n"
+        "def go(connection):\n"
+        "    context.configure(connection=connection, target_metadata=target_metadata)\n"
+        "    with context.begin_transaction():\n"
+        "        context.run_migrations()\n"
+        "import asyncio\n"
+        "asyncio.run(run())\n"
     )
     analysis = project(tmp_path, env, "sqlite:///x.db")
     md = explain_markdown(analysis)
@@ -272,12 +300,17 @@ def test_labels_are_escaped_and_passwords_masked(tmp_path):
 
 
 def test_mermaid_escape():
-    assert mermaid_escape('a"b[c](d){e}|f<g>#h&i`j') == "a#quot;b#91;c#93;#40;d#41;#123;e#125;#124;f#lt;g#gt;#35;h#amp;i'j"
+    assert (
+        mermaid_escape('a"b[c](d){e}|f<g>#h&i`j')
+        == "a#quot;b#91;c#93;#40;d#41;#123;e#125;#124;f#lt;g#gt;#35;h#amp;i'j"
+    )
     assert mermaid_escape("x://u:pw@h/db\nnext") == "x://u:***@h/db next"
 
 
 def test_not_parsing_and_not_env_files():
-    md = explain_markdown(analyze("from alembic import context\nconfig = context.config(\n", "env.py"))
+    md = explain_markdown(
+        analyze("from alembic import context\nconfig = context.config(\n", "env.py")
+    )
     assert "does not parse" in md and "**ENV000**" in md and "```mermaid" not in md
     md = explain_markdown(analyze("import os\nprint(os.getcwd())\n", "tool.py"))
     assert "not an Alembic env script" in md and "```mermaid" not in md

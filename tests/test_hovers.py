@@ -12,11 +12,9 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
-
-from alembic_env_lsp.knowledge import template_logging_block
-
 from alembic_env_lsp.engine import analyze
 from alembic_env_lsp.hovers import HoverResult, hover_at, hover_ini
+from alembic_env_lsp.knowledge import template_logging_block
 from alembic_env_lsp.project import ProjectIndex
 from alembic_env_lsp.rules import all_rules
 from alembic_env_lsp.text import Position, Range
@@ -30,7 +28,9 @@ LOGGING = "\n" + template_logging_block()
 
 def ini_text(url: str, logging: bool = True) -> str:
     # sqlalchemy.url is on line 3 (1-based)
-    return f"[alembic]\nscript_location = %(here)s\nsqlalchemy.url = {url}\n" + (LOGGING if logging else "")
+    return f"[alembic]\nscript_location = %(here)s\nsqlalchemy.url = {url}\n" + (
+        LOGGING if logging else ""
+    )
 
 
 def template(name: str) -> str:
@@ -127,36 +127,133 @@ def test_sync_engine_with_async_driver(tmp_path):
 @pytest.mark.parametrize(
     "needle, kwargs, expected",
     [
-        ("fileConfig(", {"after": "if config"}, ["Alembic never configures logging itself", "guarded by a `config_file_name is not None` check", "has `[loggers]`, `[handlers]` and `[formatters]`"]),
-        ("config = context", {"offset": 0}, ["`alembic.config.Config`", "main section `[alembic]`"]),
+        (
+            "fileConfig(",
+            {"after": "if config"},
+            [
+                "Alembic never configures logging itself",
+                "guarded by a `config_file_name is not None` check",
+                "has `[loggers]`, `[handlers]` and `[formatters]`",
+            ],
+        ),
+        (
+            "config = context",
+            {"offset": 0},
+            ["`alembic.config.Config`", "main section `[alembic]`"],
+        ),
         ("config\n", {"after": "config = context.", "offset": 0}, ["`alembic.config.Config`"]),
         ("context.config", {"offset": 0}, ["`alembic.context`", "proxy"]),
         ("config_file_name is", {}, ["`None` when a `Config()` was built in code", "alembic.ini"]),
-        ("get_main_option(", {"after": "def run_migrations_offline"}, ["reads only the ini file", "`[alembic]` line 3: `postgresql+asyncpg://app:***@db/app`"]),
-        ("get_section(", {"after": "async def"}, ["Reads the main section", "Feeds `async_engine_from_config` at line 68"]),
-        ("config_ini_section", {"after": "async def"}, ["`\"alembic\"` unless `alembic -n NAME`"]),
-        ("NullPool", {"after": "async def"}, ["does no pooling", "Used by `async_engine_from_config` at line 68"]),
-        ("connection:\n", {"after": "async with"}, ["`AsyncConnection`", "from `async with connectable.connect()` at line 74"]),
-        ("run_sync", {}, ["first positional argument", "`do_run_migrations` (plain def, line 55) receives the sync `Connection` as `connection`", "Awaited: good."]),
+        (
+            "get_main_option(",
+            {"after": "def run_migrations_offline"},
+            [
+                "reads only the ini file",
+                "`[alembic]` line 3: `postgresql+asyncpg://app:***@db/app`",
+            ],
+        ),
+        (
+            "get_section(",
+            {"after": "async def"},
+            ["Reads the main section", "Feeds `async_engine_from_config` at line 68"],
+        ),
+        ("config_ini_section", {"after": "async def"}, ['`"alembic"` unless `alembic -n NAME`']),
+        (
+            "NullPool",
+            {"after": "async def"},
+            ["does no pooling", "Used by `async_engine_from_config` at line 68"],
+        ),
+        (
+            "connection:\n",
+            {"after": "async with"},
+            ["`AsyncConnection`", "from `async with connectable.connect()` at line 74"],
+        ),
+        (
+            "run_sync",
+            {},
+            [
+                "first positional argument",
+                "`do_run_migrations` (plain def, line 55) receives the sync `Connection` as `connection`",
+                "Awaited: good.",
+            ],
+        ),
         ("dispose", {"after": "async def"}, ["`AsyncEngine.dispose()`", "Awaited: good."]),
-        ("run(run_async", {}, ["new event loop", "Line 83 runs `run_async_migrations()` (async def, line 62)"]),
-        ("configure(\n        url", {}, ["Sets up the `MigrationContext`", "**offline**", "offline mode loads no driver"]),
+        (
+            "run(run_async",
+            {},
+            ["new event loop", "Line 83 runs `run_async_migrations()` (async def, line 62)"],
+        ),
+        (
+            "configure(\n        url",
+            {},
+            ["Sets up the `MigrationContext`", "**offline**", "offline mode loads no driver"],
+        ),
         ("configure(connection", {}, ["**online**", "`connection=connection`"]),
-        ("target_metadata=target_metadata,", {}, ["`target_metadata=`", "assigned at line 23: `None`"]),
+        (
+            "target_metadata=target_metadata,",
+            {},
+            ["`target_metadata=`", "assigned at line 23: `None`"],
+        ),
         ("literal_binds", {}, ["Renders bound values inline"]),
         ("dialect_opts", {}, ["paramstyle"]),
-        ("connection=connection", {}, ["`connection=`", "`connection` is the sync `Connection` that `connection.run_sync(do_run_migrations)` (line 75)"]),
-        ("target_metadata = None", {}, ["autogenerate compares with the database", "Passed to `context.configure` at lines 44, 56"]),
-        ("begin_transaction", {"after": "def do_run"}, ["commits it when the block exits", "used with `with`; runs in online mode"]),
-        ("run_migrations()", {"after": "def do_run"}, ["no positional arguments", "inside `with context.begin_transaction()`; runs in online mode"]),
-        ("is_offline_mode", {}, ["`--sql`", "offline runs `run_migrations_offline()`; online runs `run_migrations_online()`"]),
+        (
+            "connection=connection",
+            {},
+            [
+                "`connection=`",
+                "`connection` is the sync `Connection` that `connection.run_sync(do_run_migrations)` (line 75)",
+            ],
+        ),
+        (
+            "target_metadata = None",
+            {},
+            [
+                "autogenerate compares with the database",
+                "Passed to `context.configure` at lines 44, 56",
+            ],
+        ),
+        (
+            "begin_transaction",
+            {"after": "def do_run"},
+            ["commits it when the block exits", "used with `with`; runs in online mode"],
+        ),
+        (
+            "run_migrations()",
+            {"after": "def do_run"},
+            [
+                "no positional arguments",
+                "inside `with context.begin_transaction()`; runs in online mode",
+            ],
+        ),
+        (
+            "is_offline_mode",
+            {},
+            [
+                "`--sql`",
+                "offline runs `run_migrations_offline()`; online runs `run_migrations_online()`",
+            ],
+        ),
         ("Connection) -> None", {}, ["`sqlalchemy.engine.Connection`", "the annotation is right"]),
-        ("connection: Connection", {}, ["The sync `Connection` that `connection.run_sync(do_run_migrations)` (line 75) passes"]),
+        (
+            "connection: Connection",
+            {},
+            [
+                "The sync `Connection` that `connection.run_sync(do_run_migrations)` (line 75) passes"
+            ],
+        ),
         ("Connection\n", {"after": "from sqlalchemy.engine"}, ["`sqlalchemy.engine.Connection`"]),
         ("async_engine_from_config\n", {}, ["Line 68: builds the AsyncEngine `connectable`"]),
         ("connectable =", {"offset": 0}, ["**`connectable`** · `AsyncEngine`", "Line 68"]),
-        ("do_run_migrations)", {}, ["local `def` (line 55)", "calls it with the sync `Connection`"]),
-        ("run_async_migrations() ->", {}, ["local `async def`", "its coroutine is run by `asyncio.run(...)`"]),
+        (
+            "do_run_migrations)",
+            {},
+            ["local `def` (line 55)", "calls it with the sync `Connection`"],
+        ),
+        (
+            "run_async_migrations() ->",
+            {},
+            ["local `async def`", "its coroutine is run by `asyncio.run(...)`"],
+        ),
     ],
 )
 def test_async_template_symbols(tmp_path, needle, kwargs, expected):
@@ -183,7 +280,7 @@ def test_symbol_ranges(tmp_path):
 
 # --- aliased imports --------------------------------------------------------------------
 
-ALIASED = '''\
+ALIASED = """\
 import asyncio as aio
 from logging import config as logcfg
 
@@ -230,22 +327,39 @@ if ctx.is_offline_mode():
     run_migrations_offline()
 else:
     run_migrations_online()
-'''
+"""
 
 
 @pytest.mark.parametrize(
     "needle, kwargs, expected",
     [
-        ("create_async_engine", {}, ["builds an **AsyncEngine**", "alembic.ini [alembic] sqlalchemy.url (line 3)", "✗ Fails when the engine is created", "The loaded 'pysqlite' is not async."]),
+        (
+            "create_async_engine",
+            {},
+            [
+                "builds an **AsyncEngine**",
+                "alembic.ini [alembic] sqlalchemy.url (line 3)",
+                "✗ Fails when the engine is created",
+                "The loaded 'pysqlite' is not async.",
+            ],
+        ),
         ("fileConfig", {"after": "logcfg."}, ["`logging.config.fileConfig`", "guarded"]),
         ("run(run_async", {}, ["`asyncio.run(coro)`", "runs `run_async_migrations()`"]),
         ("configure(connection", {}, ["`context.configure(...)`", "**online**"]),
         ("NullPool", {"after": "async def"}, ["does no pooling", "Used by `create_async_engine`"]),
         ("Connection) ->", {}, ["`sqlalchemy.engine.Connection`", "the annotation is right"]),
         ("aconn:", {}, ["`AsyncConnection`", "async with eng.connect()"]),
-        ("=conn,", {"offset": 1}, ["The sync `Connection` that `aconn.run_sync(do_run_migrations)`"]),
+        (
+            "=conn,",
+            {"offset": 1},
+            ["The sync `Connection` that `aconn.run_sync(do_run_migrations)`"],
+        ),
         ("is_offline_mode", {}, ["offline runs `run_migrations_offline()`"]),
-        ("config\n", {"after": "cfg = ctx.", "offset": 0}, ["`alembic.config.Config`", "Bound here as `cfg`"]),
+        (
+            "config\n",
+            {"after": "cfg = ctx.", "offset": 0},
+            ["`alembic.config.Config`", "Bound here as `cfg`"],
+        ),
         ("get_main_option", {"after": "async def"}, ["sqlite:///app.db"]),
         ("dispose", {}, ["Awaited: good."]),
     ],
@@ -259,7 +373,7 @@ def test_aliased_imports(tmp_path, needle, kwargs, expected):
 
 # --- a broken async file ----------------------------------------------------------------
 
-BROKEN = '''\
+BROKEN = """\
 import asyncio
 from logging.config import fileConfig
 
@@ -289,7 +403,7 @@ def run_migrations_online():
 
 
 run_migrations_online()
-'''
+"""
 
 
 def test_broken_async_file(tmp_path):
@@ -324,14 +438,35 @@ def test_broken_async_file(tmp_path):
 
 def test_url_literals():
     cases = {
-        'e = create_engine("sqlite:///app.db")\n': ["Dialect `sqlite`, driver `pysqlite`", "`sqlite3` comes with Python", "✓ Works: a sync engine"],
-        'e = create_engine("driver://user:pass@localhost/dbname")\n': ["placeholder `alembic init` writes", "Can't load plugin: sqlalchemy.dialects:driver", "user:***@localhost"],
-        'e = create_engine("postgres://u:pw@h/db")\n': ["not a SQLAlchemy dialect name", "use `postgresql://`"],
-        'e = create_engine("postgresql://u@h/db")\n': ["default for `postgresql://`", "depends on the SQLAlchemy version"],
-        'e = create_async_engine("mysql+aiomysql://u:pw@h/db")\n': ["Async engines only", "`aiomysql`", "✓ Works"],
+        'e = create_engine("sqlite:///app.db")\n': [
+            "Dialect `sqlite`, driver `pysqlite`",
+            "`sqlite3` comes with Python",
+            "✓ Works: a sync engine",
+        ],
+        'e = create_engine("driver://user:pass@localhost/dbname")\n': [
+            "placeholder `alembic init` writes",
+            "Can't load plugin: sqlalchemy.dialects:driver",
+            "user:***@localhost",
+        ],
+        'e = create_engine("postgres://u:pw@h/db")\n': [
+            "not a SQLAlchemy dialect name",
+            "use `postgresql://`",
+        ],
+        'e = create_engine("postgresql://u@h/db")\n': [
+            "default for `postgresql://`",
+            "depends on the SQLAlchemy version",
+        ],
+        'e = create_async_engine("mysql+aiomysql://u:pw@h/db")\n': [
+            "Async engines only",
+            "`aiomysql`",
+            "✓ Works",
+        ],
     }
     for code, expected in cases.items():
-        text = "from sqlalchemy import create_engine\nfrom sqlalchemy.ext.asyncio import create_async_engine\n" + code
+        text = (
+            "from sqlalchemy import create_engine\nfrom sqlalchemy.ext.asyncio import create_async_engine\n"
+            + code
+        )
         analysis = analyze(text, "env.py")
         md = hover(analysis, '"', offset=3).markdown
         for item in expected:
@@ -341,7 +476,7 @@ def test_url_literals():
 
 # --- positions --------------------------------------------------------------------------
 
-NON_ASCII = '''\
+NON_ASCII = """\
 from logging.config import fileConfig
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -350,7 +485,7 @@ from alembic import context
 config = context.config
 étiquette = "🗃️ données"; fileConfig(config.config_file_name)
 ürl = "sqlite+aiosqlite:///données.db"; mötör = create_async_engine(ürl, poolclass=NullPool)
-'''
+"""
 
 
 def test_positions_on_non_ascii_lines():
@@ -383,7 +518,9 @@ def test_whitespace_comments_and_plain_code_give_nothing(tmp_path):
     assert hover_at(analysis, Position(blank, 0)) is None  # empty line
     indented = next(i for i, line in enumerate(lines) if line.startswith("    context.configure("))
     assert hover_at(analysis, Position(indented, 2)) is None  # indentation
-    assert hover_at(analysis, at(text, " = context.config", offset=0)) is None  # the space before '='
+    assert (
+        hover_at(analysis, at(text, " = context.config", offset=0)) is None
+    )  # the space before '='
     assert hover_at(analysis, at(text, "# this is the Alembic")) is None  # comment
     assert hover_at(analysis, Position(indented, 500)) is None  # past the end of the line
     assert hover_at(analysis, Position(len(lines) + 5, 0)) is None  # past the end of the file
@@ -429,7 +566,9 @@ def test_ini_sqlalchemy_url(tmp_path):
     result = hover_ini(ctx, str(ini_path), ini, at(ini, "sqlalchemy.url"))
     assert result is not None
     md = result.markdown
-    assert result.range == Range.of(2, 0, 2, len("sqlalchemy.url = postgresql+psycopg2://app:secret@db/app"))
+    assert result.range == Range.of(
+        2, 0, 2, len("sqlalchemy.url = postgresql+psycopg2://app:secret@db/app")
+    )
     assert "Value: `postgresql+psycopg2://app:***@db/app`" in md
     assert "Dialect `postgresql`, driver `psycopg2`" in md
     assert "Sync engines only" in md and "`psycopg2-binary`" in md
@@ -523,7 +662,9 @@ def test_hover_is_cheap_on_the_sample():
 def test_hover_imports_neither_sqlalchemy_nor_alembic(tmp_path):
     env = tmp_path / "env.py"
     env.write_text(template("async"), encoding="utf-8")
-    (tmp_path / "alembic.ini").write_text(ini_text("postgresql+asyncpg://app@db/app"), encoding="utf-8")
+    (tmp_path / "alembic.ini").write_text(
+        ini_text("postgresql+asyncpg://app@db/app"), encoding="utf-8"
+    )
     script = f"""
 import json, sys
 from pathlib import Path
@@ -547,13 +688,17 @@ new = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in ("sqlalc
 print(json.dumps(new))
 """
     environment = dict(os.environ)
-    environment["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "server"), environment.get("PYTHONPATH", "")) if p)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment, timeout=300)
+    environment["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(ROOT / "server"), environment.get("PYTHONPATH", "")) if p
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=environment, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
 
 
-SHARED = '''\
+SHARED = """\
 import asyncio
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -580,7 +725,7 @@ if connectable is None:
     asyncio.run(run_async_migrations())
 else:
     do_run_migrations(connectable)
-'''
+"""
 
 
 def test_legacy_wrapper_connection_sharing_and_x_arguments(tmp_path):
@@ -595,7 +740,7 @@ def test_legacy_wrapper_connection_sharing_and_x_arguments(tmp_path):
     md = hover(analysis, "future=").markdown
     assert "SQLAlchemy 1.4 switch" in md
     md = hover(analysis, "attributes").markdown
-    assert "connection sharing" in md and "Reads `attributes[\"connection\"]` (line 22)" in md
+    assert "connection sharing" in md and 'Reads `attributes["connection"]` (line 22)' in md
     md = hover(analysis, "get_x_argument").markdown
     assert "`alembic -x key=value`" in md
     md = hover(analysis, "do_run_migrations(connectable)").markdown

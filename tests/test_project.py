@@ -13,7 +13,6 @@ if str(SERVER_DIR) not in sys.path:
     sys.path.insert(0, str(SERVER_DIR))
 
 from alembic.config import Config  # noqa: E402
-
 from alembic_env_lsp.project import (  # noqa: E402
     IniFile,
     ProjectIndex,
@@ -66,7 +65,14 @@ def test_generic_template(root):
     alembic_init(root, "generic")
     ini = IniFile.read(root / "alembic.ini")
     assert ini.error is None
-    assert {"alembic", "loggers", "handlers", "formatters", "logger_root", "formatter_generic"} <= set(ini.sections())
+    assert {
+        "alembic",
+        "loggers",
+        "handlers",
+        "formatters",
+        "logger_root",
+        "formatter_generic",
+    } <= set(ini.sections())
     assert ini.missing_logging_sections() == []
     assert ini.script_location == root / "migrations"
 
@@ -172,7 +178,9 @@ def test_here_percent_escape_env_var_and_default(root):
     ini = IniFile.read(ini_path)
     assert ini.error is None
     url = ini.get("alembic", "sqlalchemy.url")
-    assert url.value == "postgresql://app@db.internal/app" == alembic_sees(ini_path, "sqlalchemy.url")
+    assert (
+        url.value == "postgresql://app@db.internal/app" == alembic_sees(ini_path, "sqlalchemy.url")
+    )
     escaped = ini.get("alembic", "escaped")
     assert (escaped.raw, escaped.value) == ("sqlite:///50%%off.db", "sqlite:///50%off.db")
     assert escaped.value == alembic_sees(ini_path, "escaped")
@@ -225,7 +233,9 @@ def test_interpolation_errors_never_show_the_password(root):
 
 
 def test_interpolation_loop_is_a_file_error(root):
-    ini_path = write(root / "alembic.ini", "[alembic]\na = %(b)s\nb = %(a)s\nsqlalchemy.url = sqlite://\n")
+    ini_path = write(
+        root / "alembic.ini", "[alembic]\na = %(b)s\nb = %(a)s\nsqlalchemy.url = sqlite://\n"
+    )
     ini = IniFile.read(ini_path)
     assert ini.error.startswith("interpolation loop: Recursion limit exceeded")
     assert "\n" not in ini.error
@@ -285,7 +295,9 @@ def test_bom_file_is_an_error_but_positions_match_the_editor(root):
 
 
 def test_duplicate_section(root):
-    path = write(root / "alembic.ini", "[alembic]\na = 1\n[loggers]\nkeys = root\n[alembic]\nb = 2\n")
+    path = write(
+        root / "alembic.ini", "[alembic]\na = 1\n[loggers]\nkeys = root\n[alembic]\nb = 2\n"
+    )
     ini = IniFile.read(path)
     assert ini.error.startswith("DuplicateSectionError:")
     assert "section 'alembic' already exists" in ini.error
@@ -296,7 +308,10 @@ def test_duplicate_section(root):
 
 
 def test_duplicate_option(root):
-    path = write(root / "alembic.ini", "[alembic]\nsqlalchemy.url = sqlite://\nsqlalchemy.url = sqlite:///b.db\n")
+    path = write(
+        root / "alembic.ini",
+        "[alembic]\nsqlalchemy.url = sqlite://\nsqlalchemy.url = sqlite:///b.db\n",
+    )
     ini = IniFile.read(path)
     assert ini.error.startswith("DuplicateOptionError:")
     url = ini.get("alembic", "sqlalchemy.url")
@@ -304,7 +319,9 @@ def test_duplicate_option(root):
 
 
 def test_parsing_error_keeps_good_lines(root):
-    path = write(root / "alembic.ini", "[alembic]\nthis line has no delimiter\nsqlalchemy.url = sqlite://\n")
+    path = write(
+        root / "alembic.ini", "[alembic]\nthis line has no delimiter\nsqlalchemy.url = sqlite://\n"
+    )
     ini = IniFile.read(path)
     assert "Source contains parsing errors" in ini.error
     assert "\n" not in ini.error
@@ -312,7 +329,9 @@ def test_parsing_error_keeps_good_lines(root):
 
 
 def test_error_quoting_a_line_with_password_is_redacted(root):
-    path = write(root / "alembic.ini", "sqlalchemy.url = postgresql://app:hunter2@db/app\n[alembic]\n")
+    path = write(
+        root / "alembic.ini", "sqlalchemy.url = postgresql://app:hunter2@db/app\n[alembic]\n"
+    )
     ini = IniFile.read(path)
     assert "hunter2" in str(alembic_sees(path, "sqlalchemy.url"))
     assert ini.error.startswith("MissingSectionHeaderError")
@@ -426,7 +445,10 @@ def test_nearest_pyproject_and_git_boundary(tmp_path):
 
 def test_multiple_inis(root):
     alembic_init(root, "generic")
-    write(root / "prod.ini", "[alembic]\nscript_location = migrations\nsqlalchemy.url = postgresql://p@h/db\n")
+    write(
+        root / "prod.ini",
+        "[alembic]\nscript_location = migrations\nsqlalchemy.url = postgresql://p@h/db\n",
+    )
     write(root / "elsewhere.ini", "[alembic]\nscript_location = %(here)s/other\n")
     write(root / "tox.ini", "[tox]\nenvlist = py311\n")
     write(root / "migrations" / "alembic.ini", "[alembic]\nscript_location = %(here)s\n")
@@ -517,7 +539,9 @@ def test_index_overlay_for_unsaved_editor_text(root):
     index = ProjectIndex()
     env = root / "migrations" / "env.py"
     ini_path = root / "alembic.ini"
-    edited = ini_path.read_text().replace("driver://user:pass@localhost/dbname", "postgres://u@h/db")
+    edited = ini_path.read_text().replace(
+        "driver://user:pass@localhost/dbname", "postgres://u@h/db"
+    )
     index.set_overlay(ini_path, edited)
     assert index.context_for(env).main_option("sqlalchemy.url").value == "postgres://u@h/db"
     index.set_overlay(ini_path, None)
@@ -536,7 +560,10 @@ def test_find_env_scripts_through_configs(root):
     write(root / ".venv" / "lib" / "env.py", "from alembic import context\n")
     write(root / "node_modules" / "x" / "env.py", "from alembic import context\n")
     write(root / "venv2" / "pyvenv.cfg", "home = /usr\n")
-    write(root / "venv2" / "lib" / "python3.11" / "site-packages" / "pkg" / "env.py", "from alembic import context\n")
+    write(
+        root / "venv2" / "lib" / "python3.11" / "site-packages" / "pkg" / "env.py",
+        "from alembic import context\n",
+    )
     write(root / "a" / "tools" / "env.py", "from alembic import context\n")  # not configured
     found = find_env_scripts([root])
     assert found == [root / "a" / "migrations" / "env.py", root / "b" / "db" / "env.py"]
@@ -551,7 +578,11 @@ def test_find_env_scripts_by_text_when_no_config(root):
     write(root / "__pycache__" / "env.py", "from alembic import context\n")
     found = find_env_scripts([root])
     assert found == sorted(
-        [root / "svc" / "dotted" / "env.py", root / "svc" / "migrations" / "env.py", root / "svc" / "paren" / "env.py"]
+        [
+            root / "svc" / "dotted" / "env.py",
+            root / "svc" / "migrations" / "env.py",
+            root / "svc" / "paren" / "env.py",
+        ]
     )
 
 
@@ -561,7 +592,9 @@ def test_find_env_scripts_files_dedup_and_symlink_loop(root):
     os.symlink(root, root / "migrations" / "loop", target_is_directory=True)
     os.symlink(root / "migrations", root / "alias", target_is_directory=True)
     other = write(root / "explicit.py", "print('taken as is')\n")
-    found = find_env_scripts([root, root, env, Path(os.path.relpath(other)), root / "alias" / "env.py"])
+    found = find_env_scripts(
+        [root, root, env, Path(os.path.relpath(other)), root / "alias" / "env.py"]
+    )
     assert found == sorted([env, other])
     assert find_env_scripts([root / "missing"]) == []
 

@@ -40,14 +40,14 @@ def expected_rows():
         env048 = (
             "warning",
             "'compare_type' is passed explicitly and also through **conf_args (Flask-Migrate 4+ puts compare_type and "
-            "render_as_batch in configure_args; Flask-Migrate is not installed where the checker runs): \"TypeError: "
+            'render_as_batch in configure_args; Flask-Migrate is not installed where the checker runs): "TypeError: '
             "configure() got multiple values for keyword argument 'compare_type'\".",
         )
     else:
         env048 = (
             "error",
             f"'compare_type' is passed explicitly and also through **conf_args (Flask-Migrate {flask_migrate}, installed "
-            f"here, always puts compare_type and render_as_batch in configure_args): \"TypeError: configure() got multiple "
+            f'here, always puts compare_type and render_as_batch in configure_args): "TypeError: configure() got multiple '
             f"values for keyword argument 'compare_type'\".",
         )
     env012 = (
@@ -56,46 +56,106 @@ def expected_rows():
     )
     env041 = "Without dialect_opts={\"paramstyle\": \"named\"}, a '%' in literal SQL is written doubled in --sql output ('50%% off')."
     return [
-        ("async_api/alembic/env.py", 13, 4, "ENV023", "hint",
-         "fileConfig() defaults to disable_existing_loggers=True; this project runs migrations in-process "
-         "(alembic.command.upgrade() in api/main.py:11), so every application logger not named in alembic.ini is "
-         "silenced from then on."),
-        ("async_api/alembic/env.py", 20, 4, "ENV043", "warning",
-         "'version_table_schema' is set for online migrations but not for offline (--sql); the --sql script will write "
-         "alembic_version in the default schema."),
-        ("async_api/alembic/env.py", 35, 29, "ENV044", "info",
-         "The schema 'api' must exist before the first upgrade: Alembic creates the alembic_version table in it but "
-         "not the schema itself ('schema \"api\" does not exist')."),
-        ("async_api/alembic/env.py", 36, 24, "ENV034", "warning",
-         "include_schemas=True makes autogenerate reflect every schema; tables in schemas not covered by "
-         "target_metadata will be proposed for DROP. Add include_name to limit the schemas."),
-        ("async_api/alembic/env.py", 44, 15, "ENV052", "warning",
-         "'engine' is the application's pooled AsyncEngine (created in api.db without poolclass=NullPool); reusing it "
-         "in env.py breaks the second asyncio.run() in the same process (\"... attached to a different loop\"). Build a "
-         "dedicated NullPool engine from its URL: create_async_engine(engine.url, poolclass=pool.NullPool)."),
-        ("async_api/alembic/env.py", 49, 4, "ENV009", "warning",
-         "asyncio.run() fails with \"asyncio.run() cannot be called from a running event loop\" when migrations are "
-         "started from async code (FastAPI lifespan, pytest-asyncio). Add the connection-sharing branch "
-         "(config.attributes[\"connection\"]). This project calls alembic.command.upgrade() from async code "
-         "(api/main.py:11)."),
-        ("flask_shop/migrations/env.py", 10, 0, "ENV021", "warning",
-         "config.config_file_name is None when Alembic is driven by a programmatic Config(); fileConfig(None) raises "
-         "\"TypeError: 'NoneType' object is not iterable\"."),
+        (
+            "async_api/alembic/env.py",
+            13,
+            4,
+            "ENV023",
+            "hint",
+            "fileConfig() defaults to disable_existing_loggers=True; this project runs migrations in-process "
+            "(alembic.command.upgrade() in api/main.py:11), so every application logger not named in alembic.ini is "
+            "silenced from then on.",
+        ),
+        (
+            "async_api/alembic/env.py",
+            20,
+            4,
+            "ENV043",
+            "warning",
+            "'version_table_schema' is set for online migrations but not for offline (--sql); the --sql script will write "
+            "alembic_version in the default schema.",
+        ),
+        (
+            "async_api/alembic/env.py",
+            35,
+            29,
+            "ENV044",
+            "info",
+            "The schema 'api' must exist before the first upgrade: Alembic creates the alembic_version table in it but "
+            "not the schema itself ('schema \"api\" does not exist').",
+        ),
+        (
+            "async_api/alembic/env.py",
+            36,
+            24,
+            "ENV034",
+            "warning",
+            "include_schemas=True makes autogenerate reflect every schema; tables in schemas not covered by "
+            "target_metadata will be proposed for DROP. Add include_name to limit the schemas.",
+        ),
+        (
+            "async_api/alembic/env.py",
+            44,
+            15,
+            "ENV052",
+            "warning",
+            "'engine' is the application's pooled AsyncEngine (created in api.db without poolclass=NullPool); reusing it "
+            'in env.py breaks the second asyncio.run() in the same process ("... attached to a different loop"). Build a '
+            "dedicated NullPool engine from its URL: create_async_engine(engine.url, poolclass=pool.NullPool).",
+        ),
+        (
+            "async_api/alembic/env.py",
+            49,
+            4,
+            "ENV009",
+            "warning",
+            'asyncio.run() fails with "asyncio.run() cannot be called from a running event loop" when migrations are '
+            "started from async code (FastAPI lifespan, pytest-asyncio). Add the connection-sharing branch "
+            '(config.attributes["connection"]). This project calls alembic.command.upgrade() from async code '
+            "(api/main.py:11).",
+        ),
+        (
+            "flask_shop/migrations/env.py",
+            10,
+            0,
+            "ENV021",
+            "warning",
+            "config.config_file_name is None when Alembic is driven by a programmatic Config(); fileConfig(None) raises "
+            "\"TypeError: 'NoneType' object is not iterable\".",
+        ),
         ("flask_shop/migrations/env.py", 32, 4, "ENV041", "info", env041),
         ("flask_shop/migrations/env.py", 57, 12, "ENV048", *env048),
         ("pyproject_app/migrations/env.py", 21, 12, "ENV012", "error", env012),
         ("pyproject_app/migrations/env.py", 33, 8, "ENV012", "error", env012),
-        ("sync_blog/migrations/env.py", 19, 18, "ENV032", "warning",
-         "1 mapped model module is never imported by env.py (blog.models.comment); its tables are missing from "
-         "target_metadata and autogenerate will emit op.drop_table() for them."),
+        (
+            "sync_blog/migrations/env.py",
+            19,
+            18,
+            "ENV032",
+            "warning",
+            "1 mapped model module is never imported by env.py (blog.models.comment); its tables are missing from "
+            "target_metadata and autogenerate will emit op.drop_table() for them.",
+        ),
         ("sync_blog/migrations/env.py", 30, 4, "ENV041", "info", env041),
-        ("sync_blog/migrations/env.py", 45, 8, "ENV033", "warning",
-         "SQLite cannot ALTER columns or constraints; set render_as_batch=True so autogenerate emits "
-         "batch_alter_table() (otherwise: 'near \"ALTER\": syntax error' / 'No support for ALTER of constraints in "
-         "SQLite dialect')."),
-        ("sync_blog/migrations/env.py", 48, 12, "ENV045", "warning",
-         f"context.configure() has no option 'include_objects' in alembic {alembic}: unknown keywords are kept in the "
-         "context's options and silently ignored. Did you mean 'include_object'?"),
+        (
+            "sync_blog/migrations/env.py",
+            45,
+            8,
+            "ENV033",
+            "warning",
+            "SQLite cannot ALTER columns or constraints; set render_as_batch=True so autogenerate emits "
+            "batch_alter_table() (otherwise: 'near \"ALTER\": syntax error' / 'No support for ALTER of constraints in "
+            "SQLite dialect').",
+        ),
+        (
+            "sync_blog/migrations/env.py",
+            48,
+            12,
+            "ENV045",
+            "warning",
+            f"context.configure() has no option 'include_objects' in alembic {alembic}: unknown keywords are kept in the "
+            "context's options and silently ignored. Did you mean 'include_object'?",
+        ),
     ]
 
 
@@ -107,7 +167,14 @@ def json_result():
 def test_exact_findings(json_result):
     assert json_result.stderr == ""
     rows = [
-        (r["path"], r["range"]["start"]["line"], r["range"]["start"]["character"], r["code"], r["severity"], r["message"])
+        (
+            r["path"],
+            r["range"]["start"]["line"],
+            r["range"]["start"]["character"],
+            r["code"],
+            r["severity"],
+            r["message"],
+        )
         for r in json.loads(json_result.stdout)
     ]
     assert rows == expected_rows()
@@ -120,7 +187,9 @@ def test_the_multidb_project_is_clean(json_result):
 def test_exit_code_and_summary():
     result = run_check()
     assert result.returncode == 1  # errors and warnings were found
-    assert result.stdout.rstrip().endswith("Found 15 problems in 5 env scripts (6 fixable with --fix).")
+    assert result.stdout.rstrip().endswith(
+        "Found 15 problems in 5 env scripts (6 fixable with --fix)."
+    )
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
@@ -133,7 +202,11 @@ def test_no_password_in_any_output(fmt):
 def test_safe_fixes_as_a_diff():
     result = run_check("--diff")
     assert result.returncode == 0, result.stderr
-    added = [line[1:].strip() for line in result.stdout.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    added = [
+        line[1:].strip()
+        for line in result.stdout.splitlines()
+        if line.startswith("+") and not line.startswith("+++")
+    ]
     assert "render_as_batch=True," in added  # ENV033
     assert "fileConfig(config.config_file_name, disable_existing_loggers=False)" in added  # ENV023
     assert 'version_table_schema="api",' in added  # ENV043 copies the online option offline

@@ -16,7 +16,10 @@ from alembic_env_lsp.redact import password_span, redact_text, redact_url  # noq
     "url, expected",
     [
         ("postgresql+asyncpg://app:s3cr%40t@db/app", "postgresql+asyncpg://app:***@db/app"),
-        ("postgresql://app:secret@db:5432/app?sslmode=require", "postgresql://app:***@db:5432/app?sslmode=require"),
+        (
+            "postgresql://app:secret@db:5432/app?sslmode=require",
+            "postgresql://app:***@db:5432/app?sslmode=require",
+        ),
         ("mysql+pymysql://root:pw@127.0.0.1/x", "mysql+pymysql://root:***@127.0.0.1/x"),
         # empty user name, password only (redis style)
         ("redis://:hunter2@cache:6379/0", "redis://:***@cache:6379/0"),
@@ -26,10 +29,18 @@ from alembic_env_lsp.redact import password_span, redact_text, redact_url  # noq
         ("postgresql://app:wh?at@db/app", "postgresql://app:***@db/app"),
         ("postgresql://app:p@ss@db/app?x=1", "postgresql://app:***@db/app?x=1"),
         # password given as a query parameter
-        ("postgresql://app@db/app?password=s3cret&sslmode=require", "postgresql://app@db/app?password=***&sslmode=require"),
-        ("postgresql://db/app?user=app&PASSWORD=x%40y", "postgresql://db/app?user=app&PASSWORD=***"),
-        ("mssql+pyodbc://u:p@dsn?odbc_connect=DRIVER%3D%7BODBC%7D%3BUID%3Dsa%3BPWD%3Dtop%3Bsecret%3B",
-         "mssql+pyodbc://u:***@dsn?odbc_connect=DRIVER%3D%7BODBC%7D%3BUID%3Dsa%3BPWD%3D***%3Bsecret%3B"),
+        (
+            "postgresql://app@db/app?password=s3cret&sslmode=require",
+            "postgresql://app@db/app?password=***&sslmode=require",
+        ),
+        (
+            "postgresql://db/app?user=app&PASSWORD=x%40y",
+            "postgresql://db/app?user=app&PASSWORD=***",
+        ),
+        (
+            "mssql+pyodbc://u:p@dsn?odbc_connect=DRIVER%3D%7BODBC%7D%3BUID%3Dsa%3BPWD%3Dtop%3Bsecret%3B",
+            "mssql+pyodbc://u:***@dsn?odbc_connect=DRIVER%3D%7BODBC%7D%3BUID%3Dsa%3BPWD%3D***%3Bsecret%3B",
+        ),
         # leading whitespace is kept
         ("  sqlite+aiosqlite://u:p@/x", "  sqlite+aiosqlite://u:***@/x"),
         # SQLAlchemy's own rendering is already masked and stays that way

@@ -3,7 +3,6 @@
 import ast
 
 import pytest
-
 from alembic_env_lsp.rules import all_rules
 from rule_harness import apply_fix, run_example
 
@@ -19,7 +18,9 @@ CASES = [
 def test_example(rule, kind, example, tmp_path):
     analysis, findings = run_example(rule, example, tmp_path)
     if kind == "valid":
-        assert findings == [], f"{example.note}: unexpected {[(f.message, f.range) for f in findings]}"
+        assert findings == [], (
+            f"{example.note}: unexpected {[(f.message, f.range) for f in findings]}"
+        )
         return
     assert findings, f"{rule.code} did not fire ({example.note})"
     first = next((f for f in findings if f.path is None), findings[0])
@@ -31,7 +32,9 @@ def test_example(rule, kind, example, tmp_path):
     assert first.severity == (example.severity or rule.severity), example.note
     assert "secret" not in first.message
     if example.fixed is not None or example.fixed_ini is not None:
-        offered = [f for f in first.fixes if f.edits]  # a rewrite that refuses the file offers nothing
+        offered = [
+            f for f in first.fixes if f.edits
+        ]  # a rewrite that refuses the file offers nothing
         assert offered, f"{rule.code}: no fix offered"
         ini_path = tmp_path / "alembic.ini" if example.ini is not None else None
         new_env, new_ini = apply_fix(example, offered[0], tmp_path / "env.py", ini_path)

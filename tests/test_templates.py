@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from alembic_env_lsp.engine import analyze
 from alembic_env_lsp.project import ProjectIndex
 
@@ -20,7 +19,12 @@ URLS = {
 
 
 def init(tmp_path: Path, template: str) -> Path:
-    subprocess.run(ALEMBIC + ["init", "-t", template, "migrations"], cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run(
+        ALEMBIC + ["init", "-t", template, "migrations"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
     return tmp_path / "migrations" / "env.py"
 
 
@@ -45,7 +49,9 @@ def test_template_as_written_gets_only_env030(tmp_path, template):
 def test_template_with_real_url_and_metadata_is_clean(tmp_path, template):
     env = init(tmp_path, template)
     ini = tmp_path / "alembic.ini"
-    ini.write_text(re.sub(r"(?m)^sqlalchemy\.url = .*$", f"sqlalchemy.url = {URLS[template]}", ini.read_text()))
+    ini.write_text(
+        re.sub(r"(?m)^sqlalchemy\.url = .*$", f"sqlalchemy.url = {URLS[template]}", ini.read_text())
+    )
     text = env.read_text().replace(
         "target_metadata = None", "from sqlalchemy import MetaData\ntarget_metadata = MetaData()"
     )
@@ -53,11 +59,19 @@ def test_template_with_real_url_and_metadata_is_clean(tmp_path, template):
     assert loud(findings(env)) == []
 
 
-@pytest.mark.parametrize("template,wrong", [("async", "postgresql+psycopg2"), ("generic", "postgresql+asyncpg")])
+@pytest.mark.parametrize(
+    "template,wrong", [("async", "postgresql+psycopg2"), ("generic", "postgresql+asyncpg")]
+)
 def test_template_with_the_other_driver_is_caught(tmp_path, template, wrong):
     env = init(tmp_path, template)
     ini = tmp_path / "alembic.ini"
-    ini.write_text(re.sub(r"(?m)^sqlalchemy\.url = .*$", f"sqlalchemy.url = {wrong}://app:secret@db/app", ini.read_text()))
+    ini.write_text(
+        re.sub(
+            r"(?m)^sqlalchemy\.url = .*$",
+            f"sqlalchemy.url = {wrong}://app:secret@db/app",
+            ini.read_text(),
+        )
+    )
     found = findings(env)
     code = "ENV001" if template == "async" else "ENV002"
     [finding] = [f for f in found if f.code == code and f.path is None]

@@ -1,17 +1,15 @@
 """workspace.py: summaries read once per file version, import closures, model and command scans."""
 
+import ast
 import os
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
-
 from alembic_env_lsp.engine import analyze
 from alembic_env_lsp.project import ProjectIndex
 from alembic_env_lsp.workspace import Workspace, summarize
-
-import ast
 
 INI = "[alembic]\nscript_location = %(here)s/migrations\nprepend_sys_path = .\nsqlalchemy.url = sqlite:///app.db\n"
 
@@ -144,7 +142,13 @@ def test_closure_follows_packages_and_relative_imports_but_not_type_checking(pro
     workspace = Workspace([project])
     view, _ = view_of(workspace, project / "migrations" / "env.py")
     closure = {os.path.relpath(p, project) for p in view.imported_files()}
-    assert closure == {"app/__init__.py", "app/db.py", "app/models/__init__.py", "app/models/user.py", "app/models/mixins.py"}
+    assert closure == {
+        "app/__init__.py",
+        "app/db.py",
+        "app/models/__init__.py",
+        "app/models/user.py",
+        "app/models/mixins.py",
+    }
 
 
 def test_model_modules_through_abstract_mixins_skip_tests_and_scripts(project):
@@ -157,7 +161,12 @@ def test_model_modules_through_abstract_mixins_skip_tests_and_scripts(project):
 
 def test_env032_reports_only_the_module_env_py_misses(project):
     env = project / "migrations" / "env.py"
-    analysis = analyze(env.read_text(), str(env), project=ProjectIndex().context_for(env), workspace=Workspace([project]))
+    analysis = analyze(
+        env.read_text(),
+        str(env),
+        project=ProjectIndex().context_for(env),
+        workspace=Workspace([project]),
+    )
     [finding] = [f for f in analysis.findings if f.code == "ENV032"]
     assert "(app.models.order)" in finding.message
 
@@ -174,11 +183,20 @@ def test_definitions_and_kinds_through_re_exports(project):
 def test_app_command_calls(project):
     view, _ = view_of(Workspace([project]), project / "migrations" / "env.py")
     [call] = view.app_command_calls()
-    assert call.function == "upgrade" and call.in_async and call.path.endswith(os.path.join("app", "main.py"))
+    assert (
+        call.function == "upgrade"
+        and call.in_async
+        and call.path.endswith(os.path.join("app", "main.py"))
+    )
 
 
 def test_dynamic_imports_make_the_closure_unknown(project):
-    write(project, {"app/models/__init__.py": "import pkgutil\nfor m in pkgutil.iter_modules(__path__):\n    pass\n"})
+    write(
+        project,
+        {
+            "app/models/__init__.py": "import pkgutil\nfor m in pkgutil.iter_modules(__path__):\n    pass\n"
+        },
+    )
     view, _ = view_of(Workspace([project]), project / "migrations" / "env.py")
     assert view.imported_files() is None
 
@@ -216,28 +234,40 @@ def test_each_file_is_parsed_once_per_check_and_again_only_when_it_changes(proje
 def test_overlay_replaces_the_file_on_disk(project):
     workspace = Workspace([project])
     env = project / "migrations" / "env.py"
-    workspace.set_overlay(project / "app" / "models" / "__init__.py", "from . import user, order  # noqa: F401\n")
-    analysis = analyze(env.read_text(), str(env), project=ProjectIndex().context_for(env), workspace=workspace)
+    workspace.set_overlay(
+        project / "app" / "models" / "__init__.py", "from . import user, order  # noqa: F401\n"
+    )
+    analysis = analyze(
+        env.read_text(), str(env), project=ProjectIndex().context_for(env), workspace=workspace
+    )
     assert not [f for f in analysis.findings if f.code == "ENV032"]
     workspace.set_overlay(project / "app" / "models" / "__init__.py", None)
-    analysis = analyze(env.read_text(), str(env), project=ProjectIndex().context_for(env), workspace=workspace)
+    analysis = analyze(
+        env.read_text(), str(env), project=ProjectIndex().context_for(env), workspace=workspace
+    )
     assert [f for f in analysis.findings if f.code == "ENV032"]
 
 
 def test_a_loose_env_py_never_scans_above_the_workspace_folder(tmp_path):
     folder = tmp_path / "ws"
     write(folder, {"env.py": "from alembic import context\n", "app.py": "x = 1\n"})
-    write(tmp_path, {"elsewhere.py": "from alembic import command\ncommand.upgrade(None, 'head')\n"})
+    write(
+        tmp_path, {"elsewhere.py": "from alembic import command\ncommand.upgrade(None, 'head')\n"}
+    )
     view, _ = view_of(Workspace([folder]), folder / "env.py")
     assert view.root == str(folder)
     assert view.app_command_calls() == []
 
 
 def test_unreadable_and_broken_files_are_unknown_not_fatal(project):
-    write(project, {"app/broken.py": "def (:\n", "app/models/__init__.py": "from app import broken\n"})
+    write(
+        project, {"app/broken.py": "def (:\n", "app/models/__init__.py": "from app import broken\n"}
+    )
     workspace = Workspace([project])
     env = project / "migrations" / "env.py"
-    analysis = analyze(env.read_text(), str(env), project=ProjectIndex().context_for(env), workspace=workspace)
+    analysis = analyze(
+        env.read_text(), str(env), project=ProjectIndex().context_for(env), workspace=workspace
+    )
     assert not analysis.internal_errors
     assert workspace.summary(project / "app" / "broken.py").error == "SyntaxError"
 
@@ -247,10 +277,19 @@ def test_closure_is_kept_while_env_py_imports_stay_the_same(project):
     env = project / "migrations" / "env.py"
     context = ProjectIndex().context_for(env)
     text = env.read_text()
-    first = workspace.view(analyze(text, str(env), project=context, rules=()).facts, str(env), context).imported_files()
+    first = workspace.view(
+        analyze(text, str(env), project=context, rules=()).facts, str(env), context
+    ).imported_files()
     edited = text + "\n# a comment typed in the editor\n"
-    again = workspace.view(analyze(edited, str(env), project=context, rules=()).facts, str(env), context).imported_files()
+    again = workspace.view(
+        analyze(edited, str(env), project=context, rules=()).facts, str(env), context
+    ).imported_files()
     assert again is first  # reused, not recomputed
-    more = edited.replace("import app.models  # noqa: F401\n", "import app.models  # noqa: F401\nimport app.models.order\n")
-    changed = workspace.view(analyze(more, str(env), project=context, rules=()).facts, str(env), context).imported_files()
+    more = edited.replace(
+        "import app.models  # noqa: F401\n",
+        "import app.models  # noqa: F401\nimport app.models.order\n",
+    )
+    changed = workspace.view(
+        analyze(more, str(env), project=context, rules=()).facts, str(env), context
+    ).imported_files()
     assert changed is not first and str(project / "app" / "models" / "order.py") in changed

@@ -43,9 +43,15 @@ def read_text(path: Path) -> FileText:
     bom = data.startswith(b"\xef\xbb\xbf")
     encoding = _declared_encoding(data) or "utf-8"
     try:
-        text = data.decode("utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding)
+        text = data.decode(
+            "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+        )
     except (UnicodeDecodeError, LookupError) as error:
-        reason = f"not valid {encoding}" if isinstance(error, UnicodeDecodeError) else f"unknown encoding {encoding!r}"
+        reason = (
+            f"not valid {encoding}"
+            if isinstance(error, UnicodeDecodeError)
+            else f"unknown encoding {encoding!r}"
+        )
         position = f" (byte {error.start})" if isinstance(error, UnicodeDecodeError) else ""
         raise UsageError(f"{path}: {reason}{position}") from None
     return FileText(path, text, bom, encoding)
@@ -64,10 +70,14 @@ def _declared_encoding(data: bytes) -> str | None:
 
 def write_text_atomically(original: FileText, new_text: str) -> None:
     """Temp file + rename: a crash never leaves half a file; keeps encoding, BOM and mode."""
-    path = Path(os.path.realpath(original.path))  # through a symlink: keep the link, update its target
+    path = Path(
+        os.path.realpath(original.path)
+    )  # through a symlink: keep the link, update its target
     import tempfile
 
-    data = new_text.encode(original.encoding if original.encoding.lower() not in ("utf8",) else "utf-8")
+    data = new_text.encode(
+        original.encoding if original.encoding.lower() not in ("utf8",) else "utf-8"
+    )
     if original.bom and not data.startswith(b"\xef\xbb\xbf"):  # a utf-8-sig cookie writes its own
         data = b"\xef\xbb\xbf" + data
     mode = path.stat().st_mode
@@ -104,11 +114,15 @@ def _analyze_path(path: Path, index, base_settings, workspace=None):
         settings = project_settings(project, base_settings)
     except SettingsError as error:
         raise UsageError(str(error)) from None
-    analysis = analyze(file.text, str(path), project=project, settings=settings, workspace=workspace)
+    analysis = analyze(
+        file.text, str(path), project=project, settings=settings, workspace=workspace
+    )
     for error in analysis.internal_errors:
         print(f"alembic-env-lsp: {error}", file=sys.stderr)
     analysis.facts = None  # only findings and positions are needed from here: keep memory flat
-    return FileResult(path, file, analysis, [(Path(f.path) if f.path else path, f) for f in analysis.findings])
+    return FileResult(
+        path, file, analysis, [(Path(f.path) if f.path else path, f) for f in analysis.findings]
+    )
 
 
 def _targets(paths: list[str]) -> list[Path]:
@@ -187,13 +201,17 @@ def _print_text(results, out) -> None:
         start = finding.range.start
         fixable = " [*]" if finding.fixable else ""
         out.write(
-            redact_text(f"{path}:{start.line + 1}:{start.character + 1}: {finding.code} [{finding.severity.label}] {finding.message}{fixable}")
+            redact_text(
+                f"{path}:{start.line + 1}:{start.character + 1}: {finding.code} [{finding.severity.label}] {finding.message}{fixable}"
+            )
             + "\n"
         )
     files = len(results)
     if count:
         fixable = sum(1 for _, f, _ in _rows(results) if f.fixable)
-        out.write(f"Found {count} problem{'s' if count != 1 else ''} in {files} env script{'s' if files != 1 else ''}")
+        out.write(
+            f"Found {count} problem{'s' if count != 1 else ''} in {files} env script{'s' if files != 1 else ''}"
+        )
         out.write(f" ({fixable} fixable with --fix).\n" if fixable else ".\n")
     else:
         out.write(f"All checks passed ({files} env script{'s' if files != 1 else ''}).\n")
@@ -226,7 +244,12 @@ def _print_github(results, out) -> None:
     level = {1: "error", 2: "warning", 3: "notice", 4: "notice"}
     for path, finding, _ in _rows(results):
         start, end = finding.range.start, finding.range.end
-        message = redact_text(finding.message).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        message = (
+            redact_text(finding.message)
+            .replace("%", "%25")
+            .replace("\r", "%0D")
+            .replace("\n", "%0A")
+        )
         out.write(
             f"::{level[int(finding.severity)]} file={path},line={start.line + 1},col={start.character + 1},"
             f"endLine={end.line + 1},endColumn={end.character + 1},title={finding.code}::{message}\n"
@@ -327,7 +350,9 @@ def _overlaps(taken: list, new: list) -> bool:
     return False
 
 
-def _fix_files(targets: list[Path], index, settings, *, write: bool, out, workspace=None) -> list[FileResult]:
+def _fix_files(
+    targets: list[Path], index, settings, *, write: bool, out, workspace=None
+) -> list[FileResult]:
     from .text import apply_edits
 
     pending: dict[Path, FileText] = {}
@@ -368,7 +393,10 @@ def _fix_files(targets: list[Path], index, settings, *, write: bool, out, worksp
     for path in pending:
         index.set_overlay(path, None)
     index.invalidate()
-    return [_analyze_path_overlay(t, index, settings, pending if not write else {}, workspace) for t in targets]
+    return [
+        _analyze_path_overlay(t, index, settings, pending if not write else {}, workspace)
+        for t in targets
+    ]
 
 
 def _analyze_path_overlay(path: Path, index, settings, pending, workspace=None):
@@ -381,8 +409,12 @@ def _analyze_path_overlay(path: Path, index, settings, pending, workspace=None):
         effective = project_settings(project, settings)
     except SettingsError as error:
         raise UsageError(str(error)) from None
-    analysis = analyze(file.text, str(path), project=project, settings=effective, workspace=workspace)
-    return FileResult(path, file, analysis, [(Path(f.path) if f.path else path, f) for f in analysis.findings])
+    analysis = analyze(
+        file.text, str(path), project=project, settings=effective, workspace=workspace
+    )
+    return FileResult(
+        path, file, analysis, [(Path(f.path) if f.path else path, f) for f in analysis.findings]
+    )
 
 
 def _parses(text: str) -> bool:
@@ -404,9 +436,13 @@ def cmd_check(args, out) -> int:
     settings = _base_settings(args)
     index = ProjectIndex()
     # The project's other Python files, read once for this run (ENV009/023/031/032/052).
-    workspace = Workspace(p if p.is_dir() else p.parent for p in (Path(raw).resolve() for raw in args.paths or ["."]))
+    workspace = Workspace(
+        p if p.is_dir() else p.parent for p in (Path(raw).resolve() for raw in args.paths or ["."])
+    )
     if args.fix or args.diff:
-        results = _fix_files(targets, index, settings, write=args.fix and not args.diff, out=out, workspace=workspace)
+        results = _fix_files(
+            targets, index, settings, write=args.fix and not args.diff, out=out, workspace=workspace
+        )
         if args.diff:
             return EXIT_OK
     else:
@@ -428,7 +464,12 @@ def cmd_fix(args, out) -> int:
     """`fix --async|--sync PATH`: the whole-file rewrites (the async connection pattern or back)."""
     if not (args.to_async or args.to_sync):  # plain `fix` is `check --fix`
         check = argparse.Namespace(
-            paths=args.paths, fix=not args.diff, diff=args.diff, select=None, ignore=None, format="text"
+            paths=args.paths,
+            fix=not args.diff,
+            diff=args.diff,
+            select=None,
+            ignore=None,
+            format="text",
         )
         return cmd_check(check, out)
     try:
@@ -450,7 +491,9 @@ def cmd_fix(args, out) -> int:
             status = EXIT_FINDINGS
             continue
         if not result.changed or result.text is None:
-            out.write(f"{_display(target)}: already in the {'async' if args.to_async else 'sync'} pattern\n")
+            out.write(
+                f"{_display(target)}: already in the {'async' if args.to_async else 'sync'} pattern\n"
+            )
             continue
         if not _parses(result.text):
             print(f"{_display(target)}: not rewritten: the result would not parse", file=sys.stderr)
@@ -470,7 +513,9 @@ def cmd_fix(args, out) -> int:
             out.write(redact_text("".join(diff)))  # like check --diff: context lines may hold a URL
         else:
             write_text_atomically(file, result.text)
-            out.write(f"{_display(target)}: rewritten to the {'async' if args.to_async else 'sync'} pattern\n")
+            out.write(
+                f"{_display(target)}: rewritten to the {'async' if args.to_async else 'sync'} pattern\n"
+            )
     return status
 
 
@@ -489,7 +534,9 @@ def cmd_explain(args, out) -> int:
     from .redact import redact_text
 
     [target] = _targets([args.target])[:1] or [path]
-    result = _analyze_path(target, ProjectIndex(), _base_settings(argparse.Namespace(select=None, ignore=None)))
+    result = _analyze_path(
+        target, ProjectIndex(), _base_settings(argparse.Namespace(select=None, ignore=None))
+    )
     out.write(redact_text(explain_markdown(result.analysis)))
     out.write("\n")
     return EXIT_OK
@@ -501,7 +548,13 @@ def cmd_rules(args, out) -> int:
     if args.format == "json":
         json.dump(
             [
-                {"code": r.code, "name": r.name, "severity": r.severity.label, "fixable": r.fixable, "summary": r.summary}
+                {
+                    "code": r.code,
+                    "name": r.name,
+                    "severity": r.severity.label,
+                    "fixable": r.fixable,
+                    "summary": r.summary,
+                }
                 for r in all_rules()
             ],
             out,
@@ -515,7 +568,9 @@ def cmd_rules(args, out) -> int:
         out.write(rule_table())
         return EXIT_OK
     for r in all_rules():
-        out.write(f"{r.code}  {r.severity.label:<7}  {'fix' if r.fixable else '   '}  {r.name}: {r.summary}\n")
+        out.write(
+            f"{r.code}  {r.severity.label:<7}  {'fix' if r.fixable else '   '}  {r.name}: {r.summary}\n"
+        )
     return EXIT_OK
 
 
@@ -536,24 +591,36 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"alembic-env-lsp {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    check = sub.add_parser("check", help="check env.py files (a file, or folders searched through alembic.ini)")
+    check = sub.add_parser(
+        "check", help="check env.py files (a file, or folders searched through alembic.ini)"
+    )
     check.add_argument("paths", nargs="*", help="env.py files or folders (default: .)")
     check.add_argument("--format", choices=FORMATS, default="text")
     check.add_argument("--fix", action="store_true", help="apply safe fixes in place")
-    check.add_argument("--diff", action="store_true", help="print the safe fixes as a diff instead of writing")
+    check.add_argument(
+        "--diff", action="store_true", help="print the safe fixes as a diff instead of writing"
+    )
     check.add_argument("--select", help="comma-separated rule codes or prefixes to run")
     check.add_argument("--ignore", help="comma-separated rule codes or prefixes to skip")
     check.set_defaults(run=cmd_check)
 
-    fix = sub.add_parser("fix", help="apply safe fixes, or rewrite env.py to the async (or sync) pattern")
+    fix = sub.add_parser(
+        "fix", help="apply safe fixes, or rewrite env.py to the async (or sync) pattern"
+    )
     fix.add_argument("paths", nargs="*", help="env.py files or folders (default: .)")
     mode = fix.add_mutually_exclusive_group()
-    mode.add_argument("--async", dest="to_async", action="store_true", help="rewrite to Alembic's async pattern")
-    mode.add_argument("--sync", dest="to_sync", action="store_true", help="rewrite to the sync pattern")
+    mode.add_argument(
+        "--async", dest="to_async", action="store_true", help="rewrite to Alembic's async pattern"
+    )
+    mode.add_argument(
+        "--sync", dest="to_sync", action="store_true", help="rewrite to the sync pattern"
+    )
     fix.add_argument("--diff", action="store_true", help="print the change instead of writing it")
     fix.set_defaults(run=cmd_fix)
 
-    explain = sub.add_parser("explain", help="explain a rule (ENV001) or the flow of an env.py (PATH)")
+    explain = sub.add_parser(
+        "explain", help="explain a rule (ENV001) or the flow of an env.py (PATH)"
+    )
     explain.add_argument("target")
     explain.set_defaults(run=cmd_explain)
 
@@ -590,7 +657,10 @@ def main(argv: list[str] | None = None) -> int:
             tb = tb.tb_next
         if tb is not None:
             where = f" at {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
-        print(redact_text(f"alembic-env-lsp: internal error: {type(error).__name__}: {error}{where}"), file=sys.stderr)
+        print(
+            redact_text(f"alembic-env-lsp: internal error: {type(error).__name__}: {error}{where}"),
+            file=sys.stderr,
+        )
         return EXIT_ERROR
 
 

@@ -356,9 +356,7 @@ def _run_dump() -> dict[str, Any] | None:
     """Run the dump in a fresh interpreter; None if that fails for any reason."""
     package_parent = str(Path(__file__).resolve().parent.parent)
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (package_parent, env.get("PYTHONPATH", "")) if p
-    )
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH", "")) if p)
     try:
         completed = subprocess.run(
             [sys.executable, "-m", "alembic_env_lsp.drivers", "--dump"],

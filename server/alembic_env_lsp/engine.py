@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import gc
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from .findings import Finding, FindingSink, Severity
 from .model.build import build_facts
@@ -33,7 +34,7 @@ class Analysis:
     findings: list[Finding]
     # A rule that crashed: logged by the adapters, never fatal; other rules still report.
     internal_errors: list[str] = field(default_factory=list)
-    project: "ProjectContext | None" = None
+    project: ProjectContext | None = None
 
     @property
     def parsed(self) -> bool:
@@ -44,11 +45,11 @@ def analyze(
     text: str,
     path: str | None = None,
     *,
-    project: "ProjectContext | None" = None,
+    project: ProjectContext | None = None,
     settings: Settings | None = None,
     rules: Iterable[Rule] | None = None,
-    workspace: "Workspace | None" = None,
-    environment: "dict[str, str | None] | Iterable[tuple[str, str | None]] | None" = None,
+    workspace: Workspace | None = None,
+    environment: dict[str, str | None] | Iterable[tuple[str, str | None]] | None = None,
 ) -> Analysis:
     """`workspace`: the project's other files (ENV009, ENV023, ENV031, ENV032, ENV052 read it);
     `environment`: installed distributions to assume instead of looking them up."""
@@ -84,7 +85,9 @@ def analyze(
         except Exception as error:  # a bug in one rule must not hide the others
             where = traceback.extract_tb(error.__traceback__)[-1]
             errors.append(
-                redact_text(f"{rule.code} failed: {type(error).__name__}: {error} ({where.filename}:{where.lineno})")
+                redact_text(
+                    f"{rule.code} failed: {type(error).__name__}: {error} ({where.filename}:{where.lineno})"
+                )
             )
             continue
         findings.extend(sink.items)
@@ -103,7 +106,7 @@ def analyze(
     return Analysis(path, source, facts, kept, errors, project)
 
 
-def project_settings(project: "ProjectContext | None", base: Settings | None = None) -> Settings:
+def project_settings(project: ProjectContext | None, base: Settings | None = None) -> Settings:
     """Editor/CLI settings merged with `[tool.alembic-env-lsp]` (the file wins).
 
     Raises SettingsError with a message that names the file."""
@@ -117,7 +120,9 @@ def project_settings(project: "ProjectContext | None", base: Settings | None = N
     if not table:
         return base
     codes = {r.code for r in all_rules()}
-    return base.merged_with(parse_settings(table, where=f"{pyproject.path} [tool.alembic-env-lsp]", known_codes=codes))
+    return base.merged_with(
+        parse_settings(table, where=f"{pyproject.path} [tool.alembic-env-lsp]", known_codes=codes)
+    )
 
 
 __all__ = ["Analysis", "SettingsError", "analyze", "project_settings"]

@@ -1,4 +1,4 @@
-""""Explain this env.py": a one-line summary for a code lens, and the flow of the file as
+""" "Explain this env.py": a one-line summary for a code lens, and the flow of the file as
 Markdown with a Mermaid diagram (URL → engine → connection → configure → run_migrations,
 plus logging and the offline branch), each broken link marked with its diagnostic.
 
@@ -34,7 +34,7 @@ _SEP = " · "
 # --------------------------------------------------------------------------------------
 
 
-def summary(analysis: "Analysis") -> str:
+def summary(analysis: Analysis) -> str:
     """One line for a code lens, e.g.
     "async engine · URL from alembic.ini: postgresql+asyncpg://app:***@db/app · logging: fileConfig · offline mode: yes"."""
     try:
@@ -43,7 +43,7 @@ def summary(analysis: "Analysis") -> str:
         return f"env.py (no summary: {type(error).__name__})"
 
 
-def _summary(analysis: "Analysis") -> str:
+def _summary(analysis: Analysis) -> str:
     facts = analysis.facts
     if facts is None:
         problem = _syntax_problem(analysis)
@@ -69,7 +69,7 @@ def _summary(analysis: "Analysis") -> str:
     return _SEP.join(parts)
 
 
-def _syntax_problem(analysis: "Analysis") -> str | None:
+def _syntax_problem(analysis: Analysis) -> str | None:
     finding = next((f for f in analysis.findings if f.code == "ENV000"), None)
     if finding is None:
         return None
@@ -119,7 +119,11 @@ def _no_engine_words(facts: EnvFacts) -> str:
 
 
 def _logging_words(facts: EnvFacts) -> str:
-    for qname, word in ((N.FILE_CONFIG, "fileConfig"), ("logging.config.dictConfig", "dictConfig"), ("logging.basicConfig", "basicConfig")):
+    for qname, word in (
+        (N.FILE_CONFIG, "fileConfig"),
+        ("logging.config.dictConfig", "dictConfig"),
+        ("logging.basicConfig", "basicConfig"),
+    ):
         if facts.calls_named(qname):
             return word
     for call in facts.calls:
@@ -172,18 +176,24 @@ class _Flow:
     nodes: list[_Node] = field(default_factory=list)
     edges: list[_Edge] = field(default_factory=list)
 
-    def add(self, lines: list[str], *, shape: str = "box", spans=(), group: str = "online") -> _Node:
-        node = _Node(f"n{len(self.nodes)}", [line for line in lines if line], shape, list(spans), group=group)
+    def add(
+        self, lines: list[str], *, shape: str = "box", spans=(), group: str = "online"
+    ) -> _Node:
+        node = _Node(
+            f"n{len(self.nodes)}", [line for line in lines if line], shape, list(spans), group=group
+        )
         self.nodes.append(node)
         return node
 
-    def link(self, src: _Node | None, dst: _Node | None, label: str = "", dotted: bool = False) -> None:
+    def link(
+        self, src: _Node | None, dst: _Node | None, label: str = "", dotted: bool = False
+    ) -> None:
         if src is not None and dst is not None:
             self.edges.append(_Edge(src.id, dst.id, label, dotted))
 
 
 class _Builder:
-    def __init__(self, analysis: "Analysis"):
+    def __init__(self, analysis: Analysis):
         self.analysis = analysis
         self.facts: EnvFacts = analysis.facts  # type: ignore[assignment]
         self.source = analysis.source
@@ -229,7 +239,9 @@ class _Builder:
             self._offline(self.mode_node)
             online_entry = self.mode_node
         else:
-            self.offline_node = flow.add(["no offline branch: --sql runs the online code"], shape="note", group="offline")
+            self.offline_node = flow.add(
+                ["no offline branch: --sql runs the online code"], shape="note", group="offline"
+            )
             flow.link(start, self.offline_node, "alembic ... --sql", dotted=True)
         self._online(online_entry, "no: online" if facts.dispatch is not None else "")
         self._metadata()
@@ -241,7 +253,9 @@ class _Builder:
         calls = [c for c in self.facts.calls if c.qname in N.LOG_SETUP]
         ini = getattr(self.project, "ini", None)
         if not calls:
-            self.logging_node = flow.add(["no logging setup: alembic prints nothing"], shape="note", group="logging")
+            self.logging_node = flow.add(
+                ["no logging setup: alembic prints nothing"], shape="note", group="logging"
+            )
             flow.link(start, self.logging_node, dotted=True)
             return
         call = calls[0]
@@ -253,28 +267,44 @@ class _Builder:
         lines = [f"{self.text(call.node)} · line {self.line(call.node)}"]
         if call.qname == N.FILE_CONFIG:
             lines.append("guarded: config_file_name is not None" if guarded else "not guarded")
-        self.logging_node = flow.add(lines, spans=[self.span(c.stmt) for c in calls], group="logging")
+        self.logging_node = flow.add(
+            lines, spans=[self.span(c.stmt) for c in calls], group="logging"
+        )
         flow.link(start, self.logging_node)
         if call.qname == N.FILE_CONFIG and ini is not None:
             missing = ini.missing_logging_sections()
-            label = f"{ini.path.name}: " + ("missing " + ", ".join(f"[{m}]" for m in missing) if missing else "[loggers] [handlers] [formatters]")
+            label = f"{ini.path.name}: " + (
+                "missing " + ", ".join(f"[{m}]" for m in missing)
+                if missing
+                else "[loggers] [handlers] [formatters]"
+            )
             source = flow.add([label], shape="data", group="logging")
             flow.link(source, self.logging_node, "logging sections")
 
     def _offline(self, mode: _Node) -> None:
         facts = self.facts
         flow = self.flow
-        configures = [c for c in facts.configures if c.mode == "offline" or facts.path_of(c.call) == "offline"]
+        configures = [
+            c for c in facts.configures if c.mode == "offline" or facts.path_of(c.call) == "offline"
+        ]
         if not configures:
-            self.offline_node = flow.add(["offline branch without context.configure"], shape="note", group="offline")
+            self.offline_node = flow.add(
+                ["offline branch without context.configure"], shape="note", group="offline"
+            )
             flow.link(mode, self.offline_node, "yes: --sql")
             return
         configure = configures[0]
-        keywords = [k.arg for k in configure.call.node.keywords if k.arg and k.arg not in ("url", "dialect_name")]
+        keywords = [
+            k.arg
+            for k in configure.call.node.keywords
+            if k.arg and k.arg not in ("url", "dialect_name")
+        ]
         node = flow.add(
             [
                 f"{self.text(configure.call.node.func)}() · line {self.line(configure.call.node)}",
-                "offline: " + ", ".join(_keyword_text(configure, k) for k in keywords[:4]) if keywords else "offline",
+                "offline: " + ", ".join(_keyword_text(configure, k) for k in keywords[:4])
+                if keywords
+                else "offline",
             ],
             spans=[self.span(configure.call.node)],
             group="offline",
@@ -284,28 +314,41 @@ class _Builder:
         url_expr = configure.keyword("url")
         if url_expr is not None:
             found = configure_url(facts, self.project, configure)
-            label = f"{found[1]}: {redact_url(found[0])}" if found else f"url={self.text(url_expr, 40)}"
+            label = (
+                f"{found[1]}: {redact_url(found[0])}" if found else f"url={self.text(url_expr, 40)}"
+            )
             url_node = flow.add([label], shape="data", spans=[self.span(url_expr)], group="offline")
             flow.link(mode, url_node, "yes: --sql")
             flow.link(url_node, node, "url=")
         else:
             flow.link(mode, node, "yes: --sql")
-        runs = [c for c in facts.calls_named("alembic.context.run_migrations") if c.scope is configure.call.scope]
+        runs = [
+            c
+            for c in facts.calls_named("alembic.context.run_migrations")
+            if c.scope is configure.call.scope
+        ]
         for run in runs[:1]:
             flow.link(node, self._run_node(run, group="offline"))
 
     def _online(self, entry: _Node, label: str) -> None:
         facts = self.facts
         flow = self.flow
-        engines = [e for e in facts.engines if facts.path_of(e.call) in ("online", "both")] or list(facts.engines)
+        engines = [e for e in facts.engines if facts.path_of(e.call) in ("online", "both")] or list(
+            facts.engines
+        )
         previous = entry
         edge_label = label
         entry_call = self._entry_call(engines[0]) if engines else None
         if entry_call is not None:
             runner = entry_call.qname in N.RUNNERS or (
-                isinstance(entry_call.parent, ast.Call) and qualified_name(entry_call.parent.func, entry_call.scope) in N.RUNNERS
+                isinstance(entry_call.parent, ast.Call)
+                and qualified_name(entry_call.parent.func, entry_call.scope) in N.RUNNERS
             )
-            shown = entry_call.parent if runner and entry_call.qname not in N.RUNNERS else entry_call.node
+            shown = (
+                entry_call.parent
+                if runner and entry_call.qname not in N.RUNNERS
+                else entry_call.node
+            )
             lines = [f"{self.text(shown)} · line {self.line(shown)}"]
             if runner:
                 lines.append("new event loop")
@@ -316,10 +359,16 @@ class _Builder:
         for engine in engines[:2]:
             last = self._engine_chain(engine, previous, edge_label)
             edge_label = ""
-        online = [c for c in facts.configures if c.mode == "online" and c not in self._configures_done]
+        online = [
+            c for c in facts.configures if c.mode == "online" and c not in self._configures_done
+        ]
         for configure in online[:2]:
             node = self._configure_node(configure)
-            flow.link(last, node, "connection=" if engines else edge_label or self._connection_label(configure))
+            flow.link(
+                last,
+                node,
+                "connection=" if engines else edge_label or self._connection_label(configure),
+            )
             self._runs_after(configure, node)
         if not engines and not online:
             note = flow.add(["no engine and no online context.configure"], shape="note")
@@ -339,46 +388,87 @@ class _Builder:
             func = call.node.func
             if isinstance(func, ast.Name) and func.id == name:
                 sites.append(call)
-            elif call.qname in N.RUNNERS and any(isinstance(a, ast.Name) and a.id == name for a in call.node.args):
+            elif call.qname in N.RUNNERS and any(
+                isinstance(a, ast.Name) and a.id == name for a in call.node.args
+            ):
                 sites.append(call)
         if not sites:
             return None
         runners = [
-            c for c in sites
-            if c.qname in N.RUNNERS or (isinstance(c.parent, ast.Call) and qualified_name(c.parent.func, c.scope) in N.RUNNERS)
+            c
+            for c in sites
+            if c.qname in N.RUNNERS
+            or (
+                isinstance(c.parent, ast.Call)
+                and qualified_name(c.parent.func, c.scope) in N.RUNNERS
+            )
         ]
         return (runners or sites)[0]
 
     def _engine_chain(self, engine: EngineFact, previous: _Node, edge_label: str) -> _Node:
         flow = self.flow
         url = engine.url
-        url_node = flow.add(_url_labels(url), shape="data", spans=[self.span(url.literal)] if url.literal is not None else [])
+        url_node = flow.add(
+            _url_labels(url),
+            shape="data",
+            spans=[self.span(url.literal)] if url.literal is not None else [],
+        )
         self.url_nodes.append(url_node)
         kind = "AsyncEngine" if engine.is_async else "sync Engine"
-        factory = engine.factory + ("() in AsyncEngine(...)" if engine.wrapped is not None else "()")
-        lines = [f"{factory} · line {self.line(engine.call.node)}", f"{kind}" + (f" {engine.var}" if engine.var else "")]
+        factory = engine.factory + (
+            "() in AsyncEngine(...)" if engine.wrapped is not None else "()"
+        )
+        lines = [
+            f"{factory} · line {self.line(engine.call.node)}",
+            f"{kind}" + (f" {engine.var}" if engine.var else ""),
+        ]
         verdict = _short_verdict(engine)
         if verdict:
             lines.append(verdict)
         pool = engine.poolclass
         if pool is not None:
             lines.append(f"poolclass={self.text(pool, 30)}")
-        node = flow.add(lines, spans=[self.span(engine.call.node.func)] + ([self.span(engine.url_node)] if engine.url_node is not None and url.literal is None else []))
+        node = flow.add(
+            lines,
+            spans=[self.span(engine.call.node.func)]
+            + (
+                [self.span(engine.url_node)]
+                if engine.url_node is not None and url.literal is None
+                else []
+            ),
+        )
         self.engine_nodes.append(node)
         flow.link(previous, node, edge_label)
         flow.link(url_node, node, "URL")
         last = node
         for conn_name, with_, conn_expr in self._connections(engine)[:1]:
-            how = "async with" if with_ is not None and with_.is_async else "with" if with_ is not None else "="
-            conn_kind = "AsyncConnection" if engine.is_async or (with_ is not None and with_.is_async) else "Connection"
+            how = (
+                "async with"
+                if with_ is not None and with_.is_async
+                else "with"
+                if with_ is not None
+                else "="
+            )
+            conn_kind = (
+                "AsyncConnection"
+                if engine.is_async or (with_ is not None and with_.is_async)
+                else "Connection"
+            )
             conn_node = flow.add(
-                [f"{how} {self.text(conn_expr, 40)} · line {self.line(conn_expr)}", f"{conn_kind} {conn_name or ''}".strip()],
+                [
+                    f"{how} {self.text(conn_expr, 40)} · line {self.line(conn_expr)}",
+                    f"{conn_kind} {conn_name or ''}".strip(),
+                ],
                 spans=[self.span(conn_expr)],
             )
             flow.link(node, conn_node)
             last = conn_node
             scope = with_.scope if with_ is not None else engine.call.scope
-            run_syncs = [c for c in self.facts.calls if c.attr == "run_sync" and c.receiver == conn_name and c.scope is scope]
+            run_syncs = [
+                c
+                for c in self.facts.calls
+                if c.attr == "run_sync" and c.receiver == conn_name and c.scope is scope
+            ]
             if run_syncs:
                 call = run_syncs[0]
                 target = call.node.args[0] if call.node.args else None
@@ -407,10 +497,16 @@ class _Builder:
                         flow.link(conn_node, cnode, "connection=")
                         self._runs_after(configure, cnode)
                         last = cnode
-        dispose = [c for c in self.facts.calls if c.attr == "dispose" and engine.var and c.receiver == engine.var]
+        dispose = [
+            c
+            for c in self.facts.calls
+            if c.attr == "dispose" and engine.var and c.receiver == engine.var
+        ]
         if dispose:
             call = dispose[0]
-            node.lines.append(f"{'await ' if call.awaited else ''}{engine.var}.dispose() · line {self.line(call.node)}")
+            node.lines.append(
+                f"{'await ' if call.awaited else ''}{engine.var}.dispose() · line {self.line(call.node)}"
+            )
             node.spans.append(self.span(call.node))
         return last
 
@@ -431,7 +527,11 @@ class _Builder:
         scope = engine.call.scope
         for name, assignments in scope.assignments.items():
             for assignment in assignments:
-                value = assignment.value.value if isinstance(assignment.value, ast.Await) else assignment.value
+                value = (
+                    assignment.value.value
+                    if isinstance(assignment.value, ast.Await)
+                    else assignment.value
+                )
                 if (
                     isinstance(value, ast.Call)
                     and isinstance(value.func, ast.Attribute)
@@ -457,7 +557,10 @@ class _Builder:
         if connection is not None:
             lines.append(f"connection={self.text(connection, 40)}")
         if keywords:
-            lines.append(", ".join(_keyword_text(configure, k) for k in keywords[:3]) + (" …" if len(keywords) > 3 else ""))
+            lines.append(
+                ", ".join(_keyword_text(configure, k) for k in keywords[:3])
+                + (" …" if len(keywords) > 3 else "")
+            )
         node = self.flow.add(lines, spans=[self.span(configure.call.node)])
         self.configure_nodes.append(node)
         return node
@@ -467,20 +570,26 @@ class _Builder:
         return f"connection={self.text(connection, 30)}" if connection is not None else ""
 
     def _runs_after(self, configure, node: _Node) -> None:
-        runs = [c for c in self.facts.calls_named("alembic.context.run_migrations") if c.scope is configure.call.scope]
+        runs = [
+            c
+            for c in self.facts.calls_named("alembic.context.run_migrations")
+            if c.scope is configure.call.scope
+        ]
         for run in runs[:1]:
             self.flow.link(node, self._run_node(run))
 
     def _run_node(self, run: CallFact, group: str = "online") -> _Node:
         inside = any(
             isinstance(w.item.context_expr, ast.Call)
-            and qualified_name(w.item.context_expr.func, w.scope) == "alembic.context.begin_transaction"
+            and qualified_name(w.item.context_expr.func, w.scope)
+            == "alembic.context.begin_transaction"
             for w in run.withs
         )
         async_with = any(
             w.is_async
             and isinstance(w.item.context_expr, ast.Call)
-            and qualified_name(w.item.context_expr.func, w.scope) == "alembic.context.begin_transaction"
+            and qualified_name(w.item.context_expr.func, w.scope)
+            == "alembic.context.begin_transaction"
             for w in run.withs
         )
         lines = [f"{self.text(run.node.func)}() · line {self.line(run.node)}"]
@@ -497,7 +606,13 @@ class _Builder:
         assignment = self.facts.target_metadata
         if assignment is None or not self.configure_nodes:
             return
-        node = self.flow.add([f"target_metadata = {self.text(assignment.value, 40)} · line {self.line(assignment.stmt)}"], shape="data", spans=[self.span(assignment.stmt)])
+        node = self.flow.add(
+            [
+                f"target_metadata = {self.text(assignment.value, 40)} · line {self.line(assignment.stmt)}"
+            ],
+            shape="data",
+            spans=[self.span(assignment.stmt)],
+        )
         self.metadata_node = node
         for configure, cnode in zip(self._all_configures(), self.configure_nodes):
             if configure is not None and isinstance(configure.keyword("target_metadata"), ast.Name):
@@ -528,7 +643,10 @@ class _Builder:
             for node in self.flow.nodes:
                 for span in node.spans:
                     if span.start <= finding.range.start and finding.range.end <= span.end:
-                        size = (span.end.line - span.start.line, span.end.character - span.start.character)
+                        size = (
+                            span.end.line - span.start.line,
+                            span.end.character - span.start.character,
+                        )
                         if best_size is None or size < best_size:
                             best, best_size = node, size
             if best is not None:
@@ -542,7 +660,9 @@ class _Builder:
         if family == "ENV04":
             return self.offline_node or self.mode_node
         if family == "ENV03":
-            return self.metadata_node or (self.configure_nodes[-1] if self.configure_nodes else None)
+            return self.metadata_node or (
+                self.configure_nodes[-1] if self.configure_nodes else None
+            )
         if family == "ENV05" and self.engine_nodes:
             return self.engine_nodes[0]
         return None
@@ -625,7 +745,9 @@ def _shape(node: _Node) -> str:
             if len(same) < 2 and all(f.message != finding.message for f in same):
                 shown.append(finding)
         warn = "<br/>".join(
-            mermaid_escape(f"{'⚠' if f.severity <= Severity.WARNING else 'ℹ'} {f.code}: {_first_sentence(f.message)}")
+            mermaid_escape(
+                f"{'⚠' if f.severity <= Severity.WARNING else 'ℹ'} {f.code}: {_first_sentence(f.message)}"
+            )
             for f in shown
         )
         label += "<br/>" + warn
@@ -651,11 +773,15 @@ def _unique_by_code(findings: list[Finding]) -> list[Finding]:
 
 
 # Findings about the value a link carries (the URL), and findings about a node alone.
-_URL_CODES = frozenset({"ENV001", "ENV002", "ENV011", "ENV012", "ENV013", "ENV014", "ENV053", "ENV057", "ENV060"})
+_URL_CODES = frozenset(
+    {"ENV001", "ENV002", "ENV011", "ENV012", "ENV013", "ENV014", "ENV053", "ENV057", "ENV060"}
+)
 # A step that is created but never carried out (a coroutine never awaited, a callable
 # run_sync cannot call): the link to the next step is the one that breaks.
 _OUTGOING = frozenset({"ENV003", "ENV006", "ENV009"})
-_NODE_ONLY = frozenset({"ENV021", "ENV022", "ENV023", "ENV035", "ENV044", "ENV050", "ENV051", "ENV054"})
+_NODE_ONLY = frozenset(
+    {"ENV021", "ENV022", "ENV023", "ENV035", "ENV044", "ENV050", "ENV051", "ENV054"}
+)
 
 
 def _serious(findings: list[Finding]) -> list[Finding]:
@@ -677,9 +803,13 @@ def _edge_codes(edge: _Edge, flow: _Flow, by_id: dict[str, _Node]) -> list[str]:
         from_data = [e for e in incoming if by_id[e.src].shape == "data"]
         from_steps = [e for e in incoming if by_id[e.src].shape != "data"]
         for finding in _serious(dst.findings):
-            if finding.code in _NODE_ONLY or (finding.code in _OUTGOING and any(e.src == dst.id for e in flow.edges)):
+            if finding.code in _NODE_ONLY or (
+                finding.code in _OUTGOING and any(e.src == dst.id for e in flow.edges)
+            ):
                 continue
-            carriers = (from_data or incoming) if finding.code in _URL_CODES else (from_steps or incoming)
+            carriers = (
+                (from_data or incoming) if finding.code in _URL_CODES else (from_steps or incoming)
+            )
             if any(e is edge for e in carriers):
                 found.append(finding)
     return [f.code for f in _unique_by_code(found)]
@@ -688,7 +818,11 @@ def _edge_codes(edge: _Edge, flow: _Flow, by_id: dict[str, _Node]) -> list[str]:
 def _render_mermaid(flow: _Flow) -> str:
     by_id = {n.id: n for n in flow.nodes}
     lines = ["flowchart TD"]
-    groups = [("logging", "Logging"), ("offline", "Offline mode: alembic ... --sql"), ("online", "Online mode")]
+    groups = [
+        ("logging", "Logging"),
+        ("offline", "Offline mode: alembic ... --sql"),
+        ("online", "Online mode"),
+    ]
     placed: set[str] = set()
     for node in flow.nodes:
         if node.group == "start":
@@ -722,7 +856,9 @@ def _render_mermaid(flow: _Flow) -> str:
     if notes:
         lines.append(f"    class {','.join(notes)} note")
     if broken_edges:
-        lines.append(f"    linkStyle {','.join(map(str, broken_edges))} stroke:#d33,stroke-width:2px")
+        lines.append(
+            f"    linkStyle {','.join(map(str, broken_edges))} stroke:#d33,stroke-width:2px"
+        )
     return "\n".join(lines)
 
 
@@ -731,7 +867,7 @@ def _render_mermaid(flow: _Flow) -> str:
 # --------------------------------------------------------------------------------------
 
 
-def explain_markdown(analysis: "Analysis") -> str:
+def explain_markdown(analysis: Analysis) -> str:
     """The flow of this env.py as Markdown: intro, Mermaid diagram, findings."""
     try:
         text = _explain(analysis)
@@ -747,15 +883,17 @@ def _redact(markdown: str) -> str:
     """Mask passwords outside the Mermaid block; inside it every label was masked before
     it was escaped (a pass over the escaped text could eat a label's closing quote)."""
     parts = re.split(r"(```mermaid\n.*?\n```)", markdown, flags=re.S)
-    return "".join(part if part.startswith("```mermaid\n") else redact_markdown(part) for part in parts)
+    return "".join(
+        part if part.startswith("```mermaid\n") else redact_markdown(part) for part in parts
+    )
 
 
-def _title(analysis: "Analysis") -> str:
+def _title(analysis: Analysis) -> str:
     name = Path(analysis.path).name if analysis.path else "env.py"
     return f"What `{name}` does"
 
 
-def _explain(analysis: "Analysis") -> str:
+def _explain(analysis: Analysis) -> str:
     facts = analysis.facts
     title = f"# {_title(analysis)}"
     if facts is None:
@@ -784,7 +922,7 @@ def _explain(analysis: "Analysis") -> str:
     return "\n\n".join(p for p in parts if p)
 
 
-def _intro(analysis: "Analysis", facts: EnvFacts) -> str:
+def _intro(analysis: Analysis, facts: EnvFacts) -> str:
     sentences = ["Alembic imports this file for every command."]
     engines = _online_engines(facts)
     if engines:
@@ -798,11 +936,14 @@ def _intro(analysis: "Analysis", facts: EnvFacts) -> str:
             if run_sync:
                 sentences.append(
                     "It connects with `async with` and hands Alembic a synchronous connection through `run_sync()`, "
-                    "inside a coroutine that `asyncio.run()` drives." if any(c.qname in N.RUNNERS for c in facts.calls)
+                    "inside a coroutine that `asyncio.run()` drives."
+                    if any(c.qname in N.RUNNERS for c in facts.calls)
                     else "It hands Alembic a synchronous connection through `run_sync()`."
                 )
         else:
-            sentences.append("It opens a connection and passes it to `context.configure(connection=...)`.")
+            sentences.append(
+                "It opens a connection and passes it to `context.configure(connection=...)`."
+            )
     else:
         sentences.append(f"It builds no engine itself: {_no_engine_words(facts)}.")
     if facts.dispatch is not None:
@@ -813,8 +954,10 @@ def _intro(analysis: "Analysis", facts: EnvFacts) -> str:
         sentences.append("It has no offline branch, so `--sql` runs the online code.")
     logging = _logging_words(facts)
     sentences.append(
-        "Logging is set up with `fileConfig` from the ini file." if logging == "fileConfig"
-        else f"Logging is set up with `{logging}`." if logging != "none"
+        "Logging is set up with `fileConfig` from the ini file."
+        if logging == "fileConfig"
+        else f"Logging is set up with `{logging}`."
+        if logging != "none"
         else "It sets up no logging, so Alembic's progress lines are not printed."
     )
     return " ".join(sentences)
@@ -826,7 +969,7 @@ def _url_phrase(url: UrlValue) -> str:
     return f"in {_md(url.origin)} (not known statically)"
 
 
-def _findings_markdown(analysis: "Analysis") -> str:
+def _findings_markdown(analysis: Analysis) -> str:
     findings = analysis.findings
     if not findings:
         return "## Findings\n\nNo findings."
@@ -840,7 +983,9 @@ def _findings_markdown(analysis: "Analysis") -> str:
             other = finding.related[0]
             if other.path:
                 also = f" (also on {Path(other.path).name} line {other.range.start.line + 1})"
-        lines.append(f"- **{finding.code}** ({finding.severity.label}), {where}{also}: {_md(finding.message)}")
+        lines.append(
+            f"- **{finding.code}** ({finding.severity.label}), {where}{also}: {_md(finding.message)}"
+        )
     return "\n".join(lines)
 
 

@@ -20,7 +20,7 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
     @staticmethod
-    def parse(name: str) -> "Severity":
+    def parse(name: str) -> Severity:
         try:
             return Severity[name.strip().upper()]
         except KeyError:
@@ -38,7 +38,9 @@ class Fix:
 
     __slots__ = ("title", "safe", "_edits", "_compute")
 
-    def __init__(self, title: str, edits: tuple[TextEdit, ...] = (), safe: bool = True, *, compute=None):
+    def __init__(
+        self, title: str, edits: tuple[TextEdit, ...] = (), safe: bool = True, *, compute=None
+    ):
         self.title = title
         self.safe = safe
         self._edits = None if compute is not None else tuple(edits)
@@ -69,13 +71,13 @@ class Finding:
     path: str | None = None
     fixes: tuple[Fix, ...] = ()
     # Where else the same problem shows (e.g. the ini line an env.py finding reads).
-    related: tuple["Finding", ...] = ()
+    related: tuple[Finding, ...] = ()
 
     @property
     def fixable(self) -> bool:
         return any(f.safe for f in self.fixes)
 
-    def with_severity(self, severity: Severity) -> "Finding":
+    def with_severity(self, severity: Severity) -> Finding:
         return replace(
             self,
             severity=severity,

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from . import drivers
 from .model import names as N
@@ -74,19 +75,19 @@ _SYMBOLS: dict[str, tuple[str, str]] = {
     ),
     "config.config_ini_section": (
         "`config.config_ini_section`",
-        "The name of the main ini section: `\"alembic\"` unless `alembic -n NAME` was given. The templates pass it "
+        'The name of the main ini section: `"alembic"` unless `alembic -n NAME` was given. The templates pass it '
         "to `get_section()` so that `-n` can switch between several databases or environments kept in one ini.",
     ),
     "config.get_main_option": (
         "`config.get_main_option(name, default=None)`",
         "Returns an option of the main ini section after `%` interpolation. It reads only the ini file, never "
         "`pyproject.toml` (`get_alembic_option()` does that). A missing key returns `default`, so a missing "
-        "`sqlalchemy.url` only shows up later, as \"Connection, url, or dialect_name is required.\"",
+        '`sqlalchemy.url` only shows up later, as "Connection, url, or dialect_name is required."',
     ),
     "config.get_section": (
         "`config.get_section(name, default=None)`",
         "Returns a whole ini section as a dict, values interpolated. Engines are usually built from it with "
-        "`prefix=\"sqlalchemy.\"`. A missing section returns `default` (the templates pass `{}`). Values assigned "
+        '`prefix="sqlalchemy."`. A missing section returns `default` (the templates pass `{}`). Values assigned '
         "into the returned dict bypass configparser, so `%` needs no escaping there.",
     ),
     "config.get_section_option": (
@@ -113,12 +114,12 @@ _SYMBOLS: dict[str, tuple[str, str]] = {
     "config.attributes": (
         "`config.attributes`",
         "A plain dict for handing Python objects to env.py. Its documented use is connection sharing: the caller "
-        "sets `cfg.attributes[\"connection\"] = conn` before `command.upgrade(cfg, ...)`, and env.py uses that "
+        'sets `cfg.attributes["connection"] = conn` before `command.upgrade(cfg, ...)`, and env.py uses that '
         "connection instead of creating an engine. This is the supported way to run migrations from async code "
         "or tests.",
     ),
     "engine_from_config": (
-        "`sqlalchemy.engine_from_config(configuration, prefix=\"sqlalchemy.\", **kw)` → `Engine`",
+        '`sqlalchemy.engine_from_config(configuration, prefix="sqlalchemy.", **kw)` → `Engine`',
         "Builds a **synchronous** `Engine` from the keys that start with `prefix`, prefix stripped. `url` is "
         "required (`KeyError: 'url'` otherwise), string values such as `echo` or `pool_size` are coerced, and "
         "keyword arguments override the dict. An asyncio driver here fails at the first connection with "
@@ -131,17 +132,17 @@ _SYMBOLS: dict[str, tuple[str, str]] = {
         "or `begin()` is called.",
     ),
     "async_engine_from_config": (
-        "`sqlalchemy.ext.asyncio.async_engine_from_config(configuration, prefix=\"sqlalchemy.\", **kw)` → `AsyncEngine`",
+        '`sqlalchemy.ext.asyncio.async_engine_from_config(configuration, prefix="sqlalchemy.", **kw)` → `AsyncEngine`',
         "Builds an **`AsyncEngine`** from the prefixed keys of a dict, like `engine_from_config`. The URL must "
         "name an asyncio driver; psycopg and oracledb switch to their async variants automatically. A sync-only "
-        "driver is rejected when the engine is created: \"The asyncio extension requires an async driver to be "
-        "used\". It needs greenlet (`sqlalchemy[asyncio]` on SQLAlchemy 2.1+).",
+        'driver is rejected when the engine is created: "The asyncio extension requires an async driver to be '
+        'used". It needs greenlet (`sqlalchemy[asyncio]` on SQLAlchemy 2.1+).',
     ),
     "create_async_engine": (
         "`sqlalchemy.ext.asyncio.create_async_engine(url, **kw)` → `AsyncEngine`",
         "Builds an **`AsyncEngine`**. The URL must name an asyncio driver; psycopg and oracledb switch to their "
-        "async variants automatically. A sync-only driver is rejected when the engine is created: \"The asyncio "
-        "extension requires an async driver to be used\". It needs greenlet (`sqlalchemy[asyncio]` on "
+        'async variants automatically. A sync-only driver is rejected when the engine is created: "The asyncio '
+        'extension requires an async driver to be used". It needs greenlet (`sqlalchemy[asyncio]` on '
         "SQLAlchemy 2.1+).",
     ),
     "AsyncEngine": (
@@ -205,7 +206,7 @@ _SYMBOLS: dict[str, tuple[str, str]] = {
         "Creates a new event loop, runs the coroutine to completion and closes the loop. It raises "
         "`RuntimeError: asyncio.run() cannot be called from a running event loop` when the caller is already "
         "inside one (FastAPI startup, pytest-asyncio, Jupyter). From async callers, share a connection through "
-        "`config.attributes[\"connection\"]` or run `command.upgrade` in a thread (`asyncio.to_thread`).",
+        '`config.attributes["connection"]` or run `command.upgrade` in a thread (`asyncio.to_thread`).',
     ),
     "context.configure": (
         "`context.configure(...)`",
@@ -263,7 +264,7 @@ _CONFIGURE_KEYWORDS: dict[str, str] = {
         "The database URL for offline (`--sql`) mode. Alembic only uses it to pick the dialect that renders the "
         "SQL, so no DBAPI is loaded and an async driver is fine here."
     ),
-    "dialect_name": "Offline alternative to `url=`: only the dialect name (e.g. `\"postgresql\"`) used to render the SQL.",
+    "dialect_name": 'Offline alternative to `url=`: only the dialect name (e.g. `"postgresql"`) used to render the SQL.',
     "target_metadata": _SYMBOLS["target_metadata"][1],
     "literal_binds": (
         "Renders bound values inline (`'abc'` instead of `:param`) in `--sql` output, so the script can run as "
@@ -271,7 +272,7 @@ _CONFIGURE_KEYWORDS: dict[str, str] = {
     ),
     "dialect_opts": (
         "Keyword arguments for the dialect that renders offline SQL. The templates pass "
-        "`{\"paramstyle\": \"named\"}` so that drivers with pyformat/format paramstyles (psycopg2, psycopg, "
+        '`{"paramstyle": "named"}` so that drivers with pyformat/format paramstyles (psycopg2, psycopg, '
         "pymysql, mysqldb) render clean SQL too."
     ),
     "render_as_batch": (
@@ -345,7 +346,7 @@ _MAX_SNIPPET = 70
 
 @dataclass
 class _Here:
-    analysis: "Analysis"
+    analysis: Analysis
     facts: EnvFacts
     source: SourceText
     pos: Position
@@ -379,7 +380,7 @@ class _Here:
         return next((c for c in self.facts.calls if c.node is node), None)
 
 
-def hover_at(analysis: "Analysis", position: Position) -> HoverResult | None:
+def hover_at(analysis: Analysis, position: Position) -> HoverResult | None:
     """The hover for `position` (0-based line, code-point column) in the analysed file."""
     source = analysis.source
     pos = _on_text(source, position)
@@ -403,7 +404,13 @@ def hover_at(analysis: "Analysis", position: Position) -> HoverResult | None:
     if not sections:
         return None
     if symbol_range is None:
-        symbol_range = min(hits, key=lambda f: (f.range.end.line - f.range.start.line, f.range.end.character - f.range.start.character)).range
+        symbol_range = min(
+            hits,
+            key=lambda f: (
+                f.range.end.line - f.range.start.line,
+                f.range.end.character - f.range.start.character,
+            ),
+        ).range
     return HoverResult(redact_markdown("\n\n---\n\n".join(sections)), symbol_range)
 
 
@@ -436,7 +443,7 @@ def _finding_covers(rng: Range, pos: Position) -> bool:
     return rng.start <= pos < rng.end
 
 
-def _finding_sections(findings: Iterable["Finding"]) -> list[str]:
+def _finding_sections(findings: Iterable[Finding]) -> list[str]:
     from .rules import rule_by_code
 
     out: list[str] = []
@@ -451,7 +458,9 @@ def _finding_sections(findings: Iterable["Finding"]) -> list[str]:
     return out
 
 
-_NOQA = re.compile(r"#\s*noqa\s*:\s*(?P<codes>[A-Za-z]+[0-9]+(?:[\s,]+[A-Za-z]+[0-9]+)*)", re.IGNORECASE)
+_NOQA = re.compile(
+    r"#\s*noqa\s*:\s*(?P<codes>[A-Za-z]+[0-9]+(?:[\s,]+[A-Za-z]+[0-9]+)*)", re.IGNORECASE
+)
 
 
 def _noqa_hover(source: SourceText, pos: Position) -> tuple[str, Range] | None:
@@ -542,7 +551,7 @@ def _scope_at(facts: EnvFacts, chain: list[ast.AST]) -> Scope:
 # --- what the node is -----------------------------------------------------------------------
 
 
-def _symbol_hover(analysis: "Analysis", facts: EnvFacts, pos: Position) -> tuple[str, Range] | None:
+def _symbol_hover(analysis: Analysis, facts: EnvFacts, pos: Position) -> tuple[str, Range] | None:
     source = analysis.source
     chain = _chain_at(facts.tree, source, pos)
     if not chain:
@@ -570,10 +579,14 @@ def _symbol_hover(analysis: "Analysis", facts: EnvFacts, pos: Position) -> tuple
     return None
 
 
-def _def_name_range(source: SourceText, node: ast.FunctionDef | ast.AsyncFunctionDef) -> Range | None:
+def _def_name_range(
+    source: SourceText, node: ast.FunctionDef | ast.AsyncFunctionDef
+) -> Range | None:
     start = source.from_utf8(node.lineno, node.col_offset)
     line = source.line(start.line)
-    match = re.compile(r"(?:async\s+)?def\s+(" + re.escape(node.name) + r")\b").match(line, start.character)
+    match = re.compile(r"(?:async\s+)?def\s+(" + re.escape(node.name) + r")\b").match(
+        line, start.character
+    )
     if match is None:
         return None
     return Range.of(start.line, match.start(1), start.line, match.end(1))
@@ -614,7 +627,11 @@ def _attribute_hover(here: _Here, node: ast.Attribute) -> tuple[str, Range] | No
     rng = _attr_range(here.source, node)
     qname = qualified_name(node, here.scope)
     key = _symbol_key(qname)
-    call = here.call_fact(here.parent) if isinstance(here.parent, ast.Call) and here.parent.func is node else None
+    call = (
+        here.call_fact(here.parent)
+        if isinstance(here.parent, ast.Call) and here.parent.func is node
+        else None
+    )
     if key is not None:
         return _symbol_text(here, key, call, node), rng
     # Methods of engines and connections: known by the receiver's kind, not by an import.
@@ -623,7 +640,12 @@ def _attribute_hover(here: _Here, node: ast.Attribute) -> tuple[str, Range] | No
     kind = binding.kind if binding is not None else None
     if node.attr == "run_sync":
         return _run_sync_hover(here, call, receiver), rng
-    if node.attr in ("dispose", "connect", "begin") and kind in (Kind.ENGINE, Kind.ASYNC_ENGINE, Kind.CONNECTION, Kind.ASYNC_CONNECTION):
+    if node.attr in ("dispose", "connect", "begin") and kind in (
+        Kind.ENGINE,
+        Kind.ASYNC_ENGINE,
+        Kind.CONNECTION,
+        Kind.ASYNC_CONNECTION,
+    ):
         if node.attr == "dispose" and kind not in (Kind.ENGINE, Kind.ASYNC_ENGINE):
             return None
         return _method_hover(here, node.attr, call, receiver, binding), rng
@@ -634,12 +656,20 @@ def _name_hover(here: _Here, node: ast.Name) -> tuple[str, Range] | None:
     rng = here.rng(node)
     qname = qualified_name(node, here.scope)
     key = _symbol_key(qname)
-    call = here.call_fact(here.parent) if isinstance(here.parent, ast.Call) and here.parent.func is node else None
+    call = (
+        here.call_fact(here.parent)
+        if isinstance(here.parent, ast.Call) and here.parent.func is node
+        else None
+    )
     if key is not None:
         return _symbol_text(here, key, call, node), rng
     name = node.id
     binding = here.scope.lookup_kind(name)
-    if binding is not None and binding.kind in (Kind.ENGINE, Kind.ASYNC_ENGINE) and binding.engine is not None:
+    if (
+        binding is not None
+        and binding.kind in (Kind.ENGINE, Kind.ASYNC_ENGINE)
+        and binding.engine is not None
+    ):
         return _engine_variable_hover(here, name, binding.engine), rng
     connection = _connection_origin(here, name, here.scope)
     if connection is not None:
@@ -653,7 +683,9 @@ def _name_hover(here: _Here, node: ast.Name) -> tuple[str, Range] | None:
 
 
 def _import_hover(here: _Here, node: ast.alias) -> tuple[str, Range] | None:
-    stmt = next((n for n in reversed(here.chain) if isinstance(n, (ast.Import, ast.ImportFrom))), None)
+    stmt = next(
+        (n for n in reversed(here.chain) if isinstance(n, (ast.Import, ast.ImportFrom))), None
+    )
     if stmt is None:
         return None
     if isinstance(stmt, ast.ImportFrom):
@@ -696,7 +728,12 @@ def _keyword_hover(here: _Here, node: ast.keyword) -> tuple[str, Range] | None:
         doc = _CONFIGURE_KEYWORDS.get(node.arg, "An option of `EnvironmentContext.configure()`.")
         title = f"**`{node.arg}=`** · `context.configure()`"
         lines = _configure_keyword_facts(here, call, node)
-    elif key in ("engine_from_config", "create_engine", "async_engine_from_config", "create_async_engine"):
+    elif key in (
+        "engine_from_config",
+        "create_engine",
+        "async_engine_from_config",
+        "create_async_engine",
+    ):
         doc = _FACTORY_KEYWORDS.get(node.arg)
         if doc is None:
             doc = "Passed on to the engine (or its pool or dialect)."
@@ -706,7 +743,9 @@ def _keyword_hover(here: _Here, node: ast.keyword) -> tuple[str, Range] | None:
         if node.arg == "poolclass":
             q = qualified_name(node.value, here.scope) or ""
             if not q.endswith("NullPool") and not value.endswith("NullPool"):
-                lines.append("This is not `NullPool`: pooled connections outlive a migration run (and, with asyncio, the event loop).")
+                lines.append(
+                    "This is not `NullPool`: pooled connections outlive a migration run (and, with asyncio, the event loop)."
+                )
     else:
         return None
     return _compose(title, doc, [line for line in lines if line]), rng
@@ -757,11 +796,17 @@ def _facts_file_config(here: _Here, call: CallFact | None, node: ast.AST) -> lis
         arg = c.node.args[0] if c.node.args else None
         text = f"Line {here.line_of(c.node)}: `{here.snippet(c.node)}`"
         if arg is not None and qualified_name(arg, c.scope) == N.CONFIG + ".config_file_name":
-            text += ", guarded by a `config_file_name is not None` check." if _guards_file_name(c) else ", **not** guarded: a `Config()` without a file passes `None`."
+            text += (
+                ", guarded by a `config_file_name is not None` check."
+                if _guards_file_name(c)
+                else ", **not** guarded: a `Config()` without a file passes `None`."
+            )
         lines.append(text)
     ini = getattr(here.project, "ini", None)
     if ini is None:
-        lines.append("No alembic.ini is paired with this env.py, so its logging sections cannot be checked.")
+        lines.append(
+            "No alembic.ini is paired with this env.py, so its logging sections cannot be checked."
+        )
     else:
         missing = ini.missing_logging_sections()
         name = ini.path.name
@@ -771,7 +816,9 @@ def _facts_file_config(here: _Here, call: CallFact | None, node: ast.AST) -> lis
             )
         else:
             keys = ini.get("loggers", "keys")
-            shown = f" (loggers: `{_shorten(keys.value or keys.raw, 50)}`)" if keys is not None else ""
+            shown = (
+                f" (loggers: `{_shorten(keys.value or keys.raw, 50)}`)" if keys is not None else ""
+            )
             lines.append(f"`{name}` has `[loggers]`, `[handlers]` and `[formatters]`{shown}.")
     return lines
 
@@ -796,7 +843,9 @@ def _facts_config(here: _Here, call: CallFact | None, node: ast.AST) -> list[str
 def _ini_pairing(project) -> list[str]:
     ini = getattr(project, "ini", None)
     if ini is None:
-        return ["No alembic.ini whose `script_location` points at this folder was found; values read through `config` cannot be checked."]
+        return [
+            "No alembic.ini whose `script_location` points at this folder was found; values read through `config` cannot be checked."
+        ]
     section = getattr(project, "main_section", "alembic")
     line = f"Its ini file: `{ini.path}`, main section `[{section}]`."
     others = getattr(project, "other_inis", None) or []
@@ -819,7 +868,9 @@ def _facts_config_file_name(here: _Here, call: CallFact | None, node: ast.AST) -
 
 
 def _facts_config_ini_section(here: _Here, call: CallFact | None, node: ast.AST) -> list[str]:
-    return [f"For this env.py's ini it is `\"{_main_section(here.project)}\"` (unless `-n` is given)."]
+    return [
+        f'For this env.py\'s ini it is `"{_main_section(here.project)}"` (unless `-n` is given).'
+    ]
 
 
 def _main_section(project) -> str:
@@ -892,7 +943,9 @@ def _facts_get_section(here: _Here, call: CallFact | None, node: ast.AST) -> lis
         else:
             url = ini.get(section, "sqlalchemy.url")
             if url is not None and url.value:
-                lines.append(f"Its `sqlalchemy.url` (`{ini.path.name}` line {url.line + 1}): `{_shown_url(url.value)}`")
+                lines.append(
+                    f"Its `sqlalchemy.url` (`{ini.path.name}` line {url.line + 1}): `{_shown_url(url.value)}`"
+                )
     engine = next((e for e in here.facts.engines if e.url_node is call.node), None)
     if engine is not None:
         lines.append(
@@ -909,13 +962,24 @@ def _facts_set_main_option(here: _Here, call: CallFact | None, node: ast.AST) ->
     key = _const_str(call.node.args[0]) if call.node.args else None
     value = call.node.args[1] if len(call.node.args) > 1 else None
     if key is not None and value is not None:
-        lines.append(f"Sets `{key}` to `{here.snippet(value)}`" + (" (inside an `if`)." if call.branches else "."))
-    if isinstance(value, ast.Constant) and isinstance(value.value, str) and re.search(r"%(?!%|\()", value.value):
-        lines.append("The value holds a single `%`: `ConfigParser` raises `ValueError: invalid interpolation syntax`.")
+        lines.append(
+            f"Sets `{key}` to `{here.snippet(value)}`"
+            + (" (inside an `if`)." if call.branches else ".")
+        )
+    if (
+        isinstance(value, ast.Constant)
+        and isinstance(value.value, str)
+        and re.search(r"%(?!%|\()", value.value)
+    ):
+        lines.append(
+            "The value holds a single `%`: `ConfigParser` raises `ValueError: invalid interpolation syntax`."
+        )
     if key is not None:
         for engine in here.facts.engines:
             if engine.url.origin.startswith(f"config.set_main_option({key!r}"):
-                lines.append(f"`{engine.factory}` at line {here.line_of(engine.call.node)} reads this value.")
+                lines.append(
+                    f"`{engine.factory}` at line {here.line_of(engine.call.node)} reads this value."
+                )
     return lines
 
 
@@ -939,21 +1003,32 @@ def _facts_attributes(here: _Here, call: CallFact | None, node: ast.AST) -> list
     ):
         reads.append(here.line_of(parent))
     if reads:
-        return [f"Reads `attributes[\"connection\"]` (line {', '.join(map(str, sorted(reads)))}): a caller can share its connection."]
-    return ["No read of `attributes[\"connection\"]` is seen here: callers cannot share a connection with this env.py."]
+        return [
+            f'Reads `attributes["connection"]` (line {", ".join(map(str, sorted(reads)))}): a caller can share its connection.'
+        ]
+    return [
+        'No read of `attributes["connection"]` is seen here: callers cannot share a connection with this env.py.'
+    ]
 
 
 def _facts_engine_factory(here: _Here, call: CallFact | None, node: ast.AST) -> list[str]:
     if call is not None:
         engine = next(
-            (e for e in here.facts.engines if e.call.node is call.node or (e.wrapped is not None and e.wrapped.node is call.node)),
+            (
+                e
+                for e in here.facts.engines
+                if e.call.node is call.node
+                or (e.wrapped is not None and e.wrapped.node is call.node)
+            ),
             None,
         )
         if engine is not None:
             return _engine_lines(here, engine)
         return []
     # On an import: every engine this file builds with it.
-    name = node.name if isinstance(node, ast.alias) else _symbol_key(qualified_name(node, here.scope))
+    name = (
+        node.name if isinstance(node, ast.alias) else _symbol_key(qualified_name(node, here.scope))
+    )
     return [_engine_summary(here, e) for e in here.facts.engines if e.factory == name]
 
 
@@ -975,7 +1050,9 @@ def _facts_connection_class(here: _Here, call: CallFact | None, node: ast.AST) -
                 site = _run_sync_calls_for(here.facts, fn.name)
                 where = f" (line {here.line_of(site[0].node)})" if site else ""
                 verdict = "right" if label == "Connection" else "wrong: it is a sync `Connection`"
-                return [f"Annotates `{outer.arg}` of `{fn.name}`, which `run_sync()`{where} calls with the sync Connection: the annotation is {verdict}."]
+                return [
+                    f"Annotates `{outer.arg}` of `{fn.name}`, which `run_sync()`{where} calls with the sync Connection: the annotation is {verdict}."
+                ]
             return [f"Annotates parameter `{outer.arg}` of `{fn.name}`."]
     return []
 
@@ -991,12 +1068,16 @@ def _facts_null_pool(here: _Here, call: CallFact | None, node: ast.AST) -> list[
             lines.append(f"Used by `{engine.factory}` at line {here.line_of(engine.call.node)}.")
     unpooled = [e for e in here.facts.engines if e.poolclass is None and e.is_async]
     for engine in unpooled:
-        lines.append(f"`{engine.factory}` at line {here.line_of(engine.call.node)} does not use it (ENV050).")
+        lines.append(
+            f"`{engine.factory}` at line {here.line_of(engine.call.node)} does not use it (ENV050)."
+        )
     return lines
 
 
 def _facts_asyncio_run(here: _Here, call: CallFact | None, node: ast.AST) -> list[str]:
-    calls = [call] if call is not None else here.facts.calls_named("asyncio.run", "asyncio.runners.run")
+    calls = (
+        [call] if call is not None else here.facts.calls_named("asyncio.run", "asyncio.runners.run")
+    )
     lines = []
     for c in calls:
         arg = c.node.args[0] if c.node.args else None
@@ -1009,7 +1090,9 @@ def _facts_asyncio_run(here: _Here, call: CallFact | None, node: ast.AST) -> lis
         text += f"; {_path_words(path)}."
         lines.append(text)
         if c.scope.is_async:
-            lines.append("It is called inside an `async def`: at run time a loop is already running, so it raises `RuntimeError`.")
+            lines.append(
+                "It is called inside an `async def`: at run time a loop is already running, so it raises `RuntimeError`."
+            )
     return lines
 
 
@@ -1041,12 +1124,16 @@ def _configure_details(here: _Here, configure) -> list[str]:
     if configure.mode == "offline":
         literal = configure.keyword("literal_binds")
         if literal is None:
-            lines.append("No `literal_binds=True`: `--sql` output keeps bound-parameter placeholders.")
+            lines.append(
+                "No `literal_binds=True`: `--sql` output keeps bound-parameter placeholders."
+            )
         url = configure.keyword("url")
         if url is not None:
             value = configure_url(here.facts, here.project, configure)
             if value is not None:
-                lines.append(f"URL: `{_shown_url(value[0])}` ({value[1]}); offline mode loads no driver.")
+                lines.append(
+                    f"URL: `{_shown_url(value[0])}` ({value[1]}); offline mode loads no driver."
+                )
     metadata = configure.keyword("target_metadata")
     if configure.mode == "online" and metadata is None and not configure.has_splat:
         lines.append("No `target_metadata=`: autogenerate has nothing to compare.")
@@ -1065,12 +1152,16 @@ def _configure_keyword_facts(here: _Here, call: CallFact, keyword: ast.keyword) 
         lines.extend(_metadata_lines(here, value, scope))
     elif keyword.arg == "url":
         configure = next((c for c in here.facts.configures if c.call is call), None)
-        found = configure_url(here.facts, here.project, configure) if configure is not None else None
+        found = (
+            configure_url(here.facts, here.project, configure) if configure is not None else None
+        )
         if found is not None:
             lines.append(f"Resolves to `{_shown_url(found[0])}` ({found[1]}).")
             lines.extend(_url_lines(found[0]))
         lines.append("Offline mode loads no DBAPI, so any driver (async ones too) works here.")
-    elif keyword.arg == "literal_binds" and not (isinstance(value, ast.Constant) and value.value is True):
+    elif keyword.arg == "literal_binds" and not (
+        isinstance(value, ast.Constant) and value.value is True
+    ):
         lines.append("Not `True`: `--sql` output keeps `:param` placeholders.")
     return lines
 
@@ -1081,7 +1172,9 @@ def _metadata_lines(here: _Here, value: ast.expr, scope: Scope) -> list[str]:
         assignment = scope.last_assignment(value.id)
         if assignment is not None:
             assigned = assignment.value
-            lines.append(f"`{value.id}` is assigned at line {here.line_of(assignment.stmt)}: `{here.snippet(assigned)}`.")
+            lines.append(
+                f"`{value.id}` is assigned at line {here.line_of(assignment.stmt)}: `{here.snippet(assigned)}`."
+            )
             if isinstance(assigned, ast.Constant) and assigned.value is None:
                 lines.append("It is `None`: `alembic revision --autogenerate` fails.")
     elif isinstance(value, ast.Constant) and value.value is None:
@@ -1097,24 +1190,38 @@ def _facts_target_metadata(here: _Here, call: CallFact | None, node: ast.AST) ->
     uses = [
         here.line_of(c.call.node)
         for c in here.facts.configures
-        if isinstance(c.keyword("target_metadata"), ast.Name) and c.keyword("target_metadata").id == "target_metadata"
+        if isinstance(c.keyword("target_metadata"), ast.Name)
+        and c.keyword("target_metadata").id == "target_metadata"
     ]
     if uses:
-        lines.append(f"Passed to `context.configure` at line{'s' if len(uses) > 1 else ''} " + ", ".join(map(str, uses)) + ".")
+        lines.append(
+            f"Passed to `context.configure` at line{'s' if len(uses) > 1 else ''} "
+            + ", ".join(map(str, uses))
+            + "."
+        )
     else:
         lines.append("Not passed to any `context.configure` call here.")
     return lines
 
 
 def _facts_begin_transaction(here: _Here, call: CallFact | None, node: ast.AST) -> list[str]:
-    calls = [call] if call is not None else here.facts.calls_named("alembic.context.begin_transaction")
+    calls = (
+        [call] if call is not None else here.facts.calls_named("alembic.context.begin_transaction")
+    )
     lines = []
     for c in calls:
         with_ = next((w for w in here.facts.withs if w.item.context_expr is c.node), None)
-        how = "`async with` (wrong: it is a sync context manager)" if with_ is not None and with_.is_async else "`with`" if with_ else "no `with` (the transaction is never entered)"
+        how = (
+            "`async with` (wrong: it is a sync context manager)"
+            if with_ is not None and with_.is_async
+            else "`with`"
+            if with_
+            else "no `with` (the transaction is never entered)"
+        )
         text = f"Line {here.line_of(c.node)}: used with {how}; {_path_words(here.facts.path_of(c))}"
         per_migration = any(
-            isinstance(conf.keyword("transaction_per_migration"), ast.Constant) and conf.keyword("transaction_per_migration").value is True
+            isinstance(conf.keyword("transaction_per_migration"), ast.Constant)
+            and conf.keyword("transaction_per_migration").value is True
             for conf in here.facts.configures
             if conf.call.scope is c.scope
         )
@@ -1141,7 +1248,9 @@ def _facts_run_migrations(here: _Here, call: CallFact | None, node: ast.AST) -> 
 def _facts_is_offline_mode(here: _Here, call: CallFact | None, node: ast.AST) -> list[str]:
     dispatch = here.facts.dispatch
     if dispatch is None:
-        return ["This file has no `if context.is_offline_mode():` branch: `--sql` runs the online code."]
+        return [
+            "This file has no `if context.is_offline_mode():` branch: `--sql` runs the online code."
+        ]
     offline_body = dispatch.node.body if dispatch.offline_in_body else dispatch.node.orelse
     online_body = dispatch.node.orelse if dispatch.offline_in_body else dispatch.node.body
 
@@ -1202,7 +1311,9 @@ def _engine_summary(here: _Here, engine: EngineFact) -> str:
 
 def _engine_lines(here: _Here, engine: EngineFact) -> list[str]:
     kind = "an **AsyncEngine**" if engine.is_async else "a **sync Engine**"
-    how = f"`{engine.factory}`" + (" wrapped in `AsyncEngine(...)`" if engine.wrapped is not None else "")
+    how = f"`{engine.factory}`" + (
+        " wrapped in `AsyncEngine(...)`" if engine.wrapped is not None else ""
+    )
     first = f"Line {here.line_of(engine.call.node)}: {how} builds {kind}"
     if engine.var:
         first += f", assigned to `{engine.var}`"
@@ -1221,7 +1332,9 @@ def _engine_lines(here: _Here, engine: EngineFact) -> list[str]:
     if engine.poolclass is not None:
         lines.append(f"Pool: `{here.snippet(engine.poolclass)}`.")
     elif engine.is_async:
-        lines.append("No `poolclass`: the default pool keeps connections that can outlive the event loop.")
+        lines.append(
+            "No `poolclass`: the default pool keeps connections that can outlive the event loop."
+        )
     return lines
 
 
@@ -1249,7 +1362,10 @@ def _run_sync_calls_for(facts: EnvFacts, name: str) -> list[CallFact]:
     return [
         c
         for c in facts.calls
-        if c.attr == "run_sync" and c.node.args and isinstance(c.node.args[0], ast.Name) and c.node.args[0].id == name
+        if c.attr == "run_sync"
+        and c.node.args
+        and isinstance(c.node.args[0], ast.Name)
+        and c.node.args[0].id == name
     ]
 
 
@@ -1272,7 +1388,11 @@ def _connection_summary(here: _Here, name: str, scope: Scope) -> str | None:
     if isinstance(origin, ast.arg):
         return f"a {kind}, by the annotation of parameter `{origin.arg}`."
     with_ = next((w for w in here.facts.withs if w.item.context_expr is origin), None)
-    how = f"`{'async with' if with_.is_async else 'with'} {here.snippet(origin)}`" if with_ is not None else f"`{here.snippet(origin)}`"
+    how = (
+        f"`{'async with' if with_.is_async else 'with'} {here.snippet(origin)}`"
+        if with_ is not None
+        else f"`{here.snippet(origin)}`"
+    )
     text = f"an {kind}" if binding.kind is Kind.ASYNC_CONNECTION else f"a {kind}"
     text += f" from {how} at line {here.line_of(origin)}"
     if binding.engine is not None:
@@ -1314,18 +1434,33 @@ def _run_sync_hover(here: _Here, call: CallFact | None, receiver: ast.expr) -> s
             if fn is None:
                 lines.append(f"`{target.id}` receives the sync `Connection` as its first argument.")
             elif fn.is_async:
-                lines.append(f"`{target.id}` is an `async def` (line {here.line_of(fn.node)}): `run_sync` only creates a coroutine that is never awaited, so the migrations do not run.")
+                lines.append(
+                    f"`{target.id}` is an `async def` (line {here.line_of(fn.node)}): `run_sync` only creates a coroutine that is never awaited, so the migrations do not run."
+                )
             elif not fn.params and not fn.has_varargs:
-                lines.append(f"`{target.id}` (line {here.line_of(fn.node)}) takes no parameters: `TypeError: {target.id}() takes 0 positional arguments but 1 was given`.")
+                lines.append(
+                    f"`{target.id}` (line {here.line_of(fn.node)}) takes no parameters: `TypeError: {target.id}() takes 0 positional arguments but 1 was given`."
+                )
             else:
                 first = fn.params[0].arg if fn.params else "*args"
-                lines.append(f"`{target.id}` (plain def, line {here.line_of(fn.node)}) receives the sync `Connection` as `{first}`.")
-        elif target is not None and qualified_name(target, call.scope) == "alembic.context.run_migrations":
-            lines.append("`context.run_migrations` takes no positional arguments: `run_sync` passing the connection raises `TypeError`.")
+                lines.append(
+                    f"`{target.id}` (plain def, line {here.line_of(fn.node)}) receives the sync `Connection` as `{first}`."
+                )
+        elif (
+            target is not None
+            and qualified_name(target, call.scope) == "alembic.context.run_migrations"
+        ):
+            lines.append(
+                "`context.run_migrations` takes no positional arguments: `run_sync` passing the connection raises `TypeError`."
+            )
         elif isinstance(target, ast.Call):
-            lines.append(f"`{here.snippet(target)}` is called right away (with the AsyncConnection); `run_sync` needs the function itself.")
+            lines.append(
+                f"`{here.snippet(target)}` is called right away (with the AsyncConnection); `run_sync` needs the function itself."
+            )
         elif target is not None:
-            lines.append(f"`{here.snippet(target)}` receives the sync `Connection` as its first argument.")
+            lines.append(
+                f"`{here.snippet(target)}` receives the sync `Connection` as its first argument."
+            )
         if not call.awaited:
             lines.append("**Not awaited**: the returned coroutine never runs.")
         else:
@@ -1333,28 +1468,48 @@ def _run_sync_hover(here: _Here, call: CallFact | None, receiver: ast.expr) -> s
     return _compose(f"**{title}**", doc, lines)
 
 
-def _method_hover(here: _Here, method: str, call: CallFact | None, receiver: ast.expr, binding) -> str:
+def _method_hover(
+    here: _Here, method: str, call: CallFact | None, receiver: ast.expr, binding
+) -> str:
     title, doc = _SYMBOLS[method]
     kind = binding.kind
-    owner = {Kind.ENGINE: "Engine", Kind.ASYNC_ENGINE: "AsyncEngine", Kind.CONNECTION: "Connection", Kind.ASYNC_CONNECTION: "AsyncConnection"}[kind]
+    owner = {
+        Kind.ENGINE: "Engine",
+        Kind.ASYNC_ENGINE: "AsyncEngine",
+        Kind.CONNECTION: "Connection",
+        Kind.ASYNC_CONNECTION: "AsyncConnection",
+    }[kind]
     lines = []
     name = receiver.id if isinstance(receiver, ast.Name) else here.snippet(receiver)
     if binding.engine is not None:
         engine = binding.engine
-        lines.append(f"`{name}` is the {owner} built by `{engine.factory}` at line {here.line_of(engine.call.node)}.")
+        lines.append(
+            f"`{name}` is the {owner} built by `{engine.factory}` at line {here.line_of(engine.call.node)}."
+        )
     else:
         lines.append(f"`{name}` is a `{owner}`.")
     is_async = kind in (Kind.ASYNC_ENGINE, Kind.ASYNC_CONNECTION)
     if call is not None:
         if method == "dispose":
             if is_async:
-                lines.append("Awaited: good." if call.awaited else "**Not awaited**: on an AsyncEngine `dispose()` returns a coroutine that does nothing unless awaited.")
+                lines.append(
+                    "Awaited: good."
+                    if call.awaited
+                    else "**Not awaited**: on an AsyncEngine `dispose()` returns a coroutine that does nothing unless awaited."
+                )
         else:
             with_ = next((w for w in here.facts.withs if w.item.context_expr is call.node), None)
             if with_ is not None:
                 right = with_.is_async == is_async
                 used = "async with" if with_.is_async else "with"
-                lines.append(f"Used with `{used}`: " + ("right." if right else f"wrong, `{owner}.{method}()` needs `{'async with' if is_async else 'with'}`."))
+                lines.append(
+                    f"Used with `{used}`: "
+                    + (
+                        "right."
+                        if right
+                        else f"wrong, `{owner}.{method}()` needs `{'async with' if is_async else 'with'}`."
+                    )
+                )
     return _compose(f"**`{owner}.{method}()`**", doc, lines)
 
 
@@ -1381,21 +1536,31 @@ def _function_hover(here: _Here, name: str) -> str | None:
         if not (direct or passed):
             continue
         if c.attr == "run_sync" and passed:
-            lines.append(f"`{here.snippet(c.node)}` (line {here.line_of(c.node)}) calls it with the sync `Connection` as first argument.")
+            lines.append(
+                f"`{here.snippet(c.node)}` (line {here.line_of(c.node)}) calls it with the sync `Connection` as first argument."
+            )
         elif direct and fn.is_async and not c.awaited:
             parent_call = c.parent if isinstance(c.parent, ast.Call) else None
             if parent_call is not None:
-                lines.append(f"Line {here.line_of(c.node)}: its coroutine is run by `{here.snippet(parent_call.func)}(...)`.")
+                lines.append(
+                    f"Line {here.line_of(c.node)}: its coroutine is run by `{here.snippet(parent_call.func)}(...)`."
+                )
             else:
-                lines.append(f"Line {here.line_of(c.node)}: called without `await` or `asyncio.run`: the coroutine never runs.")
+                lines.append(
+                    f"Line {here.line_of(c.node)}: called without `await` or `asyncio.run`: the coroutine never runs."
+                )
         elif direct:
-            lines.append(f"Called at line {here.line_of(c.node)}{' (awaited)' if c.awaited else ''}.")
+            lines.append(
+                f"Called at line {here.line_of(c.node)}{' (awaited)' if c.awaited else ''}."
+            )
     engines = [e for e in facts.engines if e.call.scope is fn]
     for engine in engines:
         lines.append(_engine_summary(here, engine))
     configures = [c for c in facts.configures if c.call.scope is fn]
     for configure in configures:
-        lines.append(f"Calls `context.configure` ({configure.mode}) at line {here.line_of(configure.call.node)}.")
+        lines.append(
+            f"Calls `context.configure` ({configure.mode}) at line {here.line_of(configure.call.node)}."
+        )
     return _compose(title, None, lines)
 
 
@@ -1424,7 +1589,9 @@ def _url_literal_hover(here: _Here, node: ast.Constant) -> str:
     for configure in here.facts.configures:
         url = configure.keyword("url")
         if url is node:
-            lines.append("Passed to the offline `context.configure(url=...)`: no driver is loaded there, any driver works.")
+            lines.append(
+                "Passed to the offline `context.configure(url=...)`: no driver is loaded there, any driver works."
+            )
     title = f"**Database URL** `{_shown_url(text)}`"
     return _compose(title, None, lines)
 
@@ -1473,7 +1640,9 @@ def _support(info: drivers.DriverInfo) -> str:
             extra = f" (an async engine loads `{info.async_dialect}`)"
         return f"Works with sync and async engines{extra}."
     if info.sync_ok:
-        return "Sync engines only (`create_engine`, `engine_from_config`); an async engine rejects it."
+        return (
+            "Sync engines only (`create_engine`, `engine_from_config`); an async engine rejects it."
+        )
     if info.async_ok:
         return "Async engines only (`create_async_engine`, `async_engine_from_config`); a sync engine fails at the first connection with `MissingGreenlet`."
     return "SQLAlchemy could not load this dialect."
@@ -1529,7 +1698,13 @@ def _verdict(info: drivers.DriverInfo | None, mode: str) -> str | None:
     if works:
         loaded = info.sync_dialect if mode == "wrap" else info.async_dialect
         note = ""
-        if mode == "async" and info.sync_dialect and info.async_dialect and info.sync_dialect != info.async_dialect and not info.wrap_ok:
+        if (
+            mode == "async"
+            and info.sync_dialect
+            and info.async_dialect
+            and info.sync_dialect != info.async_dialect
+            and not info.wrap_ok
+        ):
             note = " (SQLAlchemy switches to the driver's async variant)"
         return f"✓ Works: the async engine loads `{loaded or driver}`{note}."
     if works is False:
@@ -1569,7 +1744,9 @@ def configure_url(facts: EnvFacts, project, configure) -> tuple[str, str] | None
     return offline_url(facts, project, expr, configure.call.scope) if expr is not None else None
 
 
-def offline_url(facts: EnvFacts, project, expr: ast.expr, scope: Scope, depth: int = 0) -> tuple[str, str] | None:
+def offline_url(
+    facts: EnvFacts, project, expr: ast.expr, scope: Scope, depth: int = 0
+) -> tuple[str, str] | None:
     """(URL, where from) an offline `configure(url=...)` gets, for the common shapes only:
     a literal, a variable, `config.get_main_option("key")` not overridden in env.py."""
     if depth > 4:
@@ -1595,7 +1772,10 @@ def offline_url(facts: EnvFacts, project, expr: ast.expr, scope: Scope, depth: i
             ini = getattr(project, "ini", None)
             found = ini.get(_main_section(project), key) if ini is not None else None
             if found is not None and found.value:
-                return found.value, f"{ini.path.name} [{found.section}] {key}, line {found.line + 1}"
+                return (
+                    found.value,
+                    f"{ini.path.name} [{found.section}] {key}, line {found.line + 1}",
+                )
     return None
 
 
@@ -1639,12 +1819,12 @@ _LOGGING_HEADERS = {
 
 
 def hover_ini(
-    project: "ProjectContext | None",
+    project: ProjectContext | None,
     ini_path: str,
     ini_text: str,
     position: Position,
     *,
-    analysis: "Analysis | None" = None,
+    analysis: Analysis | None = None,
 ) -> HoverResult | None:
     """Hover on alembic.ini: `sqlalchemy.url`, `script_location` and section headers.
 
@@ -1669,7 +1849,9 @@ def hover_ini(
         if not start <= position.character < end:
             return None
         text = _ini_header_text(project, ini, header.group("name").strip(), ini_path, analysis)
-        return _ini_result(text, Range.of(position.line, start, position.line, end), ini_path, position, analysis)
+        return _ini_result(
+            text, Range.of(position.line, start, position.line, end), ini_path, position, analysis
+        )
     option = _INI_OPTION.match(line)
     if option is None or section is None:
         return _ini_result(None, None, ini_path, position, analysis)
@@ -1687,13 +1869,19 @@ def hover_ini(
     return _ini_result(text, rng, ini_path, position, analysis)
 
 
-def _ini_result(text: str | None, rng: Range | None, ini_path: str, position: Position, analysis) -> HoverResult | None:
+def _ini_result(
+    text: str | None, rng: Range | None, ini_path: str, position: Position, analysis
+) -> HoverResult | None:
     """The symbol text plus, over a finding shown on this ini, the finding and its rule's docs."""
     hits = []
     if analysis is not None:
         for finding in analysis.findings:
             for shown in (finding, *finding.related):
-                if shown.path is not None and _same_path(shown.path, ini_path) and _finding_covers(shown.range, position):
+                if (
+                    shown.path is not None
+                    and _same_path(shown.path, ini_path)
+                    and _finding_covers(shown.range, position)
+                ):
                     hits.append(shown)
     sections = ([text] if text else []) + _finding_sections(hits)
     if not sections:
@@ -1711,19 +1899,26 @@ def _ini_section_of_line(source: SourceText, line: int) -> str | None:
     return None
 
 
-def _ini_url_text(project, ini: "IniFile", section: str, ini_path: str, analysis) -> str:
+def _ini_url_text(project, ini: IniFile, section: str, ini_path: str, analysis) -> str:
     found = ini.get(section, "sqlalchemy.url")
     lines: list[str] = []
     if found is None or found.value is None:
         error = found.error if found is not None else None
         lines.append(f"The value cannot be read{': ' + error if error else ''}.")
     else:
-        lines.append(f"Value: `{_shown_url(found.value)}`" + (" (after `%` interpolation)" if "%(" in found.raw else ""))
+        lines.append(
+            f"Value: `{_shown_url(found.value)}`"
+            + (" (after `%` interpolation)" if "%(" in found.raw else "")
+        )
         lines.extend(_url_lines(found.value))
-    lines.extend(_ini_readers(project, ini_path, section, found.value if found is not None else None, analysis))
+    lines.extend(
+        _ini_readers(
+            project, ini_path, section, found.value if found is not None else None, analysis
+        )
+    )
     doc = (
-        "The database URL Alembic's templates read with `config.get_main_option(\"sqlalchemy.url\")` (offline) and "
-        "`config.get_section(config.config_ini_section)` with `prefix=\"sqlalchemy.\"` (online). `%` is "
+        'The database URL Alembic\'s templates read with `config.get_main_option("sqlalchemy.url")` (offline) and '
+        '`config.get_section(config.config_ini_section)` with `prefix="sqlalchemy."` (online). `%` is '
         "configparser interpolation here: a literal `%` in a password must be written `%%`."
     )
     return _compose(f"**`sqlalchemy.url`** · `[{section}]`", doc, lines, heading="Here")
@@ -1738,7 +1933,11 @@ def _ini_readers(project, ini_path: str, section: str, value: str | None, analys
     if facts is None:
         return [f"Read by `{shown}` (it could not be parsed)."]
     source = facts.source
-    readers = [e for e in facts.engines if e.url.ini_path is not None and _same_path(e.url.ini_path, ini_path)]
+    readers = [
+        e
+        for e in facts.engines
+        if e.url.ini_path is not None and _same_path(e.url.ini_path, ini_path)
+    ]
     for engine in readers:
         line = source.from_utf8(engine.call.node.lineno, engine.call.node.col_offset).line + 1
         kind = "an AsyncEngine" if engine.is_async else "a sync Engine"
@@ -1746,14 +1945,16 @@ def _ini_readers(project, ini_path: str, section: str, value: str | None, analys
         info = drivers.driver_info(value) if value else None
         verdict = _verdict(info, _engine_mode(engine)) if info is not None else None
         lines.append(text + (f". {verdict}" if verdict else "."))
-    offline = [
-        c for c in facts.configures if c.mode == "offline" and c.keyword("url") is not None
-    ]
+    offline = [c for c in facts.configures if c.mode == "offline" and c.keyword("url") is not None]
     for configure in offline:
         line = configure.call.node.lineno
-        lines.append(f"`{shown}` line {line}: the offline `context.configure(url=...)` (no driver loaded).")
+        lines.append(
+            f"`{shown}` line {line}: the offline `context.configure(url=...)` (no driver loaded)."
+        )
     if not readers and not offline:
-        lines.append(f"`{shown}` is paired with this ini but no engine built there reads this value.")
+        lines.append(
+            f"`{shown}` is paired with this ini but no engine built there reads this value."
+        )
     return lines
 
 
@@ -1765,8 +1966,10 @@ def _paired_facts(project, ini_path: str, analysis) -> tuple[EnvFacts | None, Pa
     if env_path is None:
         return None, None
     ini = getattr(project, "ini", None)
-    if ini is not None and not _same_path(str(ini.path), ini_path) and not any(
-        _same_path(str(o.path), ini_path) for o in getattr(project, "other_inis", [])
+    if (
+        ini is not None
+        and not _same_path(str(ini.path), ini_path)
+        and not any(_same_path(str(o.path), ini_path) for o in getattr(project, "other_inis", []))
     ):
         return None, None
     from .model.build import build_facts
@@ -1802,7 +2005,7 @@ def _display_path(env_path: Path, ini_path: str) -> str:
         return str(env_path)
 
 
-def _ini_script_location_text(project, ini: "IniFile", section: str) -> str:
+def _ini_script_location_text(project, ini: IniFile, section: str) -> str:
     doc = (
         "Where the migration environment (env.py, `script.py.mako`, `versions/`) lives. `%(here)s` is the ini "
         "file's folder; a relative path is taken from the working directory, normally the ini's folder; "
@@ -1814,11 +2017,14 @@ def _ini_script_location_text(project, ini: "IniFile", section: str) -> str:
         lines.append("It does not resolve to a folder.")
     else:
         env = location / "env.py"
-        lines.append(f"Resolves to `{location}`" + (" (env.py found)." if env.is_file() else " (no env.py there)."))
+        lines.append(
+            f"Resolves to `{location}`"
+            + (" (env.py found)." if env.is_file() else " (no env.py there).")
+        )
     return _compose("**`script_location`**", doc, lines, heading="Here")
 
 
-def _ini_header_text(project, ini: "IniFile", name: str, ini_path: str, analysis) -> str | None:
+def _ini_header_text(project, ini: IniFile, name: str, ini_path: str, analysis) -> str | None:
     lower = name.lower()
     if lower in _LOGGING_HEADERS:
         doc = _LOGGING_HEADERS[lower]
@@ -1857,7 +2063,7 @@ _LOGGING_ITEM_KEYS = {
 }
 
 
-def _logging_item_lines(ini: "IniFile", what: str, item: str, section: str) -> list[str]:
+def _logging_item_lines(ini: IniFile, what: str, item: str, section: str) -> list[str]:
     lines = []
     values = []
     for key in _LOGGING_ITEM_KEYS.get(what, ()):
@@ -1872,14 +2078,20 @@ def _logging_item_lines(ini: "IniFile", what: str, item: str, section: str) -> l
     if keys is not None and keys.value is not None:
         names = [k.strip() for k in keys.value.split(",") if k.strip()]
         if item not in names:
-            lines.append(f"`{item}` is not listed in `[{listing}] keys`, so `fileConfig` ignores this section.")
+            lines.append(
+                f"`{item}` is not listed in `[{listing}] keys`, so `fileConfig` ignores this section."
+            )
     return lines
 
 
-def _ini_logging_text(project, ini: "IniFile", ini_path: str, analysis, title: str, doc: str, lines: list[str]) -> str:
+def _ini_logging_text(
+    project, ini: IniFile, ini_path: str, analysis, title: str, doc: str, lines: list[str]
+) -> str:
     missing = ini.missing_logging_sections()
     if missing:
-        lines.append(f"This file has no `[{']`, `['.join(missing)}]`: `fileConfig` would raise `KeyError: '{missing[0]}'`.")
+        lines.append(
+            f"This file has no `[{']`, `['.join(missing)}]`: `fileConfig` would raise `KeyError: '{missing[0]}'`."
+        )
     facts, env_path = _paired_facts(project, ini_path, analysis)
     if facts is not None:
         shown = _display_path(env_path, ini_path) if env_path else "env.py"

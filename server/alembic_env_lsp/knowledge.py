@@ -5,10 +5,10 @@ when a finding depends on the answer."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 
 
-@lru_cache(maxsize=None)
+@cache
 def transactional_ddl(dialect: str) -> bool | None:
     """Whether Alembic runs DDL for `dialect` inside one transaction (PostgreSQL: yes, MySQL: no)."""
     try:
@@ -30,7 +30,9 @@ def configure_keywords() -> frozenset[str] | None:
     except Exception:
         return None
     params = inspect.signature(EnvironmentContext.configure).parameters
-    return frozenset(name for name, p in params.items() if p.kind is not p.VAR_KEYWORD and name != "self")
+    return frozenset(
+        name for name, p in params.items() if p.kind is not p.VAR_KEYWORD and name != "self"
+    )
 
 
 def _template_text(name: str, filename: str) -> str | None:
@@ -71,7 +73,7 @@ def normalize_distribution(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-@lru_cache(maxsize=None)
+@cache
 def installed_version(distribution: str) -> str | None:
     """The version of a distribution installed where the engine runs, or None when it is
     not installed. Read from the `<name>-<version>.dist-info` (or `.egg-info`) folder names on
@@ -113,7 +115,7 @@ def _dist_info_names() -> tuple[tuple[str, str], ...]:
 
 
 def version_tuple(version: str | None) -> tuple[int, ...]:
-    """"1.11.3" -> (1, 11, 3); "2.1.0b1" -> (2, 1, 0); unknown -> ()."""
+    """ "1.11.3" -> (1, 11, 3); "2.1.0b1" -> (2, 1, 0); unknown -> ()."""
     import re
 
     if not version:
@@ -192,7 +194,9 @@ def _configure_options_from_source() -> frozenset[str] | None:
             for item in node.body:
                 if isinstance(item, ast.FunctionDef) and item.name == "configure":
                     args = item.args
-                    names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs} - {"self"}
+                    names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs} - {
+                        "self"
+                    }
                     doc = ast.get_docstring(item) or ""
                     names |= set(re.findall(r":param (\w+):", doc))
                     return frozenset(names)
@@ -236,7 +240,7 @@ def _alembic_source(*parts: str) -> str | None:
 # ---- SQLAlchemy answers needed only when a rule is about to fire --------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def offline_paramstyle(url_or_scheme: str) -> str | None:
     """The paramstyle of the dialect Alembic builds for `--sql` (no DBAPI loaded, so the
     dialect class's `default_paramstyle`): "pyformat" for psycopg2, "format" for PyMySQL."""

@@ -18,9 +18,10 @@ import os
 import re
 import stat
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .redact import password_span, redact_text
 from .text import Range
@@ -86,7 +87,7 @@ class IniFile:
     # --- construction ---
 
     @classmethod
-    def read(cls, path: Path) -> "IniFile":
+    def read(cls, path: Path) -> IniFile:
         """Read a file from disk; never raises."""
         path = Path(path)
         data, error = _read_bytes(path, MAX_CONFIG_BYTES)
@@ -168,12 +169,14 @@ class IniFile:
             raw_value = match.group("value")
             offset = indent + match.start("value")
             start = offset + len(raw_value) - len(raw_value.lstrip())
-            self._options[(section, option)] = _Located(index, start, start + len(raw_value.strip()))
+            self._options[(section, option)] = _Located(
+                index, start, start + len(raw_value.strip())
+            )
 
     def _interpolation_loop(self) -> str | None:
         parser = self._parser
         for section in [parser.default_section, *parser.sections()]:
-            for (located_section, key) in self._options:
+            for located_section, key in self._options:
                 if located_section != section:
                     continue
                 try:
@@ -233,14 +236,18 @@ class IniFile:
             value=value,
             error=error,
             line=located.line,
-            value_range=Range.of(located.line, located.value_start, located.line, located.value_end),
+            value_range=Range.of(
+                located.line, located.value_start, located.line, located.value_end
+            ),
         )
 
     def script_location_for(self, section: str = MAIN_SECTION) -> Path | None:
         found = self.get(section, "script_location")
         if found is None or found.value is None:
             return None
-        return resolve_script_location(found.value, Path(self.here), self._prepend_sys_path(section))
+        return resolve_script_location(
+            found.value, Path(self.here), self._prepend_sys_path(section)
+        )
 
     @property
     def script_location(self) -> Path | None:
@@ -265,7 +272,7 @@ class IniFile:
         """configparser quotes the rest of a value after a bad '%': mask any part of a password."""
         parser = self._parser
         secrets: list[tuple[str, int, int]] = []
-        for (where, key) in self._options:
+        for where, key in self._options:
             if where not in (section, parser.default_section):
                 continue
             try:
@@ -298,7 +305,7 @@ class PyProject:
     tool_alembic_env_lsp: dict = field(default_factory=dict)
 
     @classmethod
-    def read(cls, path: Path) -> "PyProject":
+    def read(cls, path: Path) -> PyProject:
         path = Path(path)
         raw, error = _read_bytes(path, MAX_CONFIG_BYTES)
         if raw is None:
@@ -310,7 +317,7 @@ class PyProject:
         return cls.from_text(path, text)
 
     @classmethod
-    def from_text(cls, path: Path, text: str) -> "PyProject":
+    def from_text(cls, path: Path, text: str) -> PyProject:
         path = Path(path)
         if _toml is None:
             return cls(path, {}, "no TOML parser available (install tomli on Python 3.10)")
@@ -362,7 +369,9 @@ class ProjectContext:
         return self.ini.get(self.main_section, key)
 
 
-def resolve_script_location(value: str, base: Path, prepend_sys_path: Iterable[str] = ()) -> Path | None:
+def resolve_script_location(
+    value: str, base: Path, prepend_sys_path: Iterable[str] = ()
+) -> Path | None:
     """Where `script_location` points, like alembic's `coerce_resource_to_filename`.
 
     A relative path is taken relative to the config file's folder (Alembic uses the
@@ -462,7 +471,9 @@ class ProjectIndex:
         matches: list[tuple[IniFile, str]] = []
         nearest_pyproject: PyProject | None = None
         for folder, names in _ancestors(env_path.parent, self._names_in):
-            pyproject = self.pyproject(folder / "pyproject.toml") if "pyproject.toml" in names else None
+            pyproject = (
+                self.pyproject(folder / "pyproject.toml") if "pyproject.toml" in names else None
+            )
             if nearest_pyproject is None:
                 nearest_pyproject = pyproject
             for name in _ini_names(names):
@@ -485,7 +496,9 @@ class ProjectIndex:
 def _section_pointing_at(ini: IniFile, env_dir: str, pyproject: PyProject | None) -> str | None:
     """The ini section whose script_location is env.py's folder, if any."""
     sections = ini.sections()
-    ordered = ([MAIN_SECTION] if MAIN_SECTION in sections else []) + [s for s in sections if s != MAIN_SECTION]
+    ordered = ([MAIN_SECTION] if MAIN_SECTION in sections else []) + [
+        s for s in sections if s != MAIN_SECTION
+    ]
     has_own_location = False
     for section in ordered:
         if ini.get(section, "script_location") is None:
@@ -527,7 +540,10 @@ def looks_like_env_script(text: str) -> bool:
         # a parenthesised import may span lines: look a little further than the line
         window_end = text.find(")", start)
         line_end = text.find("\n", start)
-        end = max(line_end if line_end != -1 else len(text), min(window_end if window_end != -1 else start, start + 2000))
+        end = max(
+            line_end if line_end != -1 else len(text),
+            min(window_end if window_end != -1 else start, start + 2000),
+        )
         if _ENV_IMPORT.search(text, line_start, end + 1) is not None:
             return True
         start = text.find("alembic", start + 7)
@@ -623,7 +639,9 @@ def walk_folders(root: Path, *, skip_hidden: bool = False):
         for entry in entry_list:
             try:
                 if entry.is_dir():
-                    if entry.name not in SKIPPED_DIRS and not (skip_hidden and entry.name.startswith(".")):
+                    if entry.name not in SKIPPED_DIRS and not (
+                        skip_hidden and entry.name.startswith(".")
+                    ):
                         subfolders.append(Path(entry.path))
                 elif entry.is_file():
                     files.append(entry.name)

@@ -78,11 +78,18 @@ def _redact_query(query: str) -> str:
     parts = []
     for part in query.split("&"):
         name, eq, value = part.partition("=")
-        if eq and _param_name(name) in _SECRET_PARAM_NAMES and value and not _PLACEHOLDER.fullmatch(value):
+        if (
+            eq
+            and _param_name(name) in _SECRET_PARAM_NAMES
+            and value
+            and not _PLACEHOLDER.fullmatch(value)
+        ):
             parts.append(f"{name}={MASK}")
         elif eq:
             # e.g. odbc_connect=DRIVER%3D...%3BPWD%3Dsecret%3B
-            parts.append(name + eq + _SECRET_PARAM.sub(lambda m: m.group(1) + m.group(2) + MASK, value))
+            parts.append(
+                name + eq + _SECRET_PARAM.sub(lambda m: m.group(1) + m.group(2) + MASK, value)
+            )
         else:
             parts.append(part)
     return "&".join(parts)

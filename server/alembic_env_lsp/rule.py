@@ -6,8 +6,9 @@ README table; the examples become tests (tests/test_rule_examples.py)."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from .findings import Finding, FindingSink, Fix, Severity
 from .model.facts import Confidence, EnvFacts, UrlValue
@@ -61,14 +62,14 @@ class Docs:
 class RuleContext:
     facts: EnvFacts
     source: SourceText
-    project: "ProjectContext | None"
+    project: ProjectContext | None
     sink: FindingSink
     path: str | None = None
     # The other files of the project (imports, models, app code); None: this file alone.
-    workspace: "Workspace | None" = None
+    workspace: Workspace | None = None
     # Installed distributions to assume, by normalised name (None: not installed);
     # names not given are looked up in the environment the engine runs in.
-    environment: "dict[str, str | None] | None" = None
+    environment: dict[str, str | None] | None = None
 
     def installed_version(self, distribution: str) -> str | None:
         """The version of an installed distribution ("alembic", "greenlet"), or None."""

@@ -1,15 +1,16 @@
 """Which rules run and how loud: `[tool.alembic-env-lsp]` in pyproject.toml and editor settings.
 
-    [tool.alembic-env-lsp]
-    select = ["ENV0"]            # codes or prefixes; default: every rule
-    ignore = ["ENV042"]
-    severity = { ENV030 = "info" }
+[tool.alembic-env-lsp]
+select = ["ENV0"]            # codes or prefixes; default: every rule
+ignore = ["ENV042"]
+severity = { ENV030 = "info" }
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
 from .findings import Severity
 
@@ -34,7 +35,7 @@ class Settings:
     def severity_of(self, code: str, default: Severity) -> Severity:
         return self.severity.get(code, default)
 
-    def merged_with(self, override: "Settings | None") -> "Settings":
+    def merged_with(self, override: Settings | None) -> Settings:
         """`override` wins key by key (the project file wins over editor settings)."""
         if override is None:
             return self
@@ -54,7 +55,9 @@ def parse_settings(raw: Mapping[str, Any] | None, *, where: str, known_codes=Non
         raise SettingsError(f"{where}: expected a table of settings, got {type(raw).__name__}")
     unknown = [k for k in raw if k not in KNOWN_KEYS and k not in _EDITOR_ONLY]
     if unknown:
-        raise SettingsError(f"{where}: unknown setting {unknown[0]!r} (known: {', '.join(KNOWN_KEYS)})")
+        raise SettingsError(
+            f"{where}: unknown setting {unknown[0]!r} (known: {', '.join(KNOWN_KEYS)})"
+        )
 
     def codes(key: str) -> tuple[str, ...] | None:
         value = raw.get(key)
@@ -63,16 +66,18 @@ def parse_settings(raw: Mapping[str, Any] | None, *, where: str, known_codes=Non
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-            raise SettingsError(f"{where}: {key} must be a list of rule codes like [\"ENV001\"]")
+            raise SettingsError(f'{where}: {key} must be a list of rule codes like ["ENV001"]')
         result = tuple(v.strip().upper() for v in value if v.strip())
         for code in result:
-            if not code.startswith("ENV") or (known_codes is not None and not any(k.startswith(code) for k in known_codes)):
+            if not code.startswith("ENV") or (
+                known_codes is not None and not any(k.startswith(code) for k in known_codes)
+            ):
                 raise SettingsError(f"{where}: {key} has {code!r}, which matches no rule")
         return result
 
     severity_raw = raw.get("severity") or {}
     if not isinstance(severity_raw, Mapping):
-        raise SettingsError(f"{where}: severity must be a table like {{ ENV030 = \"info\" }}")
+        raise SettingsError(f'{where}: severity must be a table like {{ ENV030 = "info" }}')
     severity: dict[str, Severity] = {}
     for code, level in severity_raw.items():
         code_u = str(code).strip().upper()

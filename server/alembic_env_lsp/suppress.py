@@ -8,7 +8,9 @@ import tokenize
 
 from .text import Position, Range, SourceText, TextEdit
 
-_LINE = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+_LINE = re.compile(
+    r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE
+)
 _FILE = re.compile(r"#\s*alembic-env\s*:\s*noqa\b", re.IGNORECASE)
 
 

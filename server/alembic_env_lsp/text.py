@@ -7,8 +7,8 @@ string indexing uses and what pygls calls "server units". Adapters convert at th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 
 @dataclass(frozen=True, order=True)
@@ -23,7 +23,7 @@ class Range:
     end: Position
 
     @staticmethod
-    def of(start_line: int, start_char: int, end_line: int, end_char: int) -> "Range":
+    def of(start_line: int, start_char: int, end_line: int, end_char: int) -> Range:
         return Range(Position(start_line, start_char), Position(end_line, end_char))
 
     def contains(self, pos: Position) -> bool:
@@ -93,7 +93,9 @@ class SourceText:
         end_col = getattr(node, "end_col_offset", None)
         if end_col is None:
             end_col = node.col_offset
-        return Range(self.from_utf8(node.lineno, node.col_offset), self.from_utf8(end_line, end_col))
+        return Range(
+            self.from_utf8(node.lineno, node.col_offset), self.from_utf8(end_line, end_col)
+        )
 
     def slice(self, rng: Range) -> str:
         return self.text[self.offset(rng.start) : self.offset(rng.end)]

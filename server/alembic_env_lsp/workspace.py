@@ -18,9 +18,10 @@ import ast
 import os
 import re
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from .model import names as N
 
@@ -33,8 +34,23 @@ MAX_FILES = 20_000
 MAX_AGGREGATES = 256
 SKIPPED_DIRS = frozenset(
     {
-        ".git", ".hg", ".svn", ".venv", "venv", "env", "node_modules", "__pycache__", "site-packages",
-        ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", "build", "dist", ".eggs",
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        "env",
+        "node_modules",
+        "__pycache__",
+        "site-packages",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        "build",
+        "dist",
+        ".eggs",
     }
 )
 TEST_DIRS = frozenset({"tests", "test", "testing"})
@@ -136,7 +152,9 @@ class _Summarizer:
         self.dynamic = False
 
     def run(self, tree: ast.Module) -> ModuleSummary:
-        stack: list[tuple[ast.AST, bool, bool, bool]] = [(s, False, False, True) for s in reversed(tree.body)]
+        stack: list[tuple[ast.AST, bool, bool, bool]] = [
+            (s, False, False, True) for s in reversed(tree.body)
+        ]
         # (node, in_async, type_checking, module_level)
         while stack:
             node, in_async, checking, top = stack.pop()
@@ -149,22 +167,38 @@ class _Summarizer:
                 for target in node.targets:
                     if isinstance(target, ast.Name):
                         self.assigns[target.id] = _assign_info(target.id, node.value, node.lineno)
-            elif isinstance(node, ast.AnnAssign) and top and isinstance(node.target, ast.Name) and node.value is not None:
+            elif (
+                isinstance(node, ast.AnnAssign)
+                and top
+                and isinstance(node.target, ast.Name)
+                and node.value is not None
+            ):
                 self.assigns[node.target.id] = _assign_info(node.target.id, node.value, node.lineno)
             elif isinstance(node, ast.Call):
                 self.calls.append((node, in_async))
             children = list(ast.iter_child_nodes(node))
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-                inner_async = isinstance(node, ast.AsyncFunctionDef) or (in_async and isinstance(node, ast.Lambda))
+                inner_async = isinstance(node, ast.AsyncFunctionDef) or (
+                    in_async and isinstance(node, ast.Lambda)
+                )
                 stack.extend((c, inner_async, checking, False) for c in reversed(children))
             elif isinstance(node, ast.If) and _is_type_checking(node.test):
                 stack.extend((c, in_async, checking, top) for c in reversed(node.orelse))
                 stack.extend((c, in_async, True, top) for c in reversed(node.body))
-            elif isinstance(node, (ast.If, ast.Try, ast.With, ast.For, ast.While)) or type(node).__name__ == "TryStar":
+            elif (
+                isinstance(node, (ast.If, ast.Try, ast.With, ast.For, ast.While))
+                or type(node).__name__ == "TryStar"
+            ):
                 # statements nested in blocks still run at module level
-                stack.extend((c, in_async, checking, top and isinstance(c, ast.stmt)) for c in reversed(children))
+                stack.extend(
+                    (c, in_async, checking, top and isinstance(c, ast.stmt))
+                    for c in reversed(children)
+                )
             elif isinstance(node, ast.ExceptHandler):
-                stack.extend((c, in_async, checking, top and isinstance(c, ast.stmt)) for c in reversed(children))
+                stack.extend(
+                    (c, in_async, checking, top and isinstance(c, ast.stmt))
+                    for c in reversed(children)
+                )
             else:
                 stack.extend((c, in_async, checking, False) for c in reversed(children))
         commands: list[CommandCall] = []
@@ -176,7 +210,9 @@ class _Summarizer:
             if qname in DYNAMIC_IMPORTS:
                 self.dynamic = True
             elif qname.startswith("alembic.command."):
-                commands.append(CommandCall(self.path, qname.rsplit(".", 1)[-1], call.lineno - 1, in_async))
+                commands.append(
+                    CommandCall(self.path, qname.rsplit(".", 1)[-1], call.lineno - 1, in_async)
+                )
             elif qname in ("alembic.config.Config", "alembic.Config") and any(
                 kw.arg == "config_args" for kw in call.keywords
             ):
@@ -199,7 +235,9 @@ class _Summarizer:
                 self.imports.append(ref)
                 if top and not checking:
                     local = alias.asname or alias.name.split(".", 1)[0]
-                    self.aliases[local] = ImportRef(alias.name if alias.asname else local, (), 0, False, False, node.lineno)
+                    self.aliases[local] = ImportRef(
+                        alias.name if alias.asname else local, (), 0, False, False, node.lineno
+                    )
             return
         names = tuple((a.name, a.asname) for a in node.names)
         ref = ImportRef(node.module or "", names, node.level, True, checking, node.lineno)
@@ -207,7 +245,9 @@ class _Summarizer:
         if top and not checking:
             for name, asname in names:
                 if name != "*":
-                    self.aliases[asname or name] = ImportRef(node.module or "", ((name, asname),), node.level, True, False, node.lineno)
+                    self.aliases[asname or name] = ImportRef(
+                        node.module or "", ((name, asname),), node.level, True, False, node.lineno
+                    )
 
     def qualify(self, dotted: str) -> str | None:
         """A dotted text as an absolute name through this module's imports."""
@@ -236,20 +276,42 @@ def _class_info(node: ast.ClassDef) -> ClassInfo:
             if isinstance(target, ast.Name):
                 if target.id in ("__tablename__", "__table__"):
                     defines_table = True
-                elif target.id == "__abstract__" and isinstance(value, ast.Constant) and value.value is True:
+                elif (
+                    target.id == "__abstract__"
+                    and isinstance(value, ast.Constant)
+                    and value.value is True
+                ):
                     abstract = True
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == "__tablename__":
+        if (
+            isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and stmt.name == "__tablename__"
+        ):
             defines_table = True  # @declared_attr def __tablename__(cls): ...
     keywords = tuple((kw.arg, _text(kw.value)) for kw in node.keywords if kw.arg)
-    decorators = tuple(_dotted(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list)
-    return ClassInfo(node.name, tuple(_dotted(b) for b in node.bases), keywords, decorators, defines_table, abstract, node.lineno)
+    decorators = tuple(
+        _dotted(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list
+    )
+    return ClassInfo(
+        node.name,
+        tuple(_dotted(b) for b in node.bases),
+        keywords,
+        decorators,
+        defines_table,
+        abstract,
+        node.lineno,
+    )
 
 
 def _assign_info(name: str, value: ast.expr, line: int) -> AssignInfo:
     if isinstance(value, ast.Await):
         value = value.value
     if isinstance(value, ast.Call):
-        return AssignInfo(name, _dotted(value.func), tuple((kw.arg, _text(kw.value)) for kw in value.keywords if kw.arg), line)
+        return AssignInfo(
+            name,
+            _dotted(value.func),
+            tuple((kw.arg, _text(kw.value)) for kw in value.keywords if kw.arg),
+            line,
+        )
     return AssignInfo(name, "", (), line)
 
 
@@ -407,7 +469,9 @@ class Workspace:
             if data is None:
                 entry.markers = frozenset()
             else:
-                entry.markers = frozenset(m for m in _MODEL_MARKERS + (_ALEMBIC_MARKER,) if m in data)
+                entry.markers = frozenset(
+                    m for m in _MODEL_MARKERS + (_ALEMBIC_MARKER,) if m in data
+                )
                 if entry.markers and entry.summary is None:
                     entry.summary = self._parse(key, data.decode("utf-8", "replace"))
         return entry.markers
@@ -427,7 +491,9 @@ class Workspace:
 
     # --- per env.py ---
 
-    def view(self, facts: "EnvFacts", env_path: str | None, project: "ProjectContext | None") -> "EnvView":
+    def view(
+        self, facts: EnvFacts, env_path: str | None, project: ProjectContext | None
+    ) -> EnvView:
         """The workspace as seen from one env.py (its roots and imports); the last one is
         kept, so every rule of one analysis shares it."""
         with self._lock:
@@ -453,7 +519,7 @@ class Workspace:
 class EnvView:
     """Questions rules ask about the project around one env.py."""
 
-    def __init__(self, workspace: Workspace, facts: "EnvFacts", env_path: str | None, project):
+    def __init__(self, workspace: Workspace, facts: EnvFacts, env_path: str | None, project):
         self.workspace = workspace
         self.facts = facts
         self.env_path = os.path.abspath(env_path) if env_path else None
@@ -566,16 +632,30 @@ class EnvView:
             return Definition("module", submodule, self.module_file(submodule), submodule)
         return None
 
-    def resolve_in(self, summary: ModuleSummary, module: str | None, dotted: str, depth: int = 0) -> Definition | None:
+    def resolve_in(
+        self, summary: ModuleSummary, module: str | None, dotted: str, depth: int = 0
+    ) -> Definition | None:
         """A dotted text ("Base", "models.Base", "sa.orm.DeclarativeBase") as written in a
         project module."""
         if not dotted or "(" in dotted:
             return None
         head, _, rest = dotted.partition(".")
         if head in summary.classes and not rest:
-            return Definition("class", f"{module}.{head}" if module else head, summary.path, module, summary.classes[head])
+            return Definition(
+                "class",
+                f"{module}.{head}" if module else head,
+                summary.path,
+                module,
+                summary.classes[head],
+            )
         if head in summary.assigns and not rest:
-            return Definition("assign", f"{module}.{head}" if module else head, summary.path, module, summary.assigns[head])
+            return Definition(
+                "assign",
+                f"{module}.{head}" if module else head,
+                summary.path,
+                module,
+                summary.assigns[head],
+            )
         ref = summary.aliases.get(head)
         if ref is None:
             return None
@@ -599,7 +679,7 @@ class EnvView:
     # --- what a definition is ---
 
     def kind_of(self, definition: Definition) -> str | None:
-        """"declarative base" (a class), "mapped class", "class", "registry", "engine",
+        """ "declarative base" (a class), "mapped class", "class", "registry", "engine",
         "async engine", "metadata", or None when it cannot be told."""
         if definition.kind == "external":
             if definition.qname in DECLARATIVE_BASE_CLASSES or definition.qname == SQLMODEL:
@@ -656,7 +736,14 @@ class EnvView:
                     return True
         return False
 
-    def maps_on(self, summary: ModuleSummary, module: str | None, info: ClassInfo, base: Definition, depth: int = 0) -> bool:
+    def maps_on(
+        self,
+        summary: ModuleSummary,
+        module: str | None,
+        info: ClassInfo,
+        base: Definition,
+        depth: int = 0,
+    ) -> bool:
         """Does the class inherit (through project classes) from `base`?"""
         if depth > 12:
             return False
@@ -696,7 +783,9 @@ class EnvView:
                     for name, _ in fact.names:
                         todo.append((ImportRef(name, (), 0, False, False, fact.stmt.lineno), None))
                 else:
-                    todo.append((ImportRef(fact.module, fact.names, 0, True, False, fact.stmt.lineno), None))
+                    todo.append(
+                        (ImportRef(fact.module, fact.names, 0, True, False, fact.stmt.lineno), None)
+                    )
             seen: set[str] = set()
             while todo:
                 ref, importer = todo.pop()
@@ -734,7 +823,8 @@ class EnvView:
                 sorted(
                     c.qname or "__import__"
                     for c in self.facts.calls
-                    if c.qname in DYNAMIC_IMPORTS or (c.qname is None and getattr(c.node.func, "id", None) == "__import__")
+                    if c.qname in DYNAMIC_IMPORTS
+                    or (c.qname is None and getattr(c.node.func, "id", None) == "__import__")
                 )
             )
             key = ("closure", self.env_path, tuple(self.module_roots), signature)
@@ -787,17 +877,28 @@ class EnvView:
                         break
             return sorted(found)
 
-        return self.workspace.aggregate(("models", self.root, base.key, tuple(self.module_roots)), compute)
+        return self.workspace.aggregate(
+            ("models", self.root, base.key, tuple(self.module_roots)), compute
+        )
 
     def app_command_calls(self) -> list[CommandCall]:
         """`alembic.command.*` calls in the project's code outside the script folder."""
 
-        return [call for path, summary in self._alembic_files() if self._is_app_code(path) for call in summary.command_calls]
+        return [
+            call
+            for path, summary in self._alembic_files()
+            if self._is_app_code(path)
+            for call in summary.command_calls
+        ]
 
     def passes_config_args(self) -> bool:
         """Does project code build an alembic Config with `config_args=` (extra ini defaults)?"""
 
-        return any(summary.config_args for path, summary in self._alembic_files() if self._is_app_code(path))
+        return any(
+            summary.config_args
+            for path, summary in self._alembic_files()
+            if self._is_app_code(path)
+        )
 
     def _alembic_files(self) -> list[tuple[str, ModuleSummary]]:
         """(path, summary) of the files under the root that call alembic.command or build a
@@ -818,7 +919,9 @@ class EnvView:
         return self.workspace.aggregate(("alembic-files", self.root), compute)
 
     def _is_app_code(self, path: str) -> bool:
-        return path != self.env_path and not any(path.startswith(d + os.sep) for d in self._excluded_dirs())
+        return path != self.env_path and not any(
+            path.startswith(d + os.sep) for d in self._excluded_dirs()
+        )
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -832,7 +935,9 @@ def _project_root(env_path: str | None, project, folders: list[str]) -> str | No
     if ini is not None:
         return os.path.dirname(os.path.abspath(ini.path))
     pyproject = getattr(project, "pyproject", None)
-    if pyproject is not None and (not folders or any(_within(str(pyproject.path), f) for f in folders)):
+    if pyproject is not None and (
+        not folders or any(_within(str(pyproject.path), f) for f in folders)
+    ):
         return os.path.dirname(os.path.abspath(pyproject.path))
     if not env_path:
         return None

@@ -30,7 +30,9 @@ SETUP_HINT = "run scripts/setup-postgres.sh (or set ALEMBIC_ENV_LSP_ALLOW_NO_PG=
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "databases: real migrations against SQLite and a local PostgreSQL (slow)")
+    config.addinivalue_line(
+        "markers", "databases: real migrations against SQLite and a local PostgreSQL (slow)"
+    )
 
 
 def _server_bin() -> Path | None:
@@ -58,7 +60,9 @@ class PostgresServer:
     as_user: list[str]  # command prefix that runs a program as the cluster owner
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run([*self.as_user, *args], capture_output=True, text=True, check=check, timeout=120)
+        return subprocess.run(
+            [*self.as_user, *args], capture_output=True, text=True, check=check, timeout=120
+        )
 
     def url(self, driver: str, database: str) -> str:
         return f"{driver}://postgres@127.0.0.1:{self.port}/{database}"
@@ -66,7 +70,9 @@ class PostgresServer:
     def admin(self):
         import psycopg2
 
-        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres")
+        conn = psycopg2.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres"
+        )
         conn.autocommit = True
         return conn
 
@@ -77,7 +83,10 @@ def postgres_server():
     if bin_dir is None:
         if ALLOW_NO_PG:
             pytest.skip("PostgreSQL server binaries not found; ALEMBIC_ENV_LSP_ALLOW_NO_PG=1")
-        pytest.fail(f"PostgreSQL server binaries (initdb, pg_ctl, postgres) not found: {SETUP_HINT}", pytrace=False)
+        pytest.fail(
+            f"PostgreSQL server binaries (initdb, pg_ctl, postgres) not found: {SETUP_HINT}",
+            pytrace=False,
+        )
 
     # PostgreSQL refuses to run as root: run it as the `postgres` account the package creates.
     data = Path(tempfile.mkdtemp(prefix="alembic-env-lsp-pg-"))
@@ -86,19 +95,46 @@ def postgres_server():
         try:
             owner = pwd.getpwnam("postgres")
         except KeyError:
-            pytest.fail(f"running as root and there is no 'postgres' user to own the test cluster: {SETUP_HINT}", pytrace=False)
+            pytest.fail(
+                f"running as root and there is no 'postgres' user to own the test cluster: {SETUP_HINT}",
+                pytrace=False,
+            )
         os.chown(data, owner.pw_uid, owner.pw_gid)
         runuser = shutil.which("runuser")
-        as_user = [runuser, "-u", "postgres", "--"] if runuser else ["su", "postgres", "-s", "/bin/sh", "-c", 'exec "$0" "$@"']
+        as_user = (
+            [runuser, "-u", "postgres", "--"]
+            if runuser
+            else ["su", "postgres", "-s", "/bin/sh", "-c", 'exec "$0" "$@"']
+        )
     server = PostgresServer(bin_dir, data, _free_port(), as_user)
     init = server.run(
-        str(bin_dir / "initdb"), "-D", str(data), "--auth=trust", "--username=postgres", "--encoding=UTF8", "--locale=C", check=False
+        str(bin_dir / "initdb"),
+        "-D",
+        str(data),
+        "--auth=trust",
+        "--username=postgres",
+        "--encoding=UTF8",
+        "--locale=C",
+        check=False,
     )
     if init.returncode != 0:
         shutil.rmtree(data, ignore_errors=True)
         pytest.fail(f"initdb failed:\n{init.stdout}\n{init.stderr}", pytrace=False)
     options = f"-p {server.port} -h 127.0.0.1 -k {data} -c fsync=off -c full_page_writes=off"
-    start = server.run(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(data / "server.log"), "-w", "-t", "60", "start", check=False)
+    start = server.run(
+        str(bin_dir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-o",
+        options,
+        "-l",
+        str(data / "server.log"),
+        "-w",
+        "-t",
+        "60",
+        "start",
+        check=False,
+    )
     if start.returncode != 0:
         log = (data / "server.log").read_text() if (data / "server.log").exists() else ""
         shutil.rmtree(data, ignore_errors=True)
@@ -106,7 +142,9 @@ def postgres_server():
     try:
         yield server
     finally:
-        server.run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop", check=False)
+        server.run(
+            str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop", check=False
+        )
         shutil.rmtree(data, ignore_errors=True)
 
 
@@ -152,7 +190,9 @@ class Database:
                 return conn.execute(sql.replace("%s", "?"), params).fetchall()
         import psycopg2
 
-        conn = psycopg2.connect(host="127.0.0.1", port=self.server.port, user="postgres", dbname=self.name)
+        conn = psycopg2.connect(
+            host="127.0.0.1", port=self.server.port, user="postgres", dbname=self.name
+        )
         try:
             with conn.cursor() as cur:
                 cur.execute(sql, params)
@@ -162,20 +202,28 @@ class Database:
 
     def tables(self) -> set[str]:
         if self.backend == "sqlite":
-            rows = self._query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            rows = self._query(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
         else:
-            rows = self._query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+            rows = self._query(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+            )
         return {r[0] for r in rows}
 
     def columns(self, table: str) -> set[str]:
         if self.backend == "sqlite":
             return {r[1] for r in self._query(f'PRAGMA table_info("{table}")')}
-        rows = self._query("SELECT column_name FROM information_schema.columns WHERE table_name = %s", table)
+        rows = self._query(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s", table
+        )
         return {r[0] for r in rows}
 
     def indexes(self, table: str) -> set[str]:
         if self.backend == "sqlite":
-            rows = self._query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = %s", table)
+            rows = self._query(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = %s", table
+            )
         else:
             rows = self._query("SELECT indexname FROM pg_indexes WHERE tablename = %s", table)
         return {r[0] for r in rows}

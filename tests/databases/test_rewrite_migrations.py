@@ -14,9 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from rewrite_cases import ALL_CASES, NOTHING_APPLIED, TEMPLATES, case_id
-
 from alembic_env_lsp.knowledge import template_logging_block
+from rewrite_cases import ALL_CASES, NOTHING_APPLIED, TEMPLATES, case_id
 
 ALEMBIC = Path(sys.executable).with_name("alembic")
 
@@ -98,7 +97,7 @@ def downgrade():
 ''',
 }
 
-SETTINGS = '''
+SETTINGS = """
 import os
 
 
@@ -107,11 +106,15 @@ class Settings:
 
 
 settings = Settings()
-'''
+"""
 
 pytestmark = pytest.mark.databases
 
-MATRIX = [pytest.param(case, backend, id=f"{case_id(case)}-{backend}") for case in ALL_CASES for backend in case.backends]
+MATRIX = [
+    pytest.param(case, backend, id=f"{case_id(case)}-{backend}")
+    for case in ALL_CASES
+    for backend in case.backends
+]
 
 
 def make_project(root: Path, env_py: str, url: str, case) -> Path:
@@ -171,7 +174,9 @@ def test_fixed_project_migrates(case, backend, make_database, tmp_path):
 
     down = alembic(project, url, "downgrade", "base")
     assert down.returncode == 0, report(down)
-    assert "Running downgrade 0001 -> , create account and item" in down.stderr or not logs, report(down)
+    assert "Running downgrade 0001 -> , create account and item" in down.stderr or not logs, report(
+        down
+    )
     assert_empty(db)
 
     sql = alembic(project, url, "upgrade", "head", "--sql")
@@ -181,7 +186,10 @@ def test_fixed_project_migrates(case, backend, make_database, tmp_path):
     assert "CREATE TABLE item (" in script
     assert "ALTER TABLE item ADD COLUMN price NUMERIC(10, 2)" in script
     assert "CREATE INDEX ix_item_title ON item (title)" in script
-    assert "UPDATE alembic_version SET version_num='0003' WHERE alembic_version.version_num = '0002'" in script
+    assert (
+        "UPDATE alembic_version SET version_num='0003' WHERE alembic_version.version_num = '0002'"
+        in script
+    )
     assert_empty(db)  # --sql only prints
 
 

@@ -57,7 +57,12 @@ def find_editor():
 def _async_template(tmp_path_factory) -> Path:
     """`alembic init -t async migrations`, made once per session by the installed alembic."""
     folder = tmp_path_factory.mktemp("async-template")
-    subprocess.run([str(ALEMBIC), "init", "-t", "async", "migrations"], cwd=folder, check=True, capture_output=True)
+    subprocess.run(
+        [str(ALEMBIC), "init", "-t", "async", "migrations"],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+    )
     return folder
 
 
@@ -76,7 +81,9 @@ def broken_project(_async_template, tmp_path) -> BrokenProject:
     ini.write_text(ini_text.replace(url_lines[0], f"sqlalchemy.url = {URL}"), encoding="utf-8")
 
     template = env.read_text(encoding="utf-8")
-    assert template.count(GUARDED) == 1, "alembic's async template no longer guards fileConfig() this way"
+    assert template.count(GUARDED) == 1, (
+        "alembic's async template no longer guards fileConfig() this way"
+    )
     assert "async_engine_from_config(" in template and "poolclass=pool.NullPool" in template
     env.write_text(template.replace(GUARDED, UNGUARDED), encoding="utf-8")
     return BrokenProject(root=root, env=env, ini=ini, fixed_env=template)

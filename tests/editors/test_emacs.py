@@ -29,9 +29,13 @@ TIMEOUT = 120
 
 def _emacs_with_eglot(find_editor) -> str:
     emacs = find_editor("emacs", "scripts/setup-emacs.sh", optional=True)
-    probe = subprocess.run([emacs, "--batch", "--eval", "(require 'eglot)"], capture_output=True, text=True, timeout=60)
+    probe = subprocess.run(
+        [emacs, "--batch", "--eval", "(require 'eglot)"], capture_output=True, text=True, timeout=60
+    )
     if probe.returncode != 0:
-        pytest.skip(f"this Emacs has no eglot (scripts/setup-emacs.sh installs elpa-eglot): {probe.stderr.strip()[-200:]}")
+        pytest.skip(
+            f"this Emacs has no eglot (scripts/setup-emacs.sh installs elpa-eglot): {probe.stderr.strip()[-200:]}"
+        )
     return emacs
 
 
@@ -50,11 +54,17 @@ def test_emacs_eglot_drives_the_server(broken_project, editor_env, find_editor):
     try:
         run = subprocess.run(
             [emacs, "--batch", "-l", str(SCRIPT)],
-            cwd=broken_project.root, env=env, stdin=subprocess.DEVNULL,
-            capture_output=True, text=True, timeout=TIMEOUT,
+            cwd=broken_project.root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
         )
     except subprocess.TimeoutExpired as timeout:
-        raise AssertionError(f"emacs did not finish within {TIMEOUT}s\n--- stdout\n{timeout.stdout}\n--- stderr\n{timeout.stderr}") from None
+        raise AssertionError(
+            f"emacs did not finish within {TIMEOUT}s\n--- stdout\n{timeout.stdout}\n--- stderr\n{timeout.stderr}"
+        ) from None
     elapsed = time.monotonic() - start
     print(run.stdout)
     print(f"emacs finished in {elapsed:.1f}s with exit code {run.returncode}")
@@ -71,4 +81,6 @@ def test_emacs_eglot_drives_the_server(broken_project, editor_env, find_editor):
 
 def test_docs_show_the_emacs_configuration_the_test_uses():
     docs = (ROOT / "docs" / "editors.md").read_text(encoding="utf-8")
-    assert CONFIG.read_text(encoding="utf-8") in docs, "docs/editors.md must show tests/editors/emacs/alembic-env-lsp.el verbatim"
+    assert CONFIG.read_text(encoding="utf-8") in docs, (
+        "docs/editors.md must show tests/editors/emacs/alembic-env-lsp.el verbatim"
+    )

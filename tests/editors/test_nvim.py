@@ -33,13 +33,22 @@ def log_tail(folder: Path, pattern: str, lines: int = 40) -> str:
 def test_neovim_drives_the_server(broken_project, editor_env, find_editor, tmp_path):
     nvim = find_editor("nvim", "scripts/setup-neovim.sh")
     ini_before = broken_project.ini.read_text(encoding="utf-8")
-    env = dict(editor_env, E2E_PROJECT=str(broken_project.root), E2E_CONFIG=str(CONFIG), E2E_PYTHON=str(PYTHON))
+    env = dict(
+        editor_env,
+        E2E_PROJECT=str(broken_project.root),
+        E2E_CONFIG=str(CONFIG),
+        E2E_PYTHON=str(PYTHON),
+    )
     start = time.monotonic()
     try:
         run = subprocess.run(
             [nvim, "--headless", "--clean", "-c", f"luafile {SCRIPT}"],
-            cwd=broken_project.root, env=env, stdin=subprocess.DEVNULL,
-            capture_output=True, text=True, timeout=TIMEOUT,
+            cwd=broken_project.root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
         )
     except subprocess.TimeoutExpired as timeout:
         raise AssertionError(
@@ -67,4 +76,6 @@ def test_neovim_drives_the_server(broken_project, editor_env, find_editor, tmp_p
 def test_docs_show_the_neovim_configuration_the_test_uses():
     docs = (ROOT / "docs" / "editors.md").read_text(encoding="utf-8")
     config = CONFIG.read_text(encoding="utf-8")
-    assert config in docs, "docs/editors.md must show tests/editors/nvim/alembic-env-lsp.lua verbatim"
+    assert config in docs, (
+        "docs/editors.md must show tests/editors/nvim/alembic-env-lsp.lua verbatim"
+    )

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from rewrite_cases import BROKEN_CASES, HERE, SYNC_CASES, case_id, template
-from rewrite_checks import assert_sound
-
 from alembic_env_lsp.fixes.async_rewrite import (
     add_dispose,
     add_null_pool,
@@ -14,6 +11,8 @@ from alembic_env_lsp.fixes.async_rewrite import (
     repair_run_sync_misuse,
     repair_unawaited,
 )
+from rewrite_cases import BROKEN_CASES, HERE, SYNC_CASES, case_id, template
+from rewrite_checks import assert_sound
 
 REPAIRS = [
     repair_unawaited,
@@ -24,7 +23,20 @@ REPAIRS = [
     add_dispose,
 ]
 # Rules about the async wiring; none of them may report at warning or above after a fix.
-ASYNC_RULES = {"ENV001", "ENV002", "ENV003", "ENV004", "ENV005", "ENV006", "ENV009", "ENV050", "ENV051", "ENV052", "ENV053", "ENV054"}
+ASYNC_RULES = {
+    "ENV001",
+    "ENV002",
+    "ENV003",
+    "ENV004",
+    "ENV005",
+    "ENV006",
+    "ENV009",
+    "ENV050",
+    "ENV051",
+    "ENV052",
+    "ENV053",
+    "ENV054",
+}
 
 
 def broken(name: str) -> str:
@@ -44,7 +56,9 @@ def test_async_rules_are_quiet_after_the_fix(case):
 
     analysis = analyze(case.apply())
     assert not analysis.internal_errors
-    loud = [(f.code, f.message) for f in analysis.findings if f.code in ASYNC_RULES and f.severity <= 2]
+    loud = [
+        (f.code, f.message) for f in analysis.findings if f.code in ASYNC_RULES and f.severity <= 2
+    ]
     assert not loud
 
 
@@ -81,8 +95,14 @@ def test_async_helper_that_awaits_is_refused():
 
 def test_async_begin_transaction_in_run_sync_target_becomes_with():
     head, _, tail = broken("env003_async_helper").partition("async def do_run_migrations")
-    source = head + "async def do_run_migrations" + tail.replace(
-        "    with context.begin_transaction():", "    async with context.begin_transaction():", 1
+    source = (
+        head
+        + "async def do_run_migrations"
+        + tail.replace(
+            "    with context.begin_transaction():",
+            "    async with context.begin_transaction():",
+            1,
+        )
     )
     result = repair_unawaited(source)
     assert "def do_run_migrations(connection: Connection) -> None:" in result.text
@@ -91,10 +111,17 @@ def test_async_begin_transaction_in_run_sync_target_becomes_with():
 
 
 def test_configure_block_using_a_local_variable_is_refused():
-    source = broken("env004_configure_async_connection").replace(
-        "    async with connectable.connect() as connection:\n",
-        "    schema = 'app'\n    async with connectable.connect() as connection:\n",
-    ).replace("target_metadata=target_metadata)\n        with", "target_metadata=target_metadata, version_table_schema=schema)\n        with")
+    source = (
+        broken("env004_configure_async_connection")
+        .replace(
+            "    async with connectable.connect() as connection:\n",
+            "    schema = 'app'\n    async with connectable.connect() as connection:\n",
+        )
+        .replace(
+            "target_metadata=target_metadata)\n        with",
+            "target_metadata=target_metadata, version_table_schema=schema)\n        with",
+        )
+    )
     result = repair_async_connection_configure(source)
     assert result.text is None
     assert "use the local variable 'schema'" in result.refused
@@ -117,7 +144,9 @@ def test_extracted_helper_gets_a_transaction_like_the_template():
         "        await connection.run_sync(context.run_migrations)\n",
     )
     result = repair_run_sync_misuse(source)
-    assert "    with context.begin_transaction():\n        context.run_migrations()\n" in result.text
+    assert (
+        "    with context.begin_transaction():\n        context.run_migrations()\n" in result.text
+    )
 
 
 def test_run_migrations_alone_becomes_a_helper_with_its_arguments():
@@ -126,8 +155,14 @@ def test_run_migrations_alone_becomes_a_helper_with_its_arguments():
         "await connection.run_sync(do_run_migrations)\n        await connection.commit()\n        await connection.run_sync(context.run_migrations, engine_name='db')",
     )
     text = repair_run_sync_misuse(source).text
-    assert "def do_run_migrations_2(connection: Connection) -> None:\n    with context.begin_transaction():\n        context.run_migrations(engine_name='db')\n" in text
-    assert "        await connection.commit()\n        await connection.run_sync(do_run_migrations_2)\n" in text
+    assert (
+        "def do_run_migrations_2(connection: Connection) -> None:\n    with context.begin_transaction():\n        context.run_migrations(engine_name='db')\n"
+        in text
+    )
+    assert (
+        "        await connection.commit()\n        await connection.run_sync(do_run_migrations_2)\n"
+        in text
+    )
 
 
 def test_run_migrations_inside_an_expression_gets_the_lambda_fix():
@@ -136,13 +171,24 @@ def test_run_migrations_inside_an_expression_gets_the_lambda_fix():
         "await connection.run_sync(do_run_migrations)\n        result = await connection.run_sync(context.run_migrations, engine_name='db')",
     )
     text = repair_run_sync_misuse(source).text
-    assert "result = await connection.run_sync(lambda _connection: context.run_migrations(engine_name='db'))" in text
+    assert (
+        "result = await connection.run_sync(lambda _connection: context.run_migrations(engine_name='db'))"
+        in text
+    )
 
 
 def test_null_pool_reuses_an_imported_null_pool_and_skips_kwargs_splats():
-    source = broken("env050_no_null_pool").replace(
-        "from sqlalchemy.engine import Connection\n", "from sqlalchemy.engine import Connection\nfrom sqlalchemy.pool import NullPool\n"
-    ).replace('        prefix="sqlalchemy.",\n    )', '        prefix="sqlalchemy.",\n    )\n    other = async_engine_from_config({}, **options)')
+    source = (
+        broken("env050_no_null_pool")
+        .replace(
+            "from sqlalchemy.engine import Connection\n",
+            "from sqlalchemy.engine import Connection\nfrom sqlalchemy.pool import NullPool\n",
+        )
+        .replace(
+            '        prefix="sqlalchemy.",\n    )',
+            '        prefix="sqlalchemy.",\n    )\n    other = async_engine_from_config({}, **options)',
+        )
+    )
     text = add_null_pool(source).text
     assert "poolclass=NullPool," in text
     assert "from sqlalchemy import pool" not in text
@@ -155,7 +201,9 @@ def test_dispose_goes_after_the_last_use_of_the_engine():
         "        await connection.run_sync(do_run_migrations)\n    print(connectable.url)\n    print('done')\n",
     )
     text = add_dispose(source).text
-    assert "    print(connectable.url)\n\n    await connectable.dispose()\n    print('done')\n" in text
+    assert (
+        "    print(connectable.url)\n\n    await connectable.dispose()\n    print('done')\n" in text
+    )
 
 
 def test_legacy_wrapper_with_create_engine():
@@ -180,9 +228,14 @@ def test_all_repairs_in_rule_order_fix_a_file_with_several_problems():
     from alembic_env_lsp.fixes.async_rewrite import REPAIRS_BY_RULE
 
     # The 1.5.6 template with the online coroutine never run and a run_sync() misuse on top.
-    source = broken("env053_legacy_template").replace(
-        "    asyncio.run(run_migrations_online())", "    run_migrations_online()"
-    ).replace("await connection.run_sync(do_run_migrations)", "await connection.run_sync(do_run_migrations(connection))")
+    source = (
+        broken("env053_legacy_template")
+        .replace("    asyncio.run(run_migrations_online())", "    run_migrations_online()")
+        .replace(
+            "await connection.run_sync(do_run_migrations)",
+            "await connection.run_sync(do_run_migrations(connection))",
+        )
+    )
     text = source
     for code, repair in REPAIRS_BY_RULE.items():
         result = repair(text)

@@ -6,9 +6,6 @@ import ast
 import os
 
 import pytest
-from rewrite_cases import ALL_CASES, BROKEN_CASES, EXPECTED, HERE, SYNC_CASES, case_id, resolve, template
-from rewrite_checks import assert_sound, structure
-
 from alembic_env_lsp.fixes.async_rewrite import (
     add_dispose,
     add_null_pool,
@@ -18,6 +15,17 @@ from alembic_env_lsp.fixes.async_rewrite import (
     repair_run_sync_misuse,
     repair_unawaited,
 )
+from rewrite_cases import (
+    ALL_CASES,
+    BROKEN_CASES,
+    EXPECTED,
+    HERE,
+    SYNC_CASES,
+    case_id,
+    resolve,
+    template,
+)
+from rewrite_checks import assert_sound, structure
 
 REGENERATE = os.environ.get("ALEMBIC_ENV_LSP_REGEN") == "1"
 REPAIRS = [
@@ -74,11 +82,22 @@ def test_async_result_needs_no_repair(case):
 def test_sync_shapes_get_the_async_layout(case):
     tree = ast.parse(case.apply())
     calls = {ast.unparse(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    assert not calls & {"engine_from_config", "create_engine", "sa.engine_from_config", "make_engine"}
+    assert not calls & {
+        "engine_from_config",
+        "create_engine",
+        "sa.engine_from_config",
+        "make_engine",
+    }
     assert calls & {"async_engine_from_config", "create_async_engine"}
     assert "asyncio.run" in calls
-    awaited = {ast.unparse(n.value.func) for n in ast.walk(tree) if isinstance(n, ast.Await) and isinstance(n.value, ast.Call)}
-    assert any(a.endswith(".run_sync") for a in awaited) and any(a.endswith(".dispose") for a in awaited)
+    awaited = {
+        ast.unparse(n.value.func)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Await) and isinstance(n.value, ast.Call)
+    }
+    assert any(a.endswith(".run_sync") for a in awaited) and any(
+        a.endswith(".dispose") for a in awaited
+    )
     reads = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
     assert "attributes" in reads  # the connection-sharing branch
 
@@ -108,11 +127,15 @@ def test_async_templates_are_left_alone(name):
 
 
 def test_pyproject_template_is_converted_like_generic():
-    assert convert_to_async(template("pyproject")).text == convert_to_async(template("generic")).text
+    assert (
+        convert_to_async(template("pyproject")).text == convert_to_async(template("generic")).text
+    )
 
 
 def test_crlf_and_no_trailing_newline_are_kept():
-    source = (HERE / "sync" / "code_before_with.py").read_text().replace("\n", "\r\n").rstrip("\r\n")
+    source = (
+        (HERE / "sync" / "code_before_with.py").read_text().replace("\n", "\r\n").rstrip("\r\n")
+    )
     result = convert_to_async(source)
     assert result.changed
     assert "\n" not in result.text.replace("\r\n", "")
@@ -128,18 +151,31 @@ def test_tab_indented_file_stays_tab_indented():
     assert result.changed
     assert_sound(source, result.text)
     assert not any(line.startswith(" ") for line in result.text.splitlines())
-    assert "\tasync with engine.connect() as conn:\n\t\tawait conn.run_sync(do_run_migrations)" in result.text
+    assert (
+        "\tasync with engine.connect() as conn:\n\t\tawait conn.run_sync(do_run_migrations)"
+        in result.text
+    )
 
 
 def test_variant_without_sharing_branch():
-    result = convert_to_async((HERE / "sync" / "create_engine_url.py").read_text(), sharing_branch=False)
+    result = convert_to_async(
+        (HERE / "sync" / "create_engine_url.py").read_text(), sharing_branch=False
+    )
     assert "attributes" not in result.text
-    assert "def run_migrations_online() -> None:\n    asyncio.run(run_async_migrations())\n" in result.text
+    assert (
+        "def run_migrations_online() -> None:\n    asyncio.run(run_async_migrations())\n"
+        in result.text
+    )
 
 
 def test_names_already_taken_get_fresh_ones():
-    source = (HERE / "sync" / "create_engine_url.py").read_text().replace(
-        "target_metadata = None\n", "target_metadata = None\ndo_run_migrations = run_async_migrations = None\n"
+    source = (
+        (HERE / "sync" / "create_engine_url.py")
+        .read_text()
+        .replace(
+            "target_metadata = None\n",
+            "target_metadata = None\ndo_run_migrations = run_async_migrations = None\n",
+        )
     )
     result = convert_to_async(source)
     assert result.refused is None
@@ -149,8 +185,13 @@ def test_names_already_taken_get_fresh_ones():
 
 
 def test_connection_name_shadowed_by_another_import():
-    source = (HERE / "sync" / "create_engine_url.py").read_text().replace(
-        "import os\n", "import os\n\nfrom asyncpg import Connection  # the app's raw driver connection\n"
+    source = (
+        (HERE / "sync" / "create_engine_url.py")
+        .read_text()
+        .replace(
+            "import os\n",
+            "import os\n\nfrom asyncpg import Connection  # the app's raw driver connection\n",
+        )
     )
     result = convert_to_async(source)
     assert "from sqlalchemy.engine import Connection as SAConnection" in result.text
@@ -158,12 +199,19 @@ def test_connection_name_shadowed_by_another_import():
 
 
 def test_connection_variable_is_renamed_but_keywords_and_attributes_are_not():
-    source = (HERE / "sync" / "custom_names.py").read_text().replace(
-        "context.configure(connection=conn, target_metadata=target_metadata)",
-        "context.configure(connection=conn, target_metadata=target_metadata, conn=conn.dialect.name)",
+    source = (
+        (HERE / "sync" / "custom_names.py")
+        .read_text()
+        .replace(
+            "context.configure(connection=conn, target_metadata=target_metadata)",
+            "context.configure(connection=conn, target_metadata=target_metadata, conn=conn.dialect.name)",
+        )
     )
     text = convert_to_async(source).text
-    assert "context.configure(connection=connection, target_metadata=target_metadata, conn=connection.dialect.name)" in text
+    assert (
+        "context.configure(connection=connection, target_metadata=target_metadata, conn=connection.dialect.name)"
+        in text
+    )
 
 
 REFUSED = {
@@ -197,7 +245,9 @@ def test_multidb_template_is_refused():
 def test_fixture_files_and_expected_files_match_up():
     used = {c.expected_path for c in ALL_CASES if c.expected_path is not None}
     on_disk = set(EXPECTED.rglob("*.py"))
-    assert on_disk == used or REGENERATE, f"stale or missing expected files: {sorted(on_disk ^ used)}"
+    assert on_disk == used or REGENERATE, (
+        f"stale or missing expected files: {sorted(on_disk ^ used)}"
+    )
     for group in ("sync", "broken", "async"):
         fixtures = {p.stem for p in (HERE / group).glob("*.py")}
         named = {c.name for c in ALL_CASES if c.group == group}

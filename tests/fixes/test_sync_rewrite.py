@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import ast
 
-from rewrite_cases import HERE, template
-from rewrite_checks import assert_sound
-
 from alembic_env_lsp.fixes.async_rewrite import convert_to_async
 from alembic_env_lsp.fixes.sync_rewrite import convert_to_sync
+from rewrite_cases import HERE, template
+from rewrite_checks import assert_sound
 
 
 def calls(text: str) -> set[str]:
@@ -21,11 +20,18 @@ def test_async_template_becomes_sync():
     assert result.changed and result.refused is None
     assert_sound(source, result.text)
     tree = ast.parse(result.text)
-    assert not any(isinstance(n, (ast.Await, ast.AsyncFunctionDef, ast.AsyncWith)) for n in ast.walk(tree))
+    assert not any(
+        isinstance(n, (ast.Await, ast.AsyncFunctionDef, ast.AsyncWith)) for n in ast.walk(tree)
+    )
     assert "engine_from_config" in calls(result.text) and "asyncio.run" not in calls(result.text)
     assert "import asyncio" not in result.text and "sqlalchemy.ext.asyncio" not in result.text
-    online = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "run_migrations_online")
-    assert "with connectable.connect() as connection:\n        do_run_migrations(connection)" in ast.unparse(online)
+    online = next(
+        n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "run_migrations_online"
+    )
+    assert (
+        "with connectable.connect() as connection:\n        do_run_migrations(connection)"
+        in ast.unparse(online)
+    )
     assert not convert_to_sync(result.text).changed
 
 
@@ -38,7 +44,13 @@ def test_sharing_branch_survives_the_round_trip():
     async_text = convert_to_async(template("generic")).text
     result = convert_to_sync(async_text)
     assert_sound(async_text, result.text)
-    online = ast.unparse(next(n for n in ast.parse(result.text).body if getattr(n, "name", "") == "run_migrations_online"))
+    online = ast.unparse(
+        next(
+            n
+            for n in ast.parse(result.text).body
+            if getattr(n, "name", "") == "run_migrations_online"
+        )
+    )
     assert 'connectable = config.attributes.get("connection", None)' in online.replace("'", '"')
     assert "else:\n        do_run_migrations(connectable)" in online
     assert "with connectable.connect() as connection:" in online
@@ -61,7 +73,8 @@ def test_unknown_awaits_are_refused():
 
 def test_asyncio_run_called_twice_is_refused():
     source = template("async").replace(
-        "    asyncio.run(run_async_migrations())\n", "    asyncio.run(run_async_migrations())\n    asyncio.run(run_async_migrations())\n"
+        "    asyncio.run(run_async_migrations())\n",
+        "    asyncio.run(run_async_migrations())\n    asyncio.run(run_async_migrations())\n",
     )
     result = convert_to_sync(source)
     assert "must be started exactly once" in result.refused

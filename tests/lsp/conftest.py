@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from lsp_harness import ALEMBIC, Project
 
-
 # ---------------------------------------------------------------------- projects
 
 
@@ -20,13 +19,22 @@ def _templates(tmp_path_factory) -> Path:
     for template in ("async", "generic"):
         folder = root / template
         folder.mkdir()
-        subprocess.run([str(ALEMBIC), "init", "-t", template, "migrations"], cwd=folder, check=True, capture_output=True)
+        subprocess.run(
+            [str(ALEMBIC), "init", "-t", template, "migrations"],
+            cwd=folder,
+            check=True,
+            capture_output=True,
+        )
     return root
 
 
 @pytest.fixture
 def make_project(_templates, tmp_path):
-    def make(name: str = "app", template: str = "async", url: str = "postgresql+asyncpg://app:s3cr3t@db/app") -> Project:
+    def make(
+        name: str = "app",
+        template: str = "async",
+        url: str = "postgresql+asyncpg://app:s3cr3t@db/app",
+    ) -> Project:
         root = tmp_path / name
         shutil.copytree(_templates / template, root)
         project = Project(root)
@@ -34,5 +42,3 @@ def make_project(_templates, tmp_path):
         return project
 
     return make
-
-

@@ -36,7 +36,10 @@ class Project:
     def set_url(self, url: str) -> None:
         lines = self.ini.read_text(encoding="utf-8").splitlines(keepends=True)
         self.ini.write_text(
-            "".join(f"sqlalchemy.url = {url}\n" if line.startswith("sqlalchemy.url") else line for line in lines),
+            "".join(
+                f"sqlalchemy.url = {url}\n" if line.startswith("sqlalchemy.url") else line
+                for line in lines
+            ),
             encoding="utf-8",
         )
 
@@ -45,7 +48,6 @@ class Project:
             if line.startswith(prefix):
                 return index
         raise AssertionError(f"no line starting with {prefix!r} in alembic.ini")
-
 
 
 # ---------------------------------------------------------------------- the client
@@ -113,9 +115,13 @@ def capabilities(
 ) -> t.ClientCapabilities:
     caps = pytest_lsp.client_capabilities(name)
     if pull:
-        caps.text_document.diagnostic = t.DiagnosticClientCapabilities(dynamic_registration=False, related_document_support=False)
+        caps.text_document.diagnostic = t.DiagnosticClientCapabilities(
+            dynamic_registration=False, related_document_support=False
+        )
         if refresh:
-            caps.workspace.diagnostics = t.DiagnosticWorkspaceClientCapabilities(refresh_support=True)
+            caps.workspace.diagnostics = t.DiagnosticWorkspaceClientCapabilities(
+                refresh_support=True
+            )
     if encodings is not None:
         caps.general = t.GeneralClientCapabilities(position_encodings=encodings)
     if resolve is False and caps.text_document.code_action is not None:
@@ -142,7 +148,11 @@ class Editor:
         self.texts[uri] = text
         self.versions[uri] = 1
         self.client.text_document_did_open(
-            t.DidOpenTextDocumentParams(text_document=t.TextDocumentItem(uri=uri, language_id=language_id, version=1, text=text))
+            t.DidOpenTextDocumentParams(
+                text_document=t.TextDocumentItem(
+                    uri=uri, language_id=language_id, version=1, text=text
+                )
+            )
         )
         return uri
 
@@ -152,19 +162,25 @@ class Editor:
         self.texts[uri] = text
         self.client.text_document_did_change(
             t.DidChangeTextDocumentParams(
-                text_document=t.VersionedTextDocumentIdentifier(uri=uri, version=self.versions[uri]),
+                text_document=t.VersionedTextDocumentIdentifier(
+                    uri=uri, version=self.versions[uri]
+                ),
                 content_changes=[t.TextDocumentContentChangeWholeDocument(text=text)],
             )
         )
         return self.versions[uri]
 
-    def edit(self, uri: str, start: tuple[int, int], end: tuple[int, int], new_text: str, expected: str) -> int:
+    def edit(
+        self, uri: str, start: tuple[int, int], end: tuple[int, int], new_text: str, expected: str
+    ) -> int:
         """An incremental change (positions in the client's units); `expected` is the text after it."""
         self.versions[uri] += 1
         self.texts[uri] = expected
         self.client.text_document_did_change(
             t.DidChangeTextDocumentParams(
-                text_document=t.VersionedTextDocumentIdentifier(uri=uri, version=self.versions[uri]),
+                text_document=t.VersionedTextDocumentIdentifier(
+                    uri=uri, version=self.versions[uri]
+                ),
                 content_changes=[
                     t.TextDocumentContentChangePartial(
                         range=t.Range(start=t.Position(*start), end=t.Position(*end)), text=new_text
@@ -175,14 +191,20 @@ class Editor:
         return self.versions[uri]
 
     def save(self, uri: str) -> None:
-        self.client.text_document_did_save(t.DidSaveTextDocumentParams(text_document=t.TextDocumentIdentifier(uri=uri)))
+        self.client.text_document_did_save(
+            t.DidSaveTextDocumentParams(text_document=t.TextDocumentIdentifier(uri=uri))
+        )
 
     def close(self, uri: str) -> None:
-        self.client.text_document_did_close(t.DidCloseTextDocumentParams(text_document=t.TextDocumentIdentifier(uri=uri)))
+        self.client.text_document_did_close(
+            t.DidCloseTextDocumentParams(text_document=t.TextDocumentIdentifier(uri=uri))
+        )
 
     # --- what the server sent ---
 
-    async def published(self, uri: str, version: int | None = ..., *, where=None, timeout: float = TIMEOUT):
+    async def published(
+        self, uri: str, version: int | None = ..., *, where=None, timeout: float = TIMEOUT
+    ):
         """Wait for a publishDiagnostics for `uri` (with that version, if given) that satisfies `where`."""
         seen = 0
 
@@ -215,30 +237,42 @@ class Editor:
     def publishes_for(self, uri: str) -> list[t.PublishDiagnosticsParams]:
         return [p for p in self.client.published if p.uri == uri]
 
-    async def diagnostics(self, uri: str, version: int | None = ..., where=None) -> list[t.Diagnostic]:
+    async def diagnostics(
+        self, uri: str, version: int | None = ..., where=None
+    ) -> list[t.Diagnostic]:
         return list((await self.published(uri, version, where=where)).diagnostics)
 
     async def pull(self, uri: str, previous: str | None = None):
         return await self.client.text_document_diagnostic_async(
-            t.DocumentDiagnosticParams(text_document=t.TextDocumentIdentifier(uri=uri), previous_result_id=previous)
+            t.DocumentDiagnosticParams(
+                text_document=t.TextDocumentIdentifier(uri=uri), previous_result_id=previous
+            )
         )
 
     async def hover(self, uri: str, line: int, character: int):
         return await self.client.text_document_hover_async(
-            t.HoverParams(text_document=t.TextDocumentIdentifier(uri=uri), position=t.Position(line=line, character=character))
+            t.HoverParams(
+                text_document=t.TextDocumentIdentifier(uri=uri),
+                position=t.Position(line=line, character=character),
+            )
         )
 
     async def code_actions(self, uri: str, rng: t.Range, diagnostics=(), only=None):
-        return await self.client.text_document_code_action_async(
-            t.CodeActionParams(
-                text_document=t.TextDocumentIdentifier(uri=uri),
-                range=rng,
-                context=t.CodeActionContext(diagnostics=list(diagnostics), only=only),
+        return (
+            await self.client.text_document_code_action_async(
+                t.CodeActionParams(
+                    text_document=t.TextDocumentIdentifier(uri=uri),
+                    range=rng,
+                    context=t.CodeActionContext(diagnostics=list(diagnostics), only=only),
+                )
             )
-        ) or []
+            or []
+        )
 
     async def command(self, name: str, *args):
-        return await self.client.workspace_execute_command_async(t.ExecuteCommandParams(command=name, arguments=list(args)))
+        return await self.client.workspace_execute_command_async(
+            t.ExecuteCommandParams(command=name, arguments=list(args))
+        )
 
     def log_text(self) -> str:
         return "\n".join(m.message for m in self.client.log_messages)
@@ -265,7 +299,9 @@ async def editor(
     """A running server, initialized like an editor would; shut down at the end."""
     server_env = dict(os.environ)
     server_env.update(env or {})
-    config = ClientServerConfig(server_command=command or SERVER, client_factory=_make_client, server_env=server_env)
+    config = ClientServerConfig(
+        server_command=command or SERVER, client_factory=_make_client, server_env=server_env
+    )
     client = await config.start()
     for scope, value in (configuration or {}).items():
         client.set_configuration(value, section="alembicEnv", scope_uri=scope or None)
@@ -286,7 +322,9 @@ async def editor(
         yield Editor(client, result)
         await asyncio.wait_for(client.shutdown_session(), TIMEOUT)
     finally:
-        process = getattr(client, "_server", None)  # still running after a failure: do not wait for it
+        process = getattr(
+            client, "_server", None
+        )  # still running after a failure: do not wait for it
         if process is not None and process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
@@ -312,7 +350,10 @@ def apply_text_edits(text: str, edits) -> str:
             units += 2 if ord(char) > 0xFFFF else 1
         return start + len(line)
 
-    spans = sorted(((offset(e.range.start), offset(e.range.end), i, e.new_text) for i, e in enumerate(edits)), reverse=True)
+    spans = sorted(
+        ((offset(e.range.start), offset(e.range.end), i, e.new_text) for i, e in enumerate(edits)),
+        reverse=True,
+    )
     for start, end, _, new in spans:
         text = text[:start] + new + text[end:]
     return text

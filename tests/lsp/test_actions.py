@@ -13,7 +13,9 @@ PERCENT = 'config.set_main_option("app_option", os.environ["APP_OPTION"])\n'
 
 def with_percent_problem(text: str) -> str:
     """The template plus an option taken from the environment without escaping '%' (ENV013)."""
-    return "import os\n" + text.replace("config = context.config\n", "config = context.config\n" + PERCENT, 1)
+    return "import os\n" + text.replace(
+        "config = context.config\n", "config = context.config\n" + PERCENT, 1
+    )
 
 
 async def test_quick_fix_list_order_and_the_document_after_the_safe_fix(make_project):
@@ -46,7 +48,11 @@ async def test_ignore_comment_silences_the_diagnostic(make_project):
     async with editor(folders=[project.root]) as ed:
         uri = ed.open(project.env)
         env030 = at(await ed.diagnostics(uri, 1), "ENV030")
-        [ignore] = [a for a in await ed.code_actions(uri, env030.range, [env030]) if a.title.startswith("Ignore")]
+        [ignore] = [
+            a
+            for a in await ed.code_actions(uri, env030.range, [env030])
+            if a.title.startswith("Ignore")
+        ]
         assert ignore.title == "Ignore ENV030 on this line"
         edits, version = edits_for(ignore.edit, uri)
         after = apply_text_edits(ed.texts[uri], edits)
@@ -64,7 +70,9 @@ async def test_a_fix_that_edits_alembic_ini(make_project):
         titles = [a.title for a in actions]
         assert "Use sync driver 'postgresql+psycopg' for migrations" in titles
         # real fixes first, the ignore comment after them, the rewrite offered once
-        assert titles[-1] == "Ignore ENV002 on this line" or titles[-2] == "Ignore ENV002 on this line"
+        assert (
+            titles[-1] == "Ignore ENV002 on this line" or titles[-2] == "Ignore ENV002 on this line"
+        )
         assert titles.count("Convert env.py to the async connection pattern") == 1
         [fix] = [a for a in actions if a.title.startswith("Use sync driver")]
         assert fix.is_preferred is False  # it changes which package is needed: not applied blindly
@@ -81,7 +89,11 @@ async def test_a_fix_that_edits_alembic_ini(make_project):
         ed.change(ini_open, ed.texts[ini_open] + "\n")
         await ed.diagnostics(uri, 1, where=lambda d: True)
         env002 = at(await ed.diagnostics(uri, 1), "ENV002")
-        [fix] = [a for a in await ed.code_actions(uri, env002.range, [env002]) if a.title.startswith("Use sync driver")]
+        [fix] = [
+            a
+            for a in await ed.code_actions(uri, env002.range, [env002])
+            if a.title.startswith("Use sync driver")
+        ]
         assert edits_for(fix.edit, ini_uri)[1] == 2
 
 
@@ -107,7 +119,10 @@ async def test_source_fix_all_applies_safe_fixes_only(make_project):
         uri = ed.open(project.env, text=text)
         diagnostics = await ed.diagnostics(uri, 1)
         assert {"ENV002", "ENV013"} <= set(codes(diagnostics))
-        whole = t.Range(start=t.Position(line=0, character=0), end=t.Position(line=len(text.splitlines()), character=0))
+        whole = t.Range(
+            start=t.Position(line=0, character=0),
+            end=t.Position(line=len(text.splitlines()), character=0),
+        )
         [fix_all] = await ed.code_actions(uri, whole, diagnostics, only=["source.fixAll"])
         assert fix_all.kind == "source.fixAll.alembic-env"
         edits, version = edits_for(fix_all.edit, uri)
@@ -142,9 +157,15 @@ async def test_fix_all_command_applies_through_the_editor(make_project):
 async def test_fix_all_with_nothing_to_fix(make_project):
     project = make_project(url=ASYNC_URL)
     async with editor(folders=[project.root]) as ed:
-        uri = ed.open(project.env, text=project.env.read_text(encoding="utf-8").replace("= None", "= object()"))
+        uri = ed.open(
+            project.env,
+            text=project.env.read_text(encoding="utf-8").replace("= None", "= object()"),
+        )
         await ed.diagnostics(uri, 1)
-        assert await ed.command("alembic-env.fixAll", uri) == {"applied": False, "reason": "nothing to fix safely"}
+        assert await ed.command("alembic-env.fixAll", uri) == {
+            "applied": False,
+            "reason": "nothing to fix safely",
+        }
         assert ed.client.applied_edits == []
 
 
@@ -162,7 +183,9 @@ async def test_convert_to_async_command(make_project):
         after = apply_text_edits(before, edits)
         assert "asyncio.run(" in after and "async_engine_from_config" in after
         # minimal edits, not one whole-file replacement: the docstrings and comments are untouched
-        assert not any(e.range.start.line == 0 and e.range.end.line >= len(before.splitlines()) for e in edits)
+        assert not any(
+            e.range.start.line == 0 and e.range.end.line >= len(before.splitlines()) for e in edits
+        )
         version = ed.change(uri, after)
         assert "ENV002" not in codes(await ed.diagnostics(uri, version))
         # now async already: nothing to do, and the editor is told why
@@ -177,7 +200,11 @@ async def test_convert_to_async_as_a_resolved_code_action(make_project):
         env002 = at(await ed.diagnostics(uri, 1), "ENV002")
         # on a line without a diagnostic, refactorings asked for: computed on resolve, listing stays cheap
         engine_line = span(ed.texts[uri], "connectable = engine_from_config(")
-        [rewrite] = [a for a in await ed.code_actions(uri, engine_line, only=["refactor"]) if a.kind == "refactor.rewrite"]
+        [rewrite] = [
+            a
+            for a in await ed.code_actions(uri, engine_line, only=["refactor"])
+            if a.kind == "refactor.rewrite"
+        ]
         assert rewrite.title == "Convert env.py to the async connection pattern"
         assert rewrite.edit is None and rewrite.data
         resolved = await ed.client.code_action_resolve_async(rewrite)
@@ -187,7 +214,9 @@ async def test_convert_to_async_as_a_resolved_code_action(make_project):
         # offered where it applies, not on every line
         far = span(ed.texts[uri], "target_metadata = None")
         assert all(a.kind != "refactor.rewrite" for a in await ed.code_actions(uri, far))
-        assert any(a.kind == "refactor.rewrite" for a in await ed.code_actions(uri, far, only=["refactor"]))
+        assert any(
+            a.kind == "refactor.rewrite" for a in await ed.code_actions(uri, far, only=["refactor"])
+        )
 
 
 async def test_convert_to_async_for_clients_without_resolve(make_project):
@@ -196,7 +225,11 @@ async def test_convert_to_async_for_clients_without_resolve(make_project):
         uri = ed.open(project.env)
         await ed.diagnostics(uri, 1)
         engine_line = span(ed.texts[uri], "connectable = engine_from_config(")
-        [rewrite] = [a for a in await ed.code_actions(uri, engine_line, only=["refactor"]) if a.kind == "refactor.rewrite"]
+        [rewrite] = [
+            a
+            for a in await ed.code_actions(uri, engine_line, only=["refactor"])
+            if a.kind == "refactor.rewrite"
+        ]
         assert rewrite.edit is None
         assert rewrite.command.command == "alembic-env.convertToAsync"
         result = await ed.command(rewrite.command.command, *rewrite.command.arguments)

@@ -37,8 +37,14 @@ async def test_ini_finding_is_published_on_alembic_ini_too(make_project):
         ini_diagnostics = await ed.diagnostics(project.ini.as_uri(), None)
         twin = at(ini_diagnostics, "ENV001")
         line = project.ini_line("sqlalchemy.url")
-        assert (twin.range.start.line, twin.range.start.character) == (line, len("sqlalchemy.url = "))
-        assert (twin.range.end.line, twin.range.end.character) == (line, len("sqlalchemy.url = " + SYNC_URL))
+        assert (twin.range.start.line, twin.range.start.character) == (
+            line,
+            len("sqlalchemy.url = "),
+        )
+        assert (twin.range.end.line, twin.range.end.character) == (
+            line,
+            len("sqlalchemy.url = " + SYNC_URL),
+        )
         assert twin.related_information[0].location.uri == project.env.as_uri()
 
 
@@ -64,12 +70,16 @@ async def test_editing_alembic_ini_rechecks_the_open_env_py(make_project):
         env_uri = ed.open(project.env)
         assert "ENV001" in codes(await ed.diagnostics(env_uri, 1))
         ini_uri = ed.open(project.ini)
-        ed.change(ini_uri, ed.texts[ini_uri].replace(SYNC_URL, "postgresql+asyncpg://app:s3cr3t@db/app"))
+        ed.change(
+            ini_uri, ed.texts[ini_uri].replace(SYNC_URL, "postgresql+asyncpg://app:s3cr3t@db/app")
+        )
         after = await ed.diagnostics(env_uri, 1, where=lambda d: "ENV001" not in codes(d))
         assert "ENV030" in codes(after)
         # closing the ini without saving: env.py is checked against the file on disk again
         ed.close(ini_uri)
-        assert "ENV001" in codes(await ed.diagnostics(env_uri, 1, where=lambda d: "ENV001" in codes(d)))
+        assert "ENV001" in codes(
+            await ed.diagnostics(env_uri, 1, where=lambda d: "ENV001" in codes(d))
+        )
 
 
 async def test_versions_follow_the_edits_and_close_clears(make_project):
@@ -77,7 +87,9 @@ async def test_versions_follow_the_edits_and_close_clears(make_project):
     async with editor(folders=[project.root]) as ed:
         uri = ed.open(project.env)
         await ed.diagnostics(uri, 1)
-        text = ed.texts[uri].replace("target_metadata = None", "target_metadata = Base.metadata  # noqa: F821")
+        text = ed.texts[uri].replace(
+            "target_metadata = None", "target_metadata = Base.metadata  # noqa: F821"
+        )
         version = ed.change(uri, text)
         after = codes(await ed.diagnostics(uri, version))
         assert "ENV001" in after and "ENV030" not in after
@@ -149,11 +161,15 @@ async def test_a_syntax_error_is_reported_and_the_server_keeps_going(make_projec
     async with editor(folders=[project.root]) as ed:
         uri = ed.open(project.env)
         await ed.diagnostics(uri, 1)
-        broken = ed.texts[uri].replace("def run_migrations_online() -> None:", "def run_migrations_online( -> None:")
+        broken = ed.texts[uri].replace(
+            "def run_migrations_online() -> None:", "def run_migrations_online( -> None:"
+        )
         version = ed.change(uri, broken)
         diagnostics = await ed.diagnostics(uri, version)
         assert codes(diagnostics) == ["ENV000"]
-        assert diagnostics[0].range.start.line == span(broken, "def run_migrations_online(").start.line
+        assert (
+            diagnostics[0].range.start.line == span(broken, "def run_migrations_online(").start.line
+        )
         version = ed.change(uri, project.env.read_text(encoding="utf-8"))
         assert "ENV001" in codes(await ed.diagnostics(uri, version))
 

@@ -10,7 +10,9 @@ SYNC_URL = "postgresql+psycopg2://app:s3cr3t@db/app"
 
 
 async def code_lenses(ed, uri):
-    return await ed.client.text_document_code_lens_async(t.CodeLensParams(text_document=t.TextDocumentIdentifier(uri=uri)))
+    return await ed.client.text_document_code_lens_async(
+        t.CodeLensParams(text_document=t.TextDocumentIdentifier(uri=uri))
+    )
 
 
 async def test_hover_on_the_engine_factory_explains_it_with_this_files_facts(make_project):

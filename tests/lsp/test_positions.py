@@ -82,10 +82,14 @@ async def test_bom_and_crlf_on_disk_with_only_the_ini_open(make_project):
     async with editor(folders=[project.root]) as ed:
         # an editor shows the ini without its BOM
         ini_uri = ed.open(project.ini, text=ini_lf.replace("\n", "\r\n"))
-        diagnostics = await ed.diagnostics(ini_uri, 1, where=lambda d: any(x.code == "ENV001" for x in d))
+        diagnostics = await ed.diagnostics(
+            ini_uri, 1, where=lambda d: any(x.code == "ENV001" for x in d)
+        )
         twin = at(diagnostics, "ENV001")
         line = project.ini_line("sqlalchemy.url")
-        assert twin.range == rng(line, 17, line, len("sqlalchemy.url = postgresql+psycopg2://app:s3cr3t@db/app"))
+        assert twin.range == rng(
+            line, 17, line, len("sqlalchemy.url = postgresql+psycopg2://app:s3cr3t@db/app")
+        )
         # it points at the env.py line as the editor shows it (BOM not counted)
         [related] = twin.related_information
         assert related.location.uri == project.env.as_uri()
@@ -107,7 +111,9 @@ async def test_incremental_edits_after_a_form_feed_and_astral_characters(tmp_pat
     # break, so an edit after it must land on the line the editor means.
     path = tmp_path / "env.py"
     good = "'postgresql+asyncpg://u:pw@h/db'"
-    text = HEADER + "# section one\x0c more\n" + f"note = '😀'; engine = create_async_engine({good})\n"
+    text = (
+        HEADER + "# section one\x0c more\n" + f"note = '😀'; engine = create_async_engine({good})\n"
+    )
     path.write_text(text, encoding="utf-8")
     async with editor(folders=[tmp_path]) as ed:
         uri = ed.open(path, text=text)
@@ -136,9 +142,15 @@ async def test_incremental_edits_in_a_crlf_file(make_project):
         assert all(d.code != "ENV030" or True for d in await ed.diagnostics(uri, 1))
         target = span(crlf, "target_metadata = None")
         fixed = crlf.replace("target_metadata = None", "target_metadata = object()  # noqa")
-        version = ed.edit(uri, (target.start.line, 18), (target.start.line, 22), "object()  # noqa", fixed)
+        version = ed.edit(
+            uri, (target.start.line, 18), (target.start.line, 22), "object()  # noqa", fixed
+        )
         after = await ed.diagnostics(uri, version)
         assert all(d.code != "ENV030" for d in after)
         # the line the server now has is the line the editor has
         hover = await ed.hover(uri, target.start.line, 20)
-        assert hover is None or "target_metadata" in hover.contents.value or "object" in hover.contents.value
+        assert (
+            hover is None
+            or "target_metadata" in hover.contents.value
+            or "object" in hover.contents.value
+        )

@@ -74,7 +74,9 @@ async def test_the_template_truncated_at_every_line(make_project):
 async def test_a_ten_megabyte_python_file(make_project, tmp_path):
     project = make_project()
     huge = tmp_path / "huge.py"
-    text = "".join(f"value_{i} = {i}  # a long enough comment to fill the line\n" for i in range(170_000))
+    text = "".join(
+        f"value_{i} = {i}  # a long enough comment to fill the line\n" for i in range(170_000)
+    )
     assert len(text) > 10_000_000
     huge.write_text(text, encoding="utf-8")
     async with editor(folders=[project.root, tmp_path]) as ed:
@@ -102,11 +104,13 @@ async def test_broken_alembic_ini(make_project, ini):
         project.ini.write_bytes(b"\x00\x01\x02[alembic]\x00script_location = migrations\n")
     elif ini == "interpolation loop":
         project.ini.write_text(
-            "[alembic]\nscript_location = migrations\na = %(b)s\nb = %(a)s\nsqlalchemy.url = %(a)s\n", encoding="utf-8"
+            "[alembic]\nscript_location = migrations\na = %(b)s\nb = %(a)s\nsqlalchemy.url = %(a)s\n",
+            encoding="utf-8",
         )
     elif ini == "duplicate sections":
         project.ini.write_text(
-            project.ini.read_text(encoding="utf-8") + "\n[alembic]\nscript_location = migrations\n", encoding="utf-8"
+            project.ini.read_text(encoding="utf-8") + "\n[alembic]\nscript_location = migrations\n",
+            encoding="utf-8",
         )
     else:
         project.ini.write_bytes(project.ini.read_bytes().replace(b"s3cr3t", b"s3cr\xe9t"))
@@ -127,9 +131,14 @@ async def test_symlink_loop_and_files_outside_every_folder(make_project, tmp_pat
     (project.root / "loop").symlink_to(project.root, target_is_directory=True)
     outside = tmp_path / "elsewhere" / "env.py"
     outside.parent.mkdir()
-    outside.write_text(ENV_HEADER + "target_metadata = None\ncontext.configure(target_metadata=target_metadata)\n", encoding="utf-8")
+    outside.write_text(
+        ENV_HEADER + "target_metadata = None\ncontext.configure(target_metadata=target_metadata)\n",
+        encoding="utf-8",
+    )
     async with editor(folders=[project.root]) as ed:
-        uri = ed.open(project.root / "loop" / "loop" / "migrations" / "env.py")  # reached through the loop
+        uri = ed.open(
+            project.root / "loop" / "loop" / "migrations" / "env.py"
+        )  # reached through the loop
         await ed.published(uri, 1)
         other = ed.open(outside)
         assert "ENV030" in codes(await ed.diagnostics(other, 1))
@@ -142,7 +151,9 @@ async def test_unknown_documents_and_positions_out_of_range(make_project, tmp_pa
         unknown = (tmp_path / "never-opened.py").as_uri()
         assert await ed.hover(unknown, 0, 0) is None
         assert await ed.code_actions(unknown, rng(0, 0, 1, 0)) == []
-        lenses = await ed.client.text_document_code_lens_async(t.CodeLensParams(text_document=t.TextDocumentIdentifier(uri=unknown)))
+        lenses = await ed.client.text_document_code_lens_async(
+            t.CodeLensParams(text_document=t.TextDocumentIdentifier(uri=unknown))
+        )
         assert not lenses
         assert (await ed.command("alembic-env.fixAll", unknown))["applied"] is False
         assert (await ed.command("alembic-env.convertToAsync", unknown))["applied"] is False
@@ -185,13 +196,18 @@ async def test_cancelled_requests(make_project, tmp_path):
     async with editor(folders=[project.root]) as ed:
         uri = ed.open(project.env)
         await ed.diagnostics(uri, 1)
-        big = ed.texts[uri] + "".join(f"def helper_{i}(x):\n    return [x for _ in range(3)]\n" for i in range(4000))
+        big = ed.texts[uri] + "".join(
+            f"def helper_{i}(x):\n    return [x for _ in range(3)]\n" for i in range(4000)
+        )
         ed.change(uri, big)
         protocol = ed.client.protocol
         pending = [
             protocol.send_request_async(
                 t.TEXT_DOCUMENT_HOVER,
-                t.HoverParams(text_document=t.TextDocumentIdentifier(uri=uri), position=t.Position(line=3, character=5)),
+                t.HoverParams(
+                    text_document=t.TextDocumentIdentifier(uri=uri),
+                    position=t.Position(line=3, character=5),
+                ),
                 msg_id=f"hover-{i}",
             )
             for i in range(5)
@@ -300,7 +316,9 @@ async def test_no_password_is_ever_shown(make_project):
                     shown.append(hover.contents.value)
         for d in diagnostics:
             shown.extend(a.title for a in await ed.code_actions(uri, d.range, [d]))
-        lenses = await ed.client.text_document_code_lens_async(t.CodeLensParams(text_document=t.TextDocumentIdentifier(uri=uri)))
+        lenses = await ed.client.text_document_code_lens_async(
+            t.CodeLensParams(text_document=t.TextDocumentIdentifier(uri=uri))
+        )
         shown.extend(lens.command.title for lens in lenses)
         explained = await ed.command("alembic-env.explain", uri)
         shown.extend([explained["markdown"], explained["summary"]])

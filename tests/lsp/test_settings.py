@@ -18,7 +18,14 @@ def no_configuration():
 
 async def test_severity_override_from_initialization_options(make_project):
     project = make_project()
-    options = {"settings": {"severity": {"ENV030": "error"}, "select": [], "interpreter": "", "trace": {"server": "off"}}}
+    options = {
+        "settings": {
+            "severity": {"ENV030": "error"},
+            "select": [],
+            "interpreter": "",
+            "trace": {"server": "off"},
+        }
+    }
     async with editor(caps=no_configuration(), init_options=options, folders=[project.root]) as ed:
         uri = ed.open(project.env)
         assert at(await ed.diagnostics(uri, 1), "ENV030").severity == t.DiagnosticSeverity.Error
@@ -26,18 +33,30 @@ async def test_severity_override_from_initialization_options(make_project):
 
 async def test_select_and_ignore_from_initialization_options(make_project):
     project = make_project(url=SYNC_URL)
-    async with editor(caps=no_configuration(), init_options={"settings": {"ignore": ["ENV030"]}}, folders=[project.root]) as ed:
+    async with editor(
+        caps=no_configuration(),
+        init_options={"settings": {"ignore": ["ENV030"]}},
+        folders=[project.root],
+    ) as ed:
         uri = ed.open(project.env)
         found = codes(await ed.diagnostics(uri, 1))
         assert "ENV001" in found and "ENV030" not in found
-    async with editor(caps=no_configuration(), init_options={"settings": {"select": ["ENV03"]}}, folders=[project.root]) as ed:
+    async with editor(
+        caps=no_configuration(),
+        init_options={"settings": {"select": ["ENV03"]}},
+        folders=[project.root],
+    ) as ed:
         uri = ed.open(project.env)
         assert set(codes(await ed.diagnostics(uri, 1))) == {"ENV030"}
 
 
 async def test_disabled_means_silent(make_project):
     project = make_project(url=SYNC_URL)
-    async with editor(caps=no_configuration(), init_options={"settings": {"enable": False}}, folders=[project.root]) as ed:
+    async with editor(
+        caps=no_configuration(),
+        init_options={"settings": {"enable": False}},
+        folders=[project.root],
+    ) as ed:
         uri = ed.open(project.env)
         assert await ed.diagnostics(uri, 1) == []
         assert await ed.hover(uri, 0, 0) is None
@@ -45,14 +64,22 @@ async def test_disabled_means_silent(make_project):
 
 async def test_workspace_configuration_and_change_without_restart(make_project):
     project = make_project()
-    async with editor(configuration={"": {"severity": {"ENV030": "info"}}}, folders=[project.root]) as ed:
+    async with editor(
+        configuration={"": {"severity": {"ENV030": "info"}}}, folders=[project.root]
+    ) as ed:
         uri = ed.open(project.env)
-        info = await ed.diagnostics(uri, 1, where=lambda d: any(x.code == "ENV030" and x.severity == 3 for x in d))
+        info = await ed.diagnostics(
+            uri, 1, where=lambda d: any(x.code == "ENV030" and x.severity == 3 for x in d)
+        )
         assert at(info, "ENV030").severity == t.DiagnosticSeverity.Information
         # the user changes the setting: the editor says so, the server asks again and re-checks
         ed.client.set_configuration({"severity": {"ENV030": "hint"}}, section="alembicEnv")
-        ed.client.workspace_did_change_configuration(t.DidChangeConfigurationParams(settings={"alembicEnv": {}}))
-        hint = await ed.diagnostics(uri, 1, where=lambda d: any(x.code == "ENV030" and x.severity == 4 for x in d))
+        ed.client.workspace_did_change_configuration(
+            t.DidChangeConfigurationParams(settings={"alembicEnv": {}})
+        )
+        hint = await ed.diagnostics(
+            uri, 1, where=lambda d: any(x.code == "ENV030" and x.severity == 4 for x in d)
+        )
         assert at(hint, "ENV030").severity == t.DiagnosticSeverity.Hint
         await ed.logged("settings changed")
 
@@ -63,9 +90,13 @@ async def test_pushed_settings_for_clients_without_configuration_requests(make_p
         uri = ed.open(project.env)
         assert at(await ed.diagnostics(uri, 1), "ENV030").severity == t.DiagnosticSeverity.Warning
         ed.client.workspace_did_change_configuration(
-            t.DidChangeConfigurationParams(settings={"alembicEnv": {"severity": {"ENV030": "error"}}})
+            t.DidChangeConfigurationParams(
+                settings={"alembicEnv": {"severity": {"ENV030": "error"}}}
+            )
         )
-        after = await ed.diagnostics(uri, 1, where=lambda d: any(x.code == "ENV030" and x.severity == 1 for x in d))
+        after = await ed.diagnostics(
+            uri, 1, where=lambda d: any(x.code == "ENV030" and x.severity == 1 for x in d)
+        )
         assert at(after, "ENV030").severity == t.DiagnosticSeverity.Error
 
 
@@ -79,7 +110,9 @@ async def test_multi_root_settings_per_folder(make_project):
     }
     async with editor(configuration=configuration, folders=[one.root, two.root]) as ed:
         uri_one, uri_two = ed.open(one.env), ed.open(two.env)
-        first = await ed.diagnostics(uri_one, 1, where=lambda d: any(x.code == "ENV030" and x.severity == 1 for x in d))
+        first = await ed.diagnostics(
+            uri_one, 1, where=lambda d: any(x.code == "ENV030" and x.severity == 1 for x in d)
+        )
         assert at(first, "ENV030").severity == t.DiagnosticSeverity.Error
         await ed.diagnostics(uri_two, 1, where=lambda d: "ENV030" not in codes(d))
 
@@ -89,14 +122,24 @@ async def test_pyproject_wins_over_editor_settings(make_project):
     (project.root / "pyproject.toml").write_text(
         '[tool.alembic-env-lsp]\nseverity = { ENV030 = "hint" }\n', encoding="utf-8"
     )
-    async with editor(caps=no_configuration(), init_options={"settings": {"severity": {"ENV030": "error"}}}, folders=[project.root]) as ed:
+    async with editor(
+        caps=no_configuration(),
+        init_options={"settings": {"severity": {"ENV030": "error"}}},
+        folders=[project.root],
+    ) as ed:
         uri = ed.open(project.env)
         assert at(await ed.diagnostics(uri, 1), "ENV030").severity == t.DiagnosticSeverity.Hint
 
 
 async def test_bad_settings_are_reported_once_and_the_rest_applies(make_project):
     project = make_project()
-    options = {"settings": {"severity": {"ENV030": "loud", "ENV001": "info"}, "select": "nonsense", "codeLens": "yes"}}
+    options = {
+        "settings": {
+            "severity": {"ENV030": "loud", "ENV001": "info"},
+            "select": "nonsense",
+            "codeLens": "yes",
+        }
+    }
     async with editor(caps=no_configuration(), init_options=options, folders=[project.root]) as ed:
         uri = ed.open(project.env)
         await ed.diagnostics(uri, 1)
@@ -108,7 +151,9 @@ async def test_bad_settings_are_reported_once_and_the_rest_applies(make_project)
 
 async def test_broken_pyproject_is_reported_and_checking_goes_on(make_project):
     project = make_project()
-    (project.root / "pyproject.toml").write_text("[tool.alembic-env-lsp\nnot toml", encoding="utf-8")
+    (project.root / "pyproject.toml").write_text(
+        "[tool.alembic-env-lsp\nnot toml", encoding="utf-8"
+    )
     async with editor(folders=[project.root]) as ed:
         uri = ed.open(project.env)
         assert "ENV030" in codes(await ed.diagnostics(uri, 1))
@@ -120,7 +165,9 @@ async def test_watched_files_are_registered(make_project):
     async with editor(folders=[project.root]) as ed:
         uri = ed.open(project.env)
         await ed.diagnostics(uri, 1)
-        [watch] = [r for r in ed.client.registrations if r.method == "workspace/didChangeWatchedFiles"]
+        [watch] = [
+            r for r in ed.client.registrations if r.method == "workspace/didChangeWatchedFiles"
+        ]
         globs = sorted(w["globPattern"] for w in watch.register_options["watchers"])
         assert globs == ["**/alembic.ini", "**/pyproject.toml"]
 
@@ -132,7 +179,9 @@ async def test_alembic_ini_changed_on_disk_rechecks_env_py(make_project):
         assert "ENV001" in codes(await ed.diagnostics(uri, 1))
         project.set_url("postgresql+asyncpg://app:s3cr3t@db/app")
         ed.client.workspace_did_change_watched_files(
-            t.DidChangeWatchedFilesParams(changes=[t.FileEvent(uri=project.ini.as_uri(), type=t.FileChangeType.Changed)])
+            t.DidChangeWatchedFilesParams(
+                changes=[t.FileEvent(uri=project.ini.as_uri(), type=t.FileChangeType.Changed)]
+            )
         )
         await ed.diagnostics(uri, 1, where=lambda d: "ENV001" not in codes(d))
 
@@ -145,6 +194,8 @@ async def test_pyproject_created_on_disk_changes_the_rules(make_project):
         pyproject = project.root / "pyproject.toml"
         pyproject.write_text('[tool.alembic-env-lsp]\nignore = ["ENV030"]\n', encoding="utf-8")
         ed.client.workspace_did_change_watched_files(
-            t.DidChangeWatchedFilesParams(changes=[t.FileEvent(uri=pyproject.as_uri(), type=t.FileChangeType.Created)])
+            t.DidChangeWatchedFilesParams(
+                changes=[t.FileEvent(uri=pyproject.as_uri(), type=t.FileChangeType.Created)]
+            )
         )
         await ed.diagnostics(uri, 1, where=lambda d: "ENV030" not in codes(d))

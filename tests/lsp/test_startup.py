@@ -21,7 +21,11 @@ async def test_capabilities(tmp_path):
         assert caps.text_document_sync.open_close is True
         assert caps.hover_provider
         assert caps.code_action_provider.resolve_provider is True
-        assert set(caps.code_action_provider.code_action_kinds) == {"quickfix", "refactor.rewrite", "source.fixAll.alembic-env"}
+        assert set(caps.code_action_provider.code_action_kinds) == {
+            "quickfix",
+            "refactor.rewrite",
+            "source.fixAll.alembic-env",
+        }
         assert caps.code_lens_provider is not None
         assert set(caps.execute_command_provider.commands) == {
             "alembic-env.explain",
@@ -61,7 +65,9 @@ async def test_tcp(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "alembic_env_lsp.lsp", "--tcp", f"127.0.0.1:{port}"])
+    server = subprocess.Popen(
+        [sys.executable, "-m", "alembic_env_lsp.lsp", "--tcp", f"127.0.0.1:{port}"]
+    )
     try:
         for _ in range(300):
             try:
@@ -74,7 +80,9 @@ async def test_tcp(tmp_path):
         with connection:
             stream = connection.makefile("rb")
             init = {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}
-            connection.sendall(_message({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init}))
+            connection.sendall(
+                _message({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init})
+            )
             while True:
                 reply = _read_message(stream)
                 if reply.get("id") == 1:
@@ -89,7 +97,10 @@ async def test_tcp(tmp_path):
 
 async def test_bad_tcp_address_is_a_usage_error():
     result = subprocess.run(
-        [sys.executable, "-m", "alembic_env_lsp.lsp", "--tcp", "localhost:http"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "alembic_env_lsp.lsp", "--tcp", "localhost:http"],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "--tcp expects HOST:PORT" in result.stderr

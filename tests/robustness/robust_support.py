@@ -61,8 +61,12 @@ def template_ini(name: str, url: str | None = None) -> str:
     return text
 
 
-_NO_LOGGING_INI = "[alembic]\nscript_location = %(here)s\nsqlalchemy.url = postgresql+asyncpg://app:pw@db/app\n"
-_PERCENT_INI = "[alembic]\nscript_location = %(here)s\nsqlalchemy.url = postgresql://app:p%%40ss@db/app\n"
+_NO_LOGGING_INI = (
+    "[alembic]\nscript_location = %(here)s\nsqlalchemy.url = postgresql+asyncpg://app:pw@db/app\n"
+)
+_PERCENT_INI = (
+    "[alembic]\nscript_location = %(here)s\nsqlalchemy.url = postgresql://app:p%%40ss@db/app\n"
+)
 
 
 def _fixture_files() -> list[Path]:
@@ -79,8 +83,20 @@ def seeds() -> list[Seed]:
         env = template_env(name)
         out.append(Seed(f"template:{name}", env))
         out.append(Seed(f"template:{name}+ini", env, template_ini(name)))
-        out.append(Seed(f"template:{name}+psycopg2", env, template_ini(name, "postgresql+psycopg2://app:pw@db/app")))
-        out.append(Seed(f"template:{name}+asyncpg", env, template_ini(name, "postgresql+asyncpg://app:pw@db/app")))
+        out.append(
+            Seed(
+                f"template:{name}+psycopg2",
+                env,
+                template_ini(name, "postgresql+psycopg2://app:pw@db/app"),
+            )
+        )
+        out.append(
+            Seed(
+                f"template:{name}+asyncpg",
+                env,
+                template_ini(name, "postgresql+asyncpg://app:pw@db/app"),
+            )
+        )
         out.append(Seed(f"template:{name}+nologging", env, _NO_LOGGING_INI))
         out.append(Seed(f"template:{name}+percent", env, _PERCENT_INI))
     for path in _fixture_files():
@@ -109,20 +125,80 @@ _WORD_OR_CHAR = re.compile(r"[^\W\d]\w*|\d+|\S", re.UNICODE)
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 _STRING = re.compile(r"""(?P<q>['"])(?:(?!(?P=q)|\\).|\\.)*(?P=q)""")
 INSERT_TOKENS = (
-    "(", ")", "[", "]", "{", "}", ":", ",", "=", ".", "\\", "'", '"', '"""', "#", "@", "*", "**",
-    "await ", "async ", "with ", "def ", "lambda ", "yield ", "return ", "not ", "if ", "else:",
-    "\t", "\n", "\r", "\r\n", " ", "    ", "\x0c", "None", "context", "connection", "engine",
-    "create_async_engine(", "asyncio.run(", ".begin()", "run_sync(", "pool.NullPool",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ":",
+    ",",
+    "=",
+    ".",
+    "\\",
+    "'",
+    '"',
+    '"""',
+    "#",
+    "@",
+    "*",
+    "**",
+    "await ",
+    "async ",
+    "with ",
+    "def ",
+    "lambda ",
+    "yield ",
+    "return ",
+    "not ",
+    "if ",
+    "else:",
+    "\t",
+    "\n",
+    "\r",
+    "\r\n",
+    " ",
+    "    ",
+    "\x0c",
+    "None",
+    "context",
+    "connection",
+    "engine",
+    "create_async_engine(",
+    "asyncio.run(",
+    ".begin()",
+    "run_sync(",
+    "pool.NullPool",
 )
 INDENTS = ("", " ", "  ", "   ", "    ", "\t", " \t", "\t ", "        ", "\t\t", "            ")
 NON_ASCII_SNIPPETS = (
-    "é", "e\u0301", "ß", "😀", "𐐷", "数据库", "עברית", "مرحبا", "\u200d", "\u200b", "\ufeff",
-    "\u2028", "\u2029", "\x85", "\x0c", "\x0b", "Ω≈ç√", "𝔘𝔫𝔦", "ｆｕｌｌ", "\U0010ffff",
+    "é",
+    "e\u0301",
+    "ß",
+    "😀",
+    "𐐷",
+    "数据库",
+    "עברית",
+    "مرحبا",
+    "\u200d",
+    "\u200b",
+    "\ufeff",
+    "\u2028",
+    "\u2029",
+    "\x85",
+    "\x0c",
+    "\x0b",
+    "Ω≈ç√",
+    "𝔘𝔫𝔦",
+    "ｆｕｌｌ",
+    "\U0010ffff",
 )
 
 
 def _fullwidth(name: str) -> str:
-    return "".join(chr(ord(c) + 0xFEE0) if c.isascii() and (c.isalnum() or c == "_") else c for c in name)
+    return "".join(
+        chr(ord(c) + 0xFEE0) if c.isascii() and (c.isalnum() or c == "_") else c for c in name
+    )
 
 
 def _math_bold(name: str) -> str:
@@ -214,7 +290,9 @@ def reindent(draw, st, text):
     line = lines[i]
     body = line.lstrip(" \t")
     old = line[: len(line) - len(body)]
-    new = draw(st.sampled_from(INDENTS + (old + "    ", old + "\t", old[:-1], old.replace("    ", "\t"))))
+    new = draw(
+        st.sampled_from(INDENTS + (old + "    ", old + "\t", old[:-1], old.replace("    ", "\t")))
+    )
     lines[i] = new + body
     return "".join(lines)
 
@@ -250,7 +328,9 @@ def non_ascii_comment(draw, st, text):
 
 
 def line_endings(draw, st, text):
-    choice = draw(st.sampled_from(("crlf", "cr", "one-cr", "one-crlf", "bom", "no-final-newline", "ff")))
+    choice = draw(
+        st.sampled_from(("crlf", "cr", "one-cr", "one-crlf", "bom", "no-final-newline", "ff"))
+    )
     if choice == "crlf":
         return text.replace("\r\n", "\n").replace("\n", "\r\n")
     if choice == "cr":
@@ -306,7 +386,9 @@ INI_SNIPPETS = (
 def mutate_ini(draw, st, text: str) -> str:
     choice = draw(st.sampled_from(("line", "snippet", "truncate", "endings")))
     if choice == "line":
-        return draw(st.sampled_from((duplicate_line, swap_lines, delete_line, reindent)))(draw, st, text)
+        return draw(st.sampled_from((duplicate_line, swap_lines, delete_line, reindent)))(
+            draw, st, text
+        )
     if choice == "snippet":
         lines = _lines(text)
         i = draw(st.integers(0, len(lines)))
@@ -351,7 +433,14 @@ def parses(text: str) -> bool:
         return False
 
 
-_BUILTINS = frozenset(dir(__import__("builtins"))) | {"__file__", "__name__", "__doc__", "__spec__", "__loader__", "__builtins__"}
+_BUILTINS = frozenset(dir(__import__("builtins"))) | {
+    "__file__",
+    "__name__",
+    "__doc__",
+    "__spec__",
+    "__loader__",
+    "__builtins__",
+}
 
 
 def runnable(text: str) -> bool:
@@ -365,7 +454,13 @@ def runnable(text: str) -> bool:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escape sequences in mutated strings
-            tree = compile(text, "env.py", "exec", ast.PyCF_ONLY_AST | ast.PyCF_TYPE_COMMENTS, dont_inherit=True)
+            tree = compile(
+                text,
+                "env.py",
+                "exec",
+                ast.PyCF_ONLY_AST | ast.PyCF_TYPE_COMMENTS,
+                dont_inherit=True,
+            )
             compile(text, "env.py", "exec", dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
@@ -375,7 +470,9 @@ def runnable(text: str) -> bool:
         stack = [node]
         while stack:
             item = stack.pop()
-            if skip_bodies and isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            if skip_bodies and isinstance(
+                item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+            ):
                 # decorators, defaults and bases run now; bodies later
                 stack.extend(getattr(item, "decorator_list", []))
                 args = getattr(item, "args", None)
@@ -390,7 +487,9 @@ def runnable(text: str) -> bool:
             stack.extend(ast.iter_child_nodes(item))
 
     for stmt in tree.body:
-        loads = {n.id for n in names(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        loads = {
+            n.id for n in names(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+        }
         for node in ast.walk(stmt):
             if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
                 bound.add(node.id)
@@ -414,7 +513,8 @@ def runnable(text: str) -> bool:
             return False
         if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             calls_local = calls_local or any(
-                isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in local for n in ast.walk(stmt)
+                isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in local
+                for n in ast.walk(stmt)
             )
     return True
 
@@ -435,7 +535,9 @@ def python_comments(text: str) -> Counter | None:
 
 def ini_comments(text: str) -> Counter:
     return Counter(
-        line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n") if line.strip().startswith(("#", ";"))
+        line.strip()
+        for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        if line.strip().startswith(("#", ";"))
     )
 
 
@@ -451,7 +553,9 @@ def ini_reads(text: str) -> bool:
 def assert_range_inside(source: SourceText, rng: Range, what: str) -> None:
     assert rng.start <= rng.end, f"{what}: range ends before it starts: {rng}"
     for pos in (rng.start, rng.end):
-        assert 0 <= pos.line < source.line_count, f"{what}: line {pos.line} outside 0..{source.line_count - 1}"
+        assert 0 <= pos.line < source.line_count, (
+            f"{what}: line {pos.line} outside 0..{source.line_count - 1}"
+        )
         assert 0 <= pos.character <= len(source.line(pos.line)), (
             f"{what}: column {pos.character} outside line {pos.line} of length {len(source.line(pos.line))}"
         )
@@ -483,7 +587,9 @@ def apply_fix(fix, env_path: Path, env: str, ini_path: Path | None, ini: str | N
 
 def _map_back(edits, source: SourceText, offset1: int) -> int:
     """An offset in the fixed text -> the offset in the original (an edit's start if inside it)."""
-    spans = sorted((source.offset(e.range.start), source.offset(e.range.end), e.new_text) for e in edits)
+    spans = sorted(
+        (source.offset(e.range.start), source.offset(e.range.end), e.new_text) for e in edits
+    )
     delta = 0
     for start, end, new in spans:
         if offset1 < start + delta:
@@ -501,7 +607,11 @@ def check_edits_local(before: str, after: str, edits, what: str) -> None:
     for edit in edits:
         assert_range_inside(source, edit.range, f"{what}: edit")
         touched.update(range(edit.range.start.line, edit.range.end.line + 1))
-    kept = [source.line(i) for i in range(source.line_count) if i not in touched and source.line(i).strip()]
+    kept = [
+        source.line(i)
+        for i in range(source.line_count)
+        if i not in touched and source.line(i).strip()
+    ]
     after_source = SourceText(after)
     after_lines = [after_source.line(i) for i in range(after_source.line_count)]
     position = 0
@@ -509,7 +619,9 @@ def check_edits_local(before: str, after: str, edits, what: str) -> None:
         try:
             position = after_lines.index(line, position) + 1
         except ValueError:
-            raise AssertionError(f"{what}: the line {line!r}, outside every edit, is gone") from None
+            raise AssertionError(
+                f"{what}: the line {line!r}, outside every edit, is gone"
+            ) from None
 
 
 def check_analysis(workspace: Workspace, env: str, ini: str | None, *, fixes: bool = True) -> dict:
@@ -568,7 +680,11 @@ def check_fix(workspace: Workspace, analysis, finding, fix, env: str, ini: str |
     again = workspace.analyze(outcome.env, outcome.ini)
     assert not again.internal_errors, again.internal_errors
     source = analysis.source
-    region = [(source.offset(finding.range.start), source.offset(finding.range.end))] if finding.path is None else []
+    region = (
+        [(source.offset(finding.range.start), source.offset(finding.range.end))]
+        if finding.path is None
+        else []
+    )
     region += [(source.offset(e.range.start), source.offset(e.range.end)) for e in env_edits]
     for other in all_findings(again):
         if other.code != finding.code or other.path != finding.path:
@@ -580,13 +696,17 @@ def check_fix(workspace: Workspace, analysis, finding, fix, env: str, ini: str |
         for fix2 in other.fixes:
             if fix2.title != fix.title:
                 continue
-            twice = apply_fix(fix2, workspace.env_path, outcome.env, workspace.ini_path, outcome.ini)
+            twice = apply_fix(
+                fix2, workspace.env_path, outcome.env, workspace.ini_path, outcome.ini
+            )
             assert (twice.env, twice.ini) == (outcome.env, outcome.ini), (
                 f"{what}: applying it again changes the text again\n--- once:\n{outcome.env}\n--- twice:\n{twice.env}"
             )
 
 
-def fix_all(workspace: Workspace, env: str, ini: str | None, rounds: int = 8) -> tuple[str, str | None, int]:
+def fix_all(
+    workspace: Workspace, env: str, ini: str | None, rounds: int = 8
+) -> tuple[str, str | None, int]:
     """Apply every safe fix (first per finding, no overlaps) until nothing changes."""
     env = env.removeprefix("\ufeff")  # as editors and the CLI hand it over
     for round_ in range(rounds):
@@ -613,7 +733,11 @@ def fix_all(workspace: Workspace, env: str, ini: str | None, rounds: int = 8) ->
 
 
 def _overlap(taken, new) -> bool:
-    return any(a.range.start < b.range.end and b.range.start < a.range.end or a.range == b.range for a in taken for b in new)
+    return any(
+        a.range.start < b.range.end and b.range.start < a.range.end or a.range == b.range
+        for a in taken
+        for b in new
+    )
 
 
 # --------------------------------------------------------------------------- rewrites
@@ -624,7 +748,9 @@ def rewrite_functions():
 
     return {
         "convert_to_async": async_rewrite.convert_to_async,
-        "convert_to_async(no sharing branch)": lambda s: async_rewrite.convert_to_async(s, sharing_branch=False),
+        "convert_to_async(no sharing branch)": lambda s: async_rewrite.convert_to_async(
+            s, sharing_branch=False
+        ),
         "convert_to_sync": sync_rewrite.convert_to_sync,
         "repair_unawaited": async_rewrite.repair_unawaited,
         "repair_async_connection_configure": async_rewrite.repair_async_connection_configure,

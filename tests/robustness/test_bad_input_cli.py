@@ -2,16 +2,13 @@
 valid but has problems) the normal findings. Never a traceback, never an internal error."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
 from alembic_env_lsp import cli
-
 from robust_support import template_env, template_ini
 
 ASYNC = template_env("async")
@@ -20,7 +17,11 @@ TEN_MB = 10 * 1024 * 1024
 
 def run_cli(*args, cwd):
     return subprocess.run(
-        [sys.executable, "-m", "alembic_env_lsp", *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "alembic_env_lsp", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -41,7 +42,10 @@ def one_line_error(result) -> str:
 
 def rows(result):
     assert_no_crash(result, allowed=(0, 1))
-    return [(r["code"], r["range"]["start"]["line"], r["range"]["start"]["character"]) for r in json.loads(result.stdout)]
+    return [
+        (r["code"], r["range"]["start"]["line"], r["range"]["start"]["character"])
+        for r in json.loads(result.stdout)
+    ]
 
 
 # ---- one env.py ---------------------------------------------------------------------------
@@ -68,9 +72,14 @@ BAD_ENV = {
     "5,000 nested brackets": (ASYNC + "x = " + "[" * 5000 + "]" * 5000 + "\n").encode(),
     "CRLF": ASYNC.replace("\n", "\r\n").encode(),
     "mixed line endings": _mixed(ASYNC).encode(),
-    "tabs for one function": ASYNC.replace("def do_run_migrations", "def _tabs():\n\tx = 1\n\tif x:\n\t\tpass\n\n\ndef do_run_migrations").encode(),
+    "tabs for one function": ASYNC.replace(
+        "def do_run_migrations",
+        "def _tabs():\n\tx = 1\n\tif x:\n\t\tpass\n\n\ndef do_run_migrations",
+    ).encode(),
     # 8 spaces, then a tab: the same column for Python's tab size, not for the alternate one
-    "inconsistent tabs and spaces": ASYNC.replace("        context.run_migrations()", "        pass\n\tcontext.run_migrations()", 1).encode(),
+    "inconsistent tabs and spaces": ASYNC.replace(
+        "        context.run_migrations()", "        pass\n\tcontext.run_migrations()", 1
+    ).encode(),
     "a BOM and CRLF": b"\xef\xbb\xbf" + ASYNC.replace("\n", "\r\n").encode(),
     "10 MB": (ASYNC + ("# " + "x" * 76 + "\n") * (TEN_MB // 79)).encode(),
 }
@@ -93,7 +102,11 @@ def bad_files(tmp_path_factory):
 
 
 def test_the_reference_has_findings(bad_files):
-    assert rows(run_cli("check", "--format", "json", bad_files["reference"], cwd=bad_files["reference"].parent))
+    assert rows(
+        run_cli(
+            "check", "--format", "json", bad_files["reference"], cwd=bad_files["reference"].parent
+        )
+    )
 
 
 @pytest.mark.parametrize("name", sorted(BAD_ENV))
@@ -119,7 +132,9 @@ def test_check_on_a_bad_env_file(bad_files, name):
     elif name == "tabs for one function":
         where = ASYNC[: ASYNC.index("def do_run_migrations")].count("\n")
         shift = 6  # the lines added before do_run_migrations
-        assert found == [(c, line + shift if line >= where else line, col) for c, line, col in reference]
+        assert found == [
+            (c, line + shift if line >= where else line, col) for c, line, col in reference
+        ]
     else:  # same findings at the same places as the LF file
         assert found == reference, name
 
@@ -148,7 +163,9 @@ def test_every_command_on_a_bad_env_file(bad_files, name, capsys, monkeypatch):
             assert status == 2 and err.count("\n") == 1 and "not valid utf-8" in err, (command, err)
         else:
             assert status in (0, 1), (command, status, err)
-            assert all(line.startswith(f"{path.name}: not rewritten: ") for line in err.splitlines()), (command, err)
+            assert all(
+                line.startswith(f"{path.name}: not rewritten: ") for line in err.splitlines()
+            ), (command, err)
 
 
 def test_check_fix_never_writes_a_file_that_does_not_parse(bad_files, tmp_path):
@@ -169,14 +186,21 @@ def test_the_template_truncated_at_every_line(tmp_path):
         path.parent.mkdir()
         path.write_text("".join(lines[:n]), encoding="utf-8")
         paths.append(path)
-    for command in (["check", "--format", "json"], ["fix", "--async", "--diff"], ["fix", "--sync", "--diff"]):
+    for command in (
+        ["check", "--format", "json"],
+        ["fix", "--async", "--diff"],
+        ["fix", "--sync", "--diff"],
+    ):
         result = run_cli(*command, *paths, cwd=tmp_path)
         assert_no_crash(result, allowed=(0, 1))
         if command[0] == "check":
             for row in json.loads(result.stdout):
                 path = tmp_path / row["path"]
                 line_count = len(path.read_text(encoding="utf-8").split("\n"))
-                assert row["range"]["start"]["line"] < line_count and row["range"]["end"]["line"] < line_count, row
+                assert (
+                    row["range"]["start"]["line"] < line_count
+                    and row["range"]["end"]["line"] < line_count
+                ), row
 
 
 def test_a_path_that_does_not_exist(tmp_path):
@@ -204,7 +228,10 @@ BAD_PROJECT_FILES = {
         b"sqlalchemy.url = postgresql+asyncpg://app:LoopSecretPw2@db/%(a)s\n",
     ),
     "binary ini": ("alembic.ini", bytes(range(256)) * 40),
-    "ini that is not UTF-8": ("alembic.ini", b"[alembic]\nscript_location = %(here)s/migrations\n# caf\xe9\n"),
+    "ini that is not UTF-8": (
+        "alembic.ini",
+        b"[alembic]\nscript_location = %(here)s/migrations\n# caf\xe9\n",
+    ),
     "ini with duplicate sections": (
         "alembic.ini",
         b"[alembic]\nscript_location = %(here)s/migrations\n[alembic]\nsqlalchemy.url = postgresql+asyncpg://app:DupSecretPw3@db/app\n",
@@ -214,8 +241,14 @@ BAD_PROJECT_FILES = {
         b"[alembic]\nscript_location = %(here)s/migrations\nsqlalchemy.url = a\nsqlalchemy.url = postgresql+asyncpg://app:DupOptPw4@db/app\n",
     ),
     "ini that is a directory": ("alembic.ini", None),
-    "pyproject.toml that is not TOML": ("pyproject.toml", b"[tool.alembic-env-lsp\nselect = ['ENV0\n\x00"),
-    "pyproject.toml with a bad setting": ("pyproject.toml", b"[tool.alembic-env-lsp]\nselect = ['NOPE']\n"),
+    "pyproject.toml that is not TOML": (
+        "pyproject.toml",
+        b"[tool.alembic-env-lsp\nselect = ['ENV0\n\x00",
+    ),
+    "pyproject.toml with a bad setting": (
+        "pyproject.toml",
+        b"[tool.alembic-env-lsp]\nselect = ['NOPE']\n",
+    ),
 }
 
 
@@ -229,7 +262,12 @@ def test_a_project_with_a_bad_config_file(tmp_path, name):
         target.mkdir()
     else:
         target.write_bytes(data)
-    for args in (["check", "."], ["check", "--format", "json", "migrations/env.py"], ["check", "--diff", "."], ["explain", "migrations/env.py"]):
+    for args in (
+        ["check", "."],
+        ["check", "--format", "json", "migrations/env.py"],
+        ["check", "--diff", "."],
+        ["explain", "migrations/env.py"],
+    ):
         result = run_cli(*args, cwd=root)
         if filename == "pyproject.toml":
             error = one_line_error(result)

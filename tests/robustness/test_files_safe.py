@@ -10,12 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from alembic_env_lsp import cli
 from alembic_env_lsp.findings import Fix
 from alembic_env_lsp.text import Position, Range, TextEdit
-
-from robust_support import parses, template_env, template_ini
+from robust_support import parses, template_env
 
 # The async template without poolclass=NullPool: ENV050 has a safe fix (add it back).
 NEEDS_FIX = template_env("async").replace("        poolclass=pool.NullPool,\n", "")
@@ -24,7 +22,10 @@ NEEDS_FIX = template_env("async").replace("        poolclass=pool.NullPool,\n", 
 def check_fix(path: Path, cwd=None):
     result = subprocess.run(
         [sys.executable, "-m", "alembic_env_lsp", "check", "--fix", str(path)],
-        cwd=cwd or path.parent, capture_output=True, text=True, timeout=300,
+        cwd=cwd or path.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert "Traceback" not in result.stderr and result.returncode in (0, 1), result.stderr
     return result
@@ -60,19 +61,25 @@ def test_a_failed_write_leaves_the_original_and_no_temp_file(tmp_path, monkeypat
 
 def test_a_pep263_latin1_file_stays_latin1(tmp_path):
     env = tmp_path / "env.py"
-    data = b"# -*- coding: latin-1 -*-\n# caf\xe9 cr\xe8me\n" + NEEDS_FIX.replace("Interpret", "Interpr\xe9te").encode("latin-1")
+    data = b"# -*- coding: latin-1 -*-\n# caf\xe9 cr\xe8me\n" + NEEDS_FIX.replace(
+        "Interpret", "Interpr\xe9te"
+    ).encode("latin-1")
     env.write_bytes(data)
     check_fix(env)
     after = env.read_bytes()
     assert after.startswith(b"# -*- coding: latin-1 -*-\n# caf\xe9 cr\xe8me\n")
-    assert b"Interpr\xe9te" in after and "é".encode("utf-8") not in after
+    assert b"Interpr\xe9te" in after and "é".encode() not in after
     assert fixed(NEEDS_FIX, after.decode("latin-1"))
     compile(after, "env.py", "exec")
 
 
 @pytest.mark.parametrize(
     "prefix",
-    [b"\xef\xbb\xbf", b"\xef\xbb\xbf#!/usr/bin/env python\n# -*- coding: utf-8-sig -*-\n", b"# vim: set fileencoding=utf-8 :\n"],
+    [
+        b"\xef\xbb\xbf",
+        b"\xef\xbb\xbf#!/usr/bin/env python\n# -*- coding: utf-8-sig -*-\n",
+        b"# vim: set fileencoding=utf-8 :\n",
+    ],
     ids=["bom", "bom and a utf-8-sig cookie", "vim cookie"],
 )
 def test_the_bom_and_cookie_are_kept_once(tmp_path, prefix):
@@ -101,7 +108,10 @@ def test_line_endings_are_kept(tmp_path, ending):
     from collections import Counter
 
     def endings(text):
-        return Counter("\r\n" if line.endswith("\r\n") else line[-1:] for line in text.splitlines(keepends=True))
+        return Counter(
+            "\r\n" if line.endswith("\r\n") else line[-1:]
+            for line in text.splitlines(keepends=True)
+        )
 
     # no line ending is lost or converted; a one-ending file stays one-ending
     assert not endings(original) - endings(after), (endings(original), endings(after))
@@ -151,7 +161,11 @@ def test_nothing_is_written_when_the_fix_would_not_parse(tmp_path, monkeypatch, 
     from alembic_env_lsp.rules import rule_by_code
 
     def bad_check(ctx):
-        ctx.report("bad", Range(Position(0, 0), Position(0, 1)), fixes=[Fix("break it", (TextEdit(Range(Position(0, 0), Position(0, 0)), "def (:\n"),))])
+        ctx.report(
+            "bad",
+            Range(Position(0, 0), Position(0, 1)),
+            fixes=[Fix("break it", (TextEdit(Range(Position(0, 0), Position(0, 0)), "def (:\n"),))],
+        )
 
     bad = dataclasses.replace(rule_by_code("ENV050"), code="ENV050", check=bad_check)
     monkeypatch.setattr(engine, "all_rules", lambda: (bad,))
@@ -173,7 +187,16 @@ def test_rewrites_never_write_a_file_that_does_not_parse(tmp_path):
     broken = NEEDS_FIX.replace("def run_migrations_offline", "def run_migrations_offline(:", 1)
     assert not parses(broken)
     env.write_text(broken, encoding="utf-8")
-    for args in (["fix", "--async", str(env)], ["fix", "--sync", str(env)], ["check", "--fix", str(env)]):
-        result = subprocess.run([sys.executable, "-m", "alembic_env_lsp", *args], cwd=tmp_path, capture_output=True, text=True)
+    for args in (
+        ["fix", "--async", str(env)],
+        ["fix", "--sync", str(env)],
+        ["check", "--fix", str(env)],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "alembic_env_lsp", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
         assert "Traceback" not in result.stderr
         assert env.read_text(encoding="utf-8") == broken

@@ -4,7 +4,6 @@ user code, opens no socket and shows no password."""
 
 import asyncio
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -12,11 +11,10 @@ from pathlib import Path
 
 import pytest
 from lsprotocol import types as t
-
 from robust_support import ROBUST_FIXTURES, ROOT, RandomStrategies, template_env, template_ini
 
 sys.path.insert(0, str(ROOT / "tests" / "lsp"))
-from lsp_harness import codes, editor, find, rng  # noqa: E402
+from lsp_harness import editor, find, rng  # noqa: E402
 
 pytestmark = pytest.mark.asyncio
 
@@ -25,10 +23,14 @@ ASYNC = template_env("async")
 SYNC_URL = "postgresql+psycopg2://app:StormPw8Zk@db/app"
 
 
-def make_project(root: Path, url: str = "postgresql+asyncpg://app:GoodPw1Aa@db/app", env_text: str = ASYNC) -> Path:
+def make_project(
+    root: Path, url: str = "postgresql+asyncpg://app:GoodPw1Aa@db/app", env_text: str = ASYNC
+) -> Path:
     (root / "migrations").mkdir(parents=True)
     (root / "migrations" / "env.py").write_text(env_text, encoding="utf-8")
-    ini = template_ini("async", url).replace("script_location = %(here)s", "script_location = %(here)s/migrations")
+    ini = template_ini("async", url).replace(
+        "script_location = %(here)s", "script_location = %(here)s/migrations"
+    )
     (root / "alembic.ini").write_text(ini, encoding="utf-8")
     return root
 
@@ -53,7 +55,9 @@ async def poke(ed, uri: str, text: str) -> None:
     for action in actions:
         if isinstance(action, t.CodeAction) and action.edit is None and action.data is not None:
             await ed.client.code_action_resolve_async(action)
-    await ed.client.text_document_code_lens_async(t.CodeLensParams(text_document=t.TextDocumentIdentifier(uri=uri)))
+    await ed.client.text_document_code_lens_async(
+        t.CodeLensParams(text_document=t.TextDocumentIdentifier(uri=uri))
+    )
     for command in ("alembic-env.explain", "alembic-env.convertToAsync", "alembic-env.fixAll"):
         try:
             await asyncio.wait_for(ed.command(command, uri), 60)
@@ -65,7 +69,13 @@ async def poke(ed, uri: str, text: str) -> None:
 
 def _mixed(text: str) -> str:
     lines = text.split("\n")
-    return "".join(line + ("\r\n" if i % 3 == 1 else "\r" if i % 3 == 2 and lines[i + 1] else "\n") for i, line in enumerate(lines[:-1])) + lines[-1]
+    return (
+        "".join(
+            line + ("\r\n" if i % 3 == 1 else "\r" if i % 3 == 2 and lines[i + 1] else "\n")
+            for i, line in enumerate(lines[:-1])
+        )
+        + lines[-1]
+    )
 
 
 BAD_TEXTS = {
@@ -76,7 +86,9 @@ BAD_TEXTS = {
     "5,000 nested brackets": ASYNC + "x = " + "[" * 5000 + "]" * 5000 + "\n",
     "CRLF": ASYNC.replace("\n", "\r\n"),
     "mixed line endings": _mixed(ASYNC),
-    "mixed tabs and spaces": ASYNC.replace("        context.run_migrations()", "        pass\n\tcontext.run_migrations()", 1),
+    "mixed tabs and spaces": ASYNC.replace(
+        "        context.run_migrations()", "        pass\n\tcontext.run_migrations()", 1
+    ),
     "10 MB": ASYNC + ("# " + "x" * 76 + "\n") * (10 * 1024 * 1024 // 79),
 }
 
@@ -109,18 +121,32 @@ async def test_every_bad_document_leaves_the_server_answering(tmp_path):
 
 @pytest.mark.parametrize(
     "name",
-    ["interpolation loop", "binary", "duplicate sections", "not UTF-8", "pyproject.toml not TOML", "env.py not UTF-8 on disk"],
+    [
+        "interpolation loop",
+        "binary",
+        "duplicate sections",
+        "not UTF-8",
+        "pyproject.toml not TOML",
+        "env.py not UTF-8 on disk",
+    ],
 )
 async def test_broken_files_on_disk_leave_the_server_answering(tmp_path, name):
     good = make_project(tmp_path / "good")
     project = make_project(tmp_path / "broken", url=SYNC_URL)
     ini, env = project / "alembic.ini", project / "migrations" / "env.py"
     if name == "interpolation loop":
-        ini.write_text("[alembic]\nscript_location = %(here)s/migrations\na = %(b)s\nb = %(a)s\nsqlalchemy.url = postgresql://u:LoopPw3Rt@h/%(a)s\n", encoding="utf-8")
+        ini.write_text(
+            "[alembic]\nscript_location = %(here)s/migrations\na = %(b)s\nb = %(a)s\nsqlalchemy.url = postgresql://u:LoopPw3Rt@h/%(a)s\n",
+            encoding="utf-8",
+        )
     elif name == "binary":
         ini.write_bytes(bytes(range(256)) * 64)
     elif name == "duplicate sections":
-        ini.write_text(ini.read_text(encoding="utf-8") + "\n[alembic]\nscript_location = %(here)s/migrations\n", encoding="utf-8")
+        ini.write_text(
+            ini.read_text(encoding="utf-8")
+            + "\n[alembic]\nscript_location = %(here)s/migrations\n",
+            encoding="utf-8",
+        )
     elif name == "not UTF-8":
         ini.write_bytes(ini.read_bytes().replace(b"StormPw8Zk", b"Storm\xe9Pw8Zk"))
     elif name == "pyproject.toml not TOML":
@@ -141,7 +167,9 @@ async def test_broken_files_on_disk_leave_the_server_answering(tmp_path, name):
         for line in range(min(len(ini_text.split("\n")), 60)):
             await ed.hover(ini_uri, line, 2)
         await still_answers(ed, good)
-        shown = ed.log_text() + "".join(d.message for p in ed.client.published for d in p.diagnostics)
+        shown = ed.log_text() + "".join(
+            d.message for p in ed.client.published for d in p.diagnostics
+        )
         assert "LoopPw3Rt" not in shown and "Pw8Zk" not in shown
 
 
@@ -160,11 +188,23 @@ async def test_workspace_oddities_and_bad_requests(tmp_path):
         await ed.published(other, 1)
         await still_answers(ed, good)
         unknown = (tmp_path / "never-opened.py").as_uri()
-        for target in (unknown, "untitled:nothing", "file:///dev/null", "https://example.invalid/env.py", "not a uri"):
+        for target in (
+            unknown,
+            "untitled:nothing",
+            "file:///dev/null",
+            "https://example.invalid/env.py",
+            "not a uri",
+        ):
             assert await ed.hover(target, 0, 0) is None
             await ed.code_actions(target, rng(0, 0, 1, 0))
-            await ed.client.text_document_code_lens_async(t.CodeLensParams(text_document=t.TextDocumentIdentifier(uri=target)))
-            for command in ("alembic-env.explain", "alembic-env.convertToAsync", "alembic-env.fixAll"):
+            await ed.client.text_document_code_lens_async(
+                t.CodeLensParams(text_document=t.TextDocumentIdentifier(uri=target))
+            )
+            for command in (
+                "alembic-env.explain",
+                "alembic-env.convertToAsync",
+                "alembic-env.fixAll",
+            ):
                 await ed.command(command, target)
         good_uri = (good / "migrations" / "env.py").as_uri()
         for line, character in ((10**6, 0), (0, 10**6), (10**6, 10**6), (2**31 - 1, 2**31 - 1)):
@@ -173,15 +213,33 @@ async def test_workspace_oddities_and_bad_requests(tmp_path):
         await ed.code_actions(good_uri, rng(30, 0, 2, 0))  # a range that ends before it starts
         await still_answers(ed, good)
         # cancelled requests, on a slow-ish document
-        big = ed.texts[good_uri] + "".join(f"def helper_{i}(x):\n    return [x for _ in range(3)]\n" for i in range(3000))
+        big = ed.texts[good_uri] + "".join(
+            f"def helper_{i}(x):\n    return [x for _ in range(3)]\n" for i in range(3000)
+        )
         version = ed.change(good_uri, big)
         protocol = ed.client.protocol
         pending = []
         for i in range(10):
             for method, params in (
-                (t.TEXT_DOCUMENT_HOVER, t.HoverParams(text_document=t.TextDocumentIdentifier(uri=good_uri), position=t.Position(line=40, character=8))),
-                (t.TEXT_DOCUMENT_CODE_ACTION, t.CodeActionParams(text_document=t.TextDocumentIdentifier(uri=good_uri), range=rng(0, 0, 90, 0), context=t.CodeActionContext(diagnostics=[]))),
-                (t.WORKSPACE_EXECUTE_COMMAND, t.ExecuteCommandParams(command="alembic-env.explain", arguments=[good_uri])),
+                (
+                    t.TEXT_DOCUMENT_HOVER,
+                    t.HoverParams(
+                        text_document=t.TextDocumentIdentifier(uri=good_uri),
+                        position=t.Position(line=40, character=8),
+                    ),
+                ),
+                (
+                    t.TEXT_DOCUMENT_CODE_ACTION,
+                    t.CodeActionParams(
+                        text_document=t.TextDocumentIdentifier(uri=good_uri),
+                        range=rng(0, 0, 90, 0),
+                        context=t.CodeActionContext(diagnostics=[]),
+                    ),
+                ),
+                (
+                    t.WORKSPACE_EXECUTE_COMMAND,
+                    t.ExecuteCommandParams(command="alembic-env.explain", arguments=[good_uri]),
+                ),
             ):
                 msg_id = f"cancel-{method}-{i}"
                 pending.append(protocol.send_request_async(method, params, msg_id=msg_id))
@@ -202,7 +260,10 @@ async def test_workspace_oddities_and_bad_requests(tmp_path):
 def _cli_rows(path: Path) -> list:
     result = subprocess.run(
         [sys.executable, "-m", "alembic_env_lsp", "check", "--format", "json", str(path)],
-        cwd=path.parent, capture_output=True, text=True, timeout=300,
+        cwd=path.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode in (0, 1), result.stderr
     return json.loads(result.stdout)
@@ -211,14 +272,30 @@ def _cli_rows(path: Path) -> list:
 def _lsp_rows(diagnostics) -> list:
     severity = {1: "error", 2: "warning", 3: "info", 4: "hint"}
     return sorted(
-        (d.code, d.range.start.line, d.range.start.character, d.range.end.line, d.range.end.character, severity[d.severity], d.message)
+        (
+            d.code,
+            d.range.start.line,
+            d.range.start.character,
+            d.range.end.line,
+            d.range.end.character,
+            severity[d.severity],
+            d.message,
+        )
         for d in diagnostics
     )
 
 
 def _as_rows(rows, name: str) -> list:
     return sorted(
-        (r["code"], r["range"]["start"]["line"], r["range"]["start"]["character"], r["range"]["end"]["line"], r["range"]["end"]["character"], r["severity"], r["message"])
+        (
+            r["code"],
+            r["range"]["start"]["line"],
+            r["range"]["start"]["character"],
+            r["range"]["end"]["line"],
+            r["range"]["end"]["character"],
+            r["severity"],
+            r["message"],
+        )
         for r in rows
         if Path(r["path"]).name == name
     )
@@ -235,7 +312,10 @@ async def test_edit_storm(tmp_path, style):
         if style == "whole document":
             for i in range(1000):
                 # every third version does not parse; the last one does
-                ed.change(uri, base + f"# edit {i}\n" + ("x = (\n" if i % 3 == 1 else "target_metadata = 1\n"))
+                ed.change(
+                    uri,
+                    base + f"# edit {i}\n" + ("x = (\n" if i % 3 == 1 else "target_metadata = 1\n"),
+                )
         else:  # one character at a time at the end of the file, as typed
             text = base
             typed = "".join(f"target_metadata = {i}  # é😀\n" for i in range(40))[:1000]
@@ -275,7 +355,11 @@ async def test_the_server_runs_no_user_code_and_opens_no_socket(tmp_path):
     env = {"ALEMBIC_ENV_LSP_SOCKET_GUARD_PROOF": str(proof), "ALEMBIC_ENV_LSP_SOCKET_LOG": str(log)}
     serve = [sys.executable, "-m", "alembic_env_lsp", "serve"]  # the documented entry point
     async with editor(folders=[project], env=env, command=serve) as ed:
-        for path in (project / "migrations" / "env.py", project / "migrations" / "canary_settings.py", project / "canary_app" / "models.py"):
+        for path in (
+            project / "migrations" / "env.py",
+            project / "migrations" / "canary_settings.py",
+            project / "canary_app" / "models.py",
+        ):
             uri = ed.open(path)
             await ed.published(uri, 1)
             await poke(ed, uri, ed.texts[uri])
@@ -283,7 +367,13 @@ async def test_the_server_runs_no_user_code_and_opens_no_socket(tmp_path):
         await ed.published(ini_uri, 1)
         await poke(ed, ini_uri, ed.texts[ini_uri])
         ed.client.workspace_did_change_watched_files(
-            t.DidChangeWatchedFilesParams(changes=[t.FileEvent(uri=(project / "alembic.ini").as_uri(), type=t.FileChangeType.Changed)])
+            t.DidChangeWatchedFilesParams(
+                changes=[
+                    t.FileEvent(
+                        uri=(project / "alembic.ini").as_uri(), type=t.FileChangeType.Changed
+                    )
+                ]
+            )
         )
         await still_answers_canary(ed, project)
     assert proof.read_text().split(), "the server did not run under the socket guard"
@@ -297,7 +387,7 @@ async def still_answers_canary(ed, project: Path) -> None:
 
 
 async def test_no_password_in_anything_the_server_shows(tmp_path):
-    from test_no_secret_shown import PASSWORDS, SECRETS, leaks
+    from test_no_secret_shown import SECRETS, leaks
 
     project = tmp_path / "secrets"
     shutil.copytree(SECRETS, project)
@@ -319,10 +409,16 @@ async def test_no_password_in_anything_the_server_shows(tmp_path):
                         shown.append((f"hover {line_no}:{character}", hover.contents.value))
             for action in await ed.code_actions(doc, rng(0, 0, len(doc_text.split("\n")), 0)):
                 shown.append(("action", action.title))
-                if isinstance(action, t.CodeAction) and action.data is not None and action.edit is None:
+                if (
+                    isinstance(action, t.CodeAction)
+                    and action.data is not None
+                    and action.edit is None
+                ):
                     resolved = await ed.client.code_action_resolve_async(action)
                     shown.append(("resolved action", resolved.title))
-            lenses = await ed.client.text_document_code_lens_async(t.CodeLensParams(text_document=t.TextDocumentIdentifier(uri=doc)))
+            lenses = await ed.client.text_document_code_lens_async(
+                t.CodeLensParams(text_document=t.TextDocumentIdentifier(uri=doc))
+            )
             for lens in lenses or ():
                 if lens.command is not None:
                     shown.append(("lens", lens.command.title))
@@ -340,7 +436,9 @@ async def test_no_password_in_anything_the_server_shows(tmp_path):
             variant = random_edits.mutate(text if i % 5 == 0 else variant)
             version = ed.change(uri, variant)
             await ed.published(uri, version)
-            hover = await ed.hover(uri, random_edits.random.randrange(max(1, variant.count("\n"))), 4)
+            hover = await ed.hover(
+                uri, random_edits.random.randrange(max(1, variant.count("\n"))), 4
+            )
             if hover is not None:
                 shown.append(("variant hover", hover.contents.value))
         for params in ed.client.published:

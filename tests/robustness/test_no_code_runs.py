@@ -9,11 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from alembic_env_lsp.engine import analyze
 from alembic_env_lsp.project import ProjectIndex
 from alembic_env_lsp.text import apply_edits
-
 from robust_support import ROBUST_FIXTURES, rewrite_functions
 
 CANARY = ROBUST_FIXTURES / "canary"
@@ -29,8 +27,15 @@ def test_the_canary_is_armed(tmp_path):
     """Importing a canary module does write the marker (else the suite-wide check proves nothing)."""
     marker = tmp_path / "ran"
     for module in ("canary_app.models", "canary_settings"):
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "ALEMBIC_ENV_LSP_CANARY": str(marker), "PYTHONPATH": f"{CANARY}{os.pathsep}{CANARY / 'migrations'}"}
-        subprocess.run([sys.executable, "-c", f"import {module}"], env=env, check=True, cwd=tmp_path)
+        env = {
+            **os.environ,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "ALEMBIC_ENV_LSP_CANARY": str(marker),
+            "PYTHONPATH": f"{CANARY}{os.pathsep}{CANARY / 'migrations'}",
+        }
+        subprocess.run(
+            [sys.executable, "-c", f"import {module}"], env=env, check=True, cwd=tmp_path
+        )
         assert marker.read_text().count("was imported") >= 1
         marker.unlink()
     env = {**os.environ, "ALEMBIC_ENV_LSP_CANARY": str(marker)}
@@ -86,10 +91,17 @@ def test_every_cli_command_reads_the_canary_without_running_it(tmp_path, console
             assert result.returncode in (0, 1), (args, result.stderr)
             assert "Traceback" not in result.stderr
     # Commands that write, on a copy (run from inside it, like a user would).
-    for args in (["check", "--fix", "."], ["fix", "--sync", str(env)], ["fix", "--async", str(env)], ["fix", "."]):
+    for args in (
+        ["check", "--fix", "."],
+        ["fix", "--sync", str(env)],
+        ["fix", "--async", str(env)],
+        ["fix", "."],
+    ):
         result = _cli(*args, cwd=project, console=console)
         assert result.returncode in (0, 1), (args, result.stderr)
-    assert env.read_text(encoding="utf-8") != CANARY_ENV.read_text(encoding="utf-8")  # the fixes did run
+    assert env.read_text(encoding="utf-8") != CANARY_ENV.read_text(
+        encoding="utf-8"
+    )  # the fixes did run
 
 
 def test_the_socket_guard_refuses_and_reports_the_tools_connections():
@@ -109,13 +121,21 @@ def test_the_socket_guard_refuses_and_reports_the_tools_connections():
 
 def test_the_socket_guard_is_active_in_the_tools_subprocesses(tmp_path):
     log, proof = tmp_path / "sockets.jsonl", tmp_path / "proof"
-    env = {**os.environ, "ALEMBIC_ENV_LSP_SOCKET_LOG": str(log), "ALEMBIC_ENV_LSP_SOCKET_GUARD_PROOF": str(proof)}
+    env = {
+        **os.environ,
+        "ALEMBIC_ENV_LSP_SOCKET_LOG": str(log),
+        "ALEMBIC_ENV_LSP_SOCKET_GUARD_PROOF": str(proof),
+    }
     # argv names the tool, so every connection of this process counts
     script = "import socket\ntry:\n    socket.socket().connect(('192.0.2.1', 9))\nexcept OSError as e:\n    print(type(e).__name__)\n"
-    result = subprocess.run([sys.executable, "-c", script, "alembic_env_lsp"], env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script, "alembic_env_lsp"], env=env, capture_output=True, text=True
+    )
     assert result.stdout.strip() == "NetworkBlocked"
     [violation] = _guard().read_log(log)
     assert violation["what"] == "connect" and "192.0.2.1" in violation["address"]
     # and the real CLI runs under it
-    subprocess.run([sys.executable, "-m", "alembic_env_lsp", "rules"], env=env, capture_output=True, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "alembic_env_lsp", "rules"], env=env, capture_output=True, check=True
+    )
     assert len(proof.read_text().split()) == 2

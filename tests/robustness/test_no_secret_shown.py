@@ -9,11 +9,9 @@ import subprocess
 import sys
 
 import pytest
-
 from alembic_env_lsp.engine import analyze
 from alembic_env_lsp.project import ProjectIndex
 from alembic_env_lsp.text import Position, SourceText
-
 from robust_support import ROBUST_FIXTURES, mutate, rewrite_functions
 
 SECRETS = ROBUST_FIXTURES / "secrets"
@@ -21,8 +19,19 @@ ENV = SECRETS / "migrations" / "env.py"
 INI = SECRETS / "alembic.ini"
 # The unique core of every password in the fixture; any output containing one leaks it.
 PASSWORDS = (
-    "Pw7Hq2", "IniSslPw3Kd", "IniKeyPw5Wc", "Pw5Tz", "GetenvPw4Lm", "EnvironPw6Qe", "QueryPw2Vn",
-    "OdbcPw3Js", "PctPw8Rb", "Pw1Yy", "OfflinePw6Nc", "LegacyPw2Gd", "LiteralPw9Xa",
+    "Pw7Hq2",
+    "IniSslPw3Kd",
+    "IniKeyPw5Wc",
+    "Pw5Tz",
+    "GetenvPw4Lm",
+    "EnvironPw6Qe",
+    "QueryPw2Vn",
+    "OdbcPw3Js",
+    "PctPw8Rb",
+    "Pw1Yy",
+    "OfflinePw6Nc",
+    "LegacyPw2Gd",
+    "LiteralPw9Xa",
 )
 
 
@@ -59,7 +68,9 @@ def engine_texts(env_text: str):
     ini_source = SourceText(ini_text)
     for line in range(ini_source.line_count):
         for character in range(len(ini_source.line(line)) + 1):
-            hover = hovers.hover_ini(project, str(INI), ini_text, Position(line, character), analysis=analysis)
+            hover = hovers.hover_ini(
+                project, str(INI), ini_text, Position(line, character), analysis=analysis
+            )
             if hover is not None:
                 yield f"ini hover {line}:{character}", hover.markdown
     for name, function in rewrite_functions().items():
@@ -95,7 +106,13 @@ def test_no_password_in_mutated_versions_of_the_file():
 
 
 def _cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "alembic_env_lsp", *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "alembic_env_lsp", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.mark.parametrize(

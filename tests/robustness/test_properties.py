@@ -3,7 +3,6 @@ or the rewrites (see robust_support for the seeds, mutations and checks)."""
 
 from hypothesis import assume, given, note
 from hypothesis import strategies as st
-
 from robust_support import (
     check_analysis,
     check_rewrite,

@@ -4,7 +4,6 @@ import ast
 
 from alembic_env_lsp.engine import analyze
 from alembic_env_lsp.text import apply_edits
-
 from robust_support import FIXTURES, python_comments, template_env, template_ini
 
 
@@ -26,7 +25,9 @@ async def run(connection, target_metadata):
 
 
 def test_env006_fix_keeps_the_comment_on_the_removed_argument():
-    text = RUN_SYNC.format(args="        connection=connection,  # already passed by run_sync\n        target_metadata=target_metadata,")
+    text = RUN_SYNC.format(
+        args="        connection=connection,  # already passed by run_sync\n        target_metadata=target_metadata,"
+    )
     fixed = _only_fix(text, "ENV006")
     ast.parse(fixed)
     assert "connection=connection" not in fixed
@@ -34,7 +35,9 @@ def test_env006_fix_keeps_the_comment_on_the_removed_argument():
 
 
 def test_env006_fix_keeps_the_comment_of_the_argument_before_it():
-    text = RUN_SYNC.format(args="        target_metadata=target_metadata,  # md\n        connection=connection,")
+    text = RUN_SYNC.format(
+        args="        target_metadata=target_metadata,  # md\n        connection=connection,"
+    )
     fixed = _only_fix(text, "ENV006")
     ast.parse(fixed)
     assert "connection=connection" not in fixed
@@ -43,8 +46,12 @@ def test_env006_fix_keeps_the_comment_of_the_argument_before_it():
 
 def test_env022_fix_is_not_offered_again_when_file_config_comes_from_elsewhere():
     # The fix calls the fileConfig the file already has; it must not fire (and add it) again.
-    text = template_env("generic").replace("from logging.config import fileConfig", "from mylogging import fileConfig")
-    text = text.replace("if config.config_file_name is not None:\n    fileConfig(config.config_file_name)\n", "")
+    text = template_env("generic").replace(
+        "from logging.config import fileConfig", "from mylogging import fileConfig"
+    )
+    text = text.replace(
+        "if config.config_file_name is not None:\n    fileConfig(config.config_file_name)\n", ""
+    )
     once = _only_fix(text, "ENV022")
     assert [f.code for f in analyze(once, "env.py").findings if f.code == "ENV022"] == []
 
@@ -65,11 +72,17 @@ def test_rewrites_refuse_too_deep_nesting_instead_of_raising():
 def test_rewrites_refuse_layouts_libcst_cannot_write_back():
     lines = template_env("generic").splitlines(keepends=True)
     first_indented = next(i for i, line in enumerate(lines) if line.startswith("    "))
-    lines[first_indented] = "\x0c" + lines[first_indented]  # libcst: invalid default_indent '\x0c    '
+    lines[first_indented] = (
+        "\x0c" + lines[first_indented]
+    )  # libcst: invalid default_indent '\x0c    '
     form_feed = "".join(lines)
     lone_cr = template_env("generic").replace("\n", "\r")  # libcst drops lone \r line endings
     # libcst writes new lines with the first line's ending: a lone \r among \n lines
-    first_cr = (FIXTURES / "rewrite" / "sync" / "comments_everywhere.py").read_text().replace("-*-\n", "-*-\r", 1)
+    first_cr = (
+        (FIXTURES / "rewrite" / "sync" / "comments_everywhere.py")
+        .read_text()
+        .replace("-*-\n", "-*-\r", 1)
+    )
     for text in (form_feed, lone_cr, first_cr):
         for name, function in _rewrites():
             result = function(text)
@@ -78,14 +91,18 @@ def test_rewrites_refuse_layouts_libcst_cannot_write_back():
 
 
 def test_noqa_applies_to_its_own_line_with_any_line_endings():
-    text = template_env("async").replace("target_metadata = None", "target_metadata = None  # noqa: ENV030")
+    text = template_env("async").replace(
+        "target_metadata = None", "target_metadata = None  # noqa: ENV030"
+    )
     lines = text.split("\n")
     variants = {
         "lf": text,
         "crlf": text.replace("\n", "\r\n"),
         "cr": text.replace("\n", "\r"),
         "mixed": "".join(line + ("\r" if i % 2 else "\n") for i, line in enumerate(lines)),
-        "form feed in a string": text.replace("config = context.config", "config = context.config\nx = '\x0c\u2028'"),
+        "form feed in a string": text.replace(
+            "config = context.config", "config = context.config\nx = '\x0c\u2028'"
+        ),
     }
     for name, variant in variants.items():
         codes = [f.code for f in analyze(variant, "env.py").findings]
@@ -109,8 +126,13 @@ def test_rewrites_refuse_5000_nested_brackets_instead_of_crashing_the_process():
         "print('ok')\n"
     )
     here = str(__import__("pathlib").Path(__file__).parent)
-    result = subprocess.run([sys.executable, "-c", script, here], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0 and result.stdout.strip() == "ok", (result.returncode, result.stderr[-2000:])
+    result = subprocess.run(
+        [sys.executable, "-c", script, here], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "ok", (
+        result.returncode,
+        result.stderr[-2000:],
+    )
 
 
 def test_sync_rewrite_keeps_the_comments_of_what_it_removes():
@@ -119,7 +141,9 @@ def test_sync_rewrite_keeps_the_comments_of_what_it_removes():
     run_site = template_env("async").replace(
         "asyncio.run(run_async_migrations())", "asyncio.run(run_async_migrations())  # started here"
     )
-    legacy = (FIXTURES / "rewrite" / "broken" / "env053_legacy_template.py").read_text(encoding="utf-8")
+    legacy = (FIXTURES / "rewrite" / "broken" / "env053_legacy_template.py").read_text(
+        encoding="utf-8"
+    )
     dropped_argument = legacy.replace("future=True,", "future=True,  # legacy flag")
     for text, comment in ((run_site, "# started here"), (dropped_argument, "# legacy flag")):
         result = convert_to_sync(text)
@@ -132,9 +156,13 @@ def test_rewrites_read_keyword_names_as_python_does():
     # `ｐｏｏｌｃｌａｓｓ=` (fullwidth) is `poolclass=` to Python: adding another is a SyntaxError
     from alembic_env_lsp.fixes import async_rewrite
 
-    text = template_env("async").replace("        poolclass=pool.NullPool,", "        ｐｏｏｌｃｌａｓｓ=pool.NullPool,")
+    text = template_env("async").replace(
+        "        poolclass=pool.NullPool,", "        ｐｏｏｌｃｌａｓｓ=pool.NullPool,"
+    )
     assert async_rewrite.add_null_pool(text).changed is False
-    generic = template_env("generic").replace("        poolclass=pool.NullPool,", "        ｐｏｏｌｃｌａｓｓ=pool.NullPool,")
+    generic = template_env("generic").replace(
+        "        poolclass=pool.NullPool,", "        ｐｏｏｌｃｌａｓｓ=pool.NullPool,"
+    )
     result = async_rewrite.convert_to_async(generic)
     assert result.refused is None and result.changed and "poolclass" not in result.text
     compile(result.text, "env.py", "exec")
@@ -155,13 +183,21 @@ def _fixes(text, code, ini=None, tmp_path=None):
 
 def test_fixes_insert_after_a_backslash_continuation_not_into_it():
     # `import x\` + a blank line: an import added on that blank line would join the statement
-    text = template_env("generic").replace("from sqlalchemy import pool\n", "from sqlalchemy import pool\\\n", 1)
-    text = text.replace("if config.config_file_name is not None:\n    fileConfig(config.config_file_name)\n", "")
+    text = template_env("generic").replace(
+        "from sqlalchemy import pool\n", "from sqlalchemy import pool\\\n", 1
+    )
+    text = text.replace(
+        "if config.config_file_name is not None:\n    fileConfig(config.config_file_name)\n", ""
+    )
     text = text.replace("from logging.config import fileConfig\n", "")
     [fix] = _fixes(text, "ENV022")
     ast.parse(apply_edits(text, fix.edits))
-    text2 = template_env("generic").replace("config = context.config\n", "config = context.config\\\n\n", 1)
-    text2 = text2.replace("if config.config_file_name is not None:\n    fileConfig(config.config_file_name)\n", "")
+    text2 = template_env("generic").replace(
+        "config = context.config\n", "config = context.config\\\n\n", 1
+    )
+    text2 = text2.replace(
+        "if config.config_file_name is not None:\n    fileConfig(config.config_file_name)\n", ""
+    )
     [fix] = _fixes(text2, "ENV022")
     ast.parse(apply_edits(text2, fix.edits))
 
@@ -204,13 +240,17 @@ def test_env008_reports_sql_once_for_the_configure_right_after_it():
 
 
 def test_env009_needs_alembic_context_to_recognise_its_own_fix():
-    text = (FIXTURES / "rewrite" / "expected" / "sync" / "get_url_helper.py").read_text(encoding="utf-8")
+    text = (FIXTURES / "rewrite" / "expected" / "sync" / "get_url_helper.py").read_text(
+        encoding="utf-8"
+    )
     text = text.replace("from alembic import context\n", "")
     assert _fixes(text, "ENV009") == []
 
 
 def test_env053_fix_keeps_the_inner_calls_comments_and_layout():
-    text = (FIXTURES / "rewrite" / "broken" / "env053_legacy_template.py").read_text(encoding="utf-8")
+    text = (FIXTURES / "rewrite" / "broken" / "env053_legacy_template.py").read_text(
+        encoding="utf-8"
+    )
     text = text.replace("poolclass=pool.NullPool,", "poolclass=pool.NullPool,  # no pooling", 1)
     [fix] = _fixes(text, "ENV053")
     fixed = apply_edits(text, fix.edits)

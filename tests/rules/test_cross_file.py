@@ -17,7 +17,9 @@ def check(root: Path, env_text: str = GENERIC, *, workspace=None):
     env = root / "migrations" / "env.py"
     env.parent.mkdir(parents=True, exist_ok=True)
     env.write_text(env_text)
-    analysis = analyze(env_text, str(env), project=ProjectIndex().context_for(env), workspace=workspace)
+    analysis = analyze(
+        env_text, str(env), project=ProjectIndex().context_for(env), workspace=workspace
+    )
     assert not analysis.internal_errors
     return env, analysis
 
@@ -38,7 +40,10 @@ def test_env011_twin_sits_on_the_ini_line_once(tmp_path):
     assert twin.path == str(tmp_path / "alembic.ini")
     line = (tmp_path / "alembic.ini").read_text().splitlines()[twin.range.start.line]
     assert line.startswith("sqlalchemy.url = ")
-    assert line[twin.range.start.character : twin.range.end.character] == "postgres://app:hunter2@db/app"
+    assert (
+        line[twin.range.start.character : twin.range.end.character]
+        == "postgres://app:hunter2@db/app"
+    )
     assert all("hunter2" not in f.message for f in found)
     # the fix edits the ini, on both the finding and its twin
     [fix] = twin.fixes
@@ -97,8 +102,13 @@ def test_env012_twin_on_the_pyproject_line_and_the_move_fix(tmp_path):
     [fix] = found[0].fixes
     assert not fix.safe
     for path in (tmp_path / "alembic.ini", tmp_path / "pyproject.toml"):
-        path.write_text(apply_edits(path.read_text(), [e for e in fix.edits if e.path == str(path)]))
-    assert "sqlalchemy.url = postgresql://inv:p%%40ss@localhost/inv" in (tmp_path / "alembic.ini").read_text()
+        path.write_text(
+            apply_edits(path.read_text(), [e for e in fix.edits if e.path == str(path)])
+        )
+    assert (
+        "sqlalchemy.url = postgresql://inv:p%%40ss@localhost/inv"
+        in (tmp_path / "alembic.ini").read_text()
+    )
     assert "sqlalchemy.url" not in (tmp_path / "pyproject.toml").read_text()
     assert "[tool.ruff]" in (tmp_path / "pyproject.toml").read_text()
     _, after = check(tmp_path)
@@ -120,6 +130,8 @@ def test_env012_table_form_and_get_alembic_option(tmp_path):
 
 def test_env012_silent_for_a_pyproject_of_another_project(tmp_path):
     # the nearest pyproject.toml configures some other script folder: not this env.py's
-    (tmp_path / "pyproject.toml").write_text(PYPROJECT.replace("%(here)s/migrations", "%(here)s/other"))
+    (tmp_path / "pyproject.toml").write_text(
+        PYPROJECT.replace("%(here)s/migrations", "%(here)s/other")
+    )
     _, analysis = check(tmp_path)
     assert not [f for f in analysis.findings if f.code == "ENV012"]

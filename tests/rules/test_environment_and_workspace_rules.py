@@ -25,11 +25,22 @@ def test_configure_options_come_from_the_installed_alembic_without_importing_it(
         "assert 'alembic' not in sys.modules, 'alembic was imported'\n"
         "print(sorted(options))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
     options = eval(result.stdout)
     # parameters of EnvironmentContext.configure and the options its docstring documents
-    assert {"connection", "url", "target_metadata", "include_object", "compare_type", "render_as_batch"} <= set(options)
-    assert {"version_table", "version_table_schema", "version_table_pk", "output_encoding"} <= set(options)
+    assert {
+        "connection",
+        "url",
+        "target_metadata",
+        "include_object",
+        "compare_type",
+        "render_as_batch",
+    } <= set(options)
+    assert {"version_table", "version_table_schema", "version_table_pk", "output_encoding"} <= set(
+        options
+    )
     assert "include_objects" not in options and "kw" not in options and "self" not in options
 
 
@@ -63,7 +74,8 @@ def test_env057_message_says_which_sqlalchemy_is_installed():
 
 def project_with(tmp_path, app_code: str | None):
     (tmp_path / "alembic.ini").write_text(
-        "[alembic]\nscript_location = %(here)s/migrations\nsqlalchemy.url = postgresql+asyncpg://u@h/db\n" + s.INI_LOGGING
+        "[alembic]\nscript_location = %(here)s/migrations\nsqlalchemy.url = postgresql+asyncpg://u@h/db\n"
+        + s.INI_LOGGING
     )
     env = tmp_path / "migrations" / "env.py"
     env.parent.mkdir()
@@ -80,7 +92,9 @@ def run(env, workspace=True):
     return analyze(env.read_text(), str(env), project=ProjectIndex().context_for(env), workspace=ws)
 
 
-ASYNC_CALLER = "from alembic import command\n\nasync def startup(cfg):\n    command.upgrade(cfg, 'head')\n"
+ASYNC_CALLER = (
+    "from alembic import command\n\nasync def startup(cfg):\n    command.upgrade(cfg, 'head')\n"
+)
 SYNC_CALLER = "from alembic import command\n\ndef migrate(cfg):\n    command.upgrade(cfg, 'head')\n"
 
 

@@ -42,7 +42,9 @@ def test_loaded_names_include_calls_and_arguments_but_not_stores():
 
 
 def test_offline_configure_url_is_resolved_with_ini_key(tmp_path):
-    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s\nsqlalchemy.url = sqlite:///a.db\n")
+    (tmp_path / "alembic.ini").write_text(
+        "[alembic]\nscript_location = %(here)s\nsqlalchemy.url = sqlite:///a.db\n"
+    )
     env = tmp_path / "env.py"
     text = "from alembic import context\nconfig = context.config\ncontext.configure(url=config.get_main_option('sqlalchemy.url'))\n"
     env.write_text(text)
@@ -66,5 +68,7 @@ def test_ini_key_is_set_when_the_option_is_missing(tmp_path):
 
 
 def test_online_configure_has_no_url():
-    facts = facts_of("from alembic import context\ndef run(c):\n    context.configure(connection=c)\n")
+    facts = facts_of(
+        "from alembic import context\ndef run(c):\n    context.configure(connection=c)\n"
+    )
     assert facts.configures[0].url is None

@@ -23,8 +23,8 @@ from .rewrite_common import (
     blank_lines,
     canonical,
     carry_leading,
-    comments_of,
     comment_lines,
+    comments_of,
     docstring_of,
     dotted,
     ensure_from_import,
@@ -92,14 +92,20 @@ def _engine_assignment(stmt: cst.CSTNode, imports: ImportMap) -> tuple[str, cst.
     """`X = <engine factory>(...)` -> (X, call, kind)."""
     if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
         small = stmt.body[0]
-        if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+        if (
+            isinstance(small, cst.Assign)
+            and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+        ):
             kind = _engine_kind(small.value, imports)
             if kind is not None:
                 return small.targets[0].target.value, small.value, kind
     return None
 
 
-def _replace_assigned_value(stmt: cst.SimpleStatementLine, value: cst.BaseExpression) -> cst.SimpleStatementLine:
+def _replace_assigned_value(
+    stmt: cst.SimpleStatementLine, value: cst.BaseExpression
+) -> cst.SimpleStatementLine:
     return stmt.with_changes(body=[stmt.body[0].with_changes(value=value)])
 
 
@@ -169,7 +175,9 @@ def _config_expr(module: cst.Module, imports: ImportMap) -> str | None:
     return f"{ctx[0]}.config" if ctx else None
 
 
-def _nullpool_expr(module: cst.Module, imports: ImportMap, taken: set[str] | None = None) -> tuple[cst.Module, str]:
+def _nullpool_expr(
+    module: cst.Module, imports: ImportMap, taken: set[str] | None = None
+) -> tuple[cst.Module, str]:
     """An expression for NullPool, reusing whatever the file already imports."""
     for local, binding in imports.bindings.items():
         if binding.type_only:
@@ -183,7 +191,9 @@ def _nullpool_expr(module: cst.Module, imports: ImportMap, taken: set[str] | Non
     for local, binding in imports.bindings.items():
         if not binding.type_only and binding.qualified == "sqlalchemy":
             return module, f"{local}.pool.NullPool"  # sqlalchemy/__init__ imports .pool
-    module, local = ensure_from_import(module, "sqlalchemy", "pool", prefer_alias="sa_pool", taken=taken)
+    module, local = ensure_from_import(
+        module, "sqlalchemy", "pool", prefer_alias="sa_pool", taken=taken
+    )
     return module, f"{local}.NullPool"
 
 
@@ -206,7 +216,9 @@ def _drop_future(call: cst.Call) -> cst.Call:
     return call if i is None else remove_arg(call, i)
 
 
-def _replace_stmt(module: cst.Module, old: cst.BaseStatement, new: list[cst.BaseStatement]) -> cst.Module:
+def _replace_stmt(
+    module: cst.Module, old: cst.BaseStatement, new: list[cst.BaseStatement]
+) -> cst.Module:
     body = list(module.body)
     i = next(i for i, s in enumerate(body) if s is old)
     body[i : i + 1] = new
@@ -215,12 +227,20 @@ def _replace_stmt(module: cst.Module, old: cst.BaseStatement, new: list[cst.Base
 
 def _takes_params(func: cst.FunctionDef) -> bool:
     p = func.params
-    return bool(p.params or p.posonly_params or p.kwonly_params or isinstance(p.star_arg, cst.Param) or p.star_kwarg)
+    return bool(
+        p.params
+        or p.posonly_params
+        or p.kwonly_params
+        or isinstance(p.star_arg, cst.Param)
+        or p.star_kwarg
+    )
 
 
 def _flow_escapes(func: cst.FunctionDef) -> list[cst.CSTNode]:
     return find_all(
-        func.body, lambda n: isinstance(n, (cst.Return, cst.Yield, cst.Global, cst.Nonlocal)), stop_at_defs=True
+        func.body,
+        lambda n: isinstance(n, (cst.Return, cst.Yield, cst.Global, cst.Nonlocal)),
+        stop_at_defs=True,
     )
 
 
@@ -231,7 +251,9 @@ def _flow_escapes(func: cst.FunctionDef) -> list[cst.CSTNode]:
 class _Online:
     func: cst.FunctionDef
     imports: ImportMap  # the module's imports plus the function's own
-    engine_stmt: cst.SimpleStatementLine | None  # `X = factory(...)`; None when created inline in the with
+    engine_stmt: (
+        cst.SimpleStatementLine | None
+    )  # `X = factory(...)`; None when created inline in the with
     engine_in_module: bool  # the engine statement is at module level
     with_at: int
     engine: str | None
@@ -240,7 +262,9 @@ class _Online:
     conn: str
 
 
-def _online_in(module: cst.Module, func: cst.FunctionDef, imports: ImportMap) -> _Online | str | None:
+def _online_in(
+    module: cst.Module, func: cst.FunctionDef, imports: ImportMap
+) -> _Online | str | None:
     """The `with <engine>.connect() as conn:` plan of a function, a reason it cannot be
     used, or None when the function opens no connection."""
     if not isinstance(func.body, cst.IndentedBlock):
@@ -282,7 +306,9 @@ def _online_in(module: cst.Module, func: cst.FunctionDef, imports: ImportMap) ->
                     # Moved into the async function: only if nothing else uses it.
                     if reads(module)[receiver.value] != 2:
                         return f"the engine '{receiver.value}' is created at module level and used elsewhere in env.py, so it cannot be turned into an async engine here"
-                    return _Online(func, imports, mstmt, True, j, receiver.value, found[1], found[2], conn)
+                    return _Online(
+                        func, imports, mstmt, True, j, receiver.value, found[1], found[2], conn
+                    )
         if stmt.asynchronous is None:
             return f"the engine '{name or 'engine'}' used in {func.name.value}() is not created with engine_from_config() or create_engine() in env.py, so it cannot be converted safely"
     return None
@@ -321,7 +347,10 @@ def _convert_to_async(module: cst.Module, sharing_branch: bool) -> cst.Module | 
             return None  # already async; the repairs handle async files wired wrongly
         if reasons:
             raise Refusal(reasons[0])
-        if any(_engine_kind(n, imports) == "sync" for n in find_all(module, lambda n: isinstance(n, cst.Call))):
+        if any(
+            _engine_kind(n, imports) == "sync"
+            for n in find_all(module, lambda n: isinstance(n, cst.Call))
+        ):
             raise Refusal(
                 "env.py creates a sync engine but not in the usual 'with engine.connect() as connection:' block inside a function, so the online part cannot be rewritten safely"
             )
@@ -330,29 +359,44 @@ def _convert_to_async(module: cst.Module, sharing_branch: bool) -> cst.Module | 
         )
     if len(sync_plans) > 1:
         names = ", ".join(f"{p.func.name.value}()" for p in sync_plans)
-        raise Refusal(f"more than one function connects to a database ({names}); convert a multi-database env.py by hand")
-    return _asyncify(module, imports, sync_plans[0], convert_factory=True, sharing_branch=sharing_branch)
+        raise Refusal(
+            f"more than one function connects to a database ({names}); convert a multi-database env.py by hand"
+        )
+    return _asyncify(
+        module, imports, sync_plans[0], convert_factory=True, sharing_branch=sharing_branch
+    )
 
 
 # --------------------------------------------------------------------------- the transform
 
 
 def _asyncify(
-    module: cst.Module, imports: ImportMap, plan: _Online, *, convert_factory: bool, sharing_branch: bool
+    module: cst.Module,
+    imports: ImportMap,
+    plan: _Online,
+    *,
+    convert_factory: bool,
+    sharing_branch: bool,
 ) -> cst.Module:
     func = plan.func
     fname = func.name.value
     if _takes_params(func):
-        raise Refusal(f"{fname}() takes parameters; only a parameterless online function can be split safely")
+        raise Refusal(
+            f"{fname}() takes parameters; only a parameterless online function can be split safely"
+        )
     escapes = _flow_escapes(func)
     if escapes:
         kind = type(escapes[0]).__name__.lower()
-        raise Refusal(f"{fname}() contains a '{kind}' statement, which would change meaning once its body is split into several functions")
+        raise Refusal(
+            f"{fname}() contains a '{kind}' statement, which would change meaning once its body is split into several functions"
+        )
     body = list(func.body.body)
     doc = docstring_of(body)
     with_node: cst.With = body[plan.with_at]
     if not isinstance(with_node.body, cst.IndentedBlock):
-        raise Refusal(f"the 'with' block in {fname}() is written on one line; put its body on its own lines first")
+        raise Refusal(
+            f"the 'with' block in {fname}() is written on one line; put its body on its own lines first"
+        )
     inner = list(with_node.body.body)
     conn = plan.conn
     engine = plan.engine
@@ -364,9 +408,13 @@ def _asyncify(
     post = [s for s in post if s not in dispose_stmts]
     if engine is not None:
         if reads(*inner)[engine]:
-            raise Refusal(f"the migration block uses the engine '{engine}' itself, which becomes an AsyncEngine that sync code cannot use")
+            raise Refusal(
+                f"the migration block uses the engine '{engine}' itself, which becomes an AsyncEngine that sync code cannot use"
+            )
         if reads(*pre)[engine] or reads(*post)[engine]:
-            raise Refusal(f"{fname}() uses the engine '{engine}' outside the 'with' block, which would need an AsyncEngine-aware rewrite")
+            raise Refusal(
+                f"{fname}() uses the engine '{engine}' outside the 'with' block, which would need an AsyncEngine-aware rewrite"
+            )
     if has_await(with_node.body):
         raise Refusal(f"the 'with' block in {fname}() already awaits something; fix that first")
 
@@ -376,7 +424,9 @@ def _asyncify(
         raise Refusal(f"'{conn}' is used after its 'with' block in {fname}()")
     clash = sorted(n for n in inner_binds if post_reads[n])
     if clash:
-        raise Refusal(f"'{clash[0]}' is set inside the migration block and used after it, so the block cannot move into its own function")
+        raise Refusal(
+            f"'{clash[0]}' is set inside the migration block and used after it, so the block cannot move into its own function"
+        )
 
     # Statements before the `with`: those that only feed the migration block move with it
     # into do_run_migrations; everything else (URL overrides...) stays before the engine.
@@ -389,7 +439,9 @@ def _asyncify(
         in_engine = any(engine_reads[n] for n in bound)
         if in_body and in_engine:
             both = sorted(n for n in bound if body_reads[n] and engine_reads[n])
-            raise Refusal(f"'{both[0]}' is used both to build the engine and inside the migration block of {fname}(); split it by hand")
+            raise Refusal(
+                f"'{both[0]}' is used both to build the engine and inside the migration block of {fname}(); split it by hand"
+            )
         if in_body:
             to_body.insert(0, stmt)
             body_reads += reads(stmt)
@@ -416,7 +468,12 @@ def _asyncify(
         async_name = SYNC_FACTORIES[sync_qualified]
         module, local = ensure_from_import(module, _ASYNC_MODULE, async_name, taken=taken)
         module, nullpool = _nullpool_expr(module, plan.imports, taken)
-        factory = _with_nullpool(_drop_future(factory.with_changes(func=cst.Name(local))), plan.imports, nullpool, builder)
+        factory = _with_nullpool(
+            _drop_future(factory.with_changes(func=cst.Name(local))),
+            plan.imports,
+            nullpool,
+            builder,
+        )
 
     # def do_run_migrations(connection: Connection) -> None
     new_defs: list[cst.BaseStatement] = []
@@ -426,16 +483,23 @@ def _asyncify(
             inner = [inner[0].with_changes(leading_lines=blank_lines(1)), *inner[1:]]
         moved = trim_leading_blank([*to_body, *inner])
         param = conn
-        if conn != "connection" and not reads(*moved)["connection"] and "connection" not in binds(*moved):
+        if (
+            conn != "connection"
+            and not reads(*moved)["connection"]
+            and "connection" not in binds(*moved)
+        ):
             param = "connection"
             moved = _rename(moved, conn, param)
         do_def = builder.stmt(f"def {target}({param}: {conn_type}) -> None:\n    pass")
         do_def = do_def.with_changes(
-            body=do_def.body.with_changes(body=moved, footer=with_node.body.footer), leading_lines=blank_lines(2)
+            body=do_def.body.with_changes(body=moved, footer=with_node.body.footer),
+            leading_lines=blank_lines(2),
         )
         new_defs.append(do_def)
     elif to_body:
-        raise Refusal(f"statements before the 'with' in {fname}() feed the migration helper's arguments; move them by hand")
+        raise Refusal(
+            f"statements before the 'with' in {fname}() feed the migration helper's arguments; move them by hand"
+        )
 
     # async def run_async_migrations() -> None
     runner = _fresh(taken, "run_async_migrations", target)
@@ -445,10 +509,14 @@ def _asyncify(
         engine = _fresh(taken, "connectable")
         async_body.append(builder.stmt(f"{engine} = None").with_changes())
         async_body[-1] = _replace_assigned_value(async_body[-1], factory)
-        item = item.with_changes(item=item.item.with_changes(func=item.item.func.with_changes(value=cst.Name(engine))))
+        item = item.with_changes(
+            item=item.item.with_changes(func=item.item.func.with_changes(value=cst.Name(engine)))
+        )
     engine_stmt = None
     if plan.engine_stmt is not None:
-        engine_stmt = keep_comments([plan.engine_stmt], _replace_assigned_value(plan.engine_stmt, factory))
+        engine_stmt = keep_comments(
+            [plan.engine_stmt], _replace_assigned_value(plan.engine_stmt, factory)
+        )
     if plan.engine_in_module:
         async_body.append(engine_stmt.with_changes(leading_lines=[]))
     for stmt in engine_side:
@@ -456,35 +524,55 @@ def _asyncify(
     run_sync = builder.stmt(f"await {conn}.run_sync({target})")
     if extra_args:
         call = sole_expr(run_sync).expression
-        call = call.with_changes(args=[call.args[0].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), *extra_args])
+        call = call.with_changes(
+            args=[
+                call.args[0].with_changes(
+                    comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                ),
+                *extra_args,
+            ]
+        )
         run_sync = with_sole_expr(run_sync, sole_expr(run_sync).with_changes(expression=call))
     async_with = with_node.with_changes(
         asynchronous=cst.Asynchronous(),
         items=[item],
-        body=with_node.body.with_changes(body=[run_sync], footer=[] if new_defs else with_node.body.footer),
+        body=with_node.body.with_changes(
+            body=[run_sync], footer=[] if new_defs else with_node.body.footer
+        ),
     )
     async_body.append(async_with)
     async_body.extend(post)
     dispose = builder.stmt(f"await {engine}.dispose()").with_changes(leading_lines=blank_lines(1))
     if dispose_stmts:
         first = dispose_stmts[0]
-        dispose = dispose.with_changes(leading_lines=first.leading_lines, trailing_whitespace=first.trailing_whitespace)
+        dispose = dispose.with_changes(
+            leading_lines=first.leading_lines, trailing_whitespace=first.trailing_whitespace
+        )
         dispose = keep_comments(dispose_stmts, dispose)
     async_body.append(dispose)
     runner_def = builder.stmt(f"async def {runner}() -> None:\n    pass")
     runner_def = runner_def.with_changes(
-        body=runner_def.body.with_changes(body=trim_leading_blank(async_body)), leading_lines=blank_lines(2)
+        body=runner_def.body.with_changes(body=trim_leading_blank(async_body)),
+        leading_lines=blank_lines(2),
     )
     new_defs.append(runner_def)
 
     # def run_migrations_online(): asyncio.run(...) with the connection-sharing branch
     online_body: list[cst.BaseStatement] = [doc] if doc is not None else []
-    extra_code = "".join(", " + builder.code(a.with_changes(comma=cst.MaybeSentinel.DEFAULT)) for a in extra_args)
+    extra_code = "".join(
+        ", " + builder.code(a.with_changes(comma=cst.MaybeSentinel.DEFAULT)) for a in extra_args
+    )
     if sharing_branch:
         cfg = _config_expr(module, ImportMap.of_module(module))
         if cfg is None:
-            raise Refusal("env.py has no module-level 'config = context.config' to read the shared connection from; use the variant without the connection-sharing branch")
-        shared = _fresh(module, "connectable", *reads(*extra_args)) if reads(*extra_args)["connectable"] else "connectable"
+            raise Refusal(
+                "env.py has no module-level 'config = context.config' to read the shared connection from; use the variant without the connection-sharing branch"
+            )
+        shared = (
+            _fresh(module, "connectable", *reads(*extra_args))
+            if reads(*extra_args)["connectable"]
+            else "connectable"
+        )
         stmts = builder.stmts(
             f'{shared} = {cfg}.attributes.get("connection", None)\n'
             f"if {shared} is None:\n"
@@ -518,7 +606,9 @@ def _drop_module_stmt(module: cst.Module, stmt: cst.BaseStatement) -> cst.Module
         body[i] = carry_leading(removed, body[i])
     else:
         lost = comments_of(removed)
-        return module.with_changes(body=body, footer=[*comment_lines(lost.elements()), *module.footer])
+        return module.with_changes(
+            body=body, footer=[*comment_lines(lost.elements()), *module.footer]
+        )
     return module.with_changes(body=body)
 
 
@@ -534,7 +624,10 @@ def _is_call_on(stmt: cst.CSTNode, receiver: str | None, method: str) -> bool:
 
 
 def _reusable_helper(
-    module: cst.Module, inner: list[cst.BaseStatement], conn: str, online_body: list[cst.BaseStatement]
+    module: cst.Module,
+    inner: list[cst.BaseStatement],
+    conn: str,
+    online_body: list[cst.BaseStatement],
 ) -> tuple[str | None, list[cst.Arg]]:
     """`with ... as conn: helper(conn, *rest)` where helper is a module-level def: reuse it."""
     if len(inner) != 1:
@@ -543,10 +636,19 @@ def _reusable_helper(
     if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.args):
         return None, []
     first, rest = call.args[0], list(call.args[1:])
-    if first.keyword is not None or first.star or not (isinstance(first.value, cst.Name) and first.value.value == conn):
+    if (
+        first.keyword is not None
+        or first.star
+        or not (isinstance(first.value, cst.Name) and first.value.value == conn)
+    ):
         return None, []
     helper = next(
-        (s for s in module.body if isinstance(s, cst.FunctionDef) and s.name.value == call.func.value), None
+        (
+            s
+            for s in module.body
+            if isinstance(s, cst.FunctionDef) and s.name.value == call.func.value
+        ),
+        None,
     )
     if helper is None or helper.asynchronous is not None:
         return None, []
@@ -556,7 +658,9 @@ def _reusable_helper(
     if comments_of(inner[0]) - comments_of(*inner[0].leading_lines):
         return None, []  # a comment inside the call would have nowhere to go
     if rest:
-        rest[-1] = rest[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=cst.SimpleWhitespace(""))
+        rest[-1] = rest[-1].with_changes(
+            comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=cst.SimpleWhitespace("")
+        )
     return call.func.value, rest
 
 
@@ -564,8 +668,17 @@ def _reusable_helper(
 
 # Methods of AsyncEngine/AsyncConnection that return something to await.
 _AWAITABLE_METHODS = {
-    "run_sync", "dispose", "commit", "rollback", "close", "execute", "exec_driver_sql",
-    "begin", "connect", "scalar", "scalars",
+    "run_sync",
+    "dispose",
+    "commit",
+    "rollback",
+    "close",
+    "execute",
+    "exec_driver_sql",
+    "begin",
+    "connect",
+    "scalar",
+    "scalars",
 }
 
 
@@ -607,7 +720,10 @@ def _scope(func: cst.FunctionDef, imports: ImportMap) -> _Scope:
             engines.add(name)
         elif kind == "sync":
             sync_engines[name] = node.value
-        elif isinstance(node.value, cst.Await) and _method(node.value.expression) in ("connect", "begin"):
+        elif isinstance(node.value, cst.Await) and _method(node.value.expression) in (
+            "connect",
+            "begin",
+        ):
             conns.add(name)
     for node in find_all(func.body, lambda n: isinstance(n, cst.With), stop_at_defs=True):
         for item in node.items:
@@ -687,9 +803,13 @@ class _Unawaited(cst.CSTTransformer):
         self.awaited = 0
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.stack.append(_scope(node, self.imports.within(node)) if node.asynchronous is not None else None)
+        self.stack.append(
+            _scope(node, self.imports.within(node)) if node.asynchronous is not None else None
+        )
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
         self.stack.pop()
         return updated_node
 
@@ -706,7 +826,9 @@ class _Unawaited(cst.CSTTransformer):
         if scope is not None and isinstance(value.func, cst.Attribute):
             method = value.func.attr.value
             receiver = dotted(value.func.value)
-            if method == "run_sync" or (method in _AWAITABLE_METHODS and receiver in scope.engines | scope.conns):
+            if method == "run_sync" or (
+                method in _AWAITABLE_METHODS and receiver in scope.engines | scope.conns
+            ):
                 self.awaited += 1
                 return cst.Await(expression=value)
         return value
@@ -722,7 +844,9 @@ class _MakeSync(cst.CSTTransformer):
     def __init__(self, names: set[str]):
         self.names = names
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
         if updated_node.name.value in self.names and updated_node.asynchronous is not None:
             return updated_node.with_changes(asynchronous=None)
         return updated_node
@@ -757,11 +881,15 @@ def _repair_unawaited(module: cst.Module) -> cst.Module | None:
     return None if module.deep_equals(original) else module
 
 
-def _only_in_defs(module: cst.Module, names: set[str], transformer: cst.CSTTransformer) -> cst.Module:
+def _only_in_defs(
+    module: cst.Module, names: set[str], transformer: cst.CSTTransformer
+) -> cst.Module:
     """Apply `transformer` inside the functions called `names` only."""
 
     class _Scoped(cst.CSTTransformer):
-        def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        def leave_FunctionDef(
+            self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+        ) -> cst.FunctionDef:
             if updated_node.name.value in names:
                 return updated_node.visit(transformer)
             return updated_node
@@ -814,30 +942,48 @@ class _Blocks(cst.CSTTransformer):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         imports = self.module_imports.within(node)
-        self.stack.append((node, imports, _scope(node, imports) if node.asynchronous is not None else None))
+        self.stack.append(
+            (node, imports, _scope(node, imports) if node.asynchronous is not None else None)
+        )
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
         self.stack.pop()
         return updated_node
 
     def visit_With(self, node: cst.With) -> None:
-        if self.stack and any(_ctx_call(i.item, self.stack[-1][1]) == "begin_transaction" for i in node.items):
+        if self.stack and any(
+            _ctx_call(i.item, self.stack[-1][1]) == "begin_transaction" for i in node.items
+        ):
             self.tx_bodies.add(id(node.body))  # handled as part of the enclosing run
 
     def leave_With(self, original_node: cst.With, updated_node: cst.With) -> cst.With:
         # ENV005: `with` on an AsyncEngine/AsyncConnection must be `async with`.
-        if self.mode != "004" or not self.stack or self.stack[-1][2] is None or updated_node.asynchronous is not None:
+        if (
+            self.mode != "004"
+            or not self.stack
+            or self.stack[-1][2] is None
+            or updated_node.asynchronous is not None
+        ):
             return updated_node
         scope = self.stack[-1][2]
         for item in updated_node.items:
-            if _method(item.item) in ("connect", "begin") and dotted(item.item.func.value) in scope.engines | scope.conns:
+            if (
+                _method(item.item) in ("connect", "begin")
+                and dotted(item.item.func.value) in scope.engines | scope.conns
+            ):
                 return updated_node.with_changes(asynchronous=cst.Asynchronous())
         return updated_node
 
     # -- classification
 
     def _classify(self, stmt: cst.BaseStatement, imports: ImportMap, scope: _Scope) -> _Mig | None:
-        if isinstance(stmt, cst.With) and len(stmt.items) == 1 and _ctx_call(stmt.items[0].item, imports) == "begin_transaction":
+        if (
+            isinstance(stmt, cst.With)
+            and len(stmt.items) == 1
+            and _ctx_call(stmt.items[0].item, imports) == "begin_transaction"
+        ):
             if not isinstance(stmt.body, cst.IndentedBlock):
                 return None
             conns: set[str] = set()
@@ -852,7 +998,11 @@ class _Blocks(cst.CSTTransformer):
                 inner.append(found.sync)
             if stmt.asynchronous is not None:
                 tags.add("004")  # the begin_transaction() itself runs on the event-loop side
-            return _Mig(conns, tags, stmt.with_changes(asynchronous=None, body=stmt.body.with_changes(body=inner)))
+            return _Mig(
+                conns,
+                tags,
+                stmt.with_changes(asynchronous=None, body=stmt.body.with_changes(body=inner)),
+            )
         expr = sole_expr(stmt)
         if expr is None:
             return None
@@ -883,18 +1033,30 @@ class _Blocks(cst.CSTTransformer):
                 return None  # extra positional arguments: no safe reading
             if any(a.keyword is not None and a.keyword.value == "connection" for a in rest):
                 tags.add("006")
-                rest = [a for a in rest if not (a.keyword is not None and a.keyword.value == "connection")]
+                rest = [
+                    a
+                    for a in rest
+                    if not (a.keyword is not None and a.keyword.value == "connection")
+                ]
             if ref == "run_migrations":
                 tags.add("006")
                 new = cst.Call(func=target, args=_tidy_args(rest))
             else:
                 lead = kwarg("connection", cst.Name(conn))
-                args = [lead.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))] if rest else [lead]
+                args = (
+                    [lead.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))]
+                    if rest
+                    else [lead]
+                )
                 new = cst.Call(func=target, args=[*args, *_tidy_args(rest)])
             return _Mig({conn}, tags, keep_comments([stmt], with_sole_expr(stmt, new)))
         if isinstance(target, cst.Lambda) and not rest:
             params = target.params
-            if len(params.params) != 1 or params.star_arg != cst.MaybeSentinel.DEFAULT and isinstance(params.star_arg, cst.Param):
+            if (
+                len(params.params) != 1
+                or params.star_arg != cst.MaybeSentinel.DEFAULT
+                and isinstance(params.star_arg, cst.Param)
+            ):
                 return None
             inner_method = _ctx_call(target.body, imports)
             if inner_method not in ("configure", "run_migrations"):
@@ -910,7 +1072,9 @@ class _Blocks(cst.CSTTransformer):
 
     # -- rewriting a block
 
-    def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
         if not self.stack or id(original_node) in self.tx_bodies:
             return updated_node
         func, imports, scope = self.stack[-1]
@@ -941,7 +1105,9 @@ class _Blocks(cst.CSTTransformer):
             i = j
         return updated_node.with_changes(body=out)
 
-    def _extract(self, func: cst.FunctionDef, scope: _Scope, conn: str, run_: list) -> cst.BaseStatement:
+    def _extract(
+        self, func: cst.FunctionDef, scope: _Scope, conn: str, run_: list
+    ) -> cst.BaseStatement:
         originals = [s for s, _ in run_]
         sync = [m.sync for _, m in run_]
         local = (scope.local - {conn}) & set(reads(*sync))
@@ -955,7 +1121,9 @@ class _Blocks(cst.CSTTransformer):
         if conn != "connection" and not reads(*sync)["connection"]:
             param = "connection"
             sync = _rename(sync, conn, param)
-        sync[0] = sync[0].with_changes(leading_lines=[l for l in sync[0].leading_lines if l.comment is not None])
+        sync[0] = sync[0].with_changes(
+            leading_lines=[l for l in sync[0].leading_lines if l.comment is not None]
+        )
         name = self._helper_name(param, sync)
         call = self.builder.stmt(f"await {conn}.run_sync({name})")
         blank = [l for l in originals[0].leading_lines if l.comment is None]
@@ -963,15 +1131,24 @@ class _Blocks(cst.CSTTransformer):
         # When an existing helper is reused, the block's comments stay here.
         return keep_comments(originals, call) if name not in self.reserved else call
 
-    def _in_transaction(self, sync: list[cst.BaseStatement], func: cst.FunctionDef) -> list[cst.BaseStatement]:
+    def _in_transaction(
+        self, sync: list[cst.BaseStatement], func: cst.FunctionDef
+    ) -> list[cst.BaseStatement]:
         """Put a bare run_migrations() inside `with context.begin_transaction():` as the
         template does: without it PostgreSQL rolls the migration back at close, silently."""
         imports = self.stack[-1][1]
-        if any(_ctx_call(s.items[0].item, imports) == "begin_transaction" for s in sync if isinstance(s, cst.With)):
+        if any(
+            _ctx_call(s.items[0].item, imports) == "begin_transaction"
+            for s in sync
+            if isinstance(s, cst.With)
+        ):
             return sync
         for stmt in sync:
             call = sole_expr(stmt)
-            if _ctx_call(call, imports) == "configure" and find_kwarg(call, "transaction_per_migration") is not None:
+            if (
+                _ctx_call(call, imports) == "configure"
+                and find_kwarg(call, "transaction_per_migration") is not None
+            ):
                 return sync  # each revision commits on its own then
         out = []
         for stmt in sync:
@@ -990,7 +1167,11 @@ class _Blocks(cst.CSTTransformer):
         # Reuse an existing helper that already does exactly this.
         for existing in self.module_defs.values():
             ps = _params(existing)
-            if existing.asynchronous is None and len(ps) == 1 and isinstance(existing.body, cst.IndentedBlock):
+            if (
+                existing.asynchronous is None
+                and len(ps) == 1
+                and isinstance(existing.body, cst.IndentedBlock)
+            ):
                 candidate = _rename(sync, param, ps[0].name.value)
                 if _same_code(self.builder, existing.body.body, candidate):
                     return existing.name.value
@@ -1007,7 +1188,9 @@ class _Blocks(cst.CSTTransformer):
 
     # -- one statement at a time
 
-    def _simple_fixes(self, stmt: cst.BaseStatement, imports: ImportMap, scope: _Scope) -> cst.BaseStatement:
+    def _simple_fixes(
+        self, stmt: cst.BaseStatement, imports: ImportMap, scope: _Scope
+    ) -> cst.BaseStatement:
         if not isinstance(stmt, cst.SimpleStatementLine):
             return stmt
         expr = sole_expr(stmt)
@@ -1044,8 +1227,15 @@ class _Blocks(cst.CSTTransformer):
         return stmt if new.deep_equals(stmt) else keep_comments([stmt], new)
 
     def _run_sync_call(self, conn: str, func: cst.BaseExpression, rest: list[cst.Arg]) -> cst.Call:
-        args = [cst.Arg(func, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) if rest else cst.Arg(func)]
-        return cst.Call(func=cst.Attribute(value=cst.parse_expression(conn), attr=cst.Name("run_sync")), args=[*args, *_tidy_args(rest)])
+        args = [
+            cst.Arg(func, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            if rest
+            else cst.Arg(func)
+        ]
+        return cst.Call(
+            func=cst.Attribute(value=cst.parse_expression(conn), attr=cst.Name("run_sync")),
+            args=[*args, *_tidy_args(rest)],
+        )
 
     def _fix_run_sync(self, call: cst.Call, imports: ImportMap) -> cst.Call:
         first, rest = call.args[0], list(call.args[1:])
@@ -1055,7 +1245,16 @@ class _Blocks(cst.CSTTransformer):
             helper = self.module_defs.get(target.func.value)
             if helper is not None and helper.asynchronous is None and not target.args[0].keyword:
                 inner = list(target.args[1:])
-                return call.with_changes(args=[cst.Arg(target.func, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) if inner or rest else cst.Arg(target.func), *_tidy_args(inner + rest)])
+                return call.with_changes(
+                    args=[
+                        cst.Arg(
+                            target.func, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                        )
+                        if inner or rest
+                        else cst.Arg(target.func),
+                        *_tidy_args(inner + rest),
+                    ]
+                )
         if self.mode != "006":
             return call
         ref = _ctx_ref(target, imports)
@@ -1064,16 +1263,26 @@ class _Blocks(cst.CSTTransformer):
             if i is not None:
                 return remove_arg(call, i)
         elif ref == "run_migrations":
-            kw = _tidy_args([a for a in rest if not (a.keyword is not None and a.keyword.value == "connection")])
+            kw = _tidy_args(
+                [a for a in rest if not (a.keyword is not None and a.keyword.value == "connection")]
+            )
             lam = cst.parse_expression("lambda _connection: None")
             lam = lam.with_changes(body=cst.Call(func=target, args=kw))
-            return call.with_changes(args=[first.with_changes(value=lam, comma=cst.MaybeSentinel.DEFAULT)])
+            return call.with_changes(
+                args=[first.with_changes(value=lam, comma=cst.MaybeSentinel.DEFAULT)]
+            )
         return call
 
 
 def _tidy_args(args: list[cst.Arg]) -> list[cst.Arg]:
     """Arguments moved into a new call: plain separators, no trailing comma."""
-    out = [a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")), whitespace_after_arg=cst.SimpleWhitespace("")) for a in args]
+    out = [
+        a.with_changes(
+            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")),
+            whitespace_after_arg=cst.SimpleWhitespace(""),
+        )
+        for a in args
+    ]
     if out:
         out[-1] = out[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
     return out
@@ -1085,11 +1294,18 @@ def _same_code(builder: Builder, a: list[cst.BaseStatement], b: list[cst.BaseSta
     def dump(stmts: list[cst.BaseStatement]) -> str | None:
         code = "".join(builder.code(s) for s in stmts)
         try:
-            tree = ast.parse("def _():\n" + "".join("    " + line + "\n" for line in code.splitlines()))
+            tree = ast.parse(
+                "def _():\n" + "".join("    " + line + "\n" for line in code.splitlines())
+            )
         except SyntaxError:
             return None
         body = tree.body[0].body
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+        if (
+            body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
             body = body[1:]
         return "".join(ast.dump(s) for s in body)
 
@@ -1102,22 +1318,32 @@ def _add_connection_param(module: cst.Module, names: set[str], conn_type: str) -
     module_names = module_level_names(module)
 
     class _AddParam(cst.CSTTransformer):
-        def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        def leave_FunctionDef(
+            self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+        ) -> cst.FunctionDef:
             if updated_node.name.value not in names:
                 return updated_node
             body_reads = reads(updated_node.body)
             name = "connection"
-            if "connection" in binds(*updated_node.body.body) or ("connection" in module_names and body_reads["connection"]):
+            if "connection" in binds(*updated_node.body.body) or (
+                "connection" in module_names and body_reads["connection"]
+            ):
                 name = "sync_connection"
             param = cst.Param(
                 name=cst.Name(name),
                 annotation=cst.Annotation(annotation=cst.Name(conn_type)),
             )
             params = updated_node.params
-            others = [*params.params, *params.kwonly_params] or isinstance(params.star_arg, (cst.Param, cst.ParamStar))
+            others = [*params.params, *params.kwonly_params] or isinstance(
+                params.star_arg, (cst.Param, cst.ParamStar)
+            )
             if others:
-                param = param.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-            return updated_node.with_changes(params=params.with_changes(params=[param, *params.params]))
+                param = param.with_changes(
+                    comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                )
+            return updated_node.with_changes(
+                params=params.with_changes(params=[param, *params.params])
+            )
 
     return module.visit(_AddParam())
 
@@ -1135,18 +1361,28 @@ def _repair_blocks(module: cst.Module, mode: str) -> cst.Module | None:
         plans, _ = _find_online(module, imports)
         async_plans = [p for p in plans if p.kind in ("async", "wrap")]
         if len(async_plans) > 1:
-            raise Refusal("more than one function opens a connection on an async engine; repair them by hand")
+            raise Refusal(
+                "more than one function opens a connection on an async engine; repair them by hand"
+            )
         if async_plans:
-            module = _asyncify(module, imports, async_plans[0], convert_factory=False, sharing_branch=False)
+            module = _asyncify(
+                module, imports, async_plans[0], convert_factory=False, sharing_branch=False
+            )
             imports = ImportMap.of_module(module)
         # `async with context.begin_transaction()` inside a sync def or a run_sync() target
         targets = _run_sync_targets(module)
-        sync_defs = {f.name.value for f in find_all(module, lambda n: isinstance(n, cst.FunctionDef)) if f.asynchronous is None}
+        sync_defs = {
+            f.name.value
+            for f in find_all(module, lambda n: isinstance(n, cst.FunctionDef))
+            if f.asynchronous is None
+        }
         module = _only_in_defs(module, sync_defs | targets, _BeginTransactionToSync(imports))
         module = _async_with_on_sync_engine(module, imports)
         imports = ImportMap.of_module(module)
 
-    conn_type = plan_from_import(module, "sqlalchemy.engine", "Connection", prefer_alias="SAConnection")
+    conn_type = plan_from_import(
+        module, "sqlalchemy.engine", "Connection", prefer_alias="SAConnection"
+    )
     blocks = _Blocks(module, imports, mode, conn_type)
     body: list[cst.BaseStatement] = []
     for stmt in module.body:
@@ -1158,7 +1394,11 @@ def _repair_blocks(module: cst.Module, mode: str) -> cst.Module | None:
     needs_type = blocks.used_conn_type
     if mode == "006":
         defs = _module_defs(module)
-        missing = {n for n in _run_sync_targets(module) if n in defs and defs[n].asynchronous is None and _positionless(defs[n])}
+        missing = {
+            n
+            for n in _run_sync_targets(module)
+            if n in defs and defs[n].asynchronous is None and _positionless(defs[n])
+        }
         if missing:
             module = _add_connection_param(module, missing, conn_type)
             needs_type = True
@@ -1177,9 +1417,15 @@ def _async_with_on_sync_engine(module: cst.Module, imports: ImportMap) -> cst.Mo
             if node.asynchronous is None:
                 return True
             scope = _scope(node, imports.within(node))
-            for with_node in find_all(node.body, lambda n: isinstance(n, cst.With) and n.asynchronous is not None):
+            for with_node in find_all(
+                node.body, lambda n: isinstance(n, cst.With) and n.asynchronous is not None
+            ):
                 for item in with_node.items:
-                    receiver = dotted(item.item.func.value) if _method(item.item) in ("connect", "begin") else None
+                    receiver = (
+                        dotted(item.item.func.value)
+                        if _method(item.item) in ("connect", "begin")
+                        else None
+                    )
                     if receiver in scope.sync_engines:
                         qn = imports.within(node).qualname(scope.sync_engines[receiver].func)
                         wanted[receiver] = SYNC_FACTORIES[qn]
@@ -1197,7 +1443,9 @@ def _async_with_on_sync_engine(module: cst.Module, imports: ImportMap) -> cst.Mo
         def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
             self.stack.append(node.asynchronous is not None)
 
-        def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        def leave_FunctionDef(
+            self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+        ) -> cst.FunctionDef:
             self.stack.pop()
             return updated_node
 
@@ -1206,7 +1454,9 @@ def _async_with_on_sync_engine(module: cst.Module, imports: ImportMap) -> cst.Mo
                 return updated_node
             target = dotted(updated_node.targets[0].target)
             if target in wanted and _engine_kind(updated_node.value, imports) == "sync":
-                call = _drop_future(updated_node.value.with_changes(func=cst.Name(locals_[wanted[target]])))
+                call = _drop_future(
+                    updated_node.value.with_changes(func=cst.Name(locals_[wanted[target]]))
+                )
                 return updated_node.with_changes(value=call)
             return updated_node
 
@@ -1236,10 +1486,16 @@ def _legacy_inner(node: cst.CSTNode, imports: ImportMap) -> cst.Call | None:
 
 def _repair_legacy(module: cst.Module) -> cst.Module | None:
     all_imports = _all_imports(module)
-    wraps = [n for n in find_all(module, lambda n: isinstance(n, cst.Call)) if _legacy_inner(n, all_imports) is not None]
+    wraps = [
+        n
+        for n in find_all(module, lambda n: isinstance(n, cst.Call))
+        if _legacy_inner(n, all_imports) is not None
+    ]
     if not wraps:
         return None
-    needed = {SYNC_FACTORIES[all_imports.qualname(_legacy_inner(w, all_imports).func)] for w in wraps}
+    needed = {
+        SYNC_FACTORIES[all_imports.qualname(_legacy_inner(w, all_imports).func)] for w in wraps
+    }
     locals_ = {name: plan_from_import(module, _ASYNC_MODULE, name) for name in needed}
 
     class _Unwrap(cst.CSTTransformer):
@@ -1281,7 +1537,11 @@ def _async_factory_calls(module: cst.Module, imports: ImportMap) -> list[cst.Cal
 
 def _add_null_pool(module: cst.Module) -> cst.Module | None:
     imports = _all_imports(module)
-    todo = [c for c in _async_factory_calls(module, imports) if find_kwarg(c, "poolclass") is None and not has_star_kwargs(c)]
+    todo = [
+        c
+        for c in _async_factory_calls(module, imports)
+        if find_kwarg(c, "poolclass") is None and not has_star_kwargs(c)
+    ]
     if not todo:
         return None
     targets = {id(c) for c in todo}
@@ -1314,9 +1574,13 @@ def _add_dispose(module: cst.Module) -> cst.Module | None:
     changed = False
 
     class _Dispose(cst.CSTTransformer):
-        def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        def leave_FunctionDef(
+            self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+        ) -> cst.FunctionDef:
             nonlocal changed
-            if updated_node.asynchronous is None or not isinstance(updated_node.body, cst.IndentedBlock):
+            if updated_node.asynchronous is None or not isinstance(
+                updated_node.body, cst.IndentedBlock
+            ):
                 return updated_node
             scope = _scope(updated_node, imports.within(updated_node))
             body = list(updated_node.body.body)
@@ -1332,9 +1596,17 @@ def _add_dispose(module: cst.Module) -> cst.Module | None:
                 if not users:
                     continue
                 last = body[users[-1]]
-                if find_all(last, lambda n: isinstance(n, (cst.Return, cst.Global, cst.Nonlocal)), stop_at_defs=True):
-                    raise Refusal(f"{updated_node.name.value}() hands the engine '{engine}' on, so it is not safe to dispose of it there")
-                stmt = builder.stmt(f"await {engine}.dispose()").with_changes(leading_lines=blank_lines(1))
+                if find_all(
+                    last,
+                    lambda n: isinstance(n, (cst.Return, cst.Global, cst.Nonlocal)),
+                    stop_at_defs=True,
+                ):
+                    raise Refusal(
+                        f"{updated_node.name.value}() hands the engine '{engine}' on, so it is not safe to dispose of it there"
+                    )
+                stmt = builder.stmt(f"await {engine}.dispose()").with_changes(
+                    leading_lines=blank_lines(1)
+                )
                 body.insert(users[-1] + 1, stmt)
                 changed = True
             return updated_node.with_changes(body=updated_node.body.with_changes(body=body))

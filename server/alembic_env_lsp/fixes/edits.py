@@ -32,7 +32,11 @@ def add_keyword(source: SourceText, call: ast.Call, keyword_text: str) -> TextEd
     if not isinstance(last, ast.keyword):
         # `f((x))`: parentheses around a positional argument are not part of its node
         others = [a for a in args if a is not last]
-        before = source.node_range(max(others, key=lambda a: (a.end_lineno, a.end_col_offset))).end if others else source.node_range(call.func).end  # type: ignore[attr-defined]
+        before = (
+            source.node_range(max(others, key=lambda a: (a.end_lineno, a.end_col_offset))).end
+            if others
+            else source.node_range(call.func).end
+        )  # type: ignore[attr-defined]
         gap = source.slice(Range(before, last_range.start))
         extra = gap.count("(") - (0 if others else 1)
         if extra > 0 and "#" not in gap:
@@ -59,7 +63,8 @@ def add_keyword(source: SourceText, call: ast.Call, keyword_text: str) -> TextEd
 def remove_keyword(source: SourceText, call: ast.Call, name: str) -> TextEdit | None:
     """Delete `name=value` and the comma that separates it from its neighbour."""
     items: list[ast.AST] = sorted(
-        [*call.args, *call.keywords], key=lambda a: (a.lineno, a.col_offset)  # type: ignore[attr-defined]
+        [*call.args, *call.keywords],
+        key=lambda a: (a.lineno, a.col_offset),  # type: ignore[attr-defined]
     )
     for index, item in enumerate(items):
         if isinstance(item, ast.keyword) and item.arg == name:
@@ -81,7 +86,10 @@ def remove_keyword(source: SourceText, call: ast.Call, name: str) -> TextEdit | 
                 rest = line[end.character :]
                 if rest.lstrip(" \t").startswith(","):
                     end = Position(end.line, len(line) - len(rest.lstrip(" \t")) + 1)
-                if not source.line(start.line)[: start.character].strip() and not line[end.character :].strip():
+                if (
+                    not source.line(start.line)[: start.character].strip()
+                    and not line[end.character :].strip()
+                ):
                     start, end = Position(start.line, 0), Position(end.line + 1, 0)
                 return TextEdit(Range(start, end), "")
             return TextEdit(this, "")
@@ -100,7 +108,9 @@ def local_name_for(facts: EnvFacts, qname: str) -> str | None:
     return None
 
 
-def ensure_import(facts: EnvFacts, source: SourceText, module: str, name: str) -> tuple[str, list[TextEdit]]:
+def ensure_import(
+    facts: EnvFacts, source: SourceText, module: str, name: str
+) -> tuple[str, list[TextEdit]]:
     """The expression to use for `module.name`, plus the import to add when there is none."""
     existing = local_name_for(facts, f"{module}.{name}")
     if existing is not None:
@@ -148,7 +158,10 @@ def statement_lines(stmt: ast.stmt) -> tuple[int, int]:
 
 def has_multiline_string(node: ast.AST) -> bool:
     for child in ast.walk(node):
-        if isinstance(child, (ast.Constant, ast.JoinedStr)) and getattr(child, "end_lineno", child.lineno) != child.lineno:
+        if (
+            isinstance(child, (ast.Constant, ast.JoinedStr))
+            and getattr(child, "end_lineno", child.lineno) != child.lineno
+        ):
             return True
     return False
 
@@ -183,7 +196,9 @@ def line_starts_mid_line(source: SourceText, stmt: ast.stmt) -> bool:
     return source.line(start.line)[: start.character].strip() != ""
 
 
-def insert_lines_after(source: SourceText, stmt: ast.stmt, lines: list[str], indent: str) -> TextEdit:
+def insert_lines_after(
+    source: SourceText, stmt: ast.stmt, lines: list[str], indent: str
+) -> TextEdit:
     last = _line_after(source, stmt) - 1
     eol = source.line_ending()
     text = "".join(f"{indent}{line}{eol}" if line else eol for line in lines)
@@ -194,7 +209,9 @@ def insert_lines_after(source: SourceText, stmt: ast.stmt, lines: list[str], ind
     return insert_at(Position(last + 1, 0), text)
 
 
-def ensure_module_import(facts: EnvFacts, source: SourceText, module: str) -> tuple[str, list[TextEdit]]:
+def ensure_module_import(
+    facts: EnvFacts, source: SourceText, module: str
+) -> tuple[str, list[TextEdit]]:
     """The name to use for `module` (e.g. "asyncio"), plus `import module` when missing."""
     for local, target in facts.module.aliases.items():
         if target == module:

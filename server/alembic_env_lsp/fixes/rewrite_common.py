@@ -12,8 +12,8 @@ import ast
 import io
 import tokenize
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
 
 import libcst as cst
 
@@ -25,11 +25,11 @@ class RewriteResult:
     changed: bool  # False when the input already has the target shape
 
     @staticmethod
-    def unchanged(source: str) -> "RewriteResult":
+    def unchanged(source: str) -> RewriteResult:
         return RewriteResult(source, None, False)
 
     @staticmethod
-    def refuse(reason: str) -> "RewriteResult":
+    def refuse(reason: str) -> RewriteResult:
         return RewriteResult(None, reason, False)
 
 
@@ -78,7 +78,11 @@ def canonical(qualified: str | None) -> str | None:
         return _CANONICAL[qualified]
     # Every pool class lives in sqlalchemy.pool.impl and is re-exported twice.
     for prefix in ("sqlalchemy.pool.impl.", "sqlalchemy.pool.", "sqlalchemy."):
-        if qualified.startswith(prefix) and qualified.endswith("Pool") and "." not in qualified[len(prefix) :]:
+        if (
+            qualified.startswith(prefix)
+            and qualified.endswith("Pool")
+            and "." not in qualified[len(prefix) :]
+        ):
             return "sqlalchemy.pool." + qualified[len(prefix) :]
     return qualified
 
@@ -109,12 +113,12 @@ class ImportMap:
         self.bindings: dict[str, Binding] = dict(bindings or {})
 
     @classmethod
-    def of_module(cls, module: cst.Module) -> "ImportMap":
+    def of_module(cls, module: cst.Module) -> ImportMap:
         imports = cls()
         _scan_imports(module.body, imports, top=True, type_only=False, into_defs=False)
         return imports
 
-    def within(self, scope: cst.CSTNode) -> "ImportMap":
+    def within(self, scope: cst.CSTNode) -> ImportMap:
         """This map plus the imports made inside `scope` (a function body, or a whole module)."""
         inner = ImportMap(self.bindings)
         if isinstance(scope, cst.Module):
@@ -176,7 +180,9 @@ def _bind_import(small: cst.CSTNode, into: ImportMap, binding: Callable[[str], B
             into.bindings[local] = binding(f"{mod}.{name}")
 
 
-def _scan_imports(stmts: Sequence[cst.CSTNode], into: ImportMap, *, top: bool, type_only: bool, into_defs: bool) -> None:
+def _scan_imports(
+    stmts: Sequence[cst.CSTNode], into: ImportMap, *, top: bool, type_only: bool, into_defs: bool
+) -> None:
     """Collect import bindings by walking statement lists directly (a libcst visitor over
     the whole file costs milliseconds, and rewrites ask for imports many times)."""
     for stmt in stmts:
@@ -184,7 +190,9 @@ def _scan_imports(stmts: Sequence[cst.CSTNode], into: ImportMap, *, top: bool, t
             for small in stmt.body:
                 _bind_import(small, into, lambda q: Binding(q, type_only, top))
             continue
-        nested = lambda suite, tc=type_only: _scan_imports(_suite(suite), into, top=False, type_only=tc, into_defs=into_defs)
+        nested = lambda suite, tc=type_only: _scan_imports(
+            _suite(suite), into, top=False, type_only=tc, into_defs=into_defs
+        )
         if isinstance(stmt, cst.If):
             checking = type_only or dotted(stmt.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
             nested(stmt.body, checking)
@@ -364,7 +372,11 @@ class _Finder(cst.CSTVisitor):
     def on_visit(self, node: cst.CSTNode) -> bool:
         if self.predicate(node):
             self.found.append(node)
-        if self.stop and self.depth > 0 and isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+        if (
+            self.stop
+            and self.depth > 0
+            and isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef))
+        ):
             return False
         self.depth += 1
         return True
@@ -373,7 +385,9 @@ class _Finder(cst.CSTVisitor):
         self.depth -= 1
 
 
-def find_all(root: cst.CSTNode, predicate: Callable[[cst.CSTNode], bool], *, stop_at_defs: bool = False) -> list[cst.CSTNode]:
+def find_all(
+    root: cst.CSTNode, predicate: Callable[[cst.CSTNode], bool], *, stop_at_defs: bool = False
+) -> list[cst.CSTNode]:
     """Nodes under `root` (itself included) matching `predicate`; optionally not inside nested defs."""
     finder = _Finder(predicate, stop_at_defs)
     root.visit(finder)
@@ -451,7 +465,11 @@ def carry_leading(removed: cst.BaseStatement, following: cst.BaseStatement) -> c
     comment it held move onto the statement that now takes its place."""
     inner = comments_of(removed) - comments_of(*removed.leading_lines)
     return following.with_changes(
-        leading_lines=[*removed.leading_lines, *comment_lines(inner.elements()), *following.leading_lines]
+        leading_lines=[
+            *removed.leading_lines,
+            *comment_lines(inner.elements()),
+            *following.leading_lines,
+        ]
     )
 
 
@@ -496,19 +514,27 @@ def blank_lines(n: int) -> list[cst.EmptyLine]:
 def docstring_of(body: Sequence[cst.BaseStatement]) -> cst.BaseStatement | None:
     if body and isinstance(body[0], cst.SimpleStatementLine) and len(body[0].body) == 1:
         expr = body[0].body[0]
-        if isinstance(expr, cst.Expr) and isinstance(expr.value, (cst.SimpleString, cst.ConcatenatedString)):
+        if isinstance(expr, cst.Expr) and isinstance(
+            expr.value, (cst.SimpleString, cst.ConcatenatedString)
+        ):
             return body[0]
     return None
 
 
 def sole_expr(stmt: cst.CSTNode) -> cst.BaseExpression | None:
     """The expression of a one-expression statement line, e.g. the call in `f(x)`."""
-    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr):
+    if (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+    ):
         return stmt.body[0].value
     return None
 
 
-def with_sole_expr(stmt: cst.SimpleStatementLine, value: cst.BaseExpression) -> cst.SimpleStatementLine:
+def with_sole_expr(
+    stmt: cst.SimpleStatementLine, value: cst.BaseExpression
+) -> cst.SimpleStatementLine:
     return stmt.with_changes(body=[stmt.body[0].with_changes(value=value)])
 
 
@@ -516,7 +542,9 @@ def kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:
     return cst.Arg(
         keyword=cst.Name(name),
         value=value,
-        equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
+        equal=cst.AssignEqual(
+            whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+        ),
     )
 
 
@@ -547,11 +575,15 @@ def remove_arg(call: cst.Call, index: int) -> cst.Call:
             and isinstance(removed.comma.whitespace_after, cst.ParenthesizedWhitespace)
         ):
             # One per line with a trailing comma: keep this line's comment, close like the removed line.
-            ws = prev.comma.whitespace_after.with_changes(last_line=removed.comma.whitespace_after.last_line)
+            ws = prev.comma.whitespace_after.with_changes(
+                last_line=removed.comma.whitespace_after.last_line
+            )
             args[-1] = prev.with_changes(comma=prev.comma.with_changes(whitespace_after=ws))
         else:
             # The removed argument was last: its comma/whitespace closes the call now.
-            args[-1] = prev.with_changes(comma=removed.comma, whitespace_after_arg=removed.whitespace_after_arg)
+            args[-1] = prev.with_changes(
+                comma=removed.comma, whitespace_after_arg=removed.whitespace_after_arg
+            )
     elif not args:
         return call.with_changes(args=[])
     return call.with_changes(args=args)
@@ -569,7 +601,11 @@ def add_kwarg(call: cst.Call, arg: cst.Arg) -> cst.Call:
         return call.with_changes(args=[arg])
     if pos < len(args):
         prev_comma = args[pos - 1].comma if pos > 0 else cst.MaybeSentinel.DEFAULT
-        comma = prev_comma if isinstance(prev_comma, cst.Comma) else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        comma = (
+            prev_comma
+            if isinstance(prev_comma, cst.Comma)
+            else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        )
         args.insert(pos, arg.with_changes(comma=comma))
         return call.with_changes(args=args)
     last = args[-1]
@@ -596,7 +632,9 @@ class Dedent(cst.CSTTransformer):
     ) -> cst.ParenthesizedWhitespace:
         text = updated_node.last_line.value
         if text.startswith(self.prefix):
-            return updated_node.with_changes(last_line=cst.SimpleWhitespace(text[len(self.prefix) :]))
+            return updated_node.with_changes(
+                last_line=cst.SimpleWhitespace(text[len(self.prefix) :])
+            )
         return updated_node
 
 
@@ -612,9 +650,17 @@ def unwrap_call(outer: cst.Call, inner: cst.Call) -> cst.Call:
 
 
 def _import_from_module(stmt: cst.CSTNode) -> tuple[cst.SimpleStatementLine, cst.ImportFrom] | None:
-    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.ImportFrom):
+    if (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.ImportFrom)
+    ):
         node = stmt.body[0]
-        if not node.relative and node.module is not None and not isinstance(node.names, cst.ImportStar):
+        if (
+            not node.relative
+            and node.module is not None
+            and not isinstance(node.names, cst.ImportStar)
+        ):
             return stmt, node
     return None
 
@@ -678,13 +724,22 @@ def taken_names(module: cst.Module) -> set[str]:
 
 
 def plan_from_import(
-    module: cst.Module, mod: str, name: str, *, prefer_alias: str | None = None, taken: set[str] | None = None
+    module: cst.Module,
+    mod: str,
+    name: str,
+    *,
+    prefer_alias: str | None = None,
+    taken: set[str] | None = None,
 ) -> str:
     """The local name under which `mod.name` is (or will be) available at module level."""
     imports = ImportMap.of_module(module)
     qualified = canonical(f"{mod}.{name}")
     for local, binding in imports.bindings.items():
-        if not binding.type_only and binding.top_level and canonical(binding.qualified) == qualified:
+        if (
+            not binding.type_only
+            and binding.top_level
+            and canonical(binding.qualified) == qualified
+        ):
             return local
     if taken is None:
         taken = taken_names(module)
@@ -714,7 +769,11 @@ def ensure_from_import(
     imports = ImportMap.of_module(module)
     qualified = canonical(f"{mod}.{name}")
     for existing, binding in imports.bindings.items():
-        if not binding.type_only and binding.top_level and canonical(binding.qualified) == qualified:
+        if (
+            not binding.type_only
+            and binding.top_level
+            and canonical(binding.qualified) == qualified
+        ):
             return module, existing
     if local is None:
         local = plan_from_import(module, mod, name, prefer_alias=prefer_alias, taken=taken)
@@ -732,15 +791,23 @@ def ensure_from_import(
             last = names[-1]
             if node.lpar is not None and isinstance(last.comma, cst.Comma):
                 # Parenthesised one-per-line list with a trailing comma.
-                between = names[-2].comma if len(names) >= 2 else cst.Comma(whitespace_after=node.lpar.whitespace_after)
+                between = (
+                    names[-2].comma
+                    if len(names) >= 2
+                    else cst.Comma(whitespace_after=node.lpar.whitespace_after)
+                )
                 names[-1] = last.with_changes(comma=between)
                 names.append(alias.with_changes(comma=last.comma))
             else:
-                names[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                names[-1] = last.with_changes(
+                    comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                )
                 names.append(alias.with_changes(comma=last.comma))
             body[i] = line.with_changes(body=[node.with_changes(names=names)])
             return module.with_changes(body=body), local
-    new = Builder(module).stmt(f"from {mod} import {name}" + ("" if local == name else f" as {local}"))
+    new = Builder(module).stmt(
+        f"from {mod} import {name}" + ("" if local == name else f" as {local}")
+    )
     body.insert(_from_import_anchor(body), new)
     return module.with_changes(body=body), local
 
@@ -749,7 +816,9 @@ def _from_import_anchor(body: Sequence[cst.BaseStatement]) -> int:
     start = _header_end(body)
     anchor = None
     for i in range(start, len(body)):
-        if _is_import(body[i]) and any(m == "sqlalchemy" or m.startswith("sqlalchemy.") for m in _imported_modules(body[i])):
+        if _is_import(body[i]) and any(
+            m == "sqlalchemy" or m.startswith("sqlalchemy.") for m in _imported_modules(body[i])
+        ):
             anchor = i + 1
     if anchor is not None:
         return anchor
@@ -771,10 +840,16 @@ class _PruneImports:
         if node.relative or mod is None:
             return True
         name = dotted(alias.name) or ""
-        local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
+        local = (
+            alias.asname.name.value
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name)
+            else name
+        )
         return not (local in self.unused and canonical(f"{mod}.{name}") in self.qualified)
 
-    def _prune_plain(self, stmt: cst.SimpleStatementLine, node: cst.Import) -> cst.BaseStatement | None:
+    def _prune_plain(
+        self, stmt: cst.SimpleStatementLine, node: cst.Import
+    ) -> cst.BaseStatement | None:
         def keep(alias: cst.ImportAlias) -> bool:
             full = dotted(alias.name) or ""
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
@@ -794,7 +869,11 @@ class _PruneImports:
         return keep_comments([stmt], stmt.with_changes(body=[node.with_changes(names=names)]))
 
     def _prune_line(self, stmt: cst.BaseStatement) -> cst.BaseStatement | None:
-        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Import):
+        if (
+            isinstance(stmt, cst.SimpleStatementLine)
+            and len(stmt.body) == 1
+            and isinstance(stmt.body[0], cst.Import)
+        ):
             return self._prune_plain(stmt, stmt.body[0])
         found = _import_from_module(stmt)
         if found is None:
@@ -833,7 +912,11 @@ class _PruneImports:
                 return None  # never empty a block; leave this one as it was
             lost = comments_of(carried)
             if lost:
-                out.append(cst.SimpleStatementLine([cst.Pass()], leading_lines=comment_lines(lost.elements())))
+                out.append(
+                    cst.SimpleStatementLine(
+                        [cst.Pass()], leading_lines=comment_lines(lost.elements())
+                    )
+                )
         return out
 
 
@@ -843,7 +926,9 @@ def prune_imports(module: cst.Module, qualified: Iterable[str]) -> cst.Module:
     used = reads(module)
     imports = ImportMap().within(module)
     unused = {
-        local for local, b in imports.bindings.items() if canonical(b.qualified) in wanted and used[local] == 0
+        local
+        for local, b in imports.bindings.items()
+        if canonical(b.qualified) in wanted and used[local] == 0
     }
     if not unused:
         return module
@@ -869,19 +954,29 @@ def parse(source: str) -> cst.Module:
     except SyntaxError as error:
         # Python's own message and line are the ones users know from their editor.
         where = f"line {error.lineno}: " if error.lineno else ""
-        raise Refusal(f"env.py does not parse ({where}{error.msg}); fix the syntax error first") from None
+        raise Refusal(
+            f"env.py does not parse ({where}{error.msg}); fix the syntax error first"
+        ) from None
     except (ValueError, RecursionError, MemoryError) as error:
-        reason = "nested too deeply" if isinstance(error, (RecursionError, MemoryError)) else str(error)
+        reason = (
+            "nested too deeply" if isinstance(error, (RecursionError, MemoryError)) else str(error)
+        )
         raise Refusal(f"env.py could not be parsed ({reason})") from None
     try:
         module = cst.parse_module(source)
     except Exception as exc:  # ParserSyntaxError, and a few other kinds on odd input
         raise Refusal(f"env.py could not be parsed ({exc.__class__.__name__})") from None
-    if module.default_indent.strip(" \t") or module.code != source.removeprefix("\ufeff") or "\r" in source.replace("\r\n", ""):
+    if (
+        module.default_indent.strip(" \t")
+        or module.code != source.removeprefix("\ufeff")
+        or "\r" in source.replace("\r\n", "")
+    ):
         # libcst would write it back differently (a form feed in an indentation, lone \r line
         # endings) or write new lines with a lone \r when the first line ends with one: a
         # rewrite would change lines it does not touch.
-        raise Refusal("env.py's layout (form feeds in indentation or \\r line endings) cannot be kept by the rewrite; nothing was changed")
+        raise Refusal(
+            "env.py's layout (form feeds in indentation or \\r line endings) cannot be kept by the rewrite; nothing was changed"
+        )
     return module
 
 
@@ -891,7 +986,9 @@ def finish(original: str, module: cst.Module) -> RewriteResult:
     if text == original:
         return RewriteResult.unchanged(original)
     try:
-        compile(text, "env.py", "exec", dont_inherit=True)  # parses too, and catches await-outside-async
+        compile(
+            text, "env.py", "exec", dont_inherit=True
+        )  # parses too, and catches await-outside-async
         cst.parse_module(text)
     except (SyntaxError, ValueError, cst.ParserSyntaxError) as exc:
         try:
@@ -907,7 +1004,9 @@ def finish(original: str, module: cst.Module) -> RewriteResult:
     lost = comments_of_source(original) - comments_of_source(text)
     if lost:
         first = next(iter(lost))
-        return RewriteResult.refuse(f"internal error: the rewrite would drop the comment {first!r}; nothing was changed")
+        return RewriteResult.refuse(
+            f"internal error: the rewrite would drop the comment {first!r}; nothing was changed"
+        )
     return RewriteResult(text, None, True)
 
 
@@ -921,5 +1020,7 @@ def run(source: str, transform: Callable[[cst.Module], cst.Module | None]) -> Re
         return finish(source, new)
     except Refusal as refusal:
         return RewriteResult.refuse(str(refusal))
-    except RecursionError:  # libcst's visitors recurse once per nesting level (e.g. a 3,000-term sum)
+    except (
+        RecursionError
+    ):  # libcst's visitors recurse once per nesting level (e.g. a 3,000-term sum)
         return RewriteResult.refuse("env.py is nested too deeply to rewrite; nothing was changed")

@@ -40,7 +40,17 @@ from .rewrite_common import (
 __all__ = ["RewriteResult", "convert_to_sync"]
 
 # Awaited AsyncConnection methods whose sync Connection twin has the same signature.
-_SAME_ON_SYNC = {"execute", "exec_driver_sql", "commit", "rollback", "close", "scalar", "scalars", "begin", "invalidate"}
+_SAME_ON_SYNC = {
+    "execute",
+    "exec_driver_sql",
+    "commit",
+    "rollback",
+    "close",
+    "scalar",
+    "scalars",
+    "begin",
+    "invalidate",
+}
 _RUNNERS = {"asyncio.run"}
 
 
@@ -73,11 +83,19 @@ def _kind(call: cst.CSTNode, imports: ImportMap) -> str | None:
 def _find(module: cst.Module, imports: ImportMap) -> list[_Plan]:
     plans = []
     for stmt in module.body:
-        if not (isinstance(stmt, cst.FunctionDef) and stmt.asynchronous is not None and isinstance(stmt.body, cst.IndentedBlock)):
+        if not (
+            isinstance(stmt, cst.FunctionDef)
+            and stmt.asynchronous is not None
+            and isinstance(stmt.body, cst.IndentedBlock)
+        ):
             continue
         fimp = imports.within(stmt)
         for child in stmt.body.body:
-            if not (isinstance(child, cst.SimpleStatementLine) and len(child.body) == 1 and isinstance(child.body[0], cst.Assign)):
+            if not (
+                isinstance(child, cst.SimpleStatementLine)
+                and len(child.body) == 1
+                and isinstance(child.body[0], cst.Assign)
+            ):
                 continue
             assign = child.body[0]
             if len(assign.targets) != 1 or not isinstance(assign.targets[0].target, cst.Name):
@@ -85,15 +103,21 @@ def _find(module: cst.Module, imports: ImportMap) -> list[_Plan]:
             kind = _kind(assign.value, fimp)
             if kind == "async":
                 factory = ASYNC_FACTORIES[fimp.qualname(assign.value.func)]
-                plans.append(_Plan(stmt, fimp, child, assign.targets[0].target.value, assign.value, factory))
+                plans.append(
+                    _Plan(stmt, fimp, child, assign.targets[0].target.value, assign.value, factory)
+                )
                 break
             if kind == "wrap":
                 args = assign.value.args
                 if len(args) == 1 and not args[0].keyword and isinstance(args[0].value, cst.Call):
                     inner = unwrap_call(assign.value, args[0].value)
-                    plans.append(_Plan(stmt, fimp, child, assign.targets[0].target.value, inner, None))
+                    plans.append(
+                        _Plan(stmt, fimp, child, assign.targets[0].target.value, inner, None)
+                    )
                     break
-                raise Refusal(f"the AsyncEngine(...) in {stmt.name.value}() does not wrap a plain engine factory call")
+                raise Refusal(
+                    f"the AsyncEngine(...) in {stmt.name.value}() does not wrap a plain engine factory call"
+                )
     return plans
 
 
@@ -124,7 +148,10 @@ class _Desync(cst.CSTTransformer):
                 and dotted(call.func.value) in {self.engine, *self.conns}
             )
             if not ok:
-                self.problem = self.problem or f"'async with {self._code(call)}' has no sync equivalent this rewrite knows"
+                self.problem = (
+                    self.problem
+                    or f"'async with {self._code(call)}' has no sync equivalent this rewrite knows"
+                )
             elif item.asname is not None and isinstance(item.asname.name, cst.Name):
                 self.conns.add(item.asname.name.value)
 
@@ -136,17 +163,30 @@ class _Desync(cst.CSTTransformer):
         if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute):
             receiver = dotted(call.func.value)
             method = call.func.attr.value
-            if receiver in self.conns and method == "run_sync" and call.args and not call.args[0].keyword:
+            if (
+                receiver in self.conns
+                and method == "run_sync"
+                and call.args
+                and not call.args[0].keyword
+            ):
                 # run_sync(fn, *args, **kw) calls fn(sync_connection, *args, **kw).
                 fn = call.args[0].value
                 conn_arg = cst.Arg(cst.Name(receiver))
                 rest = list(call.args[1:])
                 if rest:
-                    conn_arg = conn_arg.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-                return cst.Call(func=fn, args=[conn_arg, *rest], lpar=updated_node.lpar, rpar=updated_node.rpar)
-            if (receiver in self.conns and method in _SAME_ON_SYNC) or (receiver == self.engine and method == "dispose"):
+                    conn_arg = conn_arg.with_changes(
+                        comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                    )
+                return cst.Call(
+                    func=fn, args=[conn_arg, *rest], lpar=updated_node.lpar, rpar=updated_node.rpar
+                )
+            if (receiver in self.conns and method in _SAME_ON_SYNC) or (
+                receiver == self.engine and method == "dispose"
+            ):
                 return call.with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)
-        self.problem = self.problem or f"'await {self._code(call)}' has no sync equivalent this rewrite knows"
+        self.problem = (
+            self.problem or f"'await {self._code(call)}' has no sync equivalent this rewrite knows"
+        )
         return updated_node
 
     def visit_For(self, node: cst.For) -> None:
@@ -166,15 +206,24 @@ def _call_sites(module: cst.Module, name: str, imports: ImportMap) -> list[cst.S
         if not (isinstance(call, cst.Call) and len(call.args) == 1):
             continue
         inner = call.args[0].value
-        if not (isinstance(inner, cst.Call) and isinstance(inner.func, cst.Name) and inner.func.value == name and not inner.args):
+        if not (
+            isinstance(inner, cst.Call)
+            and isinstance(inner.func, cst.Name)
+            and inner.func.value == name
+            and not inner.args
+        ):
             continue
         runner = imports.qualname(call.func)
-        if runner in _RUNNERS or (isinstance(call.func, cst.Attribute) and call.func.attr.value == "run_until_complete"):
+        if runner in _RUNNERS or (
+            isinstance(call.func, cst.Attribute) and call.func.attr.value == "run_until_complete"
+        ):
             sites.append(stmt)
     return sites
 
 
-def _following(stmts: list[cst.BaseStatement], target: cst.CSTNode) -> list[cst.BaseStatement] | None:
+def _following(
+    stmts: list[cst.BaseStatement], target: cst.CSTNode
+) -> list[cst.BaseStatement] | None:
     """Statements that run after `target` inside this block (None: target not in it).
     Loops count as a whole, since they may run `target` again."""
     for i, stmt in enumerate(stmts):
@@ -240,7 +289,9 @@ class _Unrun(cst.CSTTransformer):
         if original_node is not self.site:
             return updated_node
         call = sole_expr(updated_node)
-        return updated_node.with_changes(body=[updated_node.body[0].with_changes(value=call.args[0].value)])
+        return updated_node.with_changes(
+            body=[updated_node.body[0].with_changes(value=call.args[0].value)]
+        )
 
 
 def _convert_to_sync(module: cst.Module) -> cst.Module | None:
@@ -254,7 +305,9 @@ def _convert_to_sync(module: cst.Module) -> cst.Module | None:
         )
     if len(plans) > 1:
         names = ", ".join(f"{p.func.name.value}()" for p in plans)
-        raise Refusal(f"more than one async function builds an engine ({names}); convert a multi-database env.py by hand")
+        raise Refusal(
+            f"more than one async function builds an engine ({names}); convert a multi-database env.py by hand"
+        )
     plan = plans[0]
     func = plan.func
     name = func.name.value
@@ -262,11 +315,15 @@ def _convert_to_sync(module: cst.Module) -> cst.Module | None:
     sites = _call_sites(module, name, imports)
     uses = reads(module)[name] - 1  # the def's own name counts once
     if len(sites) != 1 or uses != 1:
-        raise Refusal(f"{name}() must be started exactly once, by asyncio.run({name}()), for the sync conversion to be safe")
+        raise Refusal(
+            f"{name}() must be started exactly once, by asyncio.run({name}()), for the sync conversion to be safe"
+        )
     site = sites[0]
 
     # The engine factory, in its sync spelling.
-    factory_local = plan_from_import(module, "sqlalchemy", plan.sync_factory) if plan.sync_factory else None
+    factory_local = (
+        plan_from_import(module, "sqlalchemy", plan.sync_factory) if plan.sync_factory else None
+    )
     sync_call = plan.sync_call
     if factory_local is not None:
         sync_call = sync_call.with_changes(func=cst.Name(factory_local))
@@ -279,7 +336,11 @@ def _convert_to_sync(module: cst.Module) -> cst.Module | None:
     for stmt in func.body.body:
         if stmt is plan.engine_stmt:
             # keep_comments: a comment on a dropped argument (`future=True,  # legacy`) stays
-            body.append(keep_comments([stmt], stmt.with_changes(body=[stmt.body[0].with_changes(value=sync_call)])))
+            body.append(
+                keep_comments(
+                    [stmt], stmt.with_changes(body=[stmt.body[0].with_changes(value=sync_call)])
+                )
+            )
         else:
             body.append(stmt.visit(desync))
     if desync.problem:
@@ -296,10 +357,16 @@ def _convert_to_sync(module: cst.Module) -> cst.Module | None:
         if not stmts:
             raise Refusal(f"{name}() has nothing left to run")
         lost = comments_of(func) - comments_of(*stmts)
-        if site.trailing_whitespace.comment is not None:  # `asyncio.run(main())  # note` goes away too
+        if (
+            site.trailing_whitespace.comment is not None
+        ):  # `asyncio.run(main())  # note` goes away too
             lost[site.trailing_whitespace.comment.value.rstrip()] += 1
-        own = [line for line in stmts[0].leading_lines if line.comment is not None]  # the site's blank lines suffice
-        stmts[0] = stmts[0].with_changes(leading_lines=[*site.leading_lines, *comment_lines(lost.elements()), *own])
+        own = [
+            line for line in stmts[0].leading_lines if line.comment is not None
+        ]  # the site's blank lines suffice
+        stmts[0] = stmts[0].with_changes(
+            leading_lines=[*site.leading_lines, *comment_lines(lost.elements()), *own]
+        )
         # Identity of nodes does not survive a visit(): edit the body list first.
         module = module.with_changes(body=[s for s in module.body if s is not func])
         module = module.visit(_Inline(site, stmts))
@@ -334,7 +401,9 @@ def _enclosing_def(module: cst.Module, site: cst.CSTNode) -> cst.FunctionDef | N
     return None
 
 
-def _safe_to_inline(host: cst.FunctionDef, site: cst.SimpleStatementLine, func: cst.FunctionDef) -> bool:
+def _safe_to_inline(
+    host: cst.FunctionDef, site: cst.SimpleStatementLine, func: cst.FunctionDef
+) -> bool:
     """Inlining must not let the function's variables clash with the host's."""
     if host.asynchronous is not None or not isinstance(host.body, cst.IndentedBlock):
         return False

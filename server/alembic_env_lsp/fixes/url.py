@@ -31,17 +31,23 @@ def scheme_edit(source: SourceText, url: UrlValue, new_scheme: str) -> TextEdit 
             return None  # built by interpolation: edit it by hand
         start = ini_value.value_range.start
         return TextEdit(
-            Range(start, Position(start.line, start.character + len(old))), new_scheme, path=url.ini_path
+            Range(start, Position(start.line, start.character + len(old))),
+            new_scheme,
+            path=url.ini_path,
         )
     return None
 
 
-def scheme_fix(source: SourceText, url: UrlValue, new_scheme: str, title: str, *, safe: bool) -> Fix | None:
+def scheme_fix(
+    source: SourceText, url: UrlValue, new_scheme: str, title: str, *, safe: bool
+) -> Fix | None:
     edit = scheme_edit(source, url, new_scheme)
     return Fix(title, (edit,), safe=safe) if edit else None
 
 
-def ini_related(url: UrlValue, code: str, message: str, severity: Severity, fixes: tuple[Fix, ...]) -> tuple[Finding, ...]:
+def ini_related(
+    url: UrlValue, code: str, message: str, severity: Severity, fixes: tuple[Fix, ...]
+) -> tuple[Finding, ...]:
     """The same finding shown on the ini line the URL is read from."""
     if url.ini_value is None or not url.ini_path:
         return ()

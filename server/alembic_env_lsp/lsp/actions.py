@@ -31,7 +31,9 @@ def overlaps(finding_range: Range, rng: Range) -> bool:
     return finding_range.start <= rng.end and rng.start <= finding_range.end
 
 
-def plan_env_actions(analysis, indexes: list[int], rng: Range, only, *, offer_rewrite: bool) -> list[Plan]:
+def plan_env_actions(
+    analysis, indexes: list[int], rng: Range, only, *, offer_rewrite: bool
+) -> list[Plan]:
     from ..suppress import noqa_edit
 
     fixes: list[Plan] = []
@@ -48,7 +50,11 @@ def plan_env_actions(analysis, indexes: list[int], rng: Range, only, *, offer_re
             preferred = fix.safe and not preferred_given
             preferred_given = preferred_given or preferred
             fixes.append(Plan(fix.title, QUICKFIX, (index,), tuple(fix.edits), preferred=preferred))
-        line = finding.range.end.line if finding.range.end.line != finding.range.start.line else finding.range.start.line
+        line = (
+            finding.range.end.line
+            if finding.range.end.line != finding.range.start.line
+            else finding.range.start.line
+        )
         if finding.code == "ENV000" or (line, finding.code) in ignored:
             continue
         edit = noqa_edit(analysis.source, line, finding.code)
@@ -59,8 +65,15 @@ def plan_env_actions(analysis, indexes: list[int], rng: Range, only, *, offer_re
     # The rewrite shows where it applies (on a sync engine factory) or when refactorings are
     # asked for, not as a light bulb on every line.
     asked = bool(only) and kind_wanted(REWRITE, only)
-    already = any(p.title == CONVERT_TITLE for p in plans)  # a rule offers the same rewrite as its fix
-    if offer_rewrite and not already and kind_wanted(REWRITE, only) and (asked or _on_sync_engine(analysis, rng)):
+    already = any(
+        p.title == CONVERT_TITLE for p in plans
+    )  # a rule offers the same rewrite as its fix
+    if (
+        offer_rewrite
+        and not already
+        and kind_wanted(REWRITE, only)
+        and (asked or _on_sync_engine(analysis, rng))
+    ):
         plans.append(Plan(CONVERT_TITLE, REWRITE, lazy="convert"))
     if only and kind_wanted(FIX_ALL_KIND, only):
         edits = safe_edits(analysis)

@@ -12,8 +12,9 @@ Keys the extension sends for itself (interpreter, serverArgs, trace, ...) are ig
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from ..settings import Settings, SettingsError, parse_settings
 
@@ -39,7 +40,9 @@ def parse_editor_settings(raw: Any, where: str = "editor settings") -> EditorSet
     if isinstance(raw, Mapping) and isinstance(raw.get(SECTION), Mapping):
         raw = raw[SECTION]  # {"alembicEnv": {...}} from a didChangeConfiguration push
     if not isinstance(raw, Mapping):
-        return EditorSettings(problems=(f"{where}: expected an object, got {type(raw).__name__}; using defaults",))
+        return EditorSettings(
+            problems=(f"{where}: expected an object, got {type(raw).__name__}; using defaults",)
+        )
     problems: list[str] = []
 
     def flag(key: str, default: bool) -> bool:
@@ -61,7 +64,9 @@ def parse_editor_settings(raw: Any, where: str = "editor settings") -> EditorSet
             # one entry at a time, so a typo in one code keeps the others
             for code, level in value.items():
                 try:
-                    part = parse_settings({"severity": {code: level}}, where=where, known_codes=codes)
+                    part = parse_settings(
+                        {"severity": {code: level}}, where=where, known_codes=codes
+                    )
                 except SettingsError as error:
                     problems.append(str(error))
                     continue
@@ -92,7 +97,9 @@ class SettingsStore:
     def __init__(self) -> None:
         self.initial: EditorSettings = DEFAULT
         self.global_: EditorSettings | None = None
-        self._folders: dict[str, EditorSettings | None] = {}  # folder path -> settings (None: not known)
+        self._folders: dict[
+            str, EditorSettings | None
+        ] = {}  # folder path -> settings (None: not known)
 
     def set_initial(self, settings: EditorSettings | None) -> None:
         self.initial = settings or DEFAULT

@@ -9,8 +9,9 @@ what the engine analysed, `documents.Document` for what the editor has open.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Protocol
 
 from lsprotocol import types as t
 
@@ -65,19 +66,24 @@ class ClientFeatures:
     code_action_literals: bool = True
 
     @staticmethod
-    def of(caps: t.ClientCapabilities | None) -> "ClientFeatures":
+    def of(caps: t.ClientCapabilities | None) -> ClientFeatures:
         resolve = _get(caps, "text_document.code_action.resolve_support.properties", ()) or ()
         return ClientFeatures(
             pull_diagnostics=_get(caps, "text_document.diagnostic") is not None,
             diagnostic_refresh=bool(_get(caps, "workspace.diagnostics.refresh_support", False)),
             code_lens_refresh=bool(_get(caps, "workspace.code_lens.refresh_support", False)),
             configuration=bool(_get(caps, "workspace.configuration", False)),
-            watch_dynamic=bool(_get(caps, "workspace.did_change_watched_files.dynamic_registration", False)),
-            configuration_dynamic=bool(_get(caps, "workspace.did_change_configuration.dynamic_registration", False)),
+            watch_dynamic=bool(
+                _get(caps, "workspace.did_change_watched_files.dynamic_registration", False)
+            ),
+            configuration_dynamic=bool(
+                _get(caps, "workspace.did_change_configuration.dynamic_registration", False)
+            ),
             document_changes=bool(_get(caps, "workspace.workspace_edit.document_changes", False)),
             apply_edit=bool(_get(caps, "workspace.apply_edit", False)),
             resolve_edit="edit" in resolve,
-            code_action_literals=_get(caps, "text_document.code_action.code_action_literal_support") is not None
+            code_action_literals=_get(caps, "text_document.code_action.code_action_literal_support")
+            is not None
             or caps is None,
         )
 
@@ -107,7 +113,9 @@ class Codec:
     def range(self, lines: Lines, rng: tx.Range) -> t.Range:
         return t.Range(start=self.position(lines, rng.start), end=self.position(lines, rng.end))
 
-    def from_client(self, lines: Lines, pos: t.Position, *, clamp: bool = False) -> tx.Position | None:
+    def from_client(
+        self, lines: Lines, pos: t.Position, *, clamp: bool = False
+    ) -> tx.Position | None:
         """A client position in server units; None when it is outside the text (unless clamped)."""
         from .documents import code_points_for_units
 
@@ -132,7 +140,9 @@ class Codec:
         return tx.Range(start, end) if start <= end else tx.Range(end, start)
 
 
-def content_changes(params: t.DidChangeTextDocumentParams) -> list[tuple[tuple[int, int] | None, tuple[int, int] | None, str]]:
+def content_changes(
+    params: t.DidChangeTextDocumentParams,
+) -> list[tuple[tuple[int, int] | None, tuple[int, int] | None, str]]:
     """(start, end, text) per change, positions as (line, client-unit column); None = whole text."""
     out = []
     for change in params.content_changes:
@@ -140,7 +150,13 @@ def content_changes(params: t.DidChangeTextDocumentParams) -> list[tuple[tuple[i
         if rng is None:
             out.append((None, None, change.text))
         else:
-            out.append(((rng.start.line, rng.start.character), (rng.end.line, rng.end.character), change.text))
+            out.append(
+                (
+                    (rng.start.line, rng.start.character),
+                    (rng.end.line, rng.end.character),
+                    change.text,
+                )
+            )
     return out
 
 
@@ -190,11 +206,15 @@ def diagnostic_range(d: t.Diagnostic) -> t.Range:
     return d.range
 
 
-def publish(uri: str, version: int | None, diagnostics: Sequence[t.Diagnostic]) -> t.PublishDiagnosticsParams:
+def publish(
+    uri: str, version: int | None, diagnostics: Sequence[t.Diagnostic]
+) -> t.PublishDiagnosticsParams:
     return t.PublishDiagnosticsParams(uri=uri, diagnostics=list(diagnostics), version=version)
 
 
-def full_report(items: Sequence[t.Diagnostic], result_id: str) -> t.RelatedFullDocumentDiagnosticReport:
+def full_report(
+    items: Sequence[t.Diagnostic], result_id: str
+) -> t.RelatedFullDocumentDiagnosticReport:
     return t.RelatedFullDocumentDiagnosticReport(items=list(items), result_id=result_id)
 
 
@@ -204,7 +224,9 @@ def unchanged_report(result_id: str) -> t.RelatedUnchangedDocumentDiagnosticRepo
 
 def diagnostic_options() -> t.DiagnosticOptions:
     # alembic.ini changes change env.py's diagnostics: tell pull clients to re-ask for others.
-    return t.DiagnosticOptions(identifier=SOURCE, inter_file_dependencies=True, workspace_diagnostics=False)
+    return t.DiagnosticOptions(
+        identifier=SOURCE, inter_file_dependencies=True, workspace_diagnostics=False
+    )
 
 
 # --- hover, lens ---
@@ -235,20 +257,33 @@ class FileEdits:
     edits: list  # text.TextEdit, in server units of `lines`
 
 
-def workspace_edit(files: Iterable[FileEdits], codec: Codec, *, document_changes: bool) -> t.WorkspaceEdit:
+def workspace_edit(
+    files: Iterable[FileEdits], codec: Codec, *, document_changes: bool
+) -> t.WorkspaceEdit:
     files = [f for f in files if f.edits]
     if document_changes:
         return t.WorkspaceEdit(
             document_changes=[
                 t.TextDocumentEdit(
-                    text_document=t.OptionalVersionedTextDocumentIdentifier(uri=f.uri, version=f.version),
-                    edits=[t.TextEdit(range=codec.range(f.lines, e.range), new_text=e.new_text) for e in f.edits],
+                    text_document=t.OptionalVersionedTextDocumentIdentifier(
+                        uri=f.uri, version=f.version
+                    ),
+                    edits=[
+                        t.TextEdit(range=codec.range(f.lines, e.range), new_text=e.new_text)
+                        for e in f.edits
+                    ],
                 )
                 for f in files
             ]
         )
     return t.WorkspaceEdit(
-        changes={f.uri: [t.TextEdit(range=codec.range(f.lines, e.range), new_text=e.new_text) for e in f.edits] for f in files}
+        changes={
+            f.uri: [
+                t.TextEdit(range=codec.range(f.lines, e.range), new_text=e.new_text)
+                for e in f.edits
+            ]
+            for f in files
+        }
     )
 
 
@@ -268,12 +303,16 @@ def code_action(
         diagnostics=list(diagnostics) or None,
         is_preferred=preferred,
         edit=edit,
-        command=t.Command(title=command[0], command=command[1], arguments=command[2]) if command else None,
+        command=t.Command(title=command[0], command=command[1], arguments=command[2])
+        if command
+        else None,
         data=data,
     )
 
 
-def with_resolution(action: t.CodeAction, edit: t.WorkspaceEdit | None, command: tuple[str, str, list] | None) -> t.CodeAction:
+def with_resolution(
+    action: t.CodeAction, edit: t.WorkspaceEdit | None, command: tuple[str, str, list] | None
+) -> t.CodeAction:
     action.edit = edit
     if command is not None:
         action.command = t.Command(title=command[0], command=command[1], arguments=command[2])
@@ -310,11 +349,15 @@ def applied(result: Any) -> tuple[bool, str | None]:
     if result is None:
         return False, "the editor did not answer"
     ok = bool(getattr(result, "applied", False))
-    return ok, None if ok else (getattr(result, "failure_reason", None) or "the editor did not apply the edit")
+    return ok, None if ok else (
+        getattr(result, "failure_reason", None) or "the editor did not apply the edit"
+    )
 
 
 def configuration_request(items: Sequence[tuple[str, str | None]]) -> t.ConfigurationParams:
-    return t.ConfigurationParams(items=[t.ConfigurationItem(section=section, scope_uri=scope) for section, scope in items])
+    return t.ConfigurationParams(
+        items=[t.ConfigurationItem(section=section, scope_uri=scope) for section, scope in items]
+    )
 
 
 def registrations(*, watch: bool, configuration: bool, section: str) -> t.RegistrationParams | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import unquote, urlparse
 
 # What a document is to this server; decided by its name and a cheap look at its text.
@@ -70,7 +70,18 @@ def code_points_for_units(line: str, units: int, count: Units) -> int:
 class Document:
     """One open text document: its text, version and a lazily built line table."""
 
-    __slots__ = ("uri", "path", "key", "language_id", "version", "kind", "_text", "_starts", "_complete", "_lone_cr")
+    __slots__ = (
+        "uri",
+        "path",
+        "key",
+        "language_id",
+        "version",
+        "kind",
+        "_text",
+        "_starts",
+        "_complete",
+        "_lone_cr",
+    )
 
     def __init__(self, uri: str, language_id: str, version: int | None, text: str):
         self.uri = uri
@@ -100,7 +111,13 @@ class Document:
         self._set_text(text)
         self.version = version
 
-    def apply_change(self, start: tuple[int, int] | None, end: tuple[int, int] | None, new_text: str, count: Units) -> None:
+    def apply_change(
+        self,
+        start: tuple[int, int] | None,
+        end: tuple[int, int] | None,
+        new_text: str,
+        count: Units,
+    ) -> None:
         """Apply one content change; `start`/`end` are (line, client-unit column), None for the whole text."""
         if start is None or end is None:
             self._set_text(new_text)
@@ -112,7 +129,11 @@ class Document:
         text = self._text
         # Line starts up to the edited line stay valid (a \r\n split by the edit is rare: rebuild then).
         keep = min(start[0], end[0]) + 1
-        if a > 0 and text[a - 1] == "\r" and (new_text.startswith("\n") or (b < len(text) and text[b] == "\n")):
+        if (
+            a > 0
+            and text[a - 1] == "\r"
+            and (new_text.startswith("\n") or (b < len(text) and text[b] == "\n"))
+        ):
             keep = 0
         self._set_text(text[:a] + new_text + text[b:], keep_lines=keep)
 

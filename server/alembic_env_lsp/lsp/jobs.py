@@ -8,9 +8,10 @@ engine is imported here, so the server's startup never pays for it.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..text import SourceText
 from . import convert
@@ -35,7 +36,9 @@ class EnvInput:
     editor: EditorSettings
     ini_versions: Mapping[str, int | None]  # open ini documents: key -> version
     uris: Mapping[str, str]  # open documents: path key -> the URI the editor uses
-    code: Any = None  # workspace.Workspace: the project's other Python files, for rules that read them
+    code: Any = (
+        None  # workspace.Workspace: the project's other Python files, for rules that read them
+    )
 
 
 @dataclass
@@ -60,7 +63,9 @@ class EnvResult:
     analysis: Any = None  # engine.Analysis
     source: SourceText | None = None
     env_diagnostics: list = field(default_factory=list)
-    env_indexes: list[int] = field(default_factory=list)  # Analysis.findings index of each env diagnostic
+    env_indexes: list[int] = field(
+        default_factory=list
+    )  # Analysis.findings index of each env diagnostic
     ini_items: dict[str, list[IniItem]] = field(default_factory=dict)
     ini_paths: dict[str, str] = field(default_factory=dict)
     ini_versions: Mapping[str, int | None] = field(default_factory=dict)
@@ -82,7 +87,10 @@ def read_text(path: str, limit: int = MAX_ENV_BYTES) -> tuple[str | None, str | 
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        return None, f"{path} is not UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start}); not analysed"
+        return (
+            None,
+            f"{path} is not UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start}); not analysed",
+        )
     return (text[1:] if text.startswith("\ufeff") else text), None
 
 
@@ -105,7 +113,9 @@ def analyse_env(inp: EnvInput, projects, codec: convert.Codec) -> EnvResult:
             enabled=inp.editor.enable,
             code_lens=False,
             ini_versions=inp.ini_versions,
-            failed=redact_text(f"{type(error).__name__}: {error} ({where.filename}:{where.lineno})"),
+            failed=redact_text(
+                f"{type(error).__name__}: {error} ({where.filename}:{where.lineno})"
+            ),
         )
 
 
@@ -182,7 +192,9 @@ def _analyse_env(inp: EnvInput, projects, codec: convert.Codec) -> EnvResult:
                     continue
                 twin_lines = lines_of(twin.path)
                 twin_range = codec.range(twin_lines, twin.range)
-                related.append((uri_of(twin.path), twin_range, f"Also shown in {os.path.basename(twin.path)}"))
+                related.append(
+                    (uri_of(twin.path), twin_range, f"Also shown in {os.path.basename(twin.path)}")
+                )
                 twin_diagnostic = convert.diagnostic(
                     twin,
                     twin_lines,
@@ -191,11 +203,16 @@ def _analyse_env(inp: EnvInput, projects, codec: convert.Codec) -> EnvResult:
                     related=[(inp.uri, codec.range(source, finding.range), f"Found in {env_name}")],
                 )
                 _add_ini_item(result, twin.path, IniItem(twin, index, j, twin_diagnostic))
-            result.env_diagnostics.append(convert.diagnostic(finding, source, codec, data=data, related=related))
+            result.env_diagnostics.append(
+                convert.diagnostic(finding, source, codec, data=data, related=related)
+            )
             result.env_indexes.append(index)
         else:
             diagnostic = convert.diagnostic(
-                finding, lines_of(finding.path), codec, data={"env": inp.uri, "index": index, "related": None}
+                finding,
+                lines_of(finding.path),
+                codec,
+                data={"env": inp.uri, "index": index, "related": None},
             )
             _add_ini_item(result, finding.path, IniItem(finding, index, None, diagnostic))
     return result

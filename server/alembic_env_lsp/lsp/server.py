@@ -64,13 +64,18 @@ class EnvServer(LanguageServer):
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Every error goes to the log (redacted); at most one popup per session."""
-        message = redact_text(f"{getattr(source, '__name__', source)}: {type(error).__name__}: {error}")
+        message = redact_text(
+            f"{getattr(source, '__name__', source)}: {type(error).__name__}: {error}"
+        )
         try:
             self.window_log_message(convert.log("error", message))
             if not self._error_shown:
                 self._error_shown = True
                 self.window_show_message(
-                    convert.show("error", "alembic-env: internal error; details are in the server log. The server keeps running.")
+                    convert.show(
+                        "error",
+                        "alembic-env: internal error; details are in the server log. The server keeps running.",
+                    )
                 )
         except Exception:  # the transport itself is gone
             pass
@@ -117,6 +122,7 @@ def _warm_up(session: Session) -> None:
 
         all_rules()
         from .. import project  # noqa: F401  (the index itself is made on the loop, once)
+
         # what the first hover, code action and code lens need, so none pays for an import
         for name in ("hovers", "explain", "docs", "workspace"):
             try:
@@ -135,7 +141,9 @@ def _warm_up(session: Session) -> None:
 
 
 def _start_warm_up(session: Session) -> None:
-    threading.Thread(target=_warm_up, args=(session,), name="alembic-env-warm-up", daemon=True).start()
+    threading.Thread(
+        target=_warm_up, args=(session,), name="alembic-env-warm-up", daemon=True
+    ).start()
 
 
 def _alembic_project(folders: list[str]) -> bool:
@@ -151,7 +159,11 @@ def _alembic_project(folders: list[str]) -> bool:
         if any(name == "alembic.ini" for name, _ in names):
             return True
         for name, is_dir in names:
-            if is_dir and not name.startswith(".") and os.path.isfile(os.path.join(folder, name, "alembic.ini")):
+            if (
+                is_dir
+                and not name.startswith(".")
+                and os.path.isfile(os.path.join(folder, name, "alembic.ini"))
+            ):
                 return True
     return False
 
@@ -206,13 +218,17 @@ def create_server() -> EnvServer:
             f"diagnostics {'pulled by the editor' if features.pull_diagnostics else 'pushed'}",
         )
         registrations = convert.registrations(
-            watch=features.watch_dynamic, configuration=features.configuration_dynamic, section=SECTION
+            watch=features.watch_dynamic,
+            configuration=features.configuration_dynamic,
+            section=SECTION,
         )
         if registrations is not None:
             try:
                 await ls.client_register_capability_async(registrations)
             except Exception as error:
-                session.client.log("warning", f"the editor refused to watch alembic.ini/pyproject.toml: {error}")
+                session.client.log(
+                    "warning", f"the editor refused to watch alembic.ini/pyproject.toml: {error}"
+                )
         await _pull_configuration(ls)
 
     async def _pull_configuration(ls: EnvServer) -> None:
@@ -223,14 +239,18 @@ def create_server() -> EnvServer:
         try:
             values = await ls.workspace_configuration_async(convert.configuration_request(items))
         except Exception as error:
-            session.client.log("warning", f"workspace/configuration failed: {error}; keeping the current settings")
+            session.client.log(
+                "warning", f"workspace/configuration failed: {error}; keeping the current settings"
+            )
             return
         if session.apply_configuration(list(values or ()), folders):
             session.client.log("info", "settings changed: re-checking open files")
             session.settings_changed()
 
     @server.feature(t.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    async def did_change_configuration(ls: EnvServer, params: t.DidChangeConfigurationParams) -> None:
+    async def did_change_configuration(
+        ls: EnvServer, params: t.DidChangeConfigurationParams
+    ) -> None:
         session = ls.session
         if session is None:
             return
@@ -292,7 +312,9 @@ def create_server() -> EnvServer:
     @server.feature(t.TEXT_DOCUMENT_CODE_ACTION, convert.code_action_options())
     @_guarded([])
     async def code_action(ls: EnvServer, params: t.CodeActionParams):
-        return await ls.session.code_actions(params.text_document.uri, params.range, convert.only_kinds(params))
+        return await ls.session.code_actions(
+            params.text_document.uri, params.range, convert.only_kinds(params)
+        )
 
     @server.feature(t.CODE_ACTION_RESOLVE)
     async def resolve_code_action(ls: EnvServer, params: t.CodeAction):
@@ -321,7 +343,9 @@ def create_server() -> EnvServer:
     async def convert_to_async(ls, *args):
         if ls.session is None:
             return {"applied": False, "reason": "the server is not initialized"}
-        return await ls.session.convert_to_async(args[0] if args else None, args[1] if len(args) > 1 else None)
+        return await ls.session.convert_to_async(
+            args[0] if args else None, args[1] if len(args) > 1 else None
+        )
 
     @server.command(convert.FIX_ALL_COMMAND)
     async def fix_all(ls, *args):
@@ -358,9 +382,13 @@ def _configure_logging() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="alembic-env-lsp serve", description="Run the alembic-env language server.")
+    parser = argparse.ArgumentParser(
+        prog="alembic-env-lsp serve", description="Run the alembic-env language server."
+    )
     parser.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (the default)")
-    parser.add_argument("--tcp", metavar="HOST:PORT", help="listen on a TCP port instead (for debugging)")
+    parser.add_argument(
+        "--tcp", metavar="HOST:PORT", help="listen on a TCP port instead (for debugging)"
+    )
     args = parser.parse_args(argv)
     _configure_logging()
     # Let the event loop take the GIL back quickly while the worker analyses a big file.

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from ..redact import redact_text
 from . import convert
@@ -116,11 +117,19 @@ class Session:
             self._looks_like_env = looks_like_env_script
         return self._looks_like_env(text)
 
-    def initialize(self, init_options: Any, features: convert.ClientFeatures, codec: convert.Codec, folders: list[tuple[str, str]]) -> None:
+    def initialize(
+        self,
+        init_options: Any,
+        features: convert.ClientFeatures,
+        codec: convert.Codec,
+        folders: list[tuple[str, str]],
+    ) -> None:
         self.features = features
         self.codec = codec
         raw = init_options.get("settings") if isinstance(init_options, dict) else None
-        self.settings.set_initial(parse_editor_settings(raw, where="initializationOptions.settings"))
+        self.settings.set_initial(
+            parse_editor_settings(raw, where="initializationOptions.settings")
+        )
         self.settings.set_folders([path for _, path in folders])
         self._folder_uris = {path_key(path): uri for uri, path in folders}
         for problem in self.settings.initial.problems:
@@ -135,7 +144,9 @@ class Session:
         """What to ask `workspace/configuration` for (our section globally, then per folder),
         and the folders the answers after the first belong to."""
         folders = self.settings.folders()
-        items = [(SECTION, None)] + [(SECTION, self._folder_uris.get(path_key(f)) or file_uri(f)) for f in folders]
+        items = [(SECTION, None)] + [
+            (SECTION, self._folder_uris.get(path_key(f)) or file_uri(f)) for f in folders
+        ]
         return items, folders
 
     def apply_configuration(self, values: list[Any] | None, folders: list[str]) -> bool:
@@ -145,7 +156,9 @@ class Session:
         before = self._settings_snapshot()
         self.settings.set_global(parse_editor_settings(values[0], where="alembicEnv settings"))
         for folder, value in zip(folders, values[1:]):
-            self.settings.set_folder(folder, parse_editor_settings(value, where=f"alembicEnv settings of {folder}"))
+            self.settings.set_folder(
+                folder, parse_editor_settings(value, where=f"alembicEnv settings of {folder}")
+            )
         return self._settings_changed(before)
 
     def apply_pushed_settings(self, raw: Any) -> bool:
@@ -158,7 +171,10 @@ class Session:
         return self._settings_changed(before)
 
     def _settings_snapshot(self):
-        return (self.settings.for_path(None), tuple(self.settings.for_path(f) for f in self.settings.folders()))
+        return (
+            self.settings.for_path(None),
+            tuple(self.settings.for_path(f) for f in self.settings.folders()),
+        )
 
     def _settings_changed(self, before) -> bool:
         after = self._settings_snapshot()
@@ -265,7 +281,9 @@ class Session:
                 if unit.key.startswith(folder + os.sep) or path_key(path) in self._deps(unit):
                     self._submit(unit)
             for doc in self.docs:
-                if doc.kind == INI and (doc.key.startswith(folder + os.sep) or doc.key == path_key(path)):
+                if doc.kind == INI and (
+                    doc.key.startswith(folder + os.sep) or doc.key == path_key(path)
+                ):
                     self._ini_touched(doc, overlay=False)
         self._schedule_refresh()
 
@@ -314,7 +332,9 @@ class Session:
             code=self.code,
         )
         projects, codec = self.projects, self.codec
-        self.worker.submit(("env", unit.key), lambda: analyse_env(inp, projects, codec), urgent=urgent)
+        self.worker.submit(
+            ("env", unit.key), lambda: analyse_env(inp, projects, codec), urgent=urgent
+        )
 
     def _ini_touched(self, doc: Document, *, overlay: bool = True) -> None:
         if doc.path is None:
@@ -327,7 +347,9 @@ class Session:
         self._gen += 1
         state.requested = self._gen
         gen, path, projects = state.requested, doc.path, self.projects
-        self.worker.submit(("ini", doc.key), lambda: (gen, ini_dependents(path, projects)), urgent=True)
+        self.worker.submit(
+            ("ini", doc.key), lambda: (gen, ini_dependents(path, projects)), urgent=True
+        )
         for unit in list(self.units.values()):
             if doc.key in self._deps(unit):
                 self._submit(unit)
@@ -352,13 +374,19 @@ class Session:
             else:
                 self._ini_done(path_key_, result, error)
         except Exception as exc:  # never let bookkeeping kill the loop
-            self.client.log("error", redact_text(f"internal error after an analysis: {type(exc).__name__}: {exc}"))
+            self.client.log(
+                "error",
+                redact_text(f"internal error after an analysis: {type(exc).__name__}: {exc}"),
+            )
 
     def _env_done(self, key: str, result: EnvResult | None, error: BaseException | None) -> None:
         unit = self.units.get(key)
         if error is not None:  # analyse_env catches Exception; this is worse (e.g. MemoryError)
             notes = "".join(getattr(error, "__notes__", ()) or ())
-            self._once("error", redact_text(f"analysis of {key} failed: {type(error).__name__}: {error}\n{notes}"))
+            self._once(
+                "error",
+                redact_text(f"analysis of {key} failed: {type(error).__name__}: {error}\n{notes}"),
+            )
             return
         if unit is None or result is None:
             return
@@ -379,15 +407,23 @@ class Session:
         doc = self.docs.by_key(key)
         if doc is not None and doc.kind == ENV and doc.version == result.version:
             if self.features.pull_diagnostics:
-                if previous is not None and previous.version == result.version and _digest(previous) != _digest(result):
+                if (
+                    previous is not None
+                    and previous.version == result.version
+                    and _digest(previous) != _digest(result)
+                ):
                     self._schedule_refresh()  # changed by an ini/settings change, not by typing
             else:
                 self._send(doc.uri, doc.version, result.env_diagnostics if result.enabled else [])
         if self.features.pull_diagnostics and _ini_digest(previous) != _ini_digest(result):
             self._schedule_refresh()
-        touched = set(result.ini_items) | (set(previous.ini_items) if previous is not None else set())
+        touched = set(result.ini_items) | (
+            set(previous.ini_items) if previous is not None else set()
+        )
         # open ini files this env script reads get their (maybe empty) diagnostics too
-        touched |= {k for k, state in self.inis.items() if k in result.deps or key in state.dependents}
+        touched |= {
+            k for k, state in self.inis.items() if k in result.deps or key in state.dependents
+        }
         for ini_key in touched:
             self._publish_ini(ini_key)
 
@@ -396,7 +432,9 @@ class Session:
         if state is None:
             return
         if error is not None:
-            self._once("error", redact_text(f"reading {key} failed: {type(error).__name__}: {error}"))
+            self._once(
+                "error", redact_text(f"reading {key} failed: {type(error).__name__}: {error}")
+            )
             gen, dependents = state.requested, []
         else:
             gen, dependents = result
@@ -466,12 +504,19 @@ class Session:
         for unit in self.units.values():
             if not self._live(unit):
                 continue
-            reads = ini_key in self._deps(unit) or (state is not None and unit.key in state.dependents)
+            reads = ini_key in self._deps(unit) or (
+                state is not None and unit.key in state.dependents
+            )
             if not reads:
                 continue
             if not unit.current:
                 return False
-            if doc is not None and doc.kind == INI and unit.result.enabled and unit.result.ini_versions.get(ini_key) != doc.version:
+            if (
+                doc is not None
+                and doc.kind == INI
+                and unit.result.enabled
+                and unit.result.ini_versions.get(ini_key) != doc.version
+            ):
                 return False
         return True
 
@@ -484,7 +529,11 @@ class Session:
             uri, version = doc.uri, doc.version
         else:
             uri, version = closing_uri or self._ini_uri(ini_key), None
-        if not diagnostics and ini_key not in self._ini_published and (doc is None or doc.kind != INI):
+        if (
+            not diagnostics
+            and ini_key not in self._ini_published
+            and (doc is None or doc.kind != INI)
+        ):
             return
         if diagnostics:
             self._ini_published.add(ini_key)
@@ -504,7 +553,10 @@ class Session:
         return file_uri(ini_key)
 
     def _schedule_refresh(self) -> None:
-        if not (self.features.pull_diagnostics and self.features.diagnostic_refresh) or self._refresh_pending:
+        if (
+            not (self.features.pull_diagnostics and self.features.diagnostic_refresh)
+            or self._refresh_pending
+        ):
             return
         self._refresh_pending = True
 
@@ -536,7 +588,9 @@ class Session:
             if unit.current and unit.result.version == doc.version:
                 return doc, unit.result
             if unit.completed == unit.requested:
-                self._submit(unit, urgent=True)  # nothing queued for this version (should not happen)
+                self._submit(
+                    unit, urgent=True
+                )  # nothing queued for this version (should not happen)
             future = self.loop.create_future()
             unit.waiters.append(future)
             self.worker.prioritize(("env", unit.key))
@@ -612,7 +666,9 @@ class Session:
                 return None
             analysis = result.analysis
             findings = [analysis.findings[i] for i in result.env_indexes]
-            return self._hover_answer(doc, findings, pos, lambda hovers: hovers.hover_at(analysis, pos))
+            return self._hover_answer(
+                doc, findings, pos, lambda hovers: hovers.hover_at(analysis, pos)
+            )
         if doc.kind == INI:
             doc = await self.ini_ready(uri)
             if doc is None or doc.path is None:
@@ -622,19 +678,29 @@ class Session:
                 return None
             _, items = self._ini_diagnostics(doc.key)
             findings = [item.finding for _, item in items]
-            analysis = next((unit.result.analysis for unit, _ in items), None) or self._analysis_reading(doc.key)
+            analysis = next(
+                (unit.result.analysis for unit, _ in items), None
+            ) or self._analysis_reading(doc.key)
             project = getattr(analysis, "project", None)
             path, text = doc.path, doc.text
             if analysis is None and Path(path).name != "alembic.ini" and "[alembic]" not in text:
                 return None  # pytest.ini, tox.ini...: not Alembic's configuration
             return self._hover_answer(
-                doc, findings, pos, lambda hovers: hovers.hover_ini(project, path, text, pos, analysis=analysis)
+                doc,
+                findings,
+                pos,
+                lambda hovers: hovers.hover_ini(project, path, text, pos, analysis=analysis),
             )
         return None
 
     def _analysis_reading(self, ini_key: str):
         for unit in self.units.values():
-            if unit.result is not None and unit.result.analysis is not None and ini_key in unit.result.deps and self._live(unit):
+            if (
+                unit.result is not None
+                and unit.result.analysis is not None
+                and ini_key in unit.result.deps
+                and self._live(unit)
+            ):
                 return unit.result.analysis
         return None
 
@@ -662,7 +728,9 @@ class Session:
                 rng = rng or finding.range
         if not codes:
             return None
-        return convert.hover("\n\n---\n\n".join(_rule_docs(code) for code in codes), doc, self.codec, rng)
+        return convert.hover(
+            "\n\n---\n\n".join(_rule_docs(code) for code in codes), doc, self.codec, rng
+        )
 
     async def code_actions(self, uri: str, client_range, only):
         doc = self.docs.get(uri)
@@ -678,7 +746,13 @@ class Session:
             rng = self.codec.range_from_client(doc, client_range)
             analysis = result.analysis
             by_index = dict(zip(result.env_indexes, result.env_diagnostics))
-            plans = plan_env_actions(analysis, result.env_indexes, rng, only, offer_rewrite=offers_async_rewrite(analysis))
+            plans = plan_env_actions(
+                analysis,
+                result.env_indexes,
+                rng,
+                only,
+                offer_rewrite=offers_async_rewrite(analysis),
+            )
             return [self._env_action(plan, doc, result, by_index) for plan in plans]
         if doc.kind == INI:
             doc = await self.ini_ready(uri)
@@ -690,7 +764,15 @@ class Session:
             for unit, item in items:
                 for plan, _ in plan_ini_actions([item], rng, only):
                     edit = self._workspace_edit(plan.edits, unit.result, doc)
-                    actions.append(convert.code_action(plan.title, plan.kind, diagnostics=[item.diagnostic], preferred=plan.preferred, edit=edit))
+                    actions.append(
+                        convert.code_action(
+                            plan.title,
+                            plan.kind,
+                            diagnostics=[item.diagnostic],
+                            preferred=plan.preferred,
+                            edit=edit,
+                        )
+                    )
             return actions
         return []
 
@@ -701,10 +783,14 @@ class Session:
             if self.features.resolve_edit:
                 return convert.code_action(plan.title, plan.kind, data=data)
             return convert.code_action(
-                plan.title, plan.kind, command=(plan.title, convert.CONVERT_COMMAND, [doc.uri, {"notify": True}])
+                plan.title,
+                plan.kind,
+                command=(plan.title, convert.CONVERT_COMMAND, [doc.uri, {"notify": True}]),
             )
         edit = self._workspace_edit(plan.edits, result, doc)
-        return convert.code_action(plan.title, plan.kind, diagnostics=diagnostics, preferred=plan.preferred, edit=edit)
+        return convert.code_action(
+            plan.title, plan.kind, diagnostics=diagnostics, preferred=plan.preferred, edit=edit
+        )
 
     def _workspace_edit(self, edits, result: EnvResult, current: Document):
         """Engine edits (path None = the analysed env script) as one WorkspaceEdit."""
@@ -715,7 +801,11 @@ class Session:
         files = []
         for key, group in by_path.items():
             files.append(self._file_edits(key, group, result, current))
-        return convert.workspace_edit([f for f in files if f is not None], self.codec, document_changes=self.features.document_changes)
+        return convert.workspace_edit(
+            [f for f in files if f is not None],
+            self.codec,
+            document_changes=self.features.document_changes,
+        )
 
     def _file_edits(self, key: str, edits, result: EnvResult, current: Document):
         doc = self.docs.by_key(key)
@@ -738,7 +828,11 @@ class Session:
         edit, reason = await self._convert_edit(str(data.get("uri")))
         if edit is None:
             # nothing to apply: running the command instead tells the user why
-            command = (convert.action_title(action), convert.CONVERT_COMMAND, [data.get("uri"), {"notify": True}])
+            command = (
+                convert.action_title(action),
+                convert.CONVERT_COMMAND,
+                [data.get("uri"), {"notify": True}],
+            )
             return convert.with_resolution(action, None, command)
         return convert.with_resolution(action, edit, None)
 
@@ -777,7 +871,9 @@ class Session:
         if current is not None and current.version != version:
             return None, "the file changed while the rewrite was computed; try again"
         files = [convert.FileEdits(uri, version, lines, list(edits))]
-        return convert.workspace_edit(files, self.codec, document_changes=self.features.document_changes), None
+        return convert.workspace_edit(
+            files, self.codec, document_changes=self.features.document_changes
+        ), None
 
     async def code_lens(self, uri: str):
         doc = self.docs.get(uri)
@@ -801,9 +897,16 @@ class Session:
     async def explain(self, uri: Any) -> dict:
         result = await self._any_result(uri)
         if result is None or result.analysis is None:
-            return {"markdown": "", "summary": "", "reason": "not an env script this server can read"}
+            return {
+                "markdown": "",
+                "summary": "",
+                "reason": "not an env script this server can read",
+            }
         analysis = result.analysis
-        return {"markdown": redact_text(_explain_markdown(analysis)), "summary": redact_text(_summary(analysis))}
+        return {
+            "markdown": redact_text(_explain_markdown(analysis)),
+            "summary": redact_text(_summary(analysis)),
+        }
 
     async def _any_result(self, uri: Any) -> EnvResult | None:
         if not isinstance(uri, str):
@@ -847,7 +950,10 @@ class Session:
         try:
             answer = await self.client.apply_edit(convert.apply_edit(edit, label))
         except Exception as error:
-            return {"applied": False, "reason": redact_text(f"the editor refused the edit: {error}")}
+            return {
+                "applied": False,
+                "reason": redact_text(f"the editor refused the edit: {error}"),
+            }
         ok, reason = convert.applied(answer)
         return {"applied": ok, "reason": reason}
 
@@ -865,7 +971,10 @@ def _digest(result: EnvResult) -> tuple:
 def _ini_digest(result: EnvResult | None) -> tuple:
     if result is None or not result.enabled:
         return ()
-    return tuple((key, tuple(_identity(i.diagnostic) for i in items)) for key, items in sorted(result.ini_items.items()))
+    return tuple(
+        (key, tuple(_identity(i.diagnostic) for i in items))
+        for key, items in sorted(result.ini_items.items())
+    )
 
 
 def _identity(diagnostic) -> tuple:
@@ -905,7 +1014,11 @@ def _explain_markdown(analysis) -> str:
 
 def _fallback_summary(analysis) -> str:
     count = len([f for f in analysis.findings if f.path is None])
-    return f"alembic-env: {count} problem{'s' if count != 1 else ''} in this env.py" if count else "alembic-env: no problems found"
+    return (
+        f"alembic-env: {count} problem{'s' if count != 1 else ''} in this env.py"
+        if count
+        else "alembic-env: no problems found"
+    )
 
 
 def _fallback_markdown(analysis) -> str:

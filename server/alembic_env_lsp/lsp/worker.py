@@ -12,18 +12,21 @@ import asyncio
 import threading
 import traceback
 from collections import OrderedDict
-from typing import Any, Callable, Hashable
+from collections.abc import Callable, Hashable
+from typing import Any
 
 Job = Callable[[], Any]
 Done = Callable[[Hashable, Any, BaseException | None], None]
 
 
 class Worker:
-    def __init__(self, loop: asyncio.AbstractEventLoop, done: Done, name: str = "alembic-env-analysis"):
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, done: Done, name: str = "alembic-env-analysis"
+    ):
         self._loop = loop
         self._done = done
         self._cv = threading.Condition()
-        self._pending: "OrderedDict[Hashable, Job]" = OrderedDict()
+        self._pending: OrderedDict[Hashable, Job] = OrderedDict()
         self._running: Hashable | None = None
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -67,7 +70,9 @@ class Worker:
                 result = job()
             except BaseException as exc:  # noqa: BLE001 - reported on the loop, never fatal here
                 error = exc
-                error.__notes__ = ["".join(traceback.format_exception(type(exc), exc, exc.__traceback__))]
+                error.__notes__ = [
+                    "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+                ]
             with self._cv:
                 self._running = None
             try:

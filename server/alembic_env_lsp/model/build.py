@@ -19,8 +19,8 @@ from .facts import (
     ConfigureFact,
     Dispatch,
     EngineFact,
-    ImportFact,
     EnvFacts,
+    ImportFact,
     Kind,
     Scope,
     WithFact,
@@ -82,14 +82,18 @@ class _Builder:
         ctx = _Ctx(self.module, None, (), (), ())
         self._body(self.tree.body, ctx)
         configures = [
-            ConfigureFact(c, "online" if c.keyword("connection") is not None or c.node.args else "offline")
+            ConfigureFact(
+                c, "online" if c.keyword("connection") is not None or c.node.args else "offline"
+            )
             for c in self.calls
             if c.qname == "alembic.context.configure"
         ]
         for configure in configures:
             url = configure.keyword("url")
             if url is not None:
-                configure.url = self.urls.evaluate(url, configure.call.scope, configure.call.node.lineno)
+                configure.url = self.urls.evaluate(
+                    url, configure.call.scope, configure.call.node.lineno
+                )
         online, offline, executed = self._paths()
         metadata = self.module.assignments.get("target_metadata")
         return EnvFacts(
@@ -129,7 +133,10 @@ class _Builder:
                     tuple((a.name, a.asname) for a in stmt.names),
                     stmt.level if isinstance(stmt, ast.ImportFrom) else 0,
                     scope,
-                    any(in_body and _is_type_checking(branch.test) for branch, in_body in ctx.branches),
+                    any(
+                        in_body and _is_type_checking(branch.test)
+                        for branch, in_body in ctx.branches
+                    ),
                 )
             )
         elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -153,8 +160,13 @@ class _Builder:
         elif isinstance(stmt, ast.If):
             self._expr(stmt.test, ctx, stmt)
             self._note_dispatch(stmt, scope)
-            self._body(stmt.body, _Ctx(scope, stmt, ctx.withs, ctx.branches + ((stmt, True),), ctx.in_try))
-            self._body(stmt.orelse, _Ctx(scope, stmt, ctx.withs, ctx.branches + ((stmt, False),), ctx.in_try))
+            self._body(
+                stmt.body, _Ctx(scope, stmt, ctx.withs, ctx.branches + ((stmt, True),), ctx.in_try)
+            )
+            self._body(
+                stmt.orelse,
+                _Ctx(scope, stmt, ctx.withs, ctx.branches + ((stmt, False),), ctx.in_try),
+            )
         elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
             inner = _Ctx(scope, stmt, ctx.withs, ctx.branches, ctx.in_try + (stmt,))
             self._body(stmt.body, inner)
@@ -239,7 +251,9 @@ class _Builder:
             self._expr(default, ctx, node)
         self._body(node.body, _Ctx(fn, None, (), (), ()))
 
-    def _assign(self, target: ast.expr, value: ast.expr | None, stmt: ast.stmt, scope: Scope) -> None:
+    def _assign(
+        self, target: ast.expr, value: ast.expr | None, stmt: ast.stmt, scope: Scope
+    ) -> None:
         if value is None:
             return
         if (
@@ -274,7 +288,8 @@ class _Builder:
                 return
             call_q = qualified_name(inner.func, scope)
             if call_q in N.URL_BUILDERS or (
-                isinstance(inner.func, ast.Attribute) and inner.func.attr in ("set", "create")
+                isinstance(inner.func, ast.Attribute)
+                and inner.func.attr in ("set", "create")
                 and self._is_url(inner.func.value, scope)
             ):
                 scope.kinds[name] = Binding(Kind.URL, inner)
@@ -300,13 +315,20 @@ class _Builder:
         name = item.optional_vars.id  # type: ignore[union-attr]
         expr = item.context_expr
         scope.kinds.pop(name, None)
-        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in (
-            "connect",
-            "begin",
+        if (
+            isinstance(expr, ast.Call)
+            and isinstance(expr.func, ast.Attribute)
+            and expr.func.attr
+            in (
+                "connect",
+                "begin",
+            )
         ):
             base = self._kind_of_expr(expr.func.value, scope)
             if fact.is_async:
-                scope.kinds[name] = Binding(Kind.ASYNC_CONNECTION, expr, base.engine if base else None)
+                scope.kinds[name] = Binding(
+                    Kind.ASYNC_CONNECTION, expr, base.engine if base else None
+                )
             elif base is not None and base.kind in (Kind.ENGINE, Kind.ASYNC_ENGINE):
                 kind = Kind.ASYNC_CONNECTION if base.kind is Kind.ASYNC_ENGINE else Kind.CONNECTION
                 scope.kinds[name] = Binding(kind, expr, base.engine)
@@ -333,7 +355,10 @@ class _Builder:
         test, negated = stmt.test, False
         if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
             test, negated = test.operand, True
-        if isinstance(test, ast.Call) and qualified_name(test.func, scope) == "alembic.context.is_offline_mode":
+        if (
+            isinstance(test, ast.Call)
+            and qualified_name(test.func, scope) == "alembic.context.is_offline_mode"
+        ):
             if self.dispatch is None or (scope.is_module and not self._dispatch_at_module):
                 self.dispatch = Dispatch(stmt, offline_in_body=not negated)
                 self._dispatch_at_module = scope.is_module
@@ -393,7 +418,18 @@ class _Builder:
         elif isinstance(func, ast.Name) and qname is None:
             attr = None
         stmt = ctx.stmt if ctx.stmt is not None else parent
-        call = CallFact(node, qname, receiver, attr, ctx.scope, stmt, parent, ctx.withs, ctx.branches, ctx.in_try)
+        call = CallFact(
+            node,
+            qname,
+            receiver,
+            attr,
+            ctx.scope,
+            stmt,
+            parent,
+            ctx.withs,
+            ctx.branches,
+            ctx.in_try,
+        )
         self.calls.append(call)
         if qname == N.CONFIG + ".attributes.get" and node.args:
             key = node.args[0]
@@ -412,12 +448,26 @@ class _Builder:
                 inner_q = qualified_name(inner.func, call.scope)
                 if inner_q in N.SYNC_FACTORIES:
                     inner_call = CallFact(
-                        inner, inner_q, None, None, call.scope, call.stmt, call.node, call.withs,
-                        call.branches, call.in_try,
+                        inner,
+                        inner_q,
+                        None,
+                        None,
+                        call.scope,
+                        call.stmt,
+                        call.node,
+                        call.withs,
+                        call.branches,
+                        call.in_try,
                     )
                     url, url_node = self.urls.engine_url(inner_call)
                     fact = EngineFact(
-                        call, True, inner_call, N.short(inner_q), url, url_node, None,
+                        call,
+                        True,
+                        inner_call,
+                        N.short(inner_q),
+                        url,
+                        url_node,
+                        None,
                         inner_call.keyword("poolclass"),
                     )
                     self.engines.append(fact)

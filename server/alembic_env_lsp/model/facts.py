@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import ast
 import enum
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from ..text import SourceText
 
@@ -38,15 +38,15 @@ class Scope:
     name: str
     node: ast.AST | None
     is_async: bool
-    parent: "Scope | None"
+    parent: Scope | None
     params: list[ast.arg] = field(default_factory=list)
     has_varargs: bool = False
     aliases: dict[str, str] = field(default_factory=dict)
-    assignments: dict[str, list["Assignment"]] = field(default_factory=dict)
-    kinds: dict[str, "Binding"] = field(default_factory=dict)
-    calls: list["CallFact"] = field(default_factory=list)
+    assignments: dict[str, list[Assignment]] = field(default_factory=dict)
+    kinds: dict[str, Binding] = field(default_factory=dict)
+    calls: list[CallFact] = field(default_factory=list)
     returns: list[ast.expr] = field(default_factory=list)
-    functions: dict[str, "Scope"] = field(default_factory=dict)
+    functions: dict[str, Scope] = field(default_factory=dict)
 
     @property
     def is_module(self) -> bool:
@@ -60,7 +60,7 @@ class Scope:
             scope = scope.parent
         return None
 
-    def lookup_kind(self, name: str) -> "Binding | None":
+    def lookup_kind(self, name: str) -> Binding | None:
         scope: Scope | None = self
         while scope is not None:
             if name in scope.kinds:
@@ -70,7 +70,7 @@ class Scope:
             scope = scope.parent
         return None
 
-    def lookup_function(self, name: str) -> "Scope | None":
+    def lookup_function(self, name: str) -> Scope | None:
         scope: Scope | None = self
         while scope is not None:
             if name in scope.functions:
@@ -78,7 +78,7 @@ class Scope:
             scope = scope.parent
         return None
 
-    def last_assignment(self, name: str, before_line: int | None = None) -> "Assignment | None":
+    def last_assignment(self, name: str, before_line: int | None = None) -> Assignment | None:
         scope: Scope | None = self
         while scope is not None:
             found = [
@@ -91,7 +91,7 @@ class Scope:
             scope = scope.parent
         return None
 
-    def walk_calls(self) -> Iterator["CallFact"]:
+    def walk_calls(self) -> Iterator[CallFact]:
         yield from self.calls
 
 
@@ -106,7 +106,7 @@ class Assignment:
 class Binding:
     kind: Kind
     node: ast.AST  # where it got that kind (factory call, with item, annotation)
-    engine: "EngineFact | None" = None
+    engine: EngineFact | None = None
 
 
 @dataclass(eq=False)
@@ -127,7 +127,9 @@ class CallFact:
     stmt: ast.stmt
     parent: ast.AST
     withs: tuple[WithFact, ...]
-    branches: tuple[tuple[ast.If, bool], ...]  # enclosing ifs, and whether we are in the body (True) or else
+    branches: tuple[
+        tuple[ast.If, bool], ...
+    ]  # enclosing ifs, and whether we are in the body (True) or else
     in_try: tuple[ast.Try, ...]
 
     @property
@@ -137,7 +139,9 @@ class CallFact:
     @property
     def is_statement(self) -> bool:
         return isinstance(self.parent, ast.Expr) or (
-            isinstance(self.parent, ast.Await) and isinstance(self.stmt, ast.Expr) and self.stmt.value is self.parent
+            isinstance(self.parent, ast.Await)
+            and isinstance(self.stmt, ast.Expr)
+            and self.stmt.value is self.parent
         )
 
     def keyword(self, name: str) -> ast.expr | None:
@@ -202,7 +206,7 @@ class EngineFact:
 class ConfigureFact:
     call: CallFact
     mode: str  # "online" | "offline" (by its arguments: connection= vs url=/dialect_name=)
-    url: "UrlValue | None" = None  # what `url=` resolves to (offline configures)
+    url: UrlValue | None = None  # what `url=` resolves to (offline configures)
 
     def keyword(self, name: str) -> ast.expr | None:
         return self.call.keyword(name)
@@ -217,7 +221,9 @@ class ImportFact:
     """One `import` / `from ... import` statement, wherever it is."""
 
     stmt: ast.Import | ast.ImportFrom
-    module: str | None  # `from X import ...`: X ("" for `from . import x`); `import X`: None (see names)
+    module: (
+        str | None
+    )  # `from X import ...`: X ("" for `from . import x`); `import X`: None (see names)
     names: tuple[tuple[str, str | None], ...]  # (name, asname)
     level: int  # dots of a relative import
     scope: Scope
@@ -245,7 +251,9 @@ class EnvFacts:
     engines: list[EngineFact]
     configures: list[ConfigureFact]
     dispatch: Dispatch | None
-    references: set[str]  # every qualified name read anywhere (e.g. "alembic.context.is_offline_mode")
+    references: set[
+        str
+    ]  # every qualified name read anywhere (e.g. "alembic.context.is_offline_mode")
     config_names: set[str]  # names bound to context.config
     online_functions: set[str]
     offline_functions: set[str]
@@ -268,7 +276,7 @@ class EnvFacts:
         return self.module.functions.get(name)
 
     def path_of(self, call: CallFact) -> str:
-        """"online", "offline", "both" (runs either way) or "none" (never reached)."""
+        """ "online", "offline", "both" (runs either way) or "none" (never reached)."""
         top = _top_function(call.scope)
         if top is None:
             if self.dispatch is None:

@@ -90,15 +90,25 @@ DECLARATIVE_BASE_FACTORIES = frozenset(
     }
 )
 REGISTRY_FACTORIES = frozenset({"sqlalchemy.orm.registry", "sqlalchemy.orm.decl_api.registry"})
-METADATA_FACTORIES = frozenset({"sqlalchemy.MetaData", "sqlalchemy.schema.MetaData", "sqlalchemy.sql.schema.MetaData"})
+METADATA_FACTORIES = frozenset(
+    {"sqlalchemy.MetaData", "sqlalchemy.schema.MetaData", "sqlalchemy.sql.schema.MetaData"}
+)
 SQLMODEL = "sqlmodel.SQLModel"
 
 
 # Coroutine methods of AsyncConnection / AsyncEngine that do nothing unless awaited.
-ASYNC_METHODS = frozenset({"run_sync", "dispose", "commit", "close", "execute", "begin", "rollback"})
+ASYNC_METHODS = frozenset(
+    {"run_sync", "dispose", "commit", "close", "execute", "begin", "rollback"}
+)
 
 # Names of helpers that set up logging in application code (catalog §0 ENV022).
-LOG_HELPER_WORDS = ("setup_logging", "configure_logging", "init_logging", "setup_logger", "configure_logger")
+LOG_HELPER_WORDS = (
+    "setup_logging",
+    "configure_logging",
+    "init_logging",
+    "setup_logger",
+    "configure_logger",
+)
 
 
 def short(qname: str | None) -> str:

@@ -27,7 +27,7 @@ def unknown(origin: str, names: tuple[str, ...] = (), replaced=()) -> UrlValue:
 
 
 class UrlResolver:
-    def __init__(self, builder: "_Builder"):
+    def __init__(self, builder: _Builder):
         self.builder = builder
 
     # ---- entry points -----------------------------------------------------------------
@@ -59,10 +59,16 @@ class UrlResolver:
         from .build import qualified_name
 
         if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
-            return UrlValue(expr.value, Confidence.LITERAL, "string literal in env.py", literal=expr)
+            return UrlValue(
+                expr.value, Confidence.LITERAL, "string literal in env.py", literal=expr
+            )
         if isinstance(expr, ast.JoinedStr):
             head = expr.values[0] if expr.values else None
-            if isinstance(head, ast.Constant) and isinstance(head.value, str) and "://" in head.value:
+            if (
+                isinstance(head, ast.Constant)
+                and isinstance(head.value, str)
+                and "://" in head.value
+            ):
                 return UrlValue(head.value, Confidence.LITERAL, "f-string in env.py")
             return unknown("f-string in env.py")
         if isinstance(expr, ast.Name):
@@ -98,7 +104,11 @@ class UrlResolver:
             return unknown("one of several values", names)
         if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.Add, ast.Mod)):
             left = expr.left
-            if isinstance(left, ast.Constant) and isinstance(left.value, str) and "://" in left.value:
+            if (
+                isinstance(left, ast.Constant)
+                and isinstance(left.value, str)
+                and "://" in left.value
+            ):
                 return UrlValue(left.value, Confidence.LITERAL, "string built in env.py")
             return unknown("string built in env.py")
         if isinstance(expr, ast.Call):
@@ -136,7 +146,10 @@ class UrlResolver:
                 return unknown("config.get_main_option")
             value = self.main_option(key, scope, line)
             if value.confidence is Confidence.UNKNOWN and len(call.args) > 1:
-                return _with(self.evaluate(call.args[1], scope, line, depth + 1), confidence=Confidence.DEFAULT)
+                return _with(
+                    self.evaluate(call.args[1], scope, line, depth + 1),
+                    confidence=Confidence.DEFAULT,
+                )
             return value
         if qname == N.CONFIG + ".get_section_option" and len(call.args) >= 2:
             section, key = _constant_str(call.args[0]), _constant_str(call.args[1])
@@ -150,7 +163,9 @@ class UrlResolver:
                     if kw.arg == "drivername":
                         driver = kw.value
                 if isinstance(driver, ast.Constant) and isinstance(driver.value, str):
-                    return UrlValue(driver.value + "://", Confidence.LITERAL, "URL.create() in env.py")
+                    return UrlValue(
+                        driver.value + "://", Confidence.LITERAL, "URL.create() in env.py"
+                    )
                 return unknown("URL.create()")
             if call.args:
                 return self.evaluate(call.args[0], scope, line, depth + 1)
@@ -175,9 +190,13 @@ class UrlResolver:
                         driver = _constant_str(kw.value)
                         if driver is None:
                             return unknown("URL.set(drivername=...)", base.names)
-                        rest = base.text.split("://", 1)[1] if base.text and "://" in base.text else ""
+                        rest = (
+                            base.text.split("://", 1)[1] if base.text and "://" in base.text else ""
+                        )
                         confidence = max(base.confidence, Confidence.LITERAL)
-                        return _with(base, text=f"{driver}://{rest}", confidence=confidence, literal=None)
+                        return _with(
+                            base, text=f"{driver}://{rest}", confidence=confidence, literal=None
+                        )
                 return base
             if func.attr in _PASS_THROUGH_METHODS:
                 return self.evaluate(func.value, scope, line, depth + 1)
@@ -218,7 +237,10 @@ class UrlResolver:
             if q == N.CONFIG + ".get_section":
                 section = config.args[0] if config.args else None
                 name = _constant_str(section) if section is not None else None
-                if section is not None and qualified_name(section, scope) == N.CONFIG + ".config_ini_section":
+                if (
+                    section is not None
+                    and qualified_name(section, scope) == N.CONFIG + ".config_ini_section"
+                ):
                     name = None  # the main section
                 if name is None or name == self._main_section():
                     return self.main_option(key, scope, line)
@@ -239,9 +261,9 @@ class UrlResolver:
         ini = self.ini_value(self._main_section(), key)
         if override is not None:
             value = self.evaluate(override.node.args[1], override.scope, override.node.lineno)
-            conditional = any(
-                branch is not None for branch, _ in override.branches
-            ) or bool(override.in_try)
+            conditional = any(branch is not None for branch, _ in override.branches) or bool(
+                override.in_try
+            )
             if conditional and value.confidence < Confidence.DEFAULT and ini.text is not None:
                 # Only sometimes overridden: the ini value is what runs otherwise.
                 names = value.names
@@ -251,7 +273,9 @@ class UrlResolver:
                     origin=f"{ini.origin}, unless env.py overrides it from {value.origin}",
                     names=names,
                 )
-            return _with(value, origin=f"config.set_main_option({key!r}, ...) in env.py: {value.origin}")
+            return _with(
+                value, origin=f"config.set_main_option({key!r}, ...) in env.py: {value.origin}"
+            )
         return ini
 
     def ini_value(self, section: str, key: str) -> UrlValue:
@@ -259,7 +283,10 @@ class UrlResolver:
         ini = getattr(project, "ini", None)
         looked_up = (section, key)
         if ini is None:
-            return _with(unknown(f"{key} from alembic.ini (no alembic.ini found for this env.py)"), ini_key=looked_up)
+            return _with(
+                unknown(f"{key} from alembic.ini (no alembic.ini found for this env.py)"),
+                ini_key=looked_up,
+            )
         value = ini.get(section, key)
         where = f"{ini.path.name} [{section}] {key}"
         if value is None:
@@ -267,10 +294,20 @@ class UrlResolver:
         where = f"{where} (line {value.line + 1})"
         if value.value is None:
             return UrlValue(
-                None, Confidence.UNKNOWN, where, ini_value=value, ini_path=str(ini.path), ini_key=looked_up
+                None,
+                Confidence.UNKNOWN,
+                where,
+                ini_value=value,
+                ini_path=str(ini.path),
+                ini_key=looked_up,
             )
         return UrlValue(
-            value.value, Confidence.LITERAL, where, ini_value=value, ini_path=str(ini.path), ini_key=looked_up
+            value.value,
+            Confidence.LITERAL,
+            where,
+            ini_value=value,
+            ini_path=str(ini.path),
+            ini_key=looked_up,
         )
 
     def _main_section(self) -> str:

@@ -11,19 +11,57 @@ from ..text import Position, SourceText, TextEdit
 
 # Modules whose functions never run migrations on env.py's behalf.
 LIBRARY_PREFIXES = (
-    "alembic.", "sqlalchemy.", "sqlmodel.", "logging.", "os.", "sys.", "asyncio.", "pathlib.", "typing.",
-    "re.", "json.", "warnings.", "dotenv.", "decouple.", "urllib.", "functools.", "contextlib.", "importlib.",
-    "pkgutil.", "builtins.", "datetime.", "uuid.", "anyio.", "trio.", "uvloop.", "nest_asyncio.", "inspect.",
-    "loguru.", "structlog.", "pydantic.", "pydantic_settings.", "flask.", "configparser.", "shutil.",
+    "alembic.",
+    "sqlalchemy.",
+    "sqlmodel.",
+    "logging.",
+    "os.",
+    "sys.",
+    "asyncio.",
+    "pathlib.",
+    "typing.",
+    "re.",
+    "json.",
+    "warnings.",
+    "dotenv.",
+    "decouple.",
+    "urllib.",
+    "functools.",
+    "contextlib.",
+    "importlib.",
+    "pkgutil.",
+    "builtins.",
+    "datetime.",
+    "uuid.",
+    "anyio.",
+    "trio.",
+    "uvloop.",
+    "nest_asyncio.",
+    "inspect.",
+    "loguru.",
+    "structlog.",
+    "pydantic.",
+    "pydantic_settings.",
+    "flask.",
+    "configparser.",
+    "shutil.",
 )
 
 
 def online_configures(facts: EnvFacts) -> list[ConfigureFact]:
-    return [c for c in facts.configures if c.mode == "online" and facts.path_of(c.call) in ("online", "both")]
+    return [
+        c
+        for c in facts.configures
+        if c.mode == "online" and facts.path_of(c.call) in ("online", "both")
+    ]
 
 
 def offline_configures(facts: EnvFacts) -> list[ConfigureFact]:
-    return [c for c in facts.configures if c.mode == "offline" and facts.path_of(c.call) in ("offline", "both")]
+    return [
+        c
+        for c in facts.configures
+        if c.mode == "offline" and facts.path_of(c.call) in ("offline", "both")
+    ]
 
 
 def is_true(node: ast.AST | None) -> bool:

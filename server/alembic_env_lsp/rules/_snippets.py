@@ -1,6 +1,6 @@
 """Pieces the rule examples share, so each example shows only what matters to its rule."""
 
-HEADER = '''\
+HEADER = """\
 from logging.config import fileConfig
 
 from alembic import context
@@ -9,9 +9,9 @@ config = context.config
 if config.config_file_name is not None:
     fileConfig(config.config_file_name)
 target_metadata = None
-'''
+"""
 
-OFFLINE = '''
+OFFLINE = """
 def run_migrations_offline():
     context.configure(
         url=config.get_main_option("sqlalchemy.url"),
@@ -21,16 +21,16 @@ def run_migrations_offline():
     )
     with context.begin_transaction():
         context.run_migrations()
-'''
+"""
 
-DISPATCH = '''
+DISPATCH = """
 if context.is_offline_mode():
     run_migrations_offline()
 else:
     run_migrations_online()
-'''
+"""
 
-INI_LOGGING = '''
+INI_LOGGING = """
 [loggers]
 keys = root
 
@@ -51,7 +51,7 @@ formatter = generic
 
 [formatter_generic]
 format = %(levelname)-5.5s [%(name)s] %(message)s
-'''
+"""
 
 
 def ini(url: str, logging: bool = True) -> str:
@@ -64,7 +64,7 @@ def env(body: str, *, offline: bool = True, header: str = HEADER, imports: str =
     return imports + header + (OFFLINE if offline else "") + body + (DISPATCH if offline else "")
 
 
-ASYNC_ONLINE = '''
+ASYNC_ONLINE = """
 def do_run_migrations(connection):
     context.configure(connection=connection, target_metadata=target_metadata)
     with context.begin_transaction():
@@ -84,16 +84,16 @@ async def run_async_migrations():
 
 def run_migrations_online():
     asyncio.run(run_async_migrations())
-'''
+"""
 
-ASYNC_IMPORTS = '''\
+ASYNC_IMPORTS = """\
 import asyncio
 
 from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import async_engine_from_config
-'''
+"""
 
-SYNC_ONLINE = '''
+SYNC_ONLINE = """
 def run_migrations_online():
     connectable = engine_from_config(
         config.get_section(config.config_ini_section, {}),
@@ -104,8 +104,8 @@ def run_migrations_online():
         context.configure(connection=connection, target_metadata=target_metadata)
         with context.begin_transaction():
             context.run_migrations()
-'''
+"""
 
-SYNC_IMPORTS = '''\
+SYNC_IMPORTS = """\
 from sqlalchemy import engine_from_config, pool
-'''
+"""

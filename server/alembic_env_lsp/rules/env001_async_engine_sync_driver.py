@@ -23,13 +23,15 @@ def check(ctx: RuleContext) -> None:
         driver = info.driver or info.dialect
         message = (
             f"Async engine with sync-only driver '{driver}' ({shown(url)}, from {url.origin}). "
-            f"SQLAlchemy will raise \"The asyncio extension requires an async driver to be used. "
+            f'SQLAlchemy will raise "The asyncio extension requires an async driver to be used. '
             f"The loaded '{driver}' is not async.\""
         )
         fixes = ()
         alternative = async_alternative(url.scheme)
         if alternative:
-            fix = scheme_fix(ctx.source, url, alternative, f"Use async driver '{alternative}'", safe=False)
+            fix = scheme_fix(
+                ctx.source, url, alternative, f"Use async driver '{alternative}'", safe=False
+            )
             fixes = (fix,) if fix else ()
         node = url.literal if url.literal is not None else engine.call.node.func
         related = ini_related(url, RULE.code, message, severity, fixes)
@@ -49,12 +51,12 @@ RULE = Rule(
             "`AsyncEngine(engine_from_config(...))` wrapper, which never asks for their async variant."
         ),
         why=(
-            "SQLAlchemy refuses when the engine is created: \"The asyncio extension requires an async driver "
+            'SQLAlchemy refuses when the engine is created: "The asyncio extension requires an async driver '
             "to be used. The loaded 'psycopg2' is not async.\" Every `alembic upgrade` fails."
         ),
         example=(
             "# alembic.ini: sqlalchemy.url = postgresql+psycopg2://app@db/app\n"
-            "connectable = async_engine_from_config(config.get_section(config.config_ini_section, {}), prefix=\"sqlalchemy.\")"
+            'connectable = async_engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.")'
         ),
         instead="# alembic.ini: sqlalchemy.url = postgresql+asyncpg://app@db/app",
         fix_safety=(

@@ -20,13 +20,17 @@ def check(ctx: RuleContext) -> None:
         message = (
             f"Sync engine with async-only driver '{driver}' ({shown(url)}, from {url.origin}). The first "
             f"connection will fail with MissingGreenlet (\"greenlet_spawn has not been called; can't call "
-            f"await_() here\"). Use the async env.py pattern or a sync driver for migrations."
+            f'await_() here"). Use the async env.py pattern or a sync driver for migrations.'
         )
         fixes = []
         alternative = sync_alternative(url.scheme)
         if alternative:
             fix = scheme_fix(
-                ctx.source, url, alternative, f"Use sync driver '{alternative}' for migrations", safe=False
+                ctx.source,
+                url,
+                alternative,
+                f"Use sync driver '{alternative}' for migrations",
+                safe=False,
             )
             if fix:
                 fixes.append(fix)
@@ -34,7 +38,9 @@ def check(ctx: RuleContext) -> None:
         if rewrite:
             fixes.insert(0, rewrite)
         node = url.literal if url.literal is not None else engine.call.node.func
-        related = ini_related(url, RULE.code, message, severity, tuple(f for f in fixes if f is not rewrite))
+        related = ini_related(
+            url, RULE.code, message, severity, tuple(f for f in fixes if f is not rewrite)
+        )
         ctx.report(message, node, severity=severity, fixes=fixes, related=related)
 
 
@@ -56,10 +62,10 @@ RULE = Rule(
         ),
         example=(
             "# alembic.ini: sqlalchemy.url = postgresql+asyncpg://app@db/app\n"
-            "connectable = engine_from_config(config.get_section(config.config_ini_section, {}), prefix=\"sqlalchemy.\")"
+            'connectable = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.")'
         ),
         instead=(
-            "connectable = async_engine_from_config(config.get_section(config.config_ini_section, {}), prefix=\"sqlalchemy.\", poolclass=pool.NullPool)\n"
+            'connectable = async_engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool)\n'
             "async with connectable.connect() as connection:\n"
             "    await connection.run_sync(do_run_migrations)"
         ),

@@ -117,7 +117,9 @@ RULE = Rule(
     fixable=True,
     invalid=(
         Example(
-            s.ASYNC_IMPORTS + s.HEADER + s.ASYNC_ONLINE.replace(
+            s.ASYNC_IMPORTS
+            + s.HEADER
+            + s.ASYNC_ONLINE.replace(
                 "    asyncio.run(run_async_migrations())", "    run_async_migrations()"
             ),
             span="run_async_migrations()",
@@ -153,7 +155,10 @@ RULE = Rule(
             "loop.run_until_complete(main())\n",
             note="run_until_complete drives the coroutine",
         ),
-        Example("import anyio\nasync def main():\n    pass\n\nanyio.run(main)\n", note="anyio.run takes the function"),
+        Example(
+            "import anyio\nasync def main():\n    pass\n\nanyio.run(main)\n",
+            note="anyio.run takes the function",
+        ),
         Example(
             "async def main():\n    pass\n\nasync def outer():\n    coro = main()\n    await coro\n",
             note="assigned, then awaited",

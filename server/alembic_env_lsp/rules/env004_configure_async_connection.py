@@ -31,7 +31,9 @@ def check(ctx: RuleContext) -> None:
     repair = None
     for configure in facts.configures:
         connection = configure.keyword("connection")
-        if connection is not None and _is_async_connection(ctx, connection, configure.call.scope, targets):
+        if connection is not None and _is_async_connection(
+            ctx, connection, configure.call.scope, targets
+        ):
             repair = repair or _repair(ctx)
             ctx.report(
                 f"context.configure() needs a synchronous Connection, but '{connection.id}' is an "
@@ -56,7 +58,9 @@ def check(ctx: RuleContext) -> None:
         if call.attr == "run_sync" and call.node.args and isinstance(call.node.args[0], ast.Call):
             inner = call.node.args[0]
             text = ctx.source.slice(ctx.range(inner.func))
-            fix = Fix(f"Pass '{text}' itself to run_sync()", (replace_node(ctx.source, inner, text),))
+            fix = Fix(
+                f"Pass '{text}' itself to run_sync()", (replace_node(ctx.source, inner, text),)
+            )
             ctx.report(
                 f"run_sync() needs a callable: '{ctx.source.slice(ctx.range(inner))}' is called right away, "
                 f"with the AsyncConnection. Pass '{text}'; run_sync() calls it with a sync Connection.",
@@ -74,7 +78,11 @@ def check(ctx: RuleContext) -> None:
 
 
 def _repair(ctx: RuleContext):
-    return repair_fix(ctx.source.text, "ENV004", "Move configure/run_migrations into do_run_migrations, called through run_sync()")
+    return repair_fix(
+        ctx.source.text,
+        "ENV004",
+        "Move configure/run_migrations into do_run_migrations, called through run_sync()",
+    )
 
 
 def _annotation(param: ast.arg) -> str | None:

@@ -22,7 +22,17 @@ def check(ctx: RuleContext) -> None:
                     "run_sync(). ('_ProxyTransaction' object does not support the asynchronous context manager "
                     "protocol on PostgreSQL; it only happens to work on SQLite.)",
                     expr,
-                    fixes=[f for f in [repair_fix(ctx.source.text, "ENV005", "Move the block into do_run_migrations, called through run_sync()")] if f],
+                    fixes=[
+                        f
+                        for f in [
+                            repair_fix(
+                                ctx.source.text,
+                                "ENV005",
+                                "Move the block into do_run_migrations, called through run_sync()",
+                            )
+                        ]
+                        if f
+                    ],
                 )
                 continue
             kind = _receiver_kind(expr, with_.scope)
@@ -86,7 +96,7 @@ RULE = Rule(
             "AsyncEngine and AsyncConnection context managers are asynchronous: `TypeError: 'AsyncConnection' "
             "object does not support the context manager protocol`. Alembic's `begin_transaction()` is "
             "synchronous: on PostgreSQL `async with` raises \"'_ProxyTransaction' object does not support the "
-            "asynchronous context manager protocol\" (it only happens to work on SQLite)."
+            'asynchronous context manager protocol" (it only happens to work on SQLite).'
         ),
         example="with connectable.connect() as connection:  # connectable is an AsyncEngine",
         instead="async with connectable.connect() as connection:\n    await connection.run_sync(do_run_migrations)",

@@ -19,7 +19,12 @@ def check(ctx: RuleContext) -> None:
                 "run_sync() passes the connection as the first argument, but context.run_migrations() takes no "
                 "positional arguments (TypeError). Call it from the function you pass to run_sync().",
                 target,
-                fixes=[Fix("Wrap it in a lambda", (replace_node(ctx.source, target, f"lambda _connection: {text}()"),))],
+                fixes=[
+                    Fix(
+                        "Wrap it in a lambda",
+                        (replace_node(ctx.source, target, f"lambda _connection: {text}()"),),
+                    )
+                ],
             )
         elif q == "alembic.context.configure" and call.keyword("connection") is not None:
             edit = remove_keyword(ctx.source, call.node, "connection")
@@ -115,6 +120,8 @@ RULE = Rule(
             "def do_run_migrations(connection, schema):\n    pass\n\nasync def run(connection):\n"
             "    await connection.run_sync(do_run_migrations, 'public')\n",
         ),
-        Example("def f(*args):\n    pass\n\nasync def run(connection):\n    await connection.run_sync(f)\n"),
+        Example(
+            "def f(*args):\n    pass\n\nasync def run(connection):\n    await connection.run_sync(f)\n"
+        ),
     ),
 )

@@ -32,7 +32,9 @@ def check(ctx: RuleContext) -> None:
         context_name = local_name_for(facts, "alembic.context") or "context"
         fixes = []
         if isinstance(call.parent, ast.Expr):
-            edits = wrap_in_block(ctx.source, [call.parent], f"with {context_name}.begin_transaction()")
+            edits = wrap_in_block(
+                ctx.source, [call.parent], f"with {context_name}.begin_transaction()"
+            )
             if edits:
                 fixes.append(Fix("Wrap in 'with context.begin_transaction():'", tuple(edits)))
         ctx.report(
@@ -79,7 +81,7 @@ RULE = Rule(
         ),
         why=(
             "SQLAlchemy 2.x connections autobegin and roll back at close unless something commits. Alembic logs "
-            "\"Running upgrade ... -> ...\" and exits 0, but PostgreSQL keeps no tables and no version row. "
+            '"Running upgrade ... -> ..." and exits 0, but PostgreSQL keeps no tables and no version row. '
             "SQLite persists, which hides the bug in local development."
         ),
         example="context.configure(connection=connection)\ncontext.run_migrations()",

@@ -1,7 +1,7 @@
 import ast
 
 from ..findings import Fix
-from ..model.facts import CallFact, ConfigureFact, EnvFacts
+from ..model.facts import CallFact, EnvFacts
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from . import _snippets as s
 from ._shared import insert_statement_before
@@ -18,7 +18,12 @@ def check(ctx: RuleContext) -> None:
     for call in facts.calls:
         # `await conn.run_sync(do_run_migrations)` where do_run_migrations configures: SQL on
         # the AsyncConnection before it autobegins the same transaction.
-        if call.attr == "run_sync" and call.receiver and call.node.args and _configures(facts, call):
+        if (
+            call.attr == "run_sync"
+            and call.receiver
+            and call.node.args
+            and _configures(facts, call)
+        ):
             _check_point(ctx, call.receiver, call, awaited=call.awaited)
 
 
@@ -40,14 +45,27 @@ def _check_point(ctx: RuleContext, var: str, point: CallFact, *, awaited: bool) 
     # SQL before an earlier configure() (or run_sync() of one) in this scope is that one's finding
     facts = ctx.facts
     since = max(
-        [c.call.node.lineno for c in facts.configures if c.call.scope is scope and c.call.node.lineno < line]
-        + [c.node.lineno for c in facts.calls if c.attr == "run_sync" and c.scope is scope and c.node.lineno < line and _configures(facts, c)],
+        [
+            c.call.node.lineno
+            for c in facts.configures
+            if c.call.scope is scope and c.call.node.lineno < line
+        ]
+        + [
+            c.node.lineno
+            for c in facts.calls
+            if c.attr == "run_sync"
+            and c.scope is scope
+            and c.node.lineno < line
+            and _configures(facts, c)
+        ],
         default=0,
     )
     earlier = [c for c in scope.calls if c.receiver == var and since < c.node.lineno < line]
     sql = [c for c in earlier if c.attr in SQL_METHODS]
     for call in sql:
-        if any(c.attr in ("commit", "rollback") and c.node.lineno > call.node.lineno for c in earlier):
+        if any(
+            c.attr in ("commit", "rollback") and c.node.lineno > call.node.lineno for c in earlier
+        ):
             continue
         if any(_is_begin(w.item, var) and w not in point.withs for w in call.withs):
             continue  # inside `with conn.begin():` that commits before configure
@@ -59,7 +77,12 @@ def _check_point(ctx: RuleContext, var: str, point: CallFact, *, awaited: bool) 
         fixes = []
         edit = insert_statement_before(ctx.source, point.stmt, commit)
         if edit is not None:
-            fixes.append(Fix(f"Commit before {'run_sync' if point.attr == 'run_sync' else 'configure'}()", (edit,)))
+            fixes.append(
+                Fix(
+                    f"Commit before {'run_sync' if point.attr == 'run_sync' else 'configure'}()",
+                    (edit,),
+                )
+            )
         ctx.report(
             f"'{var}.{call.attr}()' before context.configure() starts a transaction that Alembic treats as "
             f"external: context.begin_transaction() then does not commit, and the migration's changes may be "
@@ -97,7 +120,7 @@ def _is_begin_of(item: ast.withitem, var: str) -> bool:
     )
 
 
-_SEARCH_PATH = '''\
+_SEARCH_PATH = """\
 from alembic import context
 from sqlalchemy import engine_from_config, pool, text
 
@@ -114,12 +137,17 @@ def run_migrations_online():
 
 
 run_migrations_online()
-'''
+"""
 
-_ASYNC = s.ASYNC_IMPORTS + "from sqlalchemy import text\n" + s.HEADER + s.ASYNC_ONLINE.replace(
-    "    async with connectable.connect() as connection:\n",
-    "    async with connectable.connect() as connection:\n"
-    "        await connection.execute(text(\"CREATE SCHEMA IF NOT EXISTS app\"))\n",
+_ASYNC = (
+    s.ASYNC_IMPORTS
+    + "from sqlalchemy import text\n"
+    + s.HEADER
+    + s.ASYNC_ONLINE.replace(
+        "    async with connectable.connect() as connection:\n",
+        "    async with connectable.connect() as connection:\n"
+        '        await connection.execute(text("CREATE SCHEMA IF NOT EXISTS app"))\n',
+    )
 )
 
 RULE = Rule(
@@ -136,7 +164,7 @@ RULE = Rule(
         why=(
             "SQLAlchemy 2.x autobegins a transaction on the first statement. Alembic records at configure() time "
             "that the connection is already in a transaction, treats it as external, and `begin_transaction()` "
-            "becomes a no-op that never commits: on PostgreSQL the upgrade logs \"Running upgrade\" and exits 0, "
+            'becomes a no-op that never commits: on PostgreSQL the upgrade logs "Running upgrade" and exits 0, '
             "but the changes may be rolled back when the connection closes."
         ),
         example='connection.execute(text("SET search_path TO app"))\ncontext.configure(connection=connection)',
@@ -193,7 +221,9 @@ RULE = Rule(
             note="inside `with connection.begin():` that commits before configure",
         ),
         Example(
-            _SEARCH_PATH.replace("connectable.connect() as connection", "connectable.begin() as connection"),
+            _SEARCH_PATH.replace(
+                "connectable.connect() as connection", "connectable.begin() as connection"
+            ),
             note="engine.begin(): the external transaction is intended and committed by the with block",
         ),
         Example(
@@ -208,7 +238,7 @@ RULE = Rule(
             _SEARCH_PATH.replace(
                 "    with connectable.connect() as connection:\n",
                 "    with connectable.connect() as connection:\n"
-                "        connection.execute(text(\"SELECT 1\"))\n"
+                '        connection.execute(text("SELECT 1"))\n'
                 "    with connectable.connect() as connection:\n",
             ).replace('        connection.execute(text("SET search_path TO app"))\n', ""),
             note="the same name for an earlier connection that is already closed",

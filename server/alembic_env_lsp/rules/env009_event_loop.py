@@ -22,7 +22,7 @@ def check(ctx: RuleContext) -> None:
         elif call.qname == "nest_asyncio.apply":
             ctx.report(
                 "nest_asyncio.apply() patches the running event loop so migrations can run inside it; Alembic's "
-                "supported way is the connection-sharing branch (config.attributes[\"connection\"]) or "
+                'supported way is the connection-sharing branch (config.attributes["connection"]) or '
                 "asyncio.to_thread(command.upgrade, ...) in the caller.",
                 call.node,
                 severity=Severity.WARNING,
@@ -49,7 +49,7 @@ def _report_scheduled(ctx: RuleContext, call: CallFact) -> None:
     ctx.report(
         "Scheduling migrations as a task lets env.py return before they run; the 'context' proxy is then gone "
         "(\"'NoneType' object has no attribute 'configure'\") and nothing is applied. Run the coroutine to "
-        "completion (asyncio.run) or share a connection through config.attributes[\"connection\"].",
+        'completion (asyncio.run) or share a connection through config.attributes["connection"].',
         call.node,
         severity=Severity.ERROR,
     )
@@ -73,11 +73,14 @@ def _report_get_event_loop(ctx: RuleContext, call: CallFact) -> None:
         asyncio, imports = ensure_module_import(ctx.facts, ctx.source, "asyncio")
         argument = ctx.source.slice(ctx.range(outer.node.args[0]))
         fixes.append(
-            Fix(f"Use {asyncio}.run(...)", (*imports, replace_node(ctx.source, outer.node, f"{asyncio}.run({argument})")))
+            Fix(
+                f"Use {asyncio}.run(...)",
+                (*imports, replace_node(ctx.source, outer.node, f"{asyncio}.run({argument})")),
+            )
         )
     ctx.report(
         "asyncio.get_event_loop() outside a running loop is deprecated since Python 3.12 and raises "
-        "RuntimeError (\"There is no current event loop\") on Python 3.14; use asyncio.run().",
+        'RuntimeError ("There is no current event loop") on Python 3.14; use asyncio.run().',
         call.node,
         severity=Severity.WARNING,
         fixes=fixes,
@@ -88,7 +91,11 @@ def _outer_run_until_complete(facts: EnvFacts, inner: CallFact) -> CallFact | No
     """`asyncio.get_event_loop().run_until_complete(x)`: the outer call."""
     for call in facts.calls:
         func = call.node.func
-        if isinstance(func, ast.Attribute) and func.attr == "run_until_complete" and func.value is inner.node:
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr == "run_until_complete"
+            and func.value is inner.node
+        ):
             return call
     return None
 
@@ -119,9 +126,9 @@ def _check_runner_without_sharing(ctx: RuleContext) -> None:
         runner = ctx.source.slice(ctx.range(call.node.func))
         fixes = _sharing_fix(ctx, call)
         ctx.report(
-            f"{runner}() fails with \"asyncio.run() cannot be called from a running event loop\" when migrations "
+            f'{runner}() fails with "asyncio.run() cannot be called from a running event loop" when migrations '
             f"are started from async code (FastAPI lifespan, pytest-asyncio). Add the connection-sharing branch "
-            f"(config.attributes[\"connection\"]).{where}",
+            f'(config.attributes["connection"]).{where}',
             call.node,
             severity=severity,
             fixes=fixes,
@@ -145,14 +152,22 @@ def _sharing_fix(ctx: RuleContext, call: CallFact) -> list[Fix]:
     if not isinstance(call.parent, ast.Expr) or not call.node.args:
         return []
     coroutine = call.node.args[0]
-    if not isinstance(coroutine, ast.Call) or not isinstance(coroutine.func, ast.Name) or coroutine.args:
+    if (
+        not isinstance(coroutine, ast.Call)
+        or not isinstance(coroutine.func, ast.Name)
+        or coroutine.args
+    ):
         return []
     fn = call.scope.lookup_function(coroutine.func.id)
     if fn is None or not fn.is_async:
         return []
     sync_fn = None
     for inner in fn.calls:
-        if inner.attr == "run_sync" and inner.node.args and isinstance(inner.node.args[0], ast.Name):
+        if (
+            inner.attr == "run_sync"
+            and inner.node.args
+            and isinstance(inner.node.args[0], ast.Name)
+        ):
             sync_fn = inner.node.args[0].id
     if sync_fn is None or facts.module.functions.get(sync_fn) is None:
         return []
@@ -172,7 +187,13 @@ def _sharing_fix(ctx: RuleContext, call: CallFact) -> list[Fix]:
         f"{indent}    {sync_fn}(connectable)"
     )
     edit = TextEdit(Range(start, ctx.range(stmt).end), text)
-    return [Fix("Add the connection-sharing branch (config.attributes[\"connection\"])", (edit,), safe=False)]
+    return [
+        Fix(
+            'Add the connection-sharing branch (config.attributes["connection"])',
+            (edit,),
+            safe=False,
+        )
+    ]
 
 
 _SHARING = s.ASYNC_ONLINE.replace(
@@ -193,13 +214,13 @@ RULE = Rule(
     docs=Docs(
         what=(
             "(a) `asyncio.run()` (or `uvloop.run()`) on the online path while env.py never reads "
-            "`config.attributes[\"connection\"]`: info, warning when the project calls `alembic.command.*` from an "
+            '`config.attributes["connection"]`: info, warning when the project calls `alembic.command.*` from an '
             "`async def`. (b) The migrations coroutine passed to `create_task`/`ensure_future`: error. "
             "(c) `asyncio.get_event_loop()` outside a coroutine, and `nest_asyncio.apply()`: warning."
         ),
         why=(
-            "`asyncio.run()` refuses to start inside a running loop (FastAPI startup, pytest-asyncio): \"asyncio.run() "
-            "cannot be called from a running event loop\". A scheduled task runs after env.py has returned, when "
+            '`asyncio.run()` refuses to start inside a running loop (FastAPI startup, pytest-asyncio): "asyncio.run() '
+            'cannot be called from a running event loop". A scheduled task runs after env.py has returned, when '
             "Alembic's `context` proxy is gone: \"'NoneType' object has no attribute 'configure'\", nothing applied. "
             "`get_event_loop()` without a running loop is deprecated since 3.12 and an error on 3.14."
         ),
@@ -221,12 +242,14 @@ RULE = Rule(
         Example(
             s.env(s.ASYNC_ONLINE, imports=s.ASYNC_IMPORTS),
             span="asyncio.run(run_async_migrations())",
-            message='cannot be called from a running event loop',
+            message="cannot be called from a running event loop",
             fixed=s.env(_SHARING, imports=s.ASYNC_IMPORTS),
             note="the stock async template: info",
         ),
         Example(
-            s.ASYNC_IMPORTS + s.HEADER + s.ASYNC_ONLINE.replace(
+            s.ASYNC_IMPORTS
+            + s.HEADER
+            + s.ASYNC_ONLINE.replace(
                 "    asyncio.run(run_async_migrations())",
                 "    loop = asyncio.get_running_loop()\n    loop.create_task(run_async_migrations())",
             ),
@@ -236,7 +259,9 @@ RULE = Rule(
             note="(b) scheduled as a task",
         ),
         Example(
-            s.ASYNC_IMPORTS + s.HEADER + s.ASYNC_ONLINE.replace(
+            s.ASYNC_IMPORTS
+            + s.HEADER
+            + s.ASYNC_ONLINE.replace(
                 "    asyncio.run(run_async_migrations())",
                 "    asyncio.get_event_loop().run_until_complete(run_async_migrations())",
             ),
@@ -253,10 +278,16 @@ RULE = Rule(
         ),
     ),
     valid=(
-        Example(s.env(_SHARING, imports=s.ASYNC_IMPORTS), note="connection sharing with .get('connection')"),
+        Example(
+            s.env(_SHARING, imports=s.ASYNC_IMPORTS),
+            note="connection sharing with .get('connection')",
+        ),
         Example(
             s.env(
-                _SHARING.replace('config.attributes.get("connection", None)', 'config.attributes["connection"] if "connection" in config.attributes else None'),
+                _SHARING.replace(
+                    'config.attributes.get("connection", None)',
+                    'config.attributes["connection"] if "connection" in config.attributes else None',
+                ),
                 imports=s.ASYNC_IMPORTS,
             ),
             note="connection sharing with ['connection']",

@@ -21,7 +21,7 @@ def check(ctx: RuleContext) -> None:
         text = ctx.source.slice(ctx.range(value))
         ctx.report(
             f"'connection' must be a Connection, not an {kind.value}: Alembic raises \"'connection' argument to "
-            f"configure() is expected to be a sqlalchemy.engine.Connection instance, got Engine(...)\". "
+            f'configure() is expected to be a sqlalchemy.engine.Connection instance, got Engine(...)". '
             f"Use 'with {text}.connect() as connection:'.",
             value,
         )

@@ -2,8 +2,8 @@ import ast
 import re
 
 from ..findings import Finding, Fix, Severity
-from ..fixes.edits import ensure_module_import, insert_lines_after, import_insertion_line
-from ..fixes.url import scheme_fix, shown
+from ..fixes.edits import ensure_module_import, import_insertion_line, insert_lines_after
+from ..fixes.url import scheme_fix
 from ..knowledge import url_parse_error
 from ..model.facts import Confidence, UrlValue
 from ..rule import Docs, Example, Rule, RuleContext
@@ -39,7 +39,14 @@ def check(ctx: RuleContext) -> None:
             if key not in twins_done:
                 twins_done.add(key)
                 related = (
-                    Finding(RULE.code, message, severity, url.ini_value.value_range, path=url.ini_path, fixes=tuple(fixes)),
+                    Finding(
+                        RULE.code,
+                        message,
+                        severity,
+                        url.ini_value.value_range,
+                        path=url.ini_path,
+                        fixes=tuple(fixes),
+                    ),
                 )
         ctx.report(message, anchor, severity=severity, fixes=fixes, related=related)
 
@@ -55,8 +62,8 @@ def _problem(ctx: RuleContext, url: UrlValue) -> tuple[str, Severity, list[Fix]]
     stripped = text.strip()
     if ini is not None and not stripped:
         return (
-            f"sqlalchemy.url is empty{where}: online \"Could not parse SQLAlchemy URL from given URL string\", "
-            f"offline \"Connection, url, or dialect_name is required.\"",
+            f'sqlalchemy.url is empty{where}: online "Could not parse SQLAlchemy URL from given URL string", '
+            f'offline "Connection, url, or dialect_name is required."',
             Severity.ERROR,
             [],
         )
@@ -65,7 +72,7 @@ def _problem(ctx: RuleContext, url: UrlValue) -> tuple[str, Severity, list[Fix]]
         severity = Severity.INFO
         return (
             f"Placeholder URL 'driver://...' from 'alembic init' is still configured{where}; alembic will fail with "
-            f"\"Can't load plugin: sqlalchemy.dialects:driver\" until it names your database.",
+            f'"Can\'t load plugin: sqlalchemy.dialects:driver" until it names your database.',
             severity,
             [],
         )
@@ -73,7 +80,7 @@ def _problem(ctx: RuleContext, url: UrlValue) -> tuple[str, Severity, list[Fix]]
     if severity is None:
         return None
     if scheme == "postgres" or (scheme or "").startswith("postgres+"):
-        new = "postgresql" + scheme[len("postgres"):]  # type: ignore[index]
+        new = "postgresql" + scheme[len("postgres") :]  # type: ignore[index]
         fix = scheme_fix(ctx.source, url, new, f"Use '{new}://'", safe=True)
         return (
             f"'{scheme}://' is not a SQLAlchemy dialect name (\"Can't load plugin: sqlalchemy.dialects:postgres\"){where}; "
@@ -86,7 +93,7 @@ def _problem(ctx: RuleContext, url: UrlValue) -> tuple[str, Severity, list[Fix]]
         fixes = _env_var_fix(ctx, match.group(1)) if match and ini is not None else []
         return (
             f"configparser does not expand environment variables: '{_placeholder(stripped)}' is passed literally"
-            f"{where} (\"Could not parse SQLAlchemy URL from given URL string\"). Read it in env.py instead.",
+            f'{where} ("Could not parse SQLAlchemy URL from given URL string"). Read it in env.py instead.',
             severity,
             fixes,
         )
@@ -103,7 +110,9 @@ def _placeholder(text: str) -> str:
     return found.group(0) if found else "${...}"
 
 
-def _interpolation_problem(ctx: RuleContext, url: UrlValue, where: str) -> tuple[str, Severity, list[Fix]] | None:
+def _interpolation_problem(
+    ctx: RuleContext, url: UrlValue, where: str
+) -> tuple[str, Severity, list[Fix]] | None:
     ini = url.ini_value
     error = ini.error or ""
     if "InterpolationMissingOptionError" in error:
@@ -123,7 +132,10 @@ def _interpolation_problem(ctx: RuleContext, url: UrlValue, where: str) -> tuple
         # value_range is the option's own line: a value continued on more lines is left alone
         first_line = ini.raw.split("\n", 1)[0]
         escaped = _TOKENS.sub(lambda m: "%%" if m.group() == "%" else m.group(), first_line)
-        fix = Fix("Escape '%' as '%%' in the ini", (TextEdit(ini.value_range, escaped, path=url.ini_path),))
+        fix = Fix(
+            "Escape '%' as '%%' in the ini",
+            (TextEdit(ini.value_range, escaped, path=url.ini_path),),
+        )
         return (
             f"A '%' in sqlalchemy.url must be written '%%' in an ini file{where} (configparser: "
             f"InterpolationSyntaxError: '%' must be followed by '%' or '(').",
@@ -170,14 +182,14 @@ RULE = Rule(
         ),
         why=(
             "Each of these fails every command before a connection is made: \"Can't load plugin: "
-            "sqlalchemy.dialects:postgres\", \"Could not parse SQLAlchemy URL from given URL string\", "
+            'sqlalchemy.dialects:postgres", "Could not parse SQLAlchemy URL from given URL string", '
             "\"InterpolationMissingOptionError\", \"'%' must be followed by '%' or '('\"."
         ),
         example="# alembic.ini\nsqlalchemy.url = postgres://app@db/app",
         instead="# alembic.ini\nsqlalchemy.url = postgresql://app@db/app",
         fix_safety=(
             "Safe: `postgres://` becomes `postgresql://`; a stray `%` in the ini is doubled. Unsafe: for `${VAR}` "
-            "env.py gets `config.set_main_option(\"sqlalchemy.url\", os.environ[\"VAR\"].replace(\"%\", \"%%\"))`."
+            'env.py gets `config.set_main_option("sqlalchemy.url", os.environ["VAR"].replace("%", "%%"))`.'
         ),
     ),
     check=check,
@@ -195,9 +207,9 @@ RULE = Rule(
             s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS),
             ini=s.ini("${DATABASE_URL}"),
             message="configparser does not expand environment variables: '${DATABASE_URL}'",
-            fixed=s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS).replace(
-                "from alembic import context\n", "from alembic import context\nimport os\n"
-            ).replace(
+            fixed=s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS)
+            .replace("from alembic import context\n", "from alembic import context\nimport os\n")
+            .replace(
                 "config = context.config\n",
                 'config = context.config\nconfig.set_main_option("sqlalchemy.url", os.environ["DATABASE_URL"].replace("%", "%%"))\n',
             ),
@@ -234,7 +246,10 @@ RULE = Rule(
         ),
     ),
     valid=(
-        Example(s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS), ini=s.ini("postgresql+psycopg2://app@db/app")),
+        Example(
+            s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS),
+            ini=s.ini("postgresql+psycopg2://app@db/app"),
+        ),
         Example(
             s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS),
             ini="[DEFAULT]\ndb_host = localhost\n\n" + s.ini("postgresql://app@%(db_host)s/app"),
@@ -244,7 +259,8 @@ RULE = Rule(
             s.env(
                 s.SYNC_ONLINE,
                 imports="import os\n" + s.SYNC_IMPORTS,
-                header=s.HEADER + 'config.set_main_option("sqlalchemy.url", os.environ["DATABASE_URL"].replace("%", "%%"))\n',
+                header=s.HEADER
+                + 'config.set_main_option("sqlalchemy.url", os.environ["DATABASE_URL"].replace("%", "%%"))\n',
             ),
             ini=s.ini("driver://user:pass@localhost/dbname"),
             note="env.py overrides the ini value: the placeholder is never read",

@@ -42,13 +42,20 @@ def check(ctx: RuleContext) -> None:
             if call.node.args and constant_str(call.node.args[0]) == KEY:
                 message = (
                     "[tool.alembic] writes sqlalchemy.url as a dotted key, which TOML reads as the table "
-                    "sqlalchemy = {url = ...}; get_alembic_option(\"sqlalchemy.url\") looks up the quoted key "
-                    "\"sqlalchemy.url\" and returns None."
+                    'sqlalchemy = {url = ...}; get_alembic_option("sqlalchemy.url") looks up the quoted key '
+                    '"sqlalchemy.url" and returns None.'
                 )
                 fixes = _quote_fix(pyproject, located)
-                ctx.report(message, call.node, fixes=fixes, related=_twin(message, pyproject, located, fixes))
+                ctx.report(
+                    message,
+                    call.node,
+                    fixes=fixes,
+                    related=_twin(message, pyproject, located, fixes),
+                )
                 reported = True
-    sites: list[tuple[UrlValue, object]] = [(e.url, e.url_node or e.call.node.func) for e in facts.engines]
+    sites: list[tuple[UrlValue, object]] = [
+        (e.url, e.url_node or e.call.node.func) for e in facts.engines
+    ]
     sites += [(c.url, c.keyword("url")) for c in facts.configures if c.url is not None]
     for url, anchor in sites:
         if url.ini_key != (main, KEY) or url.ini_value is not None or url.text is not None:
@@ -95,7 +102,9 @@ def _points_here(pyproject: PyProject, env_path: str | None) -> bool:
     location = pyproject.script_location
     if location is None or env_path is None:
         return False
-    return os.path.realpath(location) == os.path.realpath(os.path.dirname(os.path.abspath(env_path)))
+    return os.path.realpath(location) == os.path.realpath(
+        os.path.dirname(os.path.abspath(env_path))
+    )
 
 
 def _locate(pyproject: PyProject) -> tuple[SourceText, int, str] | None:
@@ -125,7 +134,11 @@ def _twin(message: str, pyproject: PyProject, located, fixes) -> tuple[Finding, 
     _, index, line = located
     start = len(line) - len(line.lstrip())
     rng = Range.of(index, start, index, len(line.rstrip()))
-    return (Finding(RULE.code, message, Severity.ERROR, rng, path=str(pyproject.path), fixes=tuple(fixes)),)
+    return (
+        Finding(
+            RULE.code, message, Severity.ERROR, rng, path=str(pyproject.path), fixes=tuple(fixes)
+        ),
+    )
 
 
 def _move_fix(pyproject: PyProject, located, ini, main: str) -> list[Fix]:
@@ -140,7 +153,11 @@ def _move_fix(pyproject: PyProject, located, ini, main: str) -> list[Fix]:
     edits = [TextEdit(Range(at, at), f"{eol}{KEY} = {escaped}", path=str(ini.path))]
     if located is not None:
         source, index, _ = located
-        end = Position(index + 1, 0) if index + 1 < source.line_count else Position(index, len(source.line(index)))
+        end = (
+            Position(index + 1, 0)
+            if index + 1 < source.line_count
+            else Position(index, len(source.line(index)))
+        )
         edits.append(TextEdit(Range(Position(index, 0), end), "", path=str(pyproject.path)))
     return [Fix(f"Move sqlalchemy.url to {ini.path.name} [{main}]", tuple(edits), safe=False)]
 
@@ -150,10 +167,16 @@ def _quote_fix(pyproject: PyProject, located) -> list[Fix]:
         return []
     _, index, line = located
     match = _KEY_LINE.match(line)
-    if match is None or match.group(1).startswith(("\"", "'")):
+    if match is None or match.group(1).startswith(('"', "'")):
         return []
     rng = Range.of(index, match.start(1), index, match.end(1))
-    return [Fix('Quote the key: "sqlalchemy.url"', (TextEdit(rng, '"sqlalchemy.url"', path=str(pyproject.path)),), safe=False)]
+    return [
+        Fix(
+            'Quote the key: "sqlalchemy.url"',
+            (TextEdit(rng, '"sqlalchemy.url"', path=str(pyproject.path)),),
+            safe=False,
+        )
+    ]
 
 
 _INI = "[alembic]\n" + s.INI_LOGGING
@@ -169,15 +192,15 @@ RULE = Rule(
     docs=Docs(
         what=(
             "Finds a URL in `[tool.alembic]` (the dotted key `sqlalchemy.url = ...` or the quoted "
-            "`\"sqlalchemy.url\" = ...`) while env.py reads it through `config.get_main_option(\"sqlalchemy.url\")` or "
-            "`config.get_section(...)` and alembic.ini does not set it. Also flags `get_alembic_option(\"sqlalchemy.url\")` "
+            '`"sqlalchemy.url" = ...`) while env.py reads it through `config.get_main_option("sqlalchemy.url")` or '
+            '`config.get_section(...)` and alembic.ini does not set it. Also flags `get_alembic_option("sqlalchemy.url")` '
             "when the TOML key is dotted. Shown on env.py and on the pyproject.toml line."
         ),
         why=(
             "Alembic's `get_main_option` and `get_section` are documented as \"Does NOT consume from the "
             "pyproject.toml file\": online `engine_from_config` raises KeyError: 'url', offline configure raises "
-            "\"Connection, url, or dialect_name is required.\". A dotted TOML key is a nested table, so even "
-            "`get_alembic_option(\"sqlalchemy.url\")` returns None."
+            '"Connection, url, or dialect_name is required.". A dotted TOML key is a nested table, so even '
+            '`get_alembic_option("sqlalchemy.url")` returns None.'
         ),
         example='# pyproject.toml\n[tool.alembic]\nscript_location = "%(here)s/migrations"\nsqlalchemy.url = "postgresql://app@db/app"',
         instead="# alembic.ini\n[alembic]\nsqlalchemy.url = postgresql://app@db/app",
@@ -242,7 +265,8 @@ RULE = Rule(
             s.env(
                 s.SYNC_ONLINE,
                 imports="import os\n" + s.SYNC_IMPORTS,
-                header=s.HEADER + 'config.set_main_option("sqlalchemy.url", os.environ["DATABASE_URL"].replace("%", "%%"))\n',
+                header=s.HEADER
+                + 'config.set_main_option("sqlalchemy.url", os.environ["DATABASE_URL"].replace("%", "%%"))\n',
             ),
             ini=_INI,
             pyproject=_PYPROJECT_DOTTED,

@@ -43,7 +43,7 @@ def check(ctx: RuleContext) -> None:
         new = call_on_expr(ctx, value, 'replace("%", "%%")')
         ctx.report(
             f"Config.{method}() stores values in ConfigParser; a '%' (e.g. from a URL-encoded password) raises "
-            f"\"ValueError: invalid interpolation syntax\". Escape with .replace(\"%\", \"%%\").",
+            f'"ValueError: invalid interpolation syntax". Escape with .replace("%", "%%").',
             value,
             severity=Severity.WARNING,
             fixes=[Fix('Escape with .replace("%", "%%")', (replace_node(ctx.source, value, new),))],
@@ -58,7 +58,7 @@ RULE = Rule(
     docs=Docs(
         what=(
             "Finds values passed to `set_main_option`/`set_section_option` that are literals with a stray `%` "
-            "(error) or computed values not wrapped in `.replace(\"%\", \"%%\")` (warning)."
+            '(error) or computed values not wrapped in `.replace("%", "%%")` (warning).'
         ),
         why=(
             "Alembic's Config is a ConfigParser with `%(name)s` interpolation. URL-encoded passwords (`@` → "

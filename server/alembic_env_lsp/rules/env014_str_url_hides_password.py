@@ -8,11 +8,15 @@ from ..model.facts import Kind
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from ._common import text_of
 
-_SINKS = N.SYNC_FACTORIES | N.ASYNC_FACTORIES | {
-    N.CONFIG + ".set_main_option",
-    N.CONFIG + ".set_section_option",
-    "alembic.context.configure",
-}
+_SINKS = (
+    N.SYNC_FACTORIES
+    | N.ASYNC_FACTORIES
+    | {
+        N.CONFIG + ".set_main_option",
+        N.CONFIG + ".set_section_option",
+        "alembic.context.configure",
+    }
+)
 
 
 def is_sqlalchemy_url(expr: ast.expr, scope) -> bool:
@@ -48,9 +52,14 @@ def check(ctx: RuleContext) -> None:
             new += '.replace("%", "%%")'
         ctx.report(
             "str(URL) renders the password as '***' in SQLAlchemy 2.x, so the connection fails with "
-            "\"password authentication failed\"; use .render_as_string(hide_password=False).",
+            '"password authentication failed"; use .render_as_string(hide_password=False).',
             node,
-            fixes=[Fix("Use render_as_string(hide_password=False)", (replace_node(ctx.source, node, new),))],
+            fixes=[
+                Fix(
+                    "Use render_as_string(hide_password=False)",
+                    (replace_node(ctx.source, node, new),),
+                )
+            ],
         )
 
 
@@ -75,7 +84,7 @@ RULE = Rule(
         ),
         why=(
             "Since SQLAlchemy 1.4/2.0, `str(url)` hides the password (`postgresql://app:***@db/app`). The "
-            "migration then fails with `password authentication failed for user \"app\"`. Pydantic DSNs "
+            'migration then fails with `password authentication failed for user "app"`. Pydantic DSNs '
             "(`str(settings.DATABASE_URL)`) keep the password and are not reported."
         ),
         example='config.set_main_option("sqlalchemy.url", str(engine.url))',
@@ -92,7 +101,7 @@ RULE = Rule(
             span="str(engine.url)",
             fixed="from sqlalchemy import create_engine\nfrom alembic import context\nconfig = context.config\n"
             "engine = create_engine('sqlite:///a.db')\n"
-            "config.set_main_option('sqlalchemy.url', engine.url.render_as_string(hide_password=False).replace(\"%\", \"%%\"))\n",
+            'config.set_main_option(\'sqlalchemy.url\', engine.url.render_as_string(hide_password=False).replace("%", "%%"))\n',
         ),
         Example(
             "from sqlalchemy.engine import make_url\nfrom sqlalchemy.ext.asyncio import create_async_engine\n"

@@ -28,7 +28,9 @@ def check(ctx: RuleContext) -> None:
         )
         fixes = _fixes(ini)
         ini_range = ini.section_range("alembic") or Range(Position(0, 0), Position(0, 0))
-        related = (Finding(RULE.code, message, severity, ini_range, path=str(ini.path), fixes=fixes),)
+        related = (
+            Finding(RULE.code, message, severity, ini_range, path=str(ini.path), fixes=fixes),
+        )
         ctx.report(message, call.node, severity=severity, fixes=fixes, related=related)
 
 
@@ -48,7 +50,12 @@ def _fixes(ini) -> tuple[Fix, ...]:
     eol = source.line_ending()
     separator = ("" if ini.text.endswith(("\n", "\r")) or not ini.text else eol) + eol
     text = separator + block.replace("\n", eol)
-    return (Fix("Add the logging sections of Alembic's template to " + ini.path.name, (TextEdit(Range(end, end), text, path=str(ini.path)),)),)
+    return (
+        Fix(
+            "Add the logging sections of Alembic's template to " + ini.path.name,
+            (TextEdit(Range(end, end), text, path=str(ini.path)),),
+        ),
+    )
 
 
 RULE = Rule(

@@ -32,7 +32,12 @@ def check(ctx: RuleContext) -> None:
 
 def _tests_file_name(test: ast.expr) -> bool:
     for node in ast.walk(test):
-        if isinstance(node, ast.Attribute) and node.attr in ("config_file_name", "exists", "is_file", "isfile"):
+        if isinstance(node, ast.Attribute) and node.attr in (
+            "config_file_name",
+            "exists",
+            "is_file",
+            "isfile",
+        ):
             return True
         if isinstance(node, ast.Name) and "config_file" in node.id:
             return True

@@ -18,7 +18,9 @@ def configures_logging(facts) -> bool:
             return True
         name = call.attr or (call.node.func.id if isinstance(call.node.func, ast.Name) else "")
         if name in _LOG_SETUP_NAMES:
-            return True  # e.g. a fileConfig imported from elsewhere: the fix would call that one again
+            return (
+                True  # e.g. a fileConfig imported from elsewhere: the fix would call that one again
+            )
         if name and _HELPER.search(name):
             fn = call.scope.lookup_function(name)
             if fn is None:
@@ -38,8 +40,13 @@ def check(ctx: RuleContext) -> None:
     if anchor is not None:
         file_config, imports = ensure_import(facts, ctx.source, "logging.config", "fileConfig")
         name = anchor.targets[0].id
-        lines = [f"if {name}.config_file_name is not None:", f"    {file_config}({name}.config_file_name)"]
-        insert = insert_lines_after(ctx.source, anchor, lines, ctx.source.indent_of(anchor.lineno - 1))
+        lines = [
+            f"if {name}.config_file_name is not None:",
+            f"    {file_config}({name}.config_file_name)",
+        ]
+        insert = insert_lines_after(
+            ctx.source, anchor, lines, ctx.source.indent_of(anchor.lineno - 1)
+        )
         fixes.append(Fix("Set up logging from alembic.ini (fileConfig)", (*imports, insert)))
         where = ctx.range(anchor)
     else:
@@ -75,7 +82,7 @@ RULE = Rule(
         ),
         why=(
             "Alembic never configures logging itself; the ini's logging sections are applied only by env.py. "
-            "Without it `alembic upgrade head` runs silently: no \"Running upgrade -> 0001\" lines, which is what "
+            'Without it `alembic upgrade head` runs silently: no "Running upgrade -> 0001" lines, which is what '
             "users most often ask about."
         ),
         example="config = context.config\n# no fileConfig(...)",
@@ -100,12 +107,18 @@ RULE = Rule(
     ),
     valid=(
         Example(s.HEADER),
-        Example("import logging\nfrom alembic import context\nlogging.basicConfig(level=logging.INFO)\n"),
+        Example(
+            "import logging\nfrom alembic import context\nlogging.basicConfig(level=logging.INFO)\n"
+        ),
         Example(
             "import logging.config\nfrom alembic import context\n"
             "logging.config.dictConfig({'version': 1})\n",
         ),
-        Example("from alembic import context\nfrom app.logs import setup_logging\nsetup_logging()\n"),
-        Example("print('not an env script')\n", note="files without alembic.context are not env scripts"),
+        Example(
+            "from alembic import context\nfrom app.logs import setup_logging\nsetup_logging()\n"
+        ),
+        Example(
+            "print('not an env script')\n", note="files without alembic.context are not env scripts"
+        ),
     ),
 )

@@ -62,7 +62,7 @@ RULE = Rule(
         why=(
             "`logging.config.fileConfig` disables every logger the ini does not name. When `command.upgrade()` runs "
             "inside an application (startup hook, tests), the application's loggers go quiet for the rest of the "
-            "process; it also disables the `asyncio` logger, hiding \"Task exception was never retrieved\"."
+            'process; it also disables the `asyncio` logger, hiding "Task exception was never retrieved".'
         ),
         example="fileConfig(config.config_file_name)",
         instead="fileConfig(config.config_file_name, disable_existing_loggers=False)",
@@ -78,7 +78,8 @@ RULE = Rule(
             span="fileConfig(config.config_file_name)",
             message="alembic.command.upgrade() in app/startup.py:6",
             fixed=s.HEADER.replace(
-                "fileConfig(config.config_file_name)", "fileConfig(config.config_file_name, disable_existing_loggers=False)"
+                "fileConfig(config.config_file_name)",
+                "fileConfig(config.config_file_name, disable_existing_loggers=False)",
             ),
         ),
     ),
@@ -92,7 +93,8 @@ RULE = Rule(
         ),
         Example(
             s.HEADER.replace(
-                "fileConfig(config.config_file_name)", "fileConfig(config.config_file_name, disable_existing_loggers=False)"
+                "fileConfig(config.config_file_name)",
+                "fileConfig(config.config_file_name, disable_existing_loggers=False)",
             ),
             ini=s.ini("sqlite:///app.db"),
             files=(_APP,),

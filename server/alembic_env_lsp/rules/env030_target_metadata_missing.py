@@ -7,7 +7,7 @@ from . import _snippets as s
 
 MESSAGE = (
     "target_metadata is {what}; 'alembic revision --autogenerate' fails with \"Can't proceed with --autogenerate "
-    "option; environment script ... does not provide a MetaData object or sequence of objects to the context.\""
+    'option; environment script ... does not provide a MetaData object or sequence of objects to the context."'
 )
 
 
@@ -15,10 +15,17 @@ def check(ctx: RuleContext) -> None:
     facts = ctx.facts
     if not facts.imports_alembic_context:
         return
-    online = [c for c in facts.configures if c.mode == "online" and facts.path_of(c.call) in ("online", "both")]
+    online = [
+        c
+        for c in facts.configures
+        if c.mode == "online" and facts.path_of(c.call) in ("online", "both")
+    ]
     explicit = [c for c in online if c.keyword("target_metadata") is not None or c.has_splat]
     passes_other = any(
-        not (isinstance(c.keyword("target_metadata"), ast.Name) and c.keyword("target_metadata").id == "target_metadata")
+        not (
+            isinstance(c.keyword("target_metadata"), ast.Name)
+            and c.keyword("target_metadata").id == "target_metadata"
+        )
         for c in explicit
         if c.keyword("target_metadata") is not None
     )
@@ -39,7 +46,14 @@ def check(ctx: RuleContext) -> None:
         fixes = []
         if assignment is not None:
             fixes.append(
-                Fix("Pass target_metadata=target_metadata", (add_keyword(ctx.source, configure.call.node, "target_metadata=target_metadata"),))
+                Fix(
+                    "Pass target_metadata=target_metadata",
+                    (
+                        add_keyword(
+                            ctx.source, configure.call.node, "target_metadata=target_metadata"
+                        ),
+                    ),
+                )
             )
         ctx.report(
             MESSAGE.format(what="not passed to the online context.configure()"),
@@ -52,7 +66,13 @@ def _metadata_guess(ctx: RuleContext, value: ast.expr) -> list[Fix]:
     """`Base.metadata` when env.py already imports a Base or SQLModel; never a blind guess."""
     for local, qname in ctx.facts.module.aliases.items():
         if local in ("Base", "SQLModel") or qname.endswith((".Base", "sqlmodel.SQLModel")):
-            return [Fix(f"Use {local}.metadata", (replace_node(ctx.source, value, f"{local}.metadata"),), safe=False)]
+            return [
+                Fix(
+                    f"Use {local}.metadata",
+                    (replace_node(ctx.source, value, f"{local}.metadata"),),
+                    safe=False,
+                )
+            ]
     return []
 
 
@@ -69,7 +89,7 @@ RULE = Rule(
         why=(
             "`alembic revision --autogenerate` compares target_metadata with the database. Without it: "
             "\"FAILED: Can't proceed with --autogenerate option; environment script .../env.py does not provide a "
-            "MetaData object or sequence of objects to the context.\" `alembic upgrade` still works."
+            'MetaData object or sequence of objects to the context." `alembic upgrade` still works.'
         ),
         example="target_metadata = None",
         instead="from myapp.models import Base\ntarget_metadata = Base.metadata",

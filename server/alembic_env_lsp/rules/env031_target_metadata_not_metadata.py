@@ -31,7 +31,9 @@ def check(ctx: RuleContext) -> None:
         values.append(facts.target_metadata.value)
     for configure in online_configures(facts):
         value = configure.keyword("target_metadata")
-        if value is not None and not (isinstance(value, ast.Name) and value.id == "target_metadata"):
+        if value is not None and not (
+            isinstance(value, ast.Name) and value.id == "target_metadata"
+        ):
             values.append(value)
     for value in values:
         elements = value.elts if isinstance(value, (ast.List, ast.Tuple)) else [value]
@@ -50,7 +52,13 @@ def _check_element(ctx: RuleContext, node: ast.expr) -> None:
         what = "what looks like a class"
     fixes = []
     if kind in HAS_METADATA or not resolved:
-        fixes.append(Fix(f"Use {text}.metadata", (replace_node(ctx.source, node, f"{text}.metadata"),), safe=resolved))
+        fixes.append(
+            Fix(
+                f"Use {text}.metadata",
+                (replace_node(ctx.source, node, f"{text}.metadata"),),
+                safe=resolved,
+            )
+        )
     ctx.report(
         f"target_metadata must be a MetaData (e.g. Base.metadata), not {what} '{text}': autogenerate fails with "
         f"\"AttributeError: ... has no attribute 'sorted_tables'\".",
@@ -115,7 +123,10 @@ def _kind(ctx: RuleContext, node: ast.expr) -> tuple[str | None, bool]:
             if kind is not None:
                 return kind, True
             if definition.kind in ("assign", "module"):
-                return None, False  # e.g. metadata = MetaData(naming_convention=...) built by a helper
+                return (
+                    None,
+                    False,
+                )  # e.g. metadata = MetaData(naming_convention=...) built by a helper
     return ("class", False) if _looks_like_class(name) else (None, False)
 
 
@@ -177,7 +188,11 @@ RULE = Rule(
         ),
     ),
     valid=(
-        Example(_ENV.replace("= Base\n", "= Base.metadata\n"), ini="[alembic]\nscript_location = %(here)s\n", files=(_MODELS,)),
+        Example(
+            _ENV.replace("= Base\n", "= Base.metadata\n"),
+            ini="[alembic]\nscript_location = %(here)s\n",
+            files=(_MODELS,),
+        ),
         Example(
             "from alembic import context\nfrom app.db import Metadata\n\ntarget_metadata = Metadata\n",
             note="a name that says metadata",
@@ -189,9 +204,16 @@ RULE = Rule(
         Example(
             "from alembic import context\nfrom app.db import Schema\n\ntarget_metadata = Schema\n",
             ini="[alembic]\nscript_location = %(here)s\n",
-            files=(("app/db.py", "from sqlalchemy import MetaData\n\nSchema = MetaData(schema='app')\n"),),
+            files=(
+                (
+                    "app/db.py",
+                    "from sqlalchemy import MetaData\n\nSchema = MetaData(schema='app')\n",
+                ),
+            ),
             note="the workspace shows it is a MetaData",
         ),
-        Example("from alembic import context\nfrom sqlalchemy import MetaData\n\ntarget_metadata = MetaData()\n"),
+        Example(
+            "from alembic import context\nfrom sqlalchemy import MetaData\n\ntarget_metadata = MetaData()\n"
+        ),
     ),
 )

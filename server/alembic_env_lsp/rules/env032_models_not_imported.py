@@ -18,7 +18,9 @@ def check(ctx: RuleContext) -> None:
         values.append(facts.target_metadata.value)
     for configure in online_configures(facts):
         value = configure.keyword("target_metadata")
-        if value is not None and not (isinstance(value, ast.Name) and value.id == "target_metadata"):
+        if value is not None and not (
+            isinstance(value, ast.Name) and value.id == "target_metadata"
+        ):
             values.append(value)
     done: set[tuple[str, str]] = set()
     for value in values:
@@ -33,14 +35,20 @@ def check(ctx: RuleContext) -> None:
             closure = view.imported_files()
             if closure is None:
                 return  # dynamic or star imports: what env.py imports cannot be known
-            missing = [(module, path) for module, path in view.model_modules(base) if path not in closure]
+            missing = [
+                (module, path) for module, path in view.model_modules(base) if path not in closure
+            ]
             if missing:
                 _report(ctx, element, base_name, missing)
 
 
 def _base_of(node: ast.expr) -> str | None:
     """`Base.metadata` -> "Base"."""
-    if isinstance(node, ast.Attribute) and node.attr == "metadata" and isinstance(node.value, ast.Name):
+    if (
+        isinstance(node, ast.Attribute)
+        and node.attr == "metadata"
+        and isinstance(node.value, ast.Name)
+    ):
         return node.value.id
     return None
 
@@ -50,7 +58,9 @@ def _resolve_base(view, facts, name: str):
 
     qname = facts.module.aliases.get(name)
     if qname in DECLARATIVE_BASE_CLASSES:
-        return Definition("external", "sqlmodel.SQLModel" if qname.startswith("sqlmodel") else qname)
+        return Definition(
+            "external", "sqlmodel.SQLModel" if qname.startswith("sqlmodel") else qname
+        )
     if qname is None:
         return None
     definition = view.definition(name)
@@ -61,11 +71,16 @@ def _resolve_base(view, facts, name: str):
 
 def _report(ctx: RuleContext, node: ast.expr, base: str, missing: list[tuple[str, str]]) -> None:
     names = [module for module, _ in missing]
-    listed = ", ".join(names[:MAX_LISTED]) + (f", and {len(names) - MAX_LISTED} more" if len(names) > MAX_LISTED else "")
+    listed = ", ".join(names[:MAX_LISTED]) + (
+        f", and {len(names) - MAX_LISTED} more" if len(names) > MAX_LISTED else ""
+    )
     fixes = []
     anchor = _import_of(ctx.facts, base)
     if anchor is not None:
-        lines = [f"import {module}  # noqa: F401  (registers its tables on {base}.metadata)" for module in names]
+        lines = [
+            f"import {module}  # noqa: F401  (registers its tables on {base}.metadata)"
+            for module in names
+        ]
         fixes.append(
             Fix(
                 f"Import the model module{'s' if len(names) > 1 else ''} in env.py",
@@ -86,13 +101,18 @@ def _report(ctx: RuleContext, node: ast.expr, base: str, missing: list[tuple[str
 def _import_of(facts, name: str):
     for fact in facts.imports:
         if fact.scope is facts.module and not fact.type_checking:
-            if any((asname or imported.split(".", 1)[0]) == name for imported, asname in fact.names):
+            if any(
+                (asname or imported.split(".", 1)[0]) == name for imported, asname in fact.names
+            ):
                 return fact.stmt if fact.stmt.col_offset == 0 else None
     return None
 
 
 _INI = "[alembic]\nscript_location = %(here)s\nprepend_sys_path = .\n"
-_BASE = ("app/db.py", "from sqlalchemy.orm import DeclarativeBase\n\n\nclass Base(DeclarativeBase):\n    pass\n")
+_BASE = (
+    "app/db.py",
+    "from sqlalchemy.orm import DeclarativeBase\n\n\nclass Base(DeclarativeBase):\n    pass\n",
+)
 _USER = (
     "app/models/user.py",
     "from sqlalchemy import Column, Integer\n\nfrom app.db import Base\n\n\n"
@@ -153,8 +173,14 @@ RULE = Rule(
             files=(
                 _INIT,
                 _MODELS_INIT,
-                ("app/models/hero.py", "from sqlmodel import Field, SQLModel\n\n\nclass Hero(SQLModel, table=True):\n    id: int = Field(primary_key=True)\n"),
-                ("app/models/team.py", "from sqlmodel import Field, SQLModel\n\n\nclass Team(SQLModel, table=True):\n    id: int = Field(primary_key=True)\n"),
+                (
+                    "app/models/hero.py",
+                    "from sqlmodel import Field, SQLModel\n\n\nclass Hero(SQLModel, table=True):\n    id: int = Field(primary_key=True)\n",
+                ),
+                (
+                    "app/models/team.py",
+                    "from sqlmodel import Field, SQLModel\n\n\nclass Team(SQLModel, table=True):\n    id: int = Field(primary_key=True)\n",
+                ),
             ),
             message="(app.models.team)",
             note="SQLModel tables",
@@ -162,7 +188,10 @@ RULE = Rule(
     ),
     valid=(
         Example(
-            _ENV.replace("from app.db import Base\n", "from app.db import Base\nimport app.models  # noqa: F401\n"),
+            _ENV.replace(
+                "from app.db import Base\n",
+                "from app.db import Base\nimport app.models  # noqa: F401\n",
+            ),
             ini=_INI,
             files=(
                 _INIT,
@@ -178,7 +207,11 @@ RULE = Rule(
             ini=_INI,
             files=(
                 _INIT,
-                ("app/db.py", _BASE[1] + "\n\nimport importlib\nfor name in ('user', 'order'):\n    importlib.import_module('app.models.' + name)\n"),
+                (
+                    "app/db.py",
+                    _BASE[1]
+                    + "\n\nimport importlib\nfor name in ('user', 'order'):\n    importlib.import_module('app.models.' + name)\n",
+                ),
                 _MODELS_INIT,
                 _USER,
                 _ORDER,
@@ -198,7 +231,10 @@ RULE = Rule(
             files=(
                 _INIT,
                 ("app/db.py", _BASE[1] + "\n\nclass Tag(Base):\n    __tablename__ = 'tag'\n"),
-                ("tests/test_models.py", "from app.db import Base\n\n\nclass Fake(Base):\n    __tablename__ = 'fake'\n"),
+                (
+                    "tests/test_models.py",
+                    "from app.db import Base\n\n\nclass Fake(Base):\n    __tablename__ = 'fake'\n",
+                ),
             ),
             note="models in Base's own module; test models are not counted",
         ),
@@ -209,7 +245,10 @@ RULE = Rule(
                 _INIT,
                 _BASE,
                 _MODELS_INIT,
-                ("app/models/other.py", "from sqlalchemy.orm import DeclarativeBase\n\n\nclass Other(DeclarativeBase):\n    pass\n\n\nclass Log(Other):\n    __tablename__ = 'log'\n"),
+                (
+                    "app/models/other.py",
+                    "from sqlalchemy.orm import DeclarativeBase\n\n\nclass Other(DeclarativeBase):\n    pass\n\n\nclass Log(Other):\n    __tablename__ = 'log'\n",
+                ),
             ),
             note="tables on a different base are not this rule's concern",
         ),

@@ -5,10 +5,10 @@ from ..rule import Docs, Example, Rule, RuleContext, Severity
 from ..text import Position
 from ._shared import is_true
 
-INCLUDE_NAME = '''def include_name(name, type_, parent_names):
+INCLUDE_NAME = """def include_name(name, type_, parent_names):
     if type_ == "schema":
         return name in (None, "public")  # None is the default schema; list the schemas you manage
-    return True'''
+    return True"""
 
 
 def check(ctx: RuleContext) -> None:
@@ -17,7 +17,10 @@ def check(ctx: RuleContext) -> None:
         value = configure.keyword("include_schemas")
         if not is_true(value) or configure.has_splat:
             continue
-        if configure.keyword("include_name") is not None or configure.keyword("include_object") is not None:
+        if (
+            configure.keyword("include_name") is not None
+            or configure.keyword("include_object") is not None
+        ):
             continue
         ctx.report(
             "include_schemas=True makes autogenerate reflect every schema; tables in schemas not covered by "
@@ -56,7 +59,7 @@ def _top(scope: Scope) -> Scope | None:
     return None if scope.is_module else scope
 
 
-_ONLINE = '''from alembic import context
+_ONLINE = """from alembic import context
 
 target_metadata = None
 
@@ -65,7 +68,7 @@ def run_migrations_online(connection):
     context.configure(connection=connection, target_metadata=target_metadata, include_schemas=True)
     with context.begin_transaction():
         context.run_migrations()
-'''
+"""
 
 RULE = Rule(
     code="ENV034",
@@ -81,8 +84,8 @@ RULE = Rule(
         ),
         example="context.configure(connection=connection, target_metadata=target_metadata, include_schemas=True)",
         instead=(
-            "def include_name(name, type_, parent_names):\n    if type_ == \"schema\":\n"
-            "        return name in (None, \"public\")\n    return True\n\n"
+            'def include_name(name, type_, parent_names):\n    if type_ == "schema":\n'
+            '        return name in (None, "public")\n    return True\n\n'
             "context.configure(connection=connection, target_metadata=target_metadata, include_schemas=True,\n"
             "                  include_name=include_name)"
         ),
@@ -102,11 +105,15 @@ RULE = Rule(
     ),
     valid=(
         Example(
-            _ONLINE.replace("include_schemas=True)", "include_schemas=True, include_name=include_name)"),
+            _ONLINE.replace(
+                "include_schemas=True)", "include_schemas=True, include_name=include_name)"
+            ),
             note="a name filter",
         ),
         Example(
-            _ONLINE.replace("include_schemas=True)", "include_schemas=True, include_object=include_object)"),
+            _ONLINE.replace(
+                "include_schemas=True)", "include_schemas=True, include_object=include_object)"
+            ),
             note="an object filter",
         ),
         Example(_ONLINE.replace("include_schemas=True)", "include_schemas=False)")),

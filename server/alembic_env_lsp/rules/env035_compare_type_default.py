@@ -9,7 +9,11 @@ DEFAULT_SINCE = (1, 12)
 
 
 def check(ctx: RuleContext) -> None:
-    configures = [c for c in online_configures(ctx.facts) if c.keyword("compare_type") is None and not c.has_splat]
+    configures = [
+        c
+        for c in online_configures(ctx.facts)
+        if c.keyword("compare_type") is None and not c.has_splat
+    ]
     if not configures:
         return
     version = ctx.installed_version("alembic")
@@ -21,7 +25,12 @@ def check(ctx: RuleContext) -> None:
             f"alembic {version} (installed here) does not compare column types by default: autogenerate misses "
             f"type changes. Pass compare_type=True (the default only from alembic 1.12).",
             configure.call.node.func,
-            fixes=[Fix("Add compare_type=True", (add_keyword(ctx.source, configure.call.node, "compare_type=True"),))],
+            fixes=[
+                Fix(
+                    "Add compare_type=True",
+                    (add_keyword(ctx.source, configure.call.node, "compare_type=True"),),
+                )
+            ],
         )
 
 
@@ -55,22 +64,35 @@ RULE = Rule(
             span="context.configure",
             message="alembic 1.11.3 (installed here)",
             fixed=s.env(
-                s.SYNC_ONLINE.replace("target_metadata=target_metadata)", "target_metadata=target_metadata, compare_type=True)"),
+                s.SYNC_ONLINE.replace(
+                    "target_metadata=target_metadata)",
+                    "target_metadata=target_metadata, compare_type=True)",
+                ),
                 imports=s.SYNC_IMPORTS,
             ),
         ),
     ),
     valid=(
         Example(s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS), environment=(("alembic", "1.12.0"),)),
-        Example(s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS), note="the alembic installed with the checker (1.20)"),
+        Example(
+            s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS),
+            note="the alembic installed with the checker (1.20)",
+        ),
         Example(
             s.env(
-                s.SYNC_ONLINE.replace("target_metadata=target_metadata)", "target_metadata=target_metadata, compare_type=False)"),
+                s.SYNC_ONLINE.replace(
+                    "target_metadata=target_metadata)",
+                    "target_metadata=target_metadata, compare_type=False)",
+                ),
                 imports=s.SYNC_IMPORTS,
             ),
             environment=_OLD,
             note="an explicit choice, even False, is left alone",
         ),
-        Example(s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS), environment=(("alembic", None),), note="alembic not installed"),
+        Example(
+            s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS),
+            environment=(("alembic", None),),
+            note="alembic not installed",
+        ),
     ),
 )

@@ -19,10 +19,15 @@ def check(ctx: RuleContext) -> None:
             continue  # computed: trust it
         fixes = []
         if value is None:
-            fixes.append(Fix("Add literal_binds=True", (add_keyword(ctx.source, configure.call.node, "literal_binds=True"),)))
+            fixes.append(
+                Fix(
+                    "Add literal_binds=True",
+                    (add_keyword(ctx.source, configure.call.node, "literal_binds=True"),),
+                )
+            )
         ctx.report(
             "Without literal_binds=True, 'alembic upgrade --sql' emits bound-parameter placeholders (e.g. "
-            "\"UPDATE t SET x=:x WHERE t.id = :id_1\") that cannot be run as-is.",
+            '"UPDATE t SET x=:x WHERE t.id = :id_1") that cannot be run as-is.',
             configure.call.node.func,
             fixes=fixes,
         )
@@ -39,7 +44,7 @@ RULE = Rule(
             "`alembic upgrade head --sql` writes a script to run by hand. Without literal binds, data statements "
             "keep their parameters: `UPDATE t SET x=:x WHERE t.id = :id_1;`."
         ),
-        example='context.configure(url=url, target_metadata=target_metadata)',
+        example="context.configure(url=url, target_metadata=target_metadata)",
         instead='context.configure(url=url, target_metadata=target_metadata, literal_binds=True, dialect_opts={"paramstyle": "named"})',
         fix_safety="Safe: only changes the text of --sql output.",
     ),
@@ -60,6 +65,9 @@ RULE = Rule(
     ),
     valid=(
         Example(s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS)),
-        Example("from alembic import context\ncontext.configure(url='sqlite://', **opts)\n", note="options from a dict"),
+        Example(
+            "from alembic import context\ncontext.configure(url='sqlite://', **opts)\n",
+            note="options from a dict",
+        ),
     ),
 )

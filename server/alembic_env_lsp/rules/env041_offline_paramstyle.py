@@ -13,12 +13,18 @@ DOUBLING = ("pyformat", "format")
 
 def check(ctx: RuleContext) -> None:
     for configure in ctx.facts.configures:
-        if configure.keyword("connection") is not None or configure.call.node.args or configure.has_splat:
+        if (
+            configure.keyword("connection") is not None
+            or configure.call.node.args
+            or configure.has_splat
+        ):
             continue
         if configure.keyword("url") is None and configure.keyword("dialect_name") is None:
             continue
         opts = configure.keyword("dialect_opts")
-        if opts is not None and not (isinstance(opts, ast.Dict) and "paramstyle" not in _keys(opts)):
+        if opts is not None and not (
+            isinstance(opts, ast.Dict) and "paramstyle" not in _keys(opts)
+        ):
             continue
         severity, driver = _severity(ctx, configure)
         fixes = []
@@ -26,12 +32,16 @@ def check(ctx: RuleContext) -> None:
             fixes.append(
                 Fix(
                     'Add dialect_opts={"paramstyle": "named"}',
-                    (add_keyword(ctx.source, configure.call.node, 'dialect_opts={"paramstyle": "named"}'),),
+                    (
+                        add_keyword(
+                            ctx.source, configure.call.node, 'dialect_opts={"paramstyle": "named"}'
+                        ),
+                    ),
                 )
             )
         shown = f"for {driver} " if driver else ""
         ctx.report(
-            f"Without dialect_opts={{\"paramstyle\": \"named\"}}, a '%' in literal SQL is written doubled in "
+            f'Without dialect_opts={{"paramstyle": "named"}}, a \'%\' in literal SQL is written doubled in '
             f"--sql output {shown}('50%% off').",
             opts if opts is not None else configure.call.node.func,
             severity=severity,
@@ -63,7 +73,7 @@ def _severity(ctx: RuleContext, configure) -> tuple[Severity, str | None]:
     return Severity.INFO, None
 
 
-_OFFLINE = '''from alembic import context
+_OFFLINE = """from alembic import context
 
 config = context.config
 
@@ -76,7 +86,7 @@ def run_migrations_offline():
 
 if context.is_offline_mode():
     run_migrations_offline()
-'''
+"""
 
 RULE = Rule(
     code="ENV041",
@@ -86,7 +96,7 @@ RULE = Rule(
     docs=Docs(
         what=(
             "Finds offline `context.configure()` calls (`url=` or `dialect_name=`, no `connection=`) without "
-            "`dialect_opts={\"paramstyle\": \"named\"}`. Warning when the offline URL's driver uses the pyformat or format "
+            '`dialect_opts={"paramstyle": "named"}`. Warning when the offline URL\'s driver uses the pyformat or format '
             "paramstyle (psycopg2, psycopg, PyMySQL, mysqlclient: asked of SQLAlchemy's dialect), info otherwise."
         ),
         why=(
@@ -95,9 +105,9 @@ RULE = Rule(
             "that `alembic upgrade --sql` produces. The named paramstyle (the template's default since alembic 1.1) "
             "avoids that."
         ),
-        example='context.configure(url=url, target_metadata=target_metadata, literal_binds=True)',
+        example="context.configure(url=url, target_metadata=target_metadata, literal_binds=True)",
         instead=(
-            'context.configure(url=url, target_metadata=target_metadata, literal_binds=True,\n'
+            "context.configure(url=url, target_metadata=target_metadata, literal_binds=True,\n"
             '                  dialect_opts={"paramstyle": "named"})'
         ),
         fix_safety="Safe: only changes how offline SQL is rendered, as Alembic's templates do.",
@@ -112,7 +122,9 @@ RULE = Rule(
             span="context.configure",
             severity=Severity.WARNING,
             message="for psycopg2 (pyformat paramstyle)",
-            fixed=_OFFLINE.replace("literal_binds=True)", 'literal_binds=True, dialect_opts={"paramstyle": "named"})'),
+            fixed=_OFFLINE.replace(
+                "literal_binds=True)", 'literal_binds=True, dialect_opts={"paramstyle": "named"})'
+            ),
         ),
         Example(
             _OFFLINE,
@@ -121,16 +133,23 @@ RULE = Rule(
             note="qmark drivers do not double '%': info",
         ),
         Example(
-            _OFFLINE.replace("literal_binds=True)", "literal_binds=True, dialect_opts={'stuff': 1})"),
+            _OFFLINE.replace(
+                "literal_binds=True)", "literal_binds=True, dialect_opts={'stuff': 1})"
+            ),
             severity=Severity.INFO,
             span="{'stuff': 1}",
             note="dialect_opts without paramstyle; URL unknown",
         ),
     ),
     valid=(
-        Example(s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS), ini=s.ini("postgresql+psycopg2://app@db/app")),
         Example(
-            _OFFLINE.replace("literal_binds=True)", "literal_binds=True, dialect_opts=DIALECT_OPTS)"),
+            s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS),
+            ini=s.ini("postgresql+psycopg2://app@db/app"),
+        ),
+        Example(
+            _OFFLINE.replace(
+                "literal_binds=True)", "literal_binds=True, dialect_opts=DIALECT_OPTS)"
+            ),
             note="options built elsewhere",
         ),
         Example(

@@ -14,7 +14,11 @@ def check(ctx: RuleContext) -> None:
         return  # nothing runs migrations here; ENV046 (issue 3) is about that
     entry = _module_entry_call(facts)
     fixes = []
-    where = ctx.range(entry) if entry is not None else Range(Position(0, 0), Position(0, len(ctx.source.line(0))))
+    where = (
+        ctx.range(entry)
+        if entry is not None
+        else Range(Position(0, 0), Position(0, len(ctx.source.line(0))))
+    )
     if entry is not None:
         fix = _add_offline(ctx, entry)
         if fix:
@@ -40,10 +44,15 @@ def _module_entry_call(facts):
 def _add_offline(ctx: RuleContext, entry: ast.Expr) -> Fix | None:
     facts = ctx.facts
     offline = template_offline_function()
-    context_name = next((k for k, v in facts.module.aliases.items() if v == "alembic.context"), None)
+    context_name = next(
+        (k for k, v in facts.module.aliases.items() if v == "alembic.context"), None
+    )
     if offline is None or context_name is None or "config" not in facts.config_names:
         return None
-    if "target_metadata" not in facts.module.assignments or "run_migrations_offline" in facts.module.functions:
+    if (
+        "target_metadata" not in facts.module.assignments
+        or "run_migrations_offline" in facts.module.functions
+    ):
         return None
     if ctx.source.line(entry.lineno - 1)[: entry.col_offset].strip():
         return None
@@ -54,7 +63,11 @@ def _add_offline(ctx: RuleContext, entry: ast.Expr) -> Fix | None:
         f"{offline}{eol}{eol}{eol}"
         f"if {context_name}.is_offline_mode():{eol}    run_migrations_offline(){eol}else:{eol}    {call_text}"
     )
-    return Fix("Add the offline mode of Alembic's template", (TextEdit(ctx.range(entry), text),), safe=False)
+    return Fix(
+        "Add the offline mode of Alembic's template",
+        (TextEdit(ctx.range(entry), text),),
+        safe=False,
+    )
 
 
 RULE = Rule(

@@ -34,7 +34,11 @@ def check(ctx: RuleContext) -> None:
                 continue
             theirs = target.keyword(key)
             if theirs is not None:
-                if isinstance(value, ast.Constant) and isinstance(theirs, ast.Constant) and value.value != theirs.value:
+                if (
+                    isinstance(value, ast.Constant)
+                    and isinstance(theirs, ast.Constant)
+                    and value.value != theirs.value
+                ):
                     ctx.report(
                         f"'{key}' differs between online ({ctx.source.slice(ctx.range(value))}) and offline "
                         f"({ctx.source.slice(ctx.range(theirs))}) migrations; the --sql script and the database disagree.",
@@ -51,7 +55,12 @@ def check(ctx: RuleContext) -> None:
             fixes = []
             if _portable(value, source, facts):
                 text = ctx.source.slice(ctx.range(value))
-                fixes.append(Fix(f"Pass {key}= offline too", (add_keyword(ctx.source, target.call.node, f"{key}={text}"),)))
+                fixes.append(
+                    Fix(
+                        f"Pass {key}= offline too",
+                        (add_keyword(ctx.source, target.call.node, f"{key}={text}"),),
+                    )
+                )
             ctx.report(message, target.call.node.func, fixes=fixes)
 
 
@@ -80,7 +89,7 @@ def _portable(value: ast.expr, source, facts) -> bool:
     return node.id in module.assignments or node.id in module.aliases or node.id in module.functions
 
 
-_ENV = '''from alembic import context
+_ENV = """from alembic import context
 
 config = context.config
 target_metadata = None
@@ -103,7 +112,7 @@ if context.is_offline_mode():
     run_migrations_offline()
 else:
     run_migrations_online(None)
-'''
+"""
 
 RULE = Rule(
     code="ENV043",
@@ -123,7 +132,7 @@ RULE = Rule(
             "real version table untouched and the next online upgrade re-applies everything."
         ),
         example=(
-            'context.configure(url=url, literal_binds=True)  # offline\n'
+            "context.configure(url=url, literal_binds=True)  # offline\n"
             'context.configure(connection=connection, version_table_schema="app")  # online'
         ),
         instead='context.configure(url=url, literal_binds=True, version_table_schema="app")  # offline',
@@ -136,7 +145,9 @@ RULE = Rule(
             _ENV,
             span="context.configure",
             message="alembic_version in the default schema",
-            fixed=_ENV.replace("literal_binds=True)", "literal_binds=True, version_table_schema=SCHEMA)"),
+            fixed=_ENV.replace(
+                "literal_binds=True)", "literal_binds=True, version_table_schema=SCHEMA)"
+            ),
         ),
         Example(
             _ENV.replace("version_table_schema=SCHEMA)", "version_table='app_version')").replace(
@@ -148,7 +159,9 @@ RULE = Rule(
         ),
     ),
     valid=(
-        Example(_ENV.replace("literal_binds=True)", "literal_binds=True, version_table_schema=SCHEMA)")),
+        Example(
+            _ENV.replace("literal_binds=True)", "literal_binds=True, version_table_schema=SCHEMA)")
+        ),
         Example(
             _ENV.replace("literal_binds=True)", "literal_binds=True, **COMMON)").replace(
                 "version_table_schema=SCHEMA)", "**COMMON)"
@@ -156,13 +169,16 @@ RULE = Rule(
             note="a shared options dict",
         ),
         Example(
-            _ENV.replace("version_table_schema=SCHEMA)", "compare_type=True, render_as_batch=True)"),
+            _ENV.replace(
+                "version_table_schema=SCHEMA)", "compare_type=True, render_as_batch=True)"
+            ),
             note="autogenerate-only options do nothing offline",
         ),
         Example(
-            _ENV.replace("def run_migrations_online(connection):", "def run_migrations_online(connection, schema=None):").replace(
-                "version_table_schema=SCHEMA)", "version_table_schema=schema)"
-            ),
+            _ENV.replace(
+                "def run_migrations_online(connection):",
+                "def run_migrations_online(connection, schema=None):",
+            ).replace("version_table_schema=SCHEMA)", "version_table_schema=schema)"),
             note="a parameter: programmatic callers choose it, the command line passes None",
         ),
     ),

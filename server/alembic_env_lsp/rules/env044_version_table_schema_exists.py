@@ -2,7 +2,9 @@ from ..rule import Docs, Example, Rule, RuleContext, Severity
 from ._shared import constant_str
 
 DEFAULT_SCHEMAS = frozenset({"public", "dbo", "main"})
-CREATE_SCHEMA = frozenset({"sqlalchemy.schema.CreateSchema", "sqlalchemy.CreateSchema", "sqlalchemy.sql.ddl.CreateSchema"})
+CREATE_SCHEMA = frozenset(
+    {"sqlalchemy.schema.CreateSchema", "sqlalchemy.CreateSchema", "sqlalchemy.sql.ddl.CreateSchema"}
+)
 
 
 def check(ctx: RuleContext) -> None:
@@ -34,14 +36,14 @@ def _creates_schema(facts) -> bool:
     return False
 
 
-_ENV = '''from alembic import context
+_ENV = """from alembic import context
 
 
 def run_migrations_online(connection):
     context.configure(connection=connection, version_table_schema="audit")
     with context.begin_transaction():
         context.run_migrations()
-'''
+"""
 
 RULE = Rule(
     code="ENV044",
@@ -50,16 +52,16 @@ RULE = Rule(
     summary="`version_table_schema` names a schema that must already exist; Alembic does not create it.",
     docs=Docs(
         what=(
-            "Notes `context.configure(version_table_schema=\"...\")` with a literal schema other than the usual default "
+            'Notes `context.configure(version_table_schema="...")` with a literal schema other than the usual default '
             "schemas (public, dbo, main), unless env.py itself runs `CREATE SCHEMA`."
         ),
         why=(
             "Alembic creates the alembic_version table inside that schema but never the schema: the first "
-            "`alembic upgrade` on a fresh database fails with `schema \"audit\" does not exist`."
+            '`alembic upgrade` on a fresh database fails with `schema "audit" does not exist`.'
         ),
         example='context.configure(connection=connection, version_table_schema="audit")',
         instead=(
-            'connection.execute(text(\'CREATE SCHEMA IF NOT EXISTS "audit"\'))\nconnection.commit()  # see ENV008\n'
+            "connection.execute(text('CREATE SCHEMA IF NOT EXISTS \"audit\"'))\nconnection.commit()  # see ENV008\n"
             'context.configure(connection=connection, version_table_schema="audit")'
         ),
         fix_safety="No automatic fix: where the schema comes from (a DBA, a first migration, env.py) is a project decision.",

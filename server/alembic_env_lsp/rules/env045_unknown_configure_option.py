@@ -24,12 +24,18 @@ def check(ctx: RuleContext) -> None:
             start = ctx.source.from_utf8(keyword.lineno, keyword.col_offset)
             name_range = Range(start, Position(start.line, start.character + len(keyword.arg)))
             passed = {k.arg for k in configure.call.node.keywords}
-            close = [c for c in difflib.get_close_matches(keyword.arg, sorted(options), n=1, cutoff=0.75) if c not in passed]
+            close = [
+                c
+                for c in difflib.get_close_matches(keyword.arg, sorted(options), n=1, cutoff=0.75)
+                if c not in passed
+            ]
             fixes = []
             hint = ""
             if close:
                 hint = f" Did you mean '{close[0]}'?"
-                fixes.append(Fix(f"Rename to {close[0]}", (TextEdit(name_range, close[0]),), safe=False))
+                fixes.append(
+                    Fix(f"Rename to {close[0]}", (TextEdit(name_range, close[0]),), safe=False)
+                )
             version = ctx.installed_version("alembic")
             seen = f"alembic {version}" if version else "the installed alembic"
             ctx.report(
@@ -40,7 +46,7 @@ def check(ctx: RuleContext) -> None:
             )
 
 
-_ENV = '''from alembic import context
+_ENV = """from alembic import context
 
 
 def include_object(obj, name, type_, reflected, compare_to):
@@ -51,7 +57,7 @@ def run_migrations_online(connection):
     context.configure(connection=connection, include_objects=include_object)
     with context.begin_transaction():
         context.run_migrations()
-'''
+"""
 
 RULE = Rule(
     code="ENV045",

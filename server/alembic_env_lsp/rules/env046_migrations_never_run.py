@@ -37,7 +37,11 @@ def check(ctx: RuleContext) -> None:
         start = ctx.source.from_utf8(node.lineno, node.col_offset)  # type: ignore[union-attr]
         line = ctx.source.line(start.line)
         name_at = line.find(name, start.character)
-        rng = ctx.range(node) if name_at < 0 else Range(Position(start.line, name_at), Position(start.line, name_at + len(name)))
+        rng = (
+            ctx.range(node)
+            if name_at < 0
+            else Range(Position(start.line, name_at), Position(start.line, name_at + len(name)))
+        )
         ctx.report(
             f"'{name}' is defined but never called: {what}, and alembic exits 0 as if all went well.",
             rng,
@@ -62,10 +66,20 @@ def _nothing_dispatched(ctx: RuleContext) -> None:
     if user_calls(facts.calls):
         return  # env.py hands over to the project's own code
     anchor = next(
-        (i.stmt for i in facts.imports if i.module == "alembic" or any(n.startswith("alembic") for n, _ in i.names)),
+        (
+            i.stmt
+            for i in facts.imports
+            if i.module == "alembic" or any(n.startswith("alembic") for n, _ in i.names)
+        ),
         None,
     )
-    where = ctx.range(anchor) if anchor is not None else ctx.range(facts.tree.body[0]) if facts.tree.body else None
+    where = (
+        ctx.range(anchor)
+        if anchor is not None
+        else ctx.range(facts.tree.body[0])
+        if facts.tree.body
+        else None
+    )
     if where is None:
         return
     ctx.report(
@@ -94,7 +108,11 @@ def _functions_leading_to_migrations(facts: EnvFacts) -> dict[str, Scope]:
             for expr in [node.func, *node.args, *(k.value for k in node.keywords)]:
                 if isinstance(expr, ast.Name) and expr.id in module.functions:
                     targets.add(expr.id)
-                elif isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id in module.functions:
+                elif (
+                    isinstance(expr, ast.Call)
+                    and isinstance(expr.func, ast.Name)
+                    and expr.func.id in module.functions
+                ):
                     targets.add(expr.func.id)
         callees[name] = targets
     leads = set(direct)
@@ -204,7 +222,10 @@ RULE = Rule(
     ),
     valid=(
         Example(s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS), note="the generic template"),
-        Example(s.env(s.ASYNC_ONLINE, imports=s.ASYNC_IMPORTS), note="the async template (run_sync target counts)"),
+        Example(
+            s.env(s.ASYNC_ONLINE, imports=s.ASYNC_IMPORTS),
+            note="the async template (run_sync target counts)",
+        ),
         Example(
             "from alembic import context\nfrom myapp.migrations import run_env\n\nrun_env(context)\n",
             note="handed over to the project's code",

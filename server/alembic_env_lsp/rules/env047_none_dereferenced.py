@@ -38,7 +38,10 @@ def _maybe_none(call: CallFact) -> tuple[str, str] | None:
     if call.qname == N.CONFIG + ".attributes.get":
         if _default_is_none(node, 1):
             key = constant_str(node.args[0]) if node.args else None
-            return "attributes", f"config.attributes.get({key!r})" if key else "config.attributes.get(...)"
+            return (
+                "attributes",
+                f"config.attributes.get({key!r})" if key else "config.attributes.get(...)",
+            )
         return None
     if call.qname in N.ENV_GETTERS:
         if _default_is_none(node, 1):
@@ -114,12 +117,25 @@ def _guarded_before(scope, var: str, after: int, before: int, facts: EnvFacts) -
             continue
         if isinstance(stmt, ast.Assert) and var in names_in(stmt.test):
             return True
-        if isinstance(stmt, ast.If) and var in names_in(stmt.test) and stmt.body and isinstance(stmt.body[-1], EXITS):
+        if (
+            isinstance(stmt, ast.If)
+            and var in names_in(stmt.test)
+            and stmt.body
+            and isinstance(stmt.body[-1], EXITS)
+        ):
             return True
     return False
 
 
-def _report(ctx: RuleContext, call: CallFact, kind: str, label: str, node: ast.AST, member: str, var: str | None = None) -> None:
+def _report(
+    ctx: RuleContext,
+    call: CallFact,
+    kind: str,
+    label: str,
+    node: ast.AST,
+    member: str,
+    var: str | None = None,
+) -> None:
     used = f"'{var}.{member}'" if var else f"'.{member}'"
     if kind == "attributes":
         why = (
@@ -140,19 +156,30 @@ def _report(ctx: RuleContext, call: CallFact, kind: str, label: str, node: ast.A
         )
         severity = Severity.WARNING
     fixes = []
-    if kind == "environment" and var is None and len(call.node.args) == 1 and constant_str(call.node.args[0]):
+    if (
+        kind == "environment"
+        and var is None
+        and len(call.node.args) == 1
+        and constant_str(call.node.args[0])
+    ):
         os_name = ctx.source.slice(ctx.range(call.node.func)).split(".", 1)[0]
         fixes.append(
             Fix(
                 f"Use {os_name}.environ[...]",
-                (replace_node(ctx.source, call.node, f"{os_name}.environ[{ctx.source.slice(ctx.range(call.node.args[0]))}]"),),
+                (
+                    replace_node(
+                        ctx.source,
+                        call.node,
+                        f"{os_name}.environ[{ctx.source.slice(ctx.range(call.node.args[0]))}]",
+                    ),
+                ),
                 safe=False,
             )
         )
     ctx.report(why, node, severity=severity, fixes=fixes)
 
 
-_MLFLOW = '''from alembic import context
+_MLFLOW = """from alembic import context
 
 config = context.config
 
@@ -163,9 +190,9 @@ def run_migrations_online():
         context.configure(connection=connection)
         with context.begin_transaction():
             context.run_migrations()
-'''
+"""
 
-_VAR = '''from alembic import context
+_VAR = """from alembic import context
 
 config = context.config
 
@@ -175,7 +202,7 @@ def run_migrations_online():
     with connectable.begin() as connection:
         context.configure(connection=connection)
         context.run_migrations()
-'''
+"""
 
 RULE = Rule(
     code="ENV047",
@@ -196,14 +223,18 @@ RULE = Rule(
         example='connectable = config.attributes.get("connection", None).engine',
         instead=(
             'connectable = config.attributes.get("connection", None)\nif connectable is None:\n'
-            "    connectable = engine_from_config(config.get_section(config.config_ini_section, {}), prefix=\"sqlalchemy.\")"
+            '    connectable = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.")'
         ),
-        fix_safety="Unsafe (environment variables only): `os.getenv(\"X\").attr` becomes `os.environ[\"X\"].attr`, which fails with KeyError when unset.",
+        fix_safety='Unsafe (environment variables only): `os.getenv("X").attr` becomes `os.environ["X"].attr`, which fails with KeyError when unset.',
     ),
     check=check,
     fixable=True,
     invalid=(
-        Example(_MLFLOW, span='config.attributes.get("connection", None).engine', message="(the plain `alembic` command line never does)"),
+        Example(
+            _MLFLOW,
+            span='config.attributes.get("connection", None).engine',
+            message="(the plain `alembic` command line never does)",
+        ),
         Example(_VAR, span="connectable.begin()", note="assigned, then used without a check"),
         Example(
             "import os\nfrom alembic import context\n\nurl = os.getenv('DATABASE_URL').replace('postgres://', 'postgresql://')\n",
@@ -225,12 +256,21 @@ RULE = Rule(
             note="early exit on None",
         ),
         Example(
-            _VAR.replace("    with connectable.begin() as connection:", "    if connectable is not None:\n      with connectable.begin() as connection:"),
+            _VAR.replace(
+                "    with connectable.begin() as connection:",
+                "    if connectable is not None:\n      with connectable.begin() as connection:",
+            ),
             note="used inside an if that tests it",
         ),
-        Example(_VAR.replace('get("connection")', 'get("connection", engine)'), note="a non-None default"),
         Example(
-            _VAR.replace('config.attributes.get("connection")', 'config.attributes.get("connection") or create_engine("sqlite://")'),
+            _VAR.replace('get("connection")', 'get("connection", engine)'),
+            note="a non-None default",
+        ),
+        Example(
+            _VAR.replace(
+                'config.attributes.get("connection")',
+                'config.attributes.get("connection") or create_engine("sqlite://")',
+            ),
             note="`or` supplies a value",
         ),
         Example(

@@ -36,7 +36,17 @@ def check(ctx: RuleContext) -> None:
                 start = ctx.source.from_utf8(keyword.lineno, keyword.col_offset)
                 span = Range(start, Position(start.line, start.character + len(name)))
                 edit = remove_keyword(ctx.source, node, name)
-                fixes = [Fix(f"Remove the explicit {name}= (the ** options carry it)", (edit,), safe=False)] if edit else []
+                fixes = (
+                    [
+                        Fix(
+                            f"Remove the explicit {name}= (the ** options carry it)",
+                            (edit,),
+                            safe=False,
+                        )
+                    ]
+                    if edit
+                    else []
+                )
                 ctx.report(
                     f"'{name}' is passed explicitly and also through **{ctx.source.slice(ctx.range(splat))}{note}: "
                     f"\"TypeError: configure() got multiple values for keyword argument '{name}'\".",
@@ -46,7 +56,9 @@ def check(ctx: RuleContext) -> None:
                 )
 
 
-def _known_keys(ctx: RuleContext, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> tuple[set[str], str]:
+def _known_keys(
+    ctx: RuleContext, expr: ast.expr, scope: Scope, line: int, depth: int = 0
+) -> tuple[set[str], str]:
     if depth > 5:
         return set(), ""
     if isinstance(expr, ast.Dict):
@@ -55,7 +67,12 @@ def _known_keys(ctx: RuleContext, expr: ast.expr, scope: Scope, line: int, depth
             if key is None:
                 keys |= _known_keys(ctx, value, scope, line, depth + 1)[0]
         return keys, "dict"
-    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "dict" and scope.lookup_function("dict") is None:
+    if (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Name)
+        and expr.func.id == "dict"
+        and scope.lookup_function("dict") is None
+    ):
         keys = {kw.arg for kw in expr.keywords if kw.arg}
         for arg in expr.args:
             keys |= _known_keys(ctx, arg, scope, line, depth + 1)[0]
@@ -67,7 +84,9 @@ def _known_keys(ctx: RuleContext, expr: ast.expr, scope: Scope, line: int, depth
         origin = ""
         assignment = scope.last_assignment(expr.id, line)
         if assignment is not None:
-            keys, origin = _known_keys(ctx, assignment.value, scope, assignment.stmt.lineno, depth + 1)
+            keys, origin = _known_keys(
+                ctx, assignment.value, scope, assignment.stmt.lineno, depth + 1
+            )
         prefix = f"{expr.id}["
         current: Scope | None = scope
         while current is not None:
@@ -100,7 +119,7 @@ def _is_flask_migrate_args(expr: ast.expr) -> bool:
     )
 
 
-_FLASK = '''from flask import current_app
+_FLASK = """from flask import current_app
 
 from alembic import context
 
@@ -116,7 +135,7 @@ def run_migrations_online():
         )
         with context.begin_transaction():
             context.run_migrations()
-'''
+"""
 
 RULE = Rule(
     code="ENV048",
@@ -126,12 +145,12 @@ RULE = Rule(
     docs=Docs(
         what=(
             "Finds keywords passed to `context.configure()` explicitly and also inside a `**` dict whose keys are "
-            "known: a dict literal or `dict(...)` (also built up with `opts[\"k\"] = ...`, `setdefault`, `update`), "
+            'known: a dict literal or `dict(...)` (also built up with `opts["k"] = ...`, `setdefault`, `update`), '
             "or Flask-Migrate's `current_app.extensions['migrate'].configure_args`, which since Flask-Migrate 4.0 "
             "always carries `compare_type` and `render_as_batch`. The message names the Flask-Migrate version seen."
         ),
         why=(
-            "Python refuses a keyword given twice: \"TypeError: configure() got multiple values for keyword argument "
+            'Python refuses a keyword given twice: "TypeError: configure() got multiple values for keyword argument '
             "'compare_type'\". Every `flask db upgrade` / `migrate` fails."
         ),
         example="context.configure(connection=connection, compare_type=True, **current_app.extensions['migrate'].configure_args)",
@@ -172,8 +191,15 @@ RULE = Rule(
         ),
     ),
     valid=(
-        Example(_FLASK.replace("            compare_type=True,\n", ""), environment=(("flask-migrate", "4.0.7"),)),
-        Example(_FLASK, environment=(("flask-migrate", "3.1.0"),), note="Flask-Migrate 3 does not add compare_type"),
+        Example(
+            _FLASK.replace("            compare_type=True,\n", ""),
+            environment=(("flask-migrate", "4.0.7"),),
+        ),
+        Example(
+            _FLASK,
+            environment=(("flask-migrate", "3.1.0"),),
+            note="Flask-Migrate 3 does not add compare_type",
+        ),
         Example(
             "from alembic import context\n\n\ndef run(connection, **kwargs):\n"
             "    context.configure(connection=connection, compare_type=True, **kwargs)\n",

@@ -43,13 +43,24 @@ def check(ctx: RuleContext) -> None:
             "environment": "when the variable is not set",
         }[kind]
         fixes = []
-        if kind == "environment" and source.node is value and len(value.args) == 1 and constant_str(value.args[0]):
+        if (
+            kind == "environment"
+            and source.node is value
+            and len(value.args) == 1
+            and constant_str(value.args[0])
+        ):
             os_name = ctx.source.slice(ctx.range(value.func)).split(".", 1)[0]
             key = ctx.source.slice(ctx.range(value.args[0]))
-            fixes.append(Fix(f"Use {os_name}.environ[{key}]", (replace_node(ctx.source, value, f"{os_name}.environ[{key}]"),), safe=False))
+            fixes.append(
+                Fix(
+                    f"Use {os_name}.environ[{key}]",
+                    (replace_node(ctx.source, value, f"{os_name}.environ[{key}]"),),
+                    safe=False,
+                )
+            )
         ctx.report(
             f"Config.{call.attr}() needs a string, but {label} is None {when}: ConfigParser raises "
-            f"\"TypeError: option values must be strings\".",
+            f'"TypeError: option values must be strings".',
             value,
             fixes=fixes,
         )
@@ -65,7 +76,7 @@ RULE = Rule(
     code="ENV049",
     name="set-option-none",
     severity=Severity.ERROR,
-    summary="`config.set_main_option()` gets a value that may be None (`os.getenv(\"X\")` without a default).",
+    summary='`config.set_main_option()` gets a value that may be None (`os.getenv("X")` without a default).',
     docs=Docs(
         what=(
             "Finds `set_main_option`/`set_section_option` values that are `os.getenv(...)`/`os.environ.get(...)` "
@@ -74,12 +85,12 @@ RULE = Rule(
         ),
         why=(
             "Alembic's Config stores options in a ConfigParser, which rejects anything but strings: when the "
-            "variable is unset every command fails with \"TypeError: option values must be strings\" instead of "
+            'variable is unset every command fails with "TypeError: option values must be strings" instead of '
             "saying which variable is missing."
         ),
         example='config.set_main_option("sqlalchemy.url", os.getenv("DATABASE_URL"))',
         instead='config.set_main_option("sqlalchemy.url", os.environ["DATABASE_URL"].replace("%", "%%"))',
-        fix_safety="Unsafe: `os.environ[\"X\"]` fails with KeyError naming the variable when it is unset, which is the point.",
+        fix_safety='Unsafe: `os.environ["X"]` fails with KeyError naming the variable when it is unset, which is the point.',
     ),
     check=check,
     fixable=True,

@@ -1,11 +1,9 @@
-import ast
 
 from ..findings import Fix, Severity
-from ..fixes.edits import add_keyword, local_name_for
+from ..fixes.edits import add_keyword, import_insertion_line, local_name_for
 from ..model.build import qualified_name
 from ..rule import Docs, Example, Rule, RuleContext
 from ..text import Position, Range, TextEdit
-from ..fixes.edits import import_insertion_line
 
 
 def null_pool_expr(ctx: RuleContext) -> tuple[str, list[TextEdit]]:
@@ -34,10 +32,13 @@ def check(ctx: RuleContext) -> None:
             if call.splats:
                 continue  # options from a dict may carry it
             expr, imports = null_pool_expr(ctx)
-            fix = Fix("Add poolclass=NullPool", (*imports, add_keyword(ctx.source, call.node, f"poolclass={expr}")))
+            fix = Fix(
+                "Add poolclass=NullPool",
+                (*imports, add_keyword(ctx.source, call.node, f"poolclass={expr}")),
+            )
             ctx.report(
                 "Use poolclass=pool.NullPool for the migration engine; a pooled async connection outlives "
-                "asyncio.run()'s event loop (leaks, \"attached to a different loop\" when env.py runs twice in one process).",
+                'asyncio.run()\'s event loop (leaks, "attached to a different loop" when env.py runs twice in one process).',
                 engine.call.node.func,
                 fixes=[fix],
             )
@@ -61,11 +62,11 @@ RULE = Rule(
         what="Finds async engine factories (and the legacy `AsyncEngine(...)` wrapper) in env.py without `poolclass=NullPool`.",
         why=(
             "`asyncio.run()` closes its loop when migrations finish, and pooled asyncio connections are bound to "
-            "that loop: `ResourceWarning: unclosed connection`, or \"attached to a different loop\" when migrations "
+            'that loop: `ResourceWarning: unclosed connection`, or "attached to a different loop" when migrations '
             "run twice in one process (tests, app startup)."
         ),
-        example="connectable = async_engine_from_config(section, prefix=\"sqlalchemy.\")",
-        instead="connectable = async_engine_from_config(section, prefix=\"sqlalchemy.\", poolclass=pool.NullPool)",
+        example='connectable = async_engine_from_config(section, prefix="sqlalchemy.")',
+        instead='connectable = async_engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.NullPool)',
         fix_safety="Safe: adds the keyword and `from sqlalchemy import pool` when needed.",
     ),
     check=check,

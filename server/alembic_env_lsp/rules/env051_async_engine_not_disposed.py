@@ -21,7 +21,11 @@ def check(ctx: RuleContext) -> None:
             fixes.append(
                 Fix(
                     f"Add 'await {engine.var}.dispose()'",
-                    (insert_lines_after(ctx.source, block, [f"await {engine.var}.dispose()"], indent),),
+                    (
+                        insert_lines_after(
+                            ctx.source, block, [f"await {engine.var}.dispose()"], indent
+                        ),
+                    ),
                 )
             )
         ctx.report(

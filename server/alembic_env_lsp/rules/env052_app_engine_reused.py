@@ -6,7 +6,7 @@ from ._shared import workspace_view
 
 MESSAGE = (
     "{what} is the application's pooled AsyncEngine{detail}; reusing it in env.py breaks the second asyncio.run() in "
-    "the same process (\"... attached to a different loop\"). Build a dedicated NullPool engine from its URL: "
+    'the same process ("... attached to a different loop"). Build a dedicated NullPool engine from its URL: '
     "create_async_engine({expr}.url, poolclass=pool.NullPool)."
 )
 
@@ -17,7 +17,11 @@ def check(ctx: RuleContext) -> None:
         if not with_fact.is_async:
             continue
         expr = with_fact.item.context_expr
-        if not (isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in ("connect", "begin")):
+        if not (
+            isinstance(expr, ast.Call)
+            and isinstance(expr.func, ast.Attribute)
+            and expr.func.attr in ("connect", "begin")
+        ):
             continue
         target = expr.func.value
         text = ctx.source.slice(ctx.range(target))
@@ -72,7 +76,7 @@ _ENGINE_MODULE = (
     "app/db.py",
     "from sqlalchemy.ext.asyncio import create_async_engine\n\nengine = create_async_engine('postgresql+asyncpg://app@db/app')\n",
 )
-_ENV = '''import asyncio
+_ENV = """import asyncio
 
 from alembic import context
 
@@ -91,7 +95,7 @@ async def run_async_migrations():
 
 
 asyncio.run(run_async_migrations())
-'''
+"""
 
 RULE = Rule(
     code="ENV052",
@@ -107,7 +111,7 @@ RULE = Rule(
         why=(
             "`asyncio.run()` closes its event loop when env.py finishes, but the app engine's pool keeps connections "
             "bound to that loop: the next migration run in the same process (tests, a second command) fails with "
-            "\"... attached to a different loop\", and connections leak."
+            '"... attached to a different loop", and connections leak.'
         ),
         example="from app.db import engine\n\nasync with engine.connect() as connection:\n    await connection.run_sync(do_run_migrations)",
         instead=(
@@ -151,7 +155,10 @@ RULE = Rule(
                 "    async with engine.connect() as connection:",
                 "    connectable = create_async_engine(engine.url, poolclass=pool.NullPool)\n"
                 "    async with connectable.connect() as connection:",
-            ).replace("import asyncio\n", "import asyncio\n\nfrom sqlalchemy import pool\nfrom sqlalchemy.ext.asyncio import create_async_engine\n"),
+            ).replace(
+                "import asyncio\n",
+                "import asyncio\n\nfrom sqlalchemy import pool\nfrom sqlalchemy.ext.asyncio import create_async_engine\n",
+            ),
             note="a dedicated engine built from the app's URL",
         ),
     ),

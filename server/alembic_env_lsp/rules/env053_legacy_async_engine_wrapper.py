@@ -10,11 +10,19 @@ def check(ctx: RuleContext) -> None:
         if engine.wrapped is None:
             continue
         inner = engine.wrapped
-        target = "async_engine_from_config" if inner.qname in N.FROM_CONFIG_FACTORIES else "create_async_engine"
+        target = (
+            "async_engine_from_config"
+            if inner.qname in N.FROM_CONFIG_FACTORIES
+            else "create_async_engine"
+        )
         name, imports = ensure_import(ctx.facts, ctx.source, "sqlalchemy.ext.asyncio", target)
         # Edit around the inner call's own text, so its layout and comments stay:
         # `AsyncEngine(engine_from_config` -> the async factory, drop future=..., drop the outer `)`.
-        outer, func, whole = ctx.range(engine.call.node), ctx.range(inner.node.func), ctx.range(inner.node)
+        outer, func, whole = (
+            ctx.range(engine.call.node),
+            ctx.range(inner.node.func),
+            ctx.range(inner.node),
+        )
         head, tail = Range(outer.start, func.end), Range(whole.end, outer.end)
         edits = [*imports, TextEdit(head, name)]
         future = remove_keyword(ctx.source, inner.node, "future")
@@ -43,8 +51,8 @@ RULE = Rule(
             "`oracle+oracledb` it raises \"The loaded 'psycopg' is not async\", where `async_engine_from_config` "
             "works. `future=True` is a SQLAlchemy 1.4 leftover."
         ),
-        example="connectable = AsyncEngine(engine_from_config(section, prefix=\"sqlalchemy.\", poolclass=pool.NullPool, future=True))",
-        instead="connectable = async_engine_from_config(section, prefix=\"sqlalchemy.\", poolclass=pool.NullPool)",
+        example='connectable = AsyncEngine(engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.NullPool, future=True))',
+        instead='connectable = async_engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.NullPool)',
         fix_safety="Safe: same engine, built by the async factory; `future=True` is dropped and the import added.",
     ),
     check=check,

@@ -43,11 +43,11 @@ RULE = Rule(
             "`create_engine`/`engine_from_config`. NullPool, StaticPool and AssertionPool work with both."
         ),
         why=(
-            "SQLAlchemy refuses when the engine is built: \"Pool class QueuePool cannot be used with asyncio engine\" "
-            "(or \"AsyncAdaptedQueuePool cannot be used with non-asyncio engine\")."
+            'SQLAlchemy refuses when the engine is built: "Pool class QueuePool cannot be used with asyncio engine" '
+            '(or "AsyncAdaptedQueuePool cannot be used with non-asyncio engine").'
         ),
-        example="connectable = async_engine_from_config(section, prefix=\"sqlalchemy.\", poolclass=pool.QueuePool)",
-        instead="connectable = async_engine_from_config(section, prefix=\"sqlalchemy.\", poolclass=pool.NullPool)",
+        example='connectable = async_engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.QueuePool)',
+        instead='connectable = async_engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.NullPool)',
         fix_safety="Safe: NullPool is what Alembic's templates use for the short-lived migration engine.",
     ),
     check=check,

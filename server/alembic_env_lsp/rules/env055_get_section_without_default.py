@@ -24,8 +24,13 @@ def check(ctx: RuleContext) -> None:
             assignment = engine.call.scope.last_assignment(config.id, engine.call.node.lineno)
             if assignment is None or id(assignment.value) not in by_node:
                 continue
-            if not _guarded_before(engine.call.scope, config.id, assignment.stmt.lineno, engine.call.node.lineno, facts):
-                if not any(config.id in {n.id for n in ast.walk(b.test) if isinstance(n, ast.Name)} for b, _ in engine.call.branches):
+            if not _guarded_before(
+                engine.call.scope, config.id, assignment.stmt.lineno, engine.call.node.lineno, facts
+            ):
+                if not any(
+                    config.id in {n.id for n in ast.walk(b.test) if isinstance(n, ast.Name)}
+                    for b, _ in engine.call.branches
+                ):
                     _maybe_report(ctx, by_node[id(assignment.value)], reported)
 
 
@@ -43,7 +48,10 @@ def _maybe_report(ctx: RuleContext, call, reported: set[int]) -> None:
     )
 
 
-_ONLINE = s.SYNC_ONLINE.replace("config.get_section(config.config_ini_section, {})", "config.get_section(config.config_ini_section)")
+_ONLINE = s.SYNC_ONLINE.replace(
+    "config.get_section(config.config_ini_section, {})",
+    "config.get_section(config.config_ini_section)",
+)
 
 RULE = Rule(
     code="ENV055",
@@ -59,11 +67,11 @@ RULE = Rule(
         why=(
             "With no such section (an ini without [alembic], `alembic -n other`, a pyproject-only setup) "
             "`get_section` returns None and the engine factory fails with \"TypeError: 'NoneType' object is not "
-            "iterable\", which hides the real problem. With `{}` the error is \"KeyError: 'url'\", which ENV012/ENV011 "
+            'iterable", which hides the real problem. With `{}` the error is "KeyError: \'url\'", which ENV012/ENV011 '
             "explain."
         ),
-        example="connectable = engine_from_config(config.get_section(config.config_ini_section), prefix=\"sqlalchemy.\")",
-        instead="connectable = engine_from_config(config.get_section(config.config_ini_section, {}), prefix=\"sqlalchemy.\")",
+        example='connectable = engine_from_config(config.get_section(config.config_ini_section), prefix="sqlalchemy.")',
+        instead='connectable = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.")',
         fix_safety="Safe: only changes the error raised when the section is missing.",
     ),
     check=check,

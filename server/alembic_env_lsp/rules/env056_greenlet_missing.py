@@ -24,8 +24,12 @@ def check(ctx: RuleContext) -> None:
 
 def _imports_asyncio(fact) -> bool:
     if fact.module is not None:
-        return fact.module == ASYNCIO or fact.module.startswith(ASYNCIO + ".") or (
-            fact.module == "sqlalchemy.ext" and any(name == "asyncio" for name, _ in fact.names)
+        return (
+            fact.module == ASYNCIO
+            or fact.module.startswith(ASYNCIO + ".")
+            or (
+                fact.module == "sqlalchemy.ext" and any(name == "asyncio" for name, _ in fact.names)
+            )
         )
     return any(name == ASYNCIO or name.startswith(ASYNCIO + ".") for name, _ in fact.names)
 
@@ -45,7 +49,7 @@ RULE = Rule(
         ),
         why=(
             "SQLAlchemy 2.1 lists greenlet only under the `asyncio` extra, where 2.0 installed it by default on the "
-            "usual platforms. Without it the import fails: \"ImportError: The SQLAlchemy asyncio module requires that "
+            'usual platforms. Without it the import fails: "ImportError: The SQLAlchemy asyncio module requires that '
             "the Python 'greenlet' library is installed.\""
         ),
         example="# requirements.txt\nsqlalchemy>=2.1\nasyncpg",
@@ -62,13 +66,20 @@ RULE = Rule(
         ),
     ),
     valid=(
-        Example(s.env(s.ASYNC_ONLINE, imports=s.ASYNC_IMPORTS), note="greenlet installed where the checker runs"),
+        Example(
+            s.env(s.ASYNC_ONLINE, imports=s.ASYNC_IMPORTS),
+            note="greenlet installed where the checker runs",
+        ),
         Example(
             s.env(s.ASYNC_ONLINE, imports=s.ASYNC_IMPORTS),
             environment=(("sqlalchemy", "2.0.41"), ("greenlet", None)),
             note="SQLAlchemy 2.0 (its own requirement; not this rule's business)",
         ),
-        Example(s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS), environment=_NO_GREENLET, note="sync env.py"),
+        Example(
+            s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS),
+            environment=_NO_GREENLET,
+            note="sync env.py",
+        ),
         Example(
             "from typing import TYPE_CHECKING\nfrom alembic import context\n\nif TYPE_CHECKING:\n"
             "    from sqlalchemy.ext.asyncio import AsyncEngine\n",

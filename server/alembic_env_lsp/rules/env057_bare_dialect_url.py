@@ -20,7 +20,13 @@ def check(ctx: RuleContext) -> None:
         info = driver_info(scheme)
         if info is None or not info.known:
             continue
-        works = info.wrap_ok if engine.wrapped is not None else info.async_ok if engine.is_async else info.sync_ok
+        works = (
+            info.wrap_ok
+            if engine.wrapped is not None
+            else info.async_ok
+            if engine.is_async
+            else info.sync_ok
+        )
         if works is False:
             continue  # ENV001/ENV002 say it fails outright
         severity = ctx.severity_for(url)
@@ -28,9 +34,17 @@ def check(ctx: RuleContext) -> None:
             continue
         new21, old20, module21 = DEFAULTS[scheme]
         version = ctx.installed_version("sqlalchemy")
-        seen = f"SQLAlchemy {version} is installed here" if version else "SQLAlchemy is not installed here"
+        seen = (
+            f"SQLAlchemy {version} is installed here"
+            if version
+            else "SQLAlchemy is not installed here"
+        )
         if engine.is_async:
-            consequence = f"fails: \"The loaded '{old20}' is not async\"" if scheme == "postgresql" else "is sync only"
+            consequence = (
+                f"fails: \"The loaded '{old20}' is not async\""
+                if scheme == "postgresql"
+                else "is sync only"
+            )
             message = (
                 f"'{scheme}://' selects {new21} on SQLAlchemy 2.1+ (works with async engines) but {old20} on 2.0 "
                 f"({consequence}); {seen}. Name the driver explicitly."
@@ -40,13 +54,21 @@ def check(ctx: RuleContext) -> None:
                 f"'{scheme}://' selects {new21} on SQLAlchemy 2.1+ but {old20} on 2.0; {seen}. An environment with "
                 f"only {old20} installed fails on 2.1 with \"No module named '{module21}'\". Name the driver explicitly."
             )
-        target = f"{info.dialect}+{info.driver}" if info.driver and version_tuple(version)[:2] >= (2, 1) else (
-            f"{scheme}+{module21}"
+        target = (
+            f"{info.dialect}+{info.driver}"
+            if info.driver and version_tuple(version)[:2] >= (2, 1)
+            else (f"{scheme}+{module21}")
         )
         fix = scheme_fix(ctx.source, url, target, f"Use '{target}://'", safe=False)
         fixes = (fix,) if fix else ()
         node = url.literal if url.literal is not None else engine.call.node.func
-        ctx.report(message, node, severity=severity, fixes=fixes, related=ini_related(url, RULE.code, message, severity, fixes))
+        ctx.report(
+            message,
+            node,
+            severity=severity,
+            fixes=fixes,
+            related=ini_related(url, RULE.code, message, severity, fixes),
+        )
 
 
 RULE = Rule(
@@ -88,11 +110,16 @@ RULE = Rule(
         ),
     ),
     valid=(
-        Example(s.env(s.ASYNC_ONLINE, imports=s.ASYNC_IMPORTS), ini=s.ini("postgresql+asyncpg://app@db/app")),
+        Example(
+            s.env(s.ASYNC_ONLINE, imports=s.ASYNC_IMPORTS),
+            ini=s.ini("postgresql+asyncpg://app@db/app"),
+        ),
         Example(
             "from alembic import context\n\ncontext.configure(url='postgresql://u@h/db', literal_binds=True)\n",
             note="offline url= loads no driver",
         ),
-        Example("from sqlalchemy import create_engine\n\nengine = create_engine('sqlite:///a.db')\n"),
+        Example(
+            "from sqlalchemy import create_engine\n\nengine = create_engine('sqlite:///a.db')\n"
+        ),
     ),
 )

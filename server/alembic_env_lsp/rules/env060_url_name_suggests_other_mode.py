@@ -8,7 +8,12 @@ def _async_driver_removed(replaced) -> str | None:
         if "+" in old and old.split("+", 1)[1] not in new:
             info = driver_info(f"x+{old.split('+', 1)[1].split(':', 1)[0]}://")
             driver = old.split("+", 1)[1].split(":", 1)[0]
-            if info is None or info.async_ok or driver.startswith("async") or driver.startswith("aio"):
+            if (
+                info is None
+                or info.async_ok
+                or driver.startswith("async")
+                or driver.startswith("aio")
+            ):
                 return old
     return None
 
@@ -20,7 +25,9 @@ def check(ctx: RuleContext) -> None:
             continue  # a known URL is judged by ENV001/ENV002 on its real driver
         names = [n.upper() for n in url.names]
         if engine.is_async:
-            sync_name = next((n for n, u in zip(url.names, names) if "SYNC" in u and "ASYNC" not in u), None)
+            sync_name = next(
+                (n for n, u in zip(url.names, names) if "SYNC" in u and "ASYNC" not in u), None
+            )
             if sync_name:
                 ctx.report(
                     f"'{sync_name}' looks like the sync URL, but it is passed to an async engine.",
@@ -51,11 +58,11 @@ RULE = Rule(
         what=(
             "When the URL cannot be read statically (settings, environment), looks at the names it comes "
             "through: `DATABASE_SYNC_URL` feeding an async engine, `ASYNC_DATABASE_URL` feeding a sync one, or "
-            "`.replace(\"+asyncpg\", \"\")` feeding an async engine. A heuristic, so only informational."
+            '`.replace("+asyncpg", "")` feeding an async engine. A heuristic, so only informational.'
         ),
         why=(
-            "Projects often keep two URLs, one per driver, and env.py picks the wrong one: \"The asyncio extension "
-            "requires an async driver\" or MissingGreenlet, only at run time."
+            'Projects often keep two URLs, one per driver, and env.py picks the wrong one: "The asyncio extension '
+            'requires an async driver" or MissingGreenlet, only at run time.'
         ),
         example="connectable = create_async_engine(settings.SYNC_DATABASE_URL)",
         instead="connectable = create_async_engine(settings.DATABASE_URL)  # the asyncpg URL",

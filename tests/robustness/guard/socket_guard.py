@@ -69,7 +69,9 @@ def _check(what: str, address, family=None) -> None:
                 handle.write(json.dumps(entry) + "\n")
         except OSError:
             pass
-    raise NetworkBlocked(f"socket guard: {what} {address!r} refused (alembic-env-lsp must not use the network)")
+    raise NetworkBlocked(
+        f"socket guard: {what} {address!r} refused (alembic-env-lsp must not use the network)"
+    )
 
 
 def install(*, whole_process: bool) -> None:
@@ -118,7 +120,11 @@ def uninstall() -> None:
     if originals is None:
         return
     cls = socket.socket
-    cls.connect, cls.connect_ex, cls.sendto = originals["connect"], originals["connect_ex"], originals["sendto"]
+    cls.connect, cls.connect_ex, cls.sendto = (
+        originals["connect"],
+        originals["connect_ex"],
+        originals["sendto"],
+    )
     socket.getaddrinfo, socket.gethostbyname = originals["getaddrinfo"], originals["gethostbyname"]
 
 
