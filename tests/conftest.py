@@ -39,44 +39,63 @@ def _socket_guard_module():
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _no_network_and_no_user_code_in_subprocesses(tmp_path_factory):
+def _guarded_subprocesses(tmp_path_factory):
     """Every Python subprocess of the suite runs with the socket guard (sitecustomize on
-    PYTHONPATH); at the end no process of the tool used the network, and no canary env.py
-    (tests/fixtures/robustness/canary) was ever imported."""
+    PYTHONPATH), logging to one file per test process. _no_network_and_no_user_code checks it
+    after each test, so a violation fails the test that caused it; what happens after the last
+    test (a module fixture's teardown) is checked here."""
     guard = _socket_guard_module()
     base = tmp_path_factory.mktemp("guards")
-    log, canary = base / "sockets.jsonl", base / "canary-ran"
+    state = _GuardState(base / "sockets.jsonl", base / "canary-ran")
     saved = {k: os.environ.get(k) for k in ("PYTHONPATH", guard.LOG_ENV, CANARY_ENV)}
     os.environ["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(_GUARD_DIR), saved["PYTHONPATH"]) if p
     )
-    os.environ[guard.LOG_ENV] = str(log)
-    os.environ[CANARY_ENV] = str(canary)
+    os.environ[guard.LOG_ENV] = str(state.log)
+    os.environ[CANARY_ENV] = str(state.canary)
     CANARY_FALLBACK.unlink(missing_ok=True)
-    yield
+    yield state
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
-    violations = guard.read_log(log)
-    assert not violations, "the tool used the network in a subprocess:\n" + "\n".join(
-        f"{v['what']} {v['address']} by {' '.join(v['argv'])} during {v['test']}\n{v['stack']}"
-        for v in violations
-    )
-    for marker in (canary, CANARY_FALLBACK):
-        assert not marker.exists(), f"user code ran: {marker.read_text(errors='replace')}"
+    problems = state.new_problems(guard)
+    assert not problems, "after the last test:\n" + "\n".join(problems)
+
+
+class _GuardState:
+    def __init__(self, log: Path, canary: Path):
+        self.log, self.canary, self.seen = log, canary, 0
+
+    def new_problems(self, guard) -> list[str]:
+        """Subprocess violations and canary imports since the previous call."""
+        logged = guard.read_log(self.log)
+        problems = [
+            f"the tool used the network in a subprocess: {v['what']} {v['address']} by "
+            f"{' '.join(v['argv'])} (started during {v['test']})\n{v['stack']}"
+            for v in logged[self.seen :]
+        ]
+        self.seen = len(logged)
+        for marker in (self.canary, CANARY_FALLBACK):
+            if marker.exists():
+                problems.append(f"user code ran: {marker.read_text(errors='replace')}")
+                marker.unlink(missing_ok=True)  # reported once
+        return problems
 
 
 @pytest.fixture(autouse=True)
-def _no_network_in_process():
+def _no_network_and_no_user_code(_guarded_subprocesses):
     """In the test process, any connection made with alembic_env_lsp on the stack is refused
-    and fails the test; the tests' own connections (e.g. to a test database) are untouched."""
+    and fails the test; the tests' own connections (e.g. to a test database) are untouched.
+    Subprocess violations and canary imports found after the test fail that test."""
     guard = _socket_guard_module()
     guard.install(whole_process=False)
     before = len(guard.violations)
     yield
-    new = guard.violations[before:]
-    assert not new, "alembic_env_lsp used the network:\n" + "\n".join(
-        f"{v['what']} {v['address']}\n{v['stack']}" for v in new
-    )
+    problems = [
+        f"alembic_env_lsp used the network: {v['what']} {v['address']}\n{v['stack']}"
+        for v in guard.violations[before:]
+    ]
+    problems += _guarded_subprocesses.new_problems(guard)
+    assert not problems, "\n".join(problems)

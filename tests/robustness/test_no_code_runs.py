@@ -4,6 +4,7 @@ import would write is checked once for the whole suite (tests/conftest.py)."""
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -113,7 +114,7 @@ def test_the_socket_guard_refuses_and_reports_the_tools_connections():
     )
     before = len(guard.violations)
     with pytest.raises(guard.NetworkBlocked):
-        exec(code, {})
+        exec(code, {"__name__": "alembic_env_lsp.pretend"})  # a frame of the package
     caught = guard.violations[before:]
     del guard.violations[before:]  # expected here; the autouse check must not fail this test
     assert [v["what"] for v in caught] in (["getaddrinfo"], ["connect"])
@@ -126,11 +127,14 @@ def test_the_socket_guard_is_active_in_the_tools_subprocesses(tmp_path):
         "ALEMBIC_ENV_LSP_SOCKET_LOG": str(log),
         "ALEMBIC_ENV_LSP_SOCKET_GUARD_PROOF": str(proof),
     }
-    # argv names the tool, so every connection of this process counts
-    script = "import socket\ntry:\n    socket.socket().connect(('192.0.2.1', 9))\nexcept OSError as e:\n    print(type(e).__name__)\n"
-    result = subprocess.run(
-        [sys.executable, "-c", script, "alembic_env_lsp"], env=env, capture_output=True, text=True
+    # The main program holds the tool's entry point (as the console script does), so every
+    # connection of this process counts, even one made outside the package's code.
+    script = (
+        "import socket\nfrom alembic_env_lsp.cli import main\n"
+        "try:\n    socket.socket().connect(('192.0.2.1', 9))\n"
+        "except OSError as e:\n    print(type(e).__name__)\n"
     )
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
     assert result.stdout.strip() == "NetworkBlocked"
     [violation] = _guard().read_log(log)
     assert violation["what"] == "connect" and "192.0.2.1" in violation["address"]
@@ -139,3 +143,36 @@ def test_the_socket_guard_is_active_in_the_tools_subprocesses(tmp_path):
         [sys.executable, "-m", "alembic_env_lsp", "rules"], env=env, capture_output=True, check=True
     )
     assert len(proof.read_text().split()) == 2
+
+
+def test_the_socket_guard_ignores_other_programs_in_a_folder_named_like_the_tool(tmp_path):
+    """A clone in a folder named alembic-env-lsp runs other programs (alembic upgrade against a
+    test database): text in argv or paths does not make a process the tool's."""
+    log, proof = tmp_path / "sockets.jsonl", tmp_path / "proof"
+    folder = tmp_path / "alembic-env-lsp" / "alembic_env_lsp"
+    folder.mkdir(parents=True)
+    script = folder / "connect.py"
+    script.write_text(
+        "import socket, sys\n"
+        "with socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=10):\n"
+        "    print('connected')\n",
+        encoding="utf-8",
+    )
+    env = {
+        **os.environ,
+        "ALEMBIC_ENV_LSP_SOCKET_LOG": str(log),
+        "ALEMBIC_ENV_LSP_SOCKET_GUARD_PROOF": str(proof),
+    }
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, str(script), str(port), "alembic-env-lsp", "alembic_env_lsp"],
+            env=env,
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.stdout.strip() == "connected", result.stderr
+    assert proof.read_text().split()  # the guard was installed, and let it through
+    assert _guard().read_log(log) == []

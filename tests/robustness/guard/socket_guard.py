@@ -4,8 +4,8 @@ Installed in-process by tests/conftest.py, and in every Python subprocess the te
 through sitecustomize.py (on PYTHONPATH, active when ALEMBIC_ENV_LSP_SOCKET_LOG is set).
 
 An outgoing connection, datagram or name lookup counts as a violation when it is made by
-the tool: from a process running alembic_env_lsp, or with alembic_env_lsp code on the call
-stack. A violation is refused (OSError) and logged as one JSON line. Listening and
+the tool: from a process whose main program is alembic_env_lsp (`python -m` or the console
+script), or with a module of alembic_env_lsp on the call stack. A violation is refused (OSError) and logged as one JSON line. Listening and
 accepting (the server's own --tcp channel), pipes and socketpairs are not affected, nor
 are other processes (e.g. `alembic upgrade` against a test database).
 """
@@ -28,16 +28,34 @@ class NetworkBlocked(OSError):
     pass
 
 
+def _is_ours(module_name: object) -> bool:
+    return isinstance(module_name, str) and (
+        module_name == PACKAGE or module_name.startswith(PACKAGE + ".")
+    )
+
+
 def _process_is_ours() -> bool:
-    argv = " ".join(getattr(sys, "orig_argv", None) or sys.argv)
-    return PACKAGE in argv or "alembic-env-lsp" in argv
+    """The process runs the tool: `python -m alembic_env_lsp ...`, or an entry-point script
+    (the `alembic-env-lsp` console script imports the package's `main` into __main__).
+    Decided by the code that runs, never by text in argv or paths: a checkout or virtualenv
+    in a folder named alembic-env-lsp runs other programs too (alembic, psql clients)."""
+    main = sys.modules.get("__main__")
+    if main is None:
+        return False
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and _is_ours(spec.name):
+        return True
+    for value in list(vars(main).values()):
+        if callable(value) and _is_ours(getattr(value, "__module__", None)):
+            return True
+    return False
 
 
 def _stack_is_ours() -> bool:
+    """A frame of a module of the package is on the call stack (by module name, not file path)."""
     frame = sys._getframe(2)
     while frame is not None:
-        filename = frame.f_code.co_filename.replace("\\", "/")
-        if f"/{PACKAGE}/" in filename and "/tests/" not in filename:
+        if _is_ours(frame.f_globals.get("__name__")):
             return True
         frame = frame.f_back
     return False
