@@ -35,6 +35,10 @@ class Analysis:
     # A rule that crashed: logged by the adapters, never fatal; other rules still report.
     internal_errors: list[str] = field(default_factory=list)
     project: ProjectContext | None = None
+    # The file could not be analysed at all (a bug in parse or facts): no finding is
+    # trustworthy; `internal_errors` says why in one line, `traceback` has the detail.
+    crashed: bool = False
+    traceback: str | None = None
 
     @property
     def parsed(self) -> bool:
@@ -52,7 +56,39 @@ def analyze(
     environment: dict[str, str | None] | Iterable[tuple[str, str | None]] | None = None,
 ) -> Analysis:
     """`workspace`: the project's other files (ENV009, ENV023, ENV031, ENV032, ENV052 read it);
-    `environment`: installed distributions to assume instead of looking them up."""
+    `environment`: installed distributions to assume instead of looking them up.
+
+    Never raises: a bug of ours on this file comes back as `crashed` with the error."""
+    try:
+        return _analyze(text, path, project, settings, rules, workspace, environment)
+    except Exception as error:  # one file must never stop the others (CLI) or the server
+        return Analysis(
+            path,
+            SourceText(text),
+            None,
+            [],
+            [redact_text(f"analysis failed: {_one_line(error)}")],
+            project,
+            crashed=True,
+            traceback=redact_text("".join(traceback.format_exception(error))),
+        )
+
+
+def _one_line(error: BaseException) -> str:
+    where = traceback.extract_tb(error.__traceback__)
+    at = f" ({where[-1].filename}:{where[-1].lineno})" if where else ""
+    return f"{type(error).__name__}: {error}{at}"
+
+
+def _analyze(
+    text: str,
+    path: str | None,
+    project: ProjectContext | None,
+    settings: Settings | None,
+    rules: Iterable[Rule] | None,
+    workspace: Workspace | None,
+    environment: dict[str, str | None] | Iterable[tuple[str, str | None]] | None,
+) -> Analysis:
     source = SourceText(text)
     settings = settings or Settings()
     # The tree and facts are thousands of short-lived acyclic objects: pausing the cycle
@@ -83,12 +119,7 @@ def analyze(
         try:
             rule.check(RuleContext(facts, source, project, sink, path, workspace, assumed))
         except Exception as error:  # a bug in one rule must not hide the others
-            where = traceback.extract_tb(error.__traceback__)[-1]
-            errors.append(
-                redact_text(
-                    f"{rule.code} failed: {type(error).__name__}: {error} ({where.filename}:{where.lineno})"
-                )
-            )
+            errors.append(redact_text(f"{rule.code} failed: {_one_line(error)}"))
             continue
         findings.extend(sink.items)
 

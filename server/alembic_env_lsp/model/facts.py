@@ -178,6 +178,9 @@ class UrlValue:
     # (section, key) of the alembic.ini option this value was read from (or was looked for:
     # set even when the option is missing, so ENV012 can tell "read from the ini, not there").
     ini_key: tuple[str, str] | None = None
+    # The values it may take at run time, each with its own origin (both sides of `a or b`,
+    # the ini value and the env.py override); empty when there is only one. Always finite.
+    alternatives: tuple[UrlValue, ...] = ()
 
     @property
     def scheme(self) -> str | None:

@@ -29,6 +29,10 @@ def unknown(origin: str, names: tuple[str, ...] = (), replaced=()) -> UrlValue:
 class UrlResolver:
     def __init__(self, builder: _Builder):
         self.builder = builder
+        # What is being evaluated right now: a self-reference (`url = get_main_option(k) or ...`
+        # then `set_main_option(k, url)`) must end, not recurse.
+        self._active: set[int] = set()
+        self._active_keys: set[str] = set()
 
     # ---- entry points -----------------------------------------------------------------
 
@@ -56,6 +60,15 @@ class UrlResolver:
     def evaluate(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> UrlValue:
         if depth > _MAX_DEPTH:
             return unknown("too many indirections")
+        if id(expr) in self._active:
+            return unknown("a value that refers to itself")
+        self._active.add(id(expr))
+        try:
+            return self._evaluate(expr, scope, line, depth)
+        finally:
+            self._active.discard(id(expr))
+
+    def _evaluate(self, expr: ast.expr, scope: Scope, line: int, depth: int) -> UrlValue:
         from .build import qualified_name
 
         if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
@@ -95,13 +108,16 @@ class UrlResolver:
         if isinstance(expr, ast.BoolOp) and isinstance(expr.op, ast.Or):
             values = [self.evaluate(v, scope, line, depth + 1) for v in expr.values]
             names = tuple(n for v in values for n in v.names)
+            alternatives = tuple(values)
             for value in values:
                 if value.confidence >= Confidence.DEFAULT:
                     # anything before it may win at run time: it is only a default
                     first = value is values[0]
                     confidence = value.confidence if first else Confidence.DEFAULT
-                    return _with(value, confidence=confidence, names=names)
-            return unknown("one of several values", names)
+                    return _with(
+                        value, confidence=confidence, names=names, alternatives=alternatives
+                    )
+            return _with(unknown("one of several values", names), alternatives=alternatives)
         if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.Add, ast.Mod)):
             left = expr.left
             if (
@@ -144,7 +160,7 @@ class UrlResolver:
             key = _constant_str(call.args[0]) if call.args else None
             if key is None:
                 return unknown("config.get_main_option")
-            value = self.main_option(key, scope, line)
+            value = self.main_option(key, scope, line, depth + 1)
             if value.confidence is Confidence.UNKNOWN and len(call.args) > 1:
                 return _with(
                     self.evaluate(call.args[1], scope, line, depth + 1),
@@ -210,28 +226,35 @@ class UrlResolver:
                 return unknown(f"{func.id}()", (func.id,))
         return unknown(_dotted(func) + "()" if _dotted(func) else "call")
 
-    def _from_config_dict(self, config: ast.expr, prefix: str, scope: Scope, line: int) -> UrlValue:
+    def _from_config_dict(
+        self, config: ast.expr, prefix: str, scope: Scope, line: int, depth: int = 0
+    ) -> UrlValue:
         from .build import qualified_name, subscript_name
+
+        if depth > _MAX_DEPTH:
+            return unknown("too many indirections")
 
         key = prefix + "url"
         if isinstance(config, ast.Dict):
-            for k, v in zip(config.keys, config.values):
+            for k, v in zip(config.keys, config.values, strict=True):
                 if k is None and isinstance(v, ast.expr):
                     continue
                 if _constant_str(k) == key:
-                    return self.evaluate(v, scope, line)
-            for k, v in zip(config.keys, config.values):
+                    return self.evaluate(v, scope, line, depth + 1)
+            for k, v in zip(config.keys, config.values, strict=True):
                 if k is None:
-                    return self._from_config_dict(v, prefix, scope, line)
+                    return self._from_config_dict(v, prefix, scope, line, depth + 1)
             return unknown("configuration dict without " + key)
         if isinstance(config, ast.Name):
             override = scope.last_assignment(subscript_name(config.id, key), line)
             if override is not None:
-                return self.evaluate(override.value, scope, override.stmt.lineno)
+                return self.evaluate(override.value, scope, override.stmt.lineno, depth + 1)
             assignment = scope.last_assignment(config.id, line)
             if assignment is None:
                 return unknown(f"variable {config.id}", (config.id,))
-            return self._from_config_dict(assignment.value, prefix, scope, assignment.stmt.lineno)
+            return self._from_config_dict(
+                assignment.value, prefix, scope, assignment.stmt.lineno, depth + 1
+            )
         if isinstance(config, ast.Call):
             q = qualified_name(config.func, scope)
             if q == N.CONFIG + ".get_section":
@@ -243,12 +266,25 @@ class UrlResolver:
                 ):
                     name = None  # the main section
                 if name is None or name == self._main_section():
-                    return self.main_option(key, scope, line)
+                    return self.main_option(key, scope, line, depth + 1)
                 return self.ini_value(name, key)
         return unknown("engine configuration built in env.py")
 
-    def main_option(self, key: str, scope: Scope, line: int) -> UrlValue:
+    def main_option(self, key: str, scope: Scope, line: int, depth: int = 0) -> UrlValue:
         """config.get_main_option(key), after any config.set_main_option(key, ...) before it."""
+        ini = self.ini_value(self._main_section(), key)
+        if key in self._active_keys:
+            # Read while computing the value that overrides it: the ini value, as at run time.
+            return ini
+        self._active_keys.add(key)
+        try:
+            return self._main_option(key, scope, line, depth, ini)
+        finally:
+            self._active_keys.discard(key)
+
+    def _main_option(
+        self, key: str, scope: Scope, line: int, depth: int, ini: UrlValue
+    ) -> UrlValue:
         override = None
         for call in self.builder.calls:
             if call.qname != N.CONFIG + ".set_main_option" or len(call.node.args) < 2:
@@ -258,9 +294,10 @@ class UrlResolver:
             same_scope_before = call.scope is scope and call.node.lineno <= line
             if call.scope.is_module or same_scope_before:
                 override = call
-        ini = self.ini_value(self._main_section(), key)
         if override is not None:
-            value = self.evaluate(override.node.args[1], override.scope, override.node.lineno)
+            value = self.evaluate(
+                override.node.args[1], override.scope, override.node.lineno, depth + 1
+            )
             conditional = any(branch is not None for branch, _ in override.branches) or bool(
                 override.in_try
             )
@@ -272,6 +309,7 @@ class UrlResolver:
                     confidence=min(ini.confidence, Confidence.DEFAULT),
                     origin=f"{ini.origin}, unless env.py overrides it from {value.origin}",
                     names=names,
+                    alternatives=(ini, value),
                 )
             return _with(
                 value, origin=f"config.set_main_option({key!r}, ...) in env.py: {value.origin}"
@@ -329,6 +367,7 @@ def _with(value: UrlValue, **changes) -> UrlValue:
         names=value.names,
         replaced=value.replaced,
         ini_key=value.ini_key,
+        alternatives=value.alternatives,
     )
     fields.update(changes)
     return UrlValue(**fields)
