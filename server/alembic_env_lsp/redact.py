@@ -17,6 +17,8 @@ _URL_IN_TEXT = re.compile(r"(?<![\w+.-])[A-Za-z][\w+.-]*://\S*")
 _USERNAME = re.compile(r"[^:/@?#\s]*:")
 # Values that name a secret rather than hold one; showing them helps and leaks nothing.
 _PLACEHOLDER = re.compile(r"%\(\w+\)s|\$\{\w+\}|\$\w+|\{\w*\}|\*+")
+# Option or key names whose value is a secret (or may hold one): never shown.
+_SECRET_NAME = re.compile(r"(?i)pass|pwd|secret|token|key")
 _SECRET_PARAM_NAMES = {"password", "passwd", "pwd", "pass", "sslpassword", "secret"}
 # An ODBC-style `PWD=...;` nested inside a parameter value, raw or percent-encoded.
 _SECRET_PARAM = re.compile(r"(?i)((?:^|;|%3B)\s*(?:password|passwd|pwd))(=|%3D)(.*?)(?=;|%3B|&|$)")
@@ -46,6 +48,11 @@ def password_span(url: str) -> tuple[int, int] | None:
     if _PLACEHOLDER.fullmatch(url[start:at]):
         return None
     return start, at
+
+
+def is_secret_name(name: str) -> bool:
+    """True for an option name such as `db_password`, `api_token`, `secret_key`: hide its value."""
+    return bool(_SECRET_NAME.search(name))
 
 
 def redact_url(url: str) -> str:

@@ -11,6 +11,7 @@ from .text import Position, Range, SourceText, TextEdit
 _LINE = re.compile(
     r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE
 )
+_CODE = re.compile(r"[A-Za-z]+[0-9]+")
 _FILE = re.compile(r"#\s*alembic-env\s*:\s*noqa\b", re.IGNORECASE)
 
 
@@ -39,6 +40,19 @@ class Suppressions:
             return False
         codes = self.by_line[line]
         return codes is None or code in codes
+
+
+def noqa_codes(line: str) -> list[tuple[str, int, int]]:
+    """The codes a `# noqa: ...` comment on `line` names, each with its start and end column."""
+    found = []
+    for match in _LINE.finditer(line):
+        codes = match.group("codes")
+        if not codes:
+            continue
+        base = match.start("codes")
+        for code in _CODE.finditer(codes):
+            found.append((code.group().upper(), base + code.start(), base + code.end()))
+    return found
 
 
 def _comments(text: str):
