@@ -1,7 +1,12 @@
 // Bundles the extension into dist/extension.js and copies the webview assets into dist/media.
+// With --production (the .vsix) it also builds the server's wheel and the wheels of its
+// dependencies into dist/bundled/wheels: the environment the extension makes for the server
+// (alembicEnv.importStrategy "useBundled") installs from them without the network.
 // Usage: node esbuild.mjs [--watch] [--production]
+// Env: ALEMBIC_ENV_BUNDLE_PYTHON  the Python that builds the wheels (default .venv/bin/python, else python3)
 import * as esbuild from 'esbuild';
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -33,4 +38,12 @@ if (watch) {
   await ctx.watch();
 } else {
   await esbuild.build(options);
+}
+
+if (production) {
+  const python = process.env.ALEMBIC_ENV_BUNDLE_PYTHON || (existsSync('.venv/bin/python') ? '.venv/bin/python' : 'python3');
+  const wheels = 'dist/bundled/wheels';
+  mkdirSync(wheels, { recursive: true });
+  execFileSync(python, ['-m', 'pip', 'wheel', '--disable-pip-version-check', '--quiet', '--wheel-dir', wheels, '.'], { stdio: 'inherit' });
+  console.log(`bundled wheels: ${readdirSync(wheels).join(', ')}`);
 }

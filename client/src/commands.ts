@@ -1,6 +1,7 @@
 // The commands this extension contributes (see package.json "contributes.commands").
 import type { Uri } from 'vscode';
 import * as vsc from './vscodeapi';
+import { convertMessage, countChanges, parseConvertResult, urlLeftovers } from './convertReport';
 import type { Notifier } from './notify';
 import { SHOW_LOGS } from './notify';
 
@@ -26,6 +27,10 @@ export interface CommandTarget {
 export interface ExplainSink {
   show(result: unknown, uri?: Uri): boolean;
 }
+
+export const SHOW_CHANGES = 'Show Changes';
+/** Scheme of the read-only "before" side of the Show Changes diff. */
+export const BEFORE_SCHEME = 'alembic-env-before';
 
 export interface EditResult {
   applied: boolean;
@@ -79,7 +84,45 @@ export function registerCommands(target: CommandTarget, log: vsc.LogChannel, not
     else await vsc.showInformationMessage(`Alembic env: ${result.reason ?? 'nothing to change.'}`);
     return result;
   };
+  // The text of each converted file before the conversion, for Show Changes (latest only).
+  const before = new Map<string, string>();
+  const convert = async (arg?: unknown) => {
+    const uri = await needFile(arg);
+    if (!uri) return undefined;
+    const original = await vsc.documentText(uri);
+    const diagnosticsChanged = vsc.nextDiagnosticsChange(uri, 3000);
+    const raw = await runServer(SERVER_COMMANDS.convertToAsync, uri);
+    if (raw === undefined) return undefined;
+    const result = parseConvertResult(raw);
+    if (!result) {
+      log.error(`${SERVER_COMMANDS.convertToAsync} returned an unexpected value: ${JSON.stringify(raw)}`);
+      return raw;
+    }
+    if (!result.applied) {
+      await vsc.showInformationMessage(`Alembic env: ${result.reason ?? 'nothing to change.'}`);
+      return result;
+    }
+    const after = await vsc.documentText(uri);
+    const changes = result.changes ?? (original !== undefined && after !== undefined ? countChanges(original, after) : 0);
+    let manual = result.manual;
+    if (manual === undefined) {
+      // The server re-checks the converted file; a URL it could not change shows up as ENV001.
+      await diagnosticsChanged;
+      manual = urlLeftovers(vsc.diagnosticsOf(uri));
+    }
+    const name = uri.path.split('/').pop() || 'env.py';
+    const message = convertMessage(name, changes, manual);
+    log.info(`${SERVER_COMMANDS.convertToAsync}: ${message}`);
+    if (original !== undefined) before.set(uri.path, original);
+    const show = manual.length > 0 ? vsc.showWarningMessage : vsc.showInformationMessage;
+    void Promise.resolve(show(`Alembic env: ${message}`, ...(original !== undefined ? [SHOW_CHANGES] : []))).then((choice) => {
+      if (choice === SHOW_CHANGES) return vsc.showDiff(vsc.withScheme(uri, BEFORE_SCHEME), uri, `${name}: before ↔ after Convert to Async`);
+      return undefined;
+    });
+    return { ...result, changes, manual };
+  };
   return [
+    vsc.registerTextDocumentContentProvider(BEFORE_SCHEME, (u) => before.get(u.path) ?? ''),
     vsc.registerCommand(CLIENT_COMMANDS.restart, () => target.restart()),
     vsc.registerCommand(CLIENT_COMMANDS.showLogs, () => log.show()),
     vsc.registerCommand(CLIENT_COMMANDS.explain, async (arg?: unknown) => {
@@ -90,7 +133,7 @@ export function registerCommands(target: CommandTarget, log: vsc.LogChannel, not
       if (!explain.show(result, uri)) log.error(`${SERVER_COMMANDS.explain} returned an unexpected value: ${JSON.stringify(result)}`);
       return result;
     }),
-    vsc.registerCommand(CLIENT_COMMANDS.convertToAsync, editCommand(SERVER_COMMANDS.convertToAsync, 'converted to the async pattern')),
+    vsc.registerCommand(CLIENT_COMMANDS.convertToAsync, convert),
     vsc.registerCommand(CLIENT_COMMANDS.fixAll, editCommand(SERVER_COMMANDS.fixAll, 'fixes applied')),
   ];
 }

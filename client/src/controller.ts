@@ -1,10 +1,12 @@
-// The server's life cycle: choose the interpreter, check that the server package is there
-// (offering to install it, once), start the language client, restart it when the interpreter,
-// its arguments or the on/off switch change, and pass every other settings change to the
-// running server. Works on the wrappers in vscodeapi.ts and on injected factories, so the
+// The server's life cycle: choose the project's interpreter, get a server to run (useBundled:
+// the environment the extension owns, made once; fromEnvironment: the package in that
+// interpreter, offering to install it, once), start the language client, restart it when the
+// interpreter, the strategy, its arguments or the on/off switch change, and pass every other
+// settings change to the running server. Works on the wrappers in vscodeapi.ts and on injected factories, so the
 // whole path is unit tested without VS Code.
-import type { ConfigurationChangeEvent } from 'vscode';
+import type { ConfigurationChangeEvent, Uri } from 'vscode';
 import * as vsc from './vscodeapi';
+import { ensureServerEnv, EnvRequest, isReady } from './bundledEnv';
 import { describe, Interpreter, resolveInterpreter } from './interpreter';
 import { Notifier, OPEN_SETTINGS, SHOW_LOGS } from './notify';
 import type { Runner } from './process';
@@ -14,19 +16,31 @@ import { describeState, ServerState, StatusView } from './status';
 
 export const INSTALL = 'Install';
 
+/** What the server receives: the settings plus the project's interpreter (`python`), which
+ * its environment rules judge, whatever Python the server itself runs on. */
+export type ServerSettings = AlembicEnvSettings & { python: string };
+
 export interface LaunchSpec {
   command: string;
   args: string[];
   cwd: string;
-  initializationOptions: { settings: AlembicEnvSettings };
+  initializationOptions: { settings: ServerSettings };
+  /** The project's interpreter. */
   interpreter: Interpreter;
+}
+
+/** Where the bundled server environment lives and what it is made from. */
+export interface BundleConfig {
+  storageDir: string;
+  wheelsDir: string;
+  serverVersion: string;
 }
 
 /** What the controller needs from a language client (see languageClient.ts). */
 export interface ServerHandle {
   start(): Promise<void>;
   stop(): Promise<void>;
-  notifyConfigurationChanged(settings: AlembicEnvSettings): Promise<void>;
+  notifyConfigurationChanged(settings: ServerSettings): Promise<void>;
   executeCommand(command: string, args: unknown[]): Promise<unknown>;
 }
 
@@ -46,6 +60,7 @@ export interface ControllerDeps {
   /** Working directory for the interpreter: a folder with no Python packages in it, so a
    * workspace can never shadow the server's modules through `sys.path[0]`. */
   cwd: string;
+  bundle: BundleConfig;
 }
 
 const key = (interp: Interpreter) => [interp.command, ...interp.prefixArgs].join('\u0000');
@@ -55,6 +70,10 @@ export class ServerController {
   private client: ServerHandle | undefined;
   private generation = 0;
   private interpreterValue: Interpreter | undefined;
+  /** The project's interpreter as Python reports it (sys.executable), once probed. */
+  private projectPython = '';
+  /** Bundled environments that failed to build, by base Python (not retried until Restart). */
+  private readonly envFailed = new Map<string, string>();
   /** Interpreters for which the user dismissed the install offer (asked again after Restart). */
   private readonly declined = new Set<string>();
   /** Interpreters into which an install was already attempted, and how it went (never twice: no install loop). */
@@ -109,10 +128,55 @@ export class ServerController {
     const interp = await resolveInterpreter(log);
     if (gen !== this.generation) return;
     this.interpreterValue = interp;
+    this.projectPython = '';
     log.info(`Interpreter: ${describe(interp)}`);
     const probe = await probeServer(this.deps.run, interp, this.deps.cwd);
     if (gen !== this.generation) return;
+    if (probe.kind === 'ok' || probe.kind === 'missing') this.projectPython = probe.executable;
+    if (settings.importStrategy === 'useBundled' && (probe.kind === 'ok' || probe.kind === 'missing')) {
+      await this.startBundled(gen, interp, probe, settings);
+      return;
+    }
     await this.afterProbe(gen, interp, probe, settings);
+  }
+
+  /** useBundled: the environment the extension owns (made now if needed), the server run from it. */
+  private async startBundled(gen: number, interp: Interpreter, probe: ProbeResult & { kind: 'ok' | 'missing' }, settings: AlembicEnvSettings): Promise<void> {
+    const { log, notifier, bundle } = this.deps;
+    const req: EnvRequest = {
+      run: this.deps.run,
+      base: { command: interp.command, prefixArgs: interp.prefixArgs, version: probe.version, basePrefix: probe.basePrefix },
+      storageDir: bundle.storageDir,
+      wheelsDir: bundle.wheelsDir,
+      serverVersion: bundle.serverVersion,
+      cwd: this.deps.cwd,
+      onLine: (line, stream) => (stream === 'stderr' ? log.warn(`setup: ${line}`) : log.info(`setup: ${line}`)),
+    };
+    const k = `${probe.version}\u0000${probe.basePrefix}`;
+    const failed = this.envFailed.get(k);
+    if (failed !== undefined) {
+      this.setState('failed', failed);
+      log.info('Not creating the server environment again after a failure (run "Alembic env: Restart Server" to retry).');
+      return;
+    }
+    let outcome;
+    if (isReady(req)) {
+      outcome = await ensureServerEnv(req);
+    } else {
+      this.setState('installing', `creating the server environment with Python ${probe.version}`);
+      log.info(`Creating the server environment (Python ${probe.version}, ${bundle.storageDir}); nothing is installed into ${probe.executable}.`);
+      outcome = await vsc.withProgress(`Alembic env: setting up the language server (first run, Python ${probe.version})…`, () => ensureServerEnv(req));
+    }
+    if (gen !== this.generation) return;
+    if (!outcome.ok) {
+      this.envFailed.set(k, outcome.reason);
+      this.setState('failed', outcome.reason);
+      void notifier.once('error', `bundled-env:${k}`, `the language server could not be set up: ${outcome.reason}`, SHOW_LOGS, OPEN_SETTINGS);
+      return;
+    }
+    if (outcome.created) log.info(`Server environment ready (${outcome.source === 'bundled' ? 'from the bundled wheels' : 'from the package index'}): ${outcome.dir}`);
+    const server: Interpreter = { command: outcome.python, prefixArgs: [], source: interp.source };
+    await this.launch(gen, server, settings, interp);
   }
 
   private async afterProbe(gen: number, interp: Interpreter, probe: ProbeResult, settings: AlembicEnvSettings): Promise<void> {
@@ -143,7 +207,7 @@ export class ServerController {
         return;
       case 'ok':
         log.info(`${SERVER_MODULE} ${probe.serverVersion ?? '(version unknown)'} found for ${probe.executable} (Python ${probe.version})`);
-        await this.launch(gen, interp, settings);
+        await this.launch(gen, interp, settings, interp);
         return;
     }
   }
@@ -211,14 +275,15 @@ export class ServerController {
     await this.start();
   }
 
-  private async launch(gen: number, interp: Interpreter, settings: AlembicEnvSettings): Promise<void> {
+  /** Runs the server with `server`; `project` is the interpreter the environment rules judge. */
+  private async launch(gen: number, server: Interpreter, settings: AlembicEnvSettings, project: Interpreter): Promise<void> {
     const { log, notifier } = this.deps;
     const spec: LaunchSpec = {
-      command: interp.command,
-      args: serverArgs(interp, settings.serverArgs),
+      command: server.command,
+      args: serverArgs(server, settings.serverArgs),
       cwd: this.deps.cwd,
-      initializationOptions: { settings },
-      interpreter: interp,
+      initializationOptions: { settings: { ...settings, python: this.projectPython || project.command } },
+      interpreter: project,
     };
     log.info(`Starting the server: ${[spec.command, ...spec.args].join(' ')}`);
     const client: ServerHandle = this.deps.createClient(spec, {
@@ -264,6 +329,7 @@ export class ServerController {
     this.deps.notifier.reset();
     this.declined.clear();
     this.installAttempted.clear();
+    this.envFailed.clear();
     this.deps.log.info('Restarting the server.');
     await this.start();
   }
@@ -279,7 +345,7 @@ export class ServerController {
     const kind = classifyChange(event);
     if (kind === 'none') return;
     if (kind === 'restart') {
-      this.deps.log.info('alembicEnv.enable, .interpreter or .serverArgs changed: restarting the server.');
+      this.deps.log.info('alembicEnv.enable, .interpreter, .importStrategy or .serverArgs changed: restarting the server.');
       await this.start();
       return;
     }
@@ -287,7 +353,7 @@ export class ServerController {
     for (const p of problems) this.deps.log.warn(p);
     if (this.client && this.stateValue === 'running') {
       this.deps.log.info('Settings changed: sending them to the server.');
-      await this.client.notifyConfigurationChanged(settings);
+      await this.client.notifyConfigurationChanged({ ...settings, python: await this.pythonFor() });
     }
   }
 
@@ -304,6 +370,16 @@ export class ServerController {
   /** Settings as the server sees them right now (first folder). */
   currentSettings(): AlembicEnvSettings {
     return readSettings();
+  }
+
+  /** The project's interpreter for a scope (a folder or file URI; none: the first folder). In a
+   * multi-root workspace each folder may name its own (alembicEnv.interpreter or the Python
+   * extension's choice for that folder). */
+  async pythonFor(scope?: Uri): Promise<string> {
+    const primary = this.interpreterValue;
+    const interp = await resolveInterpreter(this.deps.log, scope);
+    if (primary && key(interp) === key(primary)) return this.projectPython || primary.command;
+    return interp.command;
   }
 
   async dispose(): Promise<void> {

@@ -1,6 +1,8 @@
 // "Explain This env.py": the server's `alembic-env.explain` returns Markdown with a ```mermaid
 // block; it is rendered in a webview with the Mermaid library shipped inside the extension
-// (dist/media/mermaid.min.js), so the diagram draws with no network.
+// (dist/media/mermaid.min.js), so the diagram draws with no network. The view stays live: it
+// is asked again when the file or an alembic.ini changes (in the editor or on disk), and a
+// click on a diagram node ("… · line N") reveals that line in the editor.
 import * as crypto from 'crypto';
 import MarkdownIt from 'markdown-it';
 import type { Uri, WebviewPanel } from 'vscode';
@@ -51,6 +53,13 @@ export interface PageOptions {
   title: string;
 }
 
+/** The env.py line (1-based) a diagram node's text points at ("… · line 12"), if any. Also
+ * embedded in the webview's script (its source text), so the page runs this very function. */
+export function lineOfNode(text: string): number | undefined {
+  const m = /\u00b7\s*line (\d+)/.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
 export function renderExplainHtml(result: ExplainResult, o: PageOptions): string {
   const body = renderMarkdown(result.markdown);
   const hasMermaid = body.includes('<pre class="mermaid">');
@@ -65,9 +74,20 @@ export function renderExplainHtml(result: ExplainResult, o: PageOptions): string
   const scripts = hasMermaid
     ? `<script nonce="${o.nonce}" src="${escapeHtml(o.mermaidSrc)}"></script>
 <script nonce="${o.nonce}">
+  const vscodeApi = acquireVsCodeApi();
+  const lineOfNode = ${lineOfNode.toString()};
+  const linkNodes = () => {
+    for (const node of document.querySelectorAll('pre.mermaid g.node')) {
+      const line = lineOfNode(node.textContent || '');
+      if (line === undefined) continue;
+      node.style.cursor = 'pointer';
+      node.setAttribute('data-line', String(line));
+      node.addEventListener('click', () => vscodeApi.postMessage({ type: 'reveal', line }));
+    }
+  };
   mermaid.initialize({ startOnLoad: false, securityLevel: 'strict', theme: ${o.dark ? "'dark'" : "'default'"} });
   mermaid.run({ querySelector: 'pre.mermaid' })
-    .then(() => document.body.setAttribute('data-mermaid', 'done'))
+    .then(() => { linkNodes(); document.body.setAttribute('data-mermaid', 'done'); })
     .catch((e) => {
       document.body.setAttribute('data-mermaid', 'error');
       const p = document.createElement('p');
@@ -110,23 +130,46 @@ export function basename(uri: Uri): string {
   return parts[parts.length - 1] || uri.path;
 }
 
-/** One "Explain" panel, reused for every request. */
+/** Asks the server for the explanation of a file (undefined: it could not). */
+export type ExplainFetch = (uri: Uri) => Promise<unknown>;
+
+const REFRESH_DELAY_MS = 400;
+
+/** One "Explain" panel, reused for every request, kept up to date while it is open. */
 export class ExplainView {
   private panel: WebviewPanel | undefined;
+  private uri: Uri | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly subscriptions: { dispose(): void }[] = [];
+  /** Completes when the last scheduled refresh has been drawn (tests wait on it). */
+  lastRefresh: Promise<void> = Promise.resolve();
 
-  constructor(private readonly mediaRoot: Uri) {}
+  constructor(
+    private readonly mediaRoot: Uri,
+    private readonly fetch: ExplainFetch,
+    private readonly delayMs = REFRESH_DELAY_MS,
+  ) {}
 
   show(value: unknown, uri?: Uri): boolean {
     const result = parseExplainResult(value);
     if (!result) return false;
-    const title = `Explain ${uri ? basename(uri) : 'env.py'}`;
+    if (uri) this.uri = uri;
+    const title = `Explain ${this.uri ? basename(this.uri) : 'env.py'}`;
     if (!this.panel) {
       this.panel = vsc.createWebviewPanel('alembicEnv.explain', title, [this.mediaRoot]);
-      this.panel.onDidDispose(() => (this.panel = undefined));
+      this.panel.onDidDispose(() => this.closed());
+      this.panel.webview.onDidReceiveMessage((message: unknown) => this.onMessage(message));
+      this.watch();
     } else {
       this.panel.title = title;
       this.panel.reveal(undefined, true);
     }
+    this.render(result, title);
+    return true;
+  }
+
+  private render(result: ExplainResult, title: string): void {
+    if (!this.panel) return;
     const webview = this.panel.webview;
     webview.html = renderExplainHtml(result, {
       cspSource: webview.cspSource,
@@ -135,10 +178,66 @@ export class ExplainView {
       dark: vsc.isDarkTheme(),
       title,
     });
-    return true;
+  }
+
+  /** Whether a change to `changed` can change the explanation shown. */
+  private affects(changed: Uri): boolean {
+    if (!this.uri || changed.scheme !== 'file') return false;
+    return changed.toString() === this.uri.toString() || basename(changed) === 'alembic.ini';
+  }
+
+  private watch(): void {
+    const onChange = (changed: Uri) => {
+      if (this.affects(changed)) this.schedule();
+    };
+    const watcher = vsc.createFileSystemWatcher('**/{alembic.ini,env.py}');
+    this.subscriptions.push(
+      vsc.onDidChangeTextDocument((e) => onChange(e.document.uri)),
+      watcher,
+      watcher.onDidChange(onChange),
+      watcher.onDidCreate(onChange),
+      watcher.onDidDelete(onChange),
+    );
+  }
+
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    let done!: () => void;
+    this.lastRefresh = new Promise((r) => (done = r));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.refresh().finally(done);
+    }, this.delayMs);
+  }
+
+  private async refresh(): Promise<void> {
+    const uri = this.uri;
+    if (!uri || !this.panel) return;
+    let value: unknown;
+    try {
+      value = await this.fetch(uri);
+    } catch {
+      return; // the server said why in the log; the last explanation stays
+    }
+    const result = parseExplainResult(value);
+    if (result && this.panel && this.uri === uri) this.render(result, this.panel.title);
+  }
+
+  private onMessage(message: unknown): void {
+    const m = message as { type?: unknown; line?: unknown };
+    if (!this.uri || m?.type !== 'reveal' || typeof m.line !== 'number' || !Number.isInteger(m.line) || m.line < 1) return;
+    void vsc.revealLine(this.uri, m.line - 1);
+  }
+
+  private closed(): void {
+    this.panel = undefined;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const s of this.subscriptions.splice(0)) s.dispose();
   }
 
   dispose(): void {
     this.panel?.dispose();
+    this.closed();
   }
 }

@@ -1,9 +1,10 @@
 // Entry point: wires the controller, the language client, commands and the status bar.
 import * as fs from 'fs';
 import * as os from 'os';
+import * as path from 'path';
 import type * as vscode from 'vscode';
 import { startWhenRelevant } from './activation';
-import { registerCommands } from './commands';
+import { registerCommands, SERVER_COMMANDS } from './commands';
 import { ServerController } from './controller';
 import { ExplainView } from './explain';
 import { onPythonInterpreterChanged } from './interpreter';
@@ -35,58 +36,72 @@ function neutralFolder(context: vscode.ExtensionContext): string {
 export async function activate(context: vscode.ExtensionContext): Promise<AlembicEnvApi> {
   const log = vsc.createLogChannel('Alembic env');
   const notifier = new Notifier(log);
-  const explainView = new ExplainView(vsc.joinPath(context.extensionUri, 'dist', 'media'));
   const status = new StatusBar();
-  const ctl = new ServerController({
+  // Created before the controller (the client factory shows explanations) but only used once
+  // the controller exists: the live view asks the server again through it.
+  let ctl: ServerController | undefined;
+  const explainView = new ExplainView(vsc.joinPath(context.extensionUri, 'dist', 'media'), async (uri) =>
+    ctl?.isRunning ? ctl.executeServerCommand(SERVER_COMMANDS.explain, [uri.toString()]) : undefined,
+  );
+  ctl = new ServerController({
     log,
     notifier,
     status,
     run: runProcess,
     cwd: neutralFolder(context),
+    bundle: {
+      storageDir: context.globalStorageUri.fsPath,
+      wheelsDir: path.join(context.extensionUri.fsPath, 'dist', 'bundled', 'wheels'),
+      serverVersion: String(context.extension.packageJSON.version),
+    },
     createClient: createClientFactory({
       log,
       notifier,
-      showExplanation: async (result) => {
-        if (!explainView.show(result)) void notifier.once('error', 'explain-result', 'the server returned no explanation.', SHOW_LOGS);
+      showExplanation: async (result, uri) => {
+        if (!explainView.show(result, uri ? vsc.uriParse(uri) : undefined)) void notifier.once('error', 'explain-result', 'the server returned no explanation.', SHOW_LOGS);
       },
+      pythonFor: (scopeUri) => ctl!.pythonFor(scopeUri ? vsc.uriParse(scopeUri) : undefined),
     }),
   });
-  controller = ctl;
+  const controllerRef = ctl;
+  controller = controllerRef;
   log.info(`Activated (extension ${context.extension.packageJSON.version}).`);
   context.subscriptions.push(
-    { dispose: () => void ctl.dispose() },
+    { dispose: () => void controllerRef.dispose() },
     status,
     explainView,
     log,
-    ...registerCommands(ctl, log, notifier, explainView),
-    vsc.onDidChangeConfiguration((e) => ctl.onConfigurationChanged(e)),
+    ...registerCommands(controllerRef, log, notifier, explainView),
+    vsc.onDidChangeConfiguration((e) => controllerRef.onConfigurationChanged(e)),
     vsc.onDidGrantWorkspaceTrust(() => {
-      if (ctl.state === 'untrusted') void ctl.start();
+      if (controllerRef.state === 'untrusted') void controllerRef.start();
     }),
   );
 
   let firstStart: Promise<void> = Promise.resolve();
   const watchPython = async () => {
+    // Any folder's selection may change the project's interpreter (the server's, with
+    // fromEnvironment; the one the environment rules judge, always): restart.
     const sub = await onPythonInterpreterChanged(log, () => {
-      if (!readSettings().interpreter && ctl.state !== 'idle') {
+      if (!readSettings().interpreter && controllerRef.state !== 'idle') {
         log.info('The interpreter selected in the Python extension changed: restarting the server.');
-        void ctl.start();
+        void controllerRef.start();
       }
     });
     if (sub) context.subscriptions.push(sub);
   };
   context.subscriptions.push(
     await startWhenRelevant(() => {
-      firstStart = ctl.start().then(() => watchPython()).catch((e) => log.error(`Start failed: ${(e as Error).stack ?? e}`));
+      firstStart = controllerRef.start().then(() => watchPython()).catch((e) => log.error(`Start failed: ${(e as Error).stack ?? e}`));
     }),
   );
 
   return {
     get state() {
-      return ctl.state;
+      return controllerRef.state;
     },
     get interpreter() {
-      return ctl.interpreter?.command;
+      return controllerRef.interpreter?.command;
     },
     ready: () => firstStart,
   };

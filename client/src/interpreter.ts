@@ -1,8 +1,10 @@
-// Which Python runs the server: the `alembicEnv.interpreter` setting, else the interpreter
-// selected in the Python extension (through its API, if that extension is installed; it is
-// not a dependency), else `python3`.
+// The project's Python: the `alembicEnv.interpreter` setting, else the interpreter selected in
+// the Python extension (through its published API, @vscode/python-extension, when that
+// extension is installed; it is not a dependency), else `python3`. The environment rules judge
+// it; with importStrategy fromEnvironment it also runs the server.
 import * as os from 'os';
 import * as path from 'path';
+import type { PythonExtension } from '@vscode/python-extension';
 import type { Disposable, Uri } from 'vscode';
 import * as vsc from './vscodeapi';
 import { primaryFolder, readSettings } from './settings';
@@ -43,33 +45,9 @@ export function expandInterpreterPath(value: string, env: NodeJS.ProcessEnv = pr
   return out;
 }
 
-// The parts of the Python extension's API used here. Both shapes are handled: the current
-// `environments` API and the older `settings.getExecutionDetails`.
-interface EnvironmentPath {
-  id?: string;
-  path: string;
-}
-interface ResolvedEnvironment {
-  executable?: { uri?: { fsPath: string } };
-}
-interface PythonApi {
-  environments?: {
-    getActiveEnvironmentPath(resource?: Uri): EnvironmentPath;
-    resolveEnvironment(env: EnvironmentPath | string): Promise<ResolvedEnvironment | undefined>;
-    onDidChangeActiveEnvironmentPath?: (listener: () => unknown) => Disposable;
-  };
-  settings?: {
-    getExecutionDetails(resource?: Uri): { execCommand: string[] | undefined };
-    onDidChangeExecutionDetails?: (listener: () => unknown) => Disposable;
-  };
-}
-
-async function pythonApi(log: vsc.LogChannel): Promise<PythonApi | undefined> {
-  const ext = vsc.getExtension(PYTHON_EXTENSION_ID);
-  if (!ext) return undefined;
+async function pythonApi(log: vsc.LogChannel): Promise<PythonExtension | undefined> {
   try {
-    const api = (ext.isActive ? ext.exports : await ext.activate()) as PythonApi | undefined;
-    return api ?? undefined;
+    return await vsc.pythonExtensionApi();
   } catch (e) {
     log.warn(`The Python extension did not activate: ${(e as Error).message}`);
     return undefined;
@@ -80,38 +58,31 @@ async function fromPythonExtension(log: vsc.LogChannel, resource: Uri | undefine
   const api = await pythonApi(log);
   if (!api) return undefined;
   try {
-    if (api.environments?.getActiveEnvironmentPath) {
-      const envPath = api.environments.getActiveEnvironmentPath(resource);
-      const resolved = await api.environments.resolveEnvironment(envPath);
-      const exe = resolved?.executable?.uri?.fsPath ?? envPath?.path;
-      if (exe) return { command: exe, prefixArgs: [], source: 'python-extension' };
-    }
-    if (api.settings?.getExecutionDetails) {
-      const exec = api.settings.getExecutionDetails(resource).execCommand;
-      if (exec && exec.length > 0 && exec[0]) return { command: exec[0], prefixArgs: exec.slice(1), source: 'python-extension' };
-    }
+    const envPath = api.environments.getActiveEnvironmentPath(resource);
+    const resolved = await api.environments.resolveEnvironment(envPath);
+    const exe = resolved?.executable?.uri?.fsPath ?? envPath?.path;
+    if (exe) return { command: exe, prefixArgs: [], source: 'python-extension' };
   } catch (e) {
     log.warn(`Could not read the interpreter selected in the Python extension: ${(e as Error).message}`);
   }
   return undefined;
 }
 
-export async function resolveInterpreter(log: vsc.LogChannel): Promise<Interpreter> {
-  const folder = primaryFolder();
-  const configured = readSettings(folder?.uri).interpreter;
+/** The project's interpreter for `scope` (a folder or file URI; none: the first folder). */
+export async function resolveInterpreter(log: vsc.LogChannel, scope?: Uri): Promise<Interpreter> {
+  const folderUri = (scope && vsc.getWorkspaceFolder(scope)?.uri) ?? primaryFolder()?.uri;
+  const configured = readSettings(folderUri).interpreter;
   if (configured) {
     return { command: expandInterpreterPath(configured), prefixArgs: [], source: 'setting' };
   }
-  const fromExt = await fromPythonExtension(log, folder?.uri);
+  const fromExt = await fromPythonExtension(log, folderUri);
   if (fromExt) return fromExt;
   return { command: DEFAULT_PYTHON, prefixArgs: [], source: 'default' };
 }
 
-/** Calls `listener` when the interpreter selected in the Python extension changes. */
+/** Calls `listener` when the interpreter selected in the Python extension changes (for any folder). */
 export async function onPythonInterpreterChanged(log: vsc.LogChannel, listener: () => unknown): Promise<Disposable | undefined> {
   const api = await pythonApi(log);
   if (!api) return undefined;
-  if (api.environments?.onDidChangeActiveEnvironmentPath) return api.environments.onDidChangeActiveEnvironmentPath(listener);
-  if (api.settings?.onDidChangeExecutionDetails) return api.settings.onDidChangeExecutionDetails(listener);
-  return undefined;
+  return api.environments.onDidChangeActiveEnvironmentPath(() => listener());
 }

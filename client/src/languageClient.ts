@@ -2,6 +2,7 @@
 // channel, our settings, a bounded crash policy and the explain view. Exercised by the
 // end-to-end test in tests/editors/vscode (it needs a real VS Code).
 import { spawn } from 'child_process';
+import * as readline from 'readline';
 import * as vscode from 'vscode';
 import {
   CloseAction,
@@ -18,6 +19,7 @@ import {
 import type { ClientFactory, ClientHooks, LaunchSpec, ServerHandle } from './controller';
 import { CrashPolicy } from './crashPolicy';
 import { Notifier, SHOW_LOGS } from './notify';
+import { logAt, StderrLevels } from './serverLog';
 import { configurationFor, readSettings, SECTION } from './settings';
 
 export const CLIENT_ID = 'alembicEnv';
@@ -33,7 +35,9 @@ export interface ClientContext {
   log: vscode.LogOutputChannel;
   notifier: Notifier;
   /** Shows the result of `alembic-env.explain` (when the code lens runs it). */
-  showExplanation(result: unknown): Promise<void>;
+  showExplanation(result: unknown, uri: string | undefined): Promise<void>;
+  /** The project's interpreter for a scope URI (per folder in a multi-root workspace). */
+  pythonFor(scopeUri: string | undefined): Promise<string>;
 }
 
 /**
@@ -118,6 +122,18 @@ function createServerHandle(spec: LaunchSpec, hooks: ClientHooks, ctx: ClientCon
     initializationOptions: spec.initializationOptions,
     outputChannel: log,
     traceOutputChannel: trace,
+    stdioOptions: {
+      stdout: (input, channel) => {
+        readline.createInterface({ input, crlfDelay: Infinity, terminal: false }).on('line', (line) => channel.info(line));
+      },
+      stderr: (input, channel) => {
+        const levels = new StderrLevels();
+        readline.createInterface({ input, crlfDelay: Infinity, terminal: false }).on('line', (line) => {
+          const { level, text } = levels.classify(line);
+          logAt(channel, level, text);
+        });
+      },
+    },
     revealOutputChannelOn: RevealOutputChannelOn.Never,
     diagnosticCollectionName: 'alembic-env',
     markdown: { isTrusted: false, supportHtml: false },
@@ -153,13 +169,15 @@ function createServerHandle(spec: LaunchSpec, hooks: ClientHooks, ctx: ClientCon
           const others = ours.every(Boolean) ? [] : await next({ items: params.items.filter((_, i) => !ours[i]) }, token);
           if (others instanceof Error || !Array.isArray(others)) return others;
           let j = 0;
-          return params.items.map((item, i) => (ours[i] ? configurationFor(item.scopeUri) : others[j++]));
+          return Promise.all(
+            params.items.map(async (item, i) => (ours[i] ? { ...configurationFor(item.scopeUri), python: await ctx.pythonFor(item.scopeUri) } : others[j++])),
+          );
         },
       },
       // The code lens runs the server's explain command: show what it returns.
       executeCommand: async (command, args, next) => {
         const result = await next(command, args);
-        if (command === SERVER_COMMAND_EXPLAIN) await ctx.showExplanation(result);
+        if (command === SERVER_COMMAND_EXPLAIN) await ctx.showExplanation(result, typeof args[0] === 'string' ? args[0] : undefined);
         return result;
       },
       provideCodeLenses: (document, token, next) => {

@@ -9,7 +9,7 @@ export const MIN_PYTHON: readonly [number, number] = [3, 10];
 // Printed as one JSON line; runs with any Python 3 (also old ones, to report the version).
 const PROBE_SCRIPT = [
   'import json, sys',
-  'r = {"version": list(sys.version_info[:3]), "executable": sys.executable}',
+  'r = {"version": list(sys.version_info[:3]), "executable": sys.executable, "basePrefix": getattr(sys, "base_prefix", sys.prefix)}',
   'try:',
   `    import ${SERVER_MODULE} as m`,
   '    r["found"] = True',
@@ -21,8 +21,8 @@ const PROBE_SCRIPT = [
 ].join('\n');
 
 export type ProbeResult =
-  | { kind: 'ok'; version: string; executable: string; serverVersion: string | null }
-  | { kind: 'missing'; version: string; executable: string; detail: string }
+  | { kind: 'ok'; version: string; executable: string; basePrefix: string; serverVersion: string | null }
+  | { kind: 'missing'; version: string; executable: string; basePrefix: string; detail: string }
   | { kind: 'old-python'; version: string; executable: string }
   | { kind: 'no-interpreter'; detail: string }
   | { kind: 'failed'; detail: string };
@@ -38,7 +38,7 @@ export async function probeServer(run: Runner, interp: Interpreter, cwd: string,
   }
   if (res.error) return { kind: 'failed', detail: res.error.message };
   const line = res.stdout.trim().split(/\r?\n/).pop() ?? '';
-  let parsed: { version?: number[]; executable?: string; found?: boolean; serverVersion?: string | null; error?: string };
+  let parsed: { version?: number[]; executable?: string; basePrefix?: string; found?: boolean; serverVersion?: string | null; error?: string };
   try {
     parsed = JSON.parse(line);
   } catch {
@@ -49,9 +49,10 @@ export async function probeServer(run: Runner, interp: Interpreter, cwd: string,
   const v = parsed.version ?? [0, 0, 0];
   const version = v.join('.');
   const executable = parsed.executable || interp.command;
+  const basePrefix = parsed.basePrefix || executable;
   if (v[0] < MIN_PYTHON[0] || (v[0] === MIN_PYTHON[0] && v[1] < MIN_PYTHON[1])) return { kind: 'old-python', version, executable };
-  if (parsed.found) return { kind: 'ok', version, executable, serverVersion: parsed.serverVersion ?? null };
-  return { kind: 'missing', version, executable, detail: parsed.error ?? `cannot import ${SERVER_MODULE}` };
+  if (parsed.found) return { kind: 'ok', version, executable, basePrefix, serverVersion: parsed.serverVersion ?? null };
+  return { kind: 'missing', version, executable, basePrefix, detail: parsed.error ?? `cannot import ${SERVER_MODULE}` };
 }
 
 export interface InstallOutcome {

@@ -8,10 +8,13 @@ export const SECTION = 'alembicEnv';
 
 export type RuleSeverity = 'error' | 'warning' | 'info' | 'hint';
 export type TraceLevel = 'off' | 'messages' | 'verbose';
+/** useBundled: the server runs from an environment the extension owns; fromEnvironment: from the interpreter. */
+export type ImportStrategy = 'useBundled' | 'fromEnvironment';
 
 export interface AlembicEnvSettings {
   enable: boolean;
   interpreter: string;
+  importStrategy: ImportStrategy;
   serverArgs: string[];
   select: string[];
   ignore: string[];
@@ -23,6 +26,7 @@ export interface AlembicEnvSettings {
 export const DEFAULTS: Readonly<AlembicEnvSettings> = Object.freeze<AlembicEnvSettings>({
   enable: true,
   interpreter: '',
+  importStrategy: 'useBundled',
   serverArgs: [],
   select: [],
   ignore: [],
@@ -33,9 +37,10 @@ export const DEFAULTS: Readonly<AlembicEnvSettings> = Object.freeze<AlembicEnvSe
 
 const SEVERITIES: readonly RuleSeverity[] = ['error', 'warning', 'info', 'hint'];
 const TRACE_LEVELS: readonly TraceLevel[] = ['off', 'messages', 'verbose'];
+const STRATEGIES: readonly ImportStrategy[] = ['useBundled', 'fromEnvironment'];
 
 /** Settings whose change restarts (or stops) the server; the rest reach it live. */
-export const RESTART_KEYS = ['enable', 'interpreter', 'serverArgs'] as const;
+export const RESTART_KEYS = ['enable', 'interpreter', 'importStrategy', 'serverArgs'] as const;
 
 export interface Cleaned {
   settings: AlembicEnvSettings;
@@ -99,9 +104,15 @@ export function cleanSettings(source: SettingsSource): Cleaned {
   if (typeof traceRaw === 'string' && (TRACE_LEVELS as readonly string[]).includes(traceRaw)) trace = traceRaw as TraceLevel;
   else if (traceRaw !== undefined && traceRaw !== null) problems.push(`${SECTION}.trace.server must be one of ${TRACE_LEVELS.join(', ')}; using off`);
 
+  const strategyRaw = source.get<unknown>('importStrategy');
+  let importStrategy: ImportStrategy = DEFAULTS.importStrategy;
+  if (typeof strategyRaw === 'string' && (STRATEGIES as readonly string[]).includes(strategyRaw)) importStrategy = strategyRaw as ImportStrategy;
+  else if (strategyRaw !== undefined && strategyRaw !== null) problems.push(`${SECTION}.importStrategy must be one of ${STRATEGIES.join(', ')}; using ${DEFAULTS.importStrategy}`);
+
   const settings: AlembicEnvSettings = {
     enable: bool('enable', source.get<unknown>('enable'), problems),
     interpreter,
+    importStrategy,
     serverArgs: stringList('serverArgs', source.get<unknown>('serverArgs'), problems),
     select: stringList('select', source.get<unknown>('select'), problems),
     ignore: stringList('ignore', source.get<unknown>('ignore'), problems),

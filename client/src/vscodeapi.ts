@@ -1,6 +1,7 @@
 // The only module of the client logic that touches the `vscode` API at run time.
 // Everything else imports these wrappers (and `import type` from 'vscode' for types), so
 // unit tests can replace this one module with a fake (see client/test/fakeVscode.ts).
+import { PVSC_EXTENSION_ID, PythonExtension } from '@vscode/python-extension';
 import * as vscode from 'vscode';
 
 export type LogChannel = vscode.LogOutputChannel;
@@ -92,15 +93,10 @@ export function executeCommand<T = unknown>(id: string, ...args: unknown[]): The
   return vscode.commands.executeCommand<T>(id, ...args);
 }
 
-/** A minimal view of the Python extension (ms-python.python) as this client uses it. */
-export interface PythonExtensionLike {
-  readonly isActive: boolean;
-  readonly exports: unknown;
-  activate(): Thenable<unknown>;
-}
-
-export function getExtension(id: string): PythonExtensionLike | undefined {
-  return vscode.extensions.getExtension(id);
+/** The Python extension's API (activating it if needed); undefined when it is not installed. */
+export async function pythonExtensionApi(): Promise<PythonExtension | undefined> {
+  if (!vscode.extensions.getExtension(PVSC_EXTENSION_ID)) return undefined;
+  return PythonExtension.api();
 }
 
 export function uriFile(fsPath: string): vscode.Uri {
@@ -109,6 +105,10 @@ export function uriFile(fsPath: string): vscode.Uri {
 
 export function uriParse(value: string): vscode.Uri {
   return vscode.Uri.parse(value);
+}
+
+export function withScheme(uri: vscode.Uri, scheme: string): vscode.Uri {
+  return uri.with({ scheme });
 }
 
 export function joinPath(base: vscode.Uri, ...segments: string[]): vscode.Uri {
@@ -131,4 +131,60 @@ export function isDarkTheme(): boolean {
 
 export function openExternal(uri: vscode.Uri): Thenable<boolean> {
   return vscode.env.openExternal(uri);
+}
+
+export function onDidChangeTextDocument(listener: (e: vscode.TextDocumentChangeEvent) => unknown): vscode.Disposable {
+  return vscode.workspace.onDidChangeTextDocument(listener);
+}
+
+export function createFileSystemWatcher(glob: string): vscode.FileSystemWatcher {
+  return vscode.workspace.createFileSystemWatcher(glob);
+}
+
+/** Opens `uri` in the first editor group (not over the Explain view) with `line` (0-based) selected and centred. */
+export async function revealLine(uri: vscode.Uri, line: number): Promise<void> {
+  const doc = await vscode.workspace.openTextDocument(uri);
+  const target = Math.min(line, Math.max(doc.lineCount - 1, 0));
+  const range = doc.lineAt(target).range;
+  await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, selection: range, preserveFocus: false });
+  const editor = vscode.window.activeTextEditor;
+  editor?.revealRange(range, vscode.TextEditorRevealType.InCenter);
+}
+
+/** The text of `uri`: the open document's (unsaved edits included), else the file on disk. */
+export async function documentText(uri: vscode.Uri): Promise<string | undefined> {
+  const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+  if (open) return open.getText();
+  try {
+    return new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+  } catch {
+    return undefined;
+  }
+}
+
+export function diagnosticsOf(uri: vscode.Uri): vscode.Diagnostic[] {
+  return vscode.languages.getDiagnostics(uri);
+}
+
+/** Resolves at the next change of `uri`'s diagnostics, or after `timeoutMs`. */
+export function nextDiagnosticsChange(uri: vscode.Uri, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    const sub = vscode.languages.onDidChangeDiagnostics((e) => {
+      if (e.uris.some((u) => u.toString() === uri.toString())) done();
+    });
+    function done() {
+      clearTimeout(timer);
+      sub.dispose();
+      resolve();
+    }
+  });
+}
+
+export function registerTextDocumentContentProvider(scheme: string, provide: (uri: vscode.Uri) => string): vscode.Disposable {
+  return vscode.workspace.registerTextDocumentContentProvider(scheme, { provideTextDocumentContent: provide });
+}
+
+export function showDiff(left: vscode.Uri, right: vscode.Uri, title: string): Thenable<unknown> {
+  return vscode.commands.executeCommand('vscode.diff', left, right, title);
 }

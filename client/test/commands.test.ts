@@ -18,7 +18,7 @@ function setup(reply: (command: string, args: unknown[]) => unknown) {
       return reply(command, args);
     },
   };
-  const view = new ExplainView(FakeUri.file('/ext/dist/media') as never);
+  const view = new ExplainView(FakeUri.file('/ext/dist/media') as never, async () => undefined);
   registerCommands(target, log as never, new Notifier(log as never), view);
   const run = (id: string, ...args: unknown[]) => fake.commands.get(id)!(...args);
   return { calls, log, run, restarts: () => restarts };

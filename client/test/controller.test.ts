@@ -20,6 +20,7 @@ function setup(script: Script, clientOpts: Parameters<typeof fakeClients>[0] = {
     run: runner.run,
     createClient: clients.createClient,
     cwd: '/neutral',
+    bundle: { storageDir: '/storage', wheelsDir: '/ext/bundled/wheels', serverVersion: '0.1.0' },
   });
   return { log, states, runner, clients, controller };
 }
@@ -27,7 +28,8 @@ function setup(script: Script, clientOpts: Parameters<typeof fakeClients>[0] = {
 describe('ServerController', () => {
   beforeEach(() => {
     fake.reset();
-    fake.addFolder('/work/proj', { 'alembicEnv.interpreter': VENV_PY });
+    // These tests are about the server in the project's interpreter; useBundled has its own.
+    fake.addFolder('/work/proj', { 'alembicEnv.interpreter': VENV_PY, 'alembicEnv.importStrategy': 'fromEnvironment' });
   });
 
   it('starts the server with the interpreter, module, serverArgs, a neutral cwd and the settings', async () => {
@@ -223,7 +225,7 @@ describe('ServerController', () => {
     assert.deepEqual(ok.clients.created[0].commands, [{ command: 'alembic-env.fixAll', args: ['file:///x/env.py'] }]);
 
     fake.reset();
-    fake.addFolder('/work/proj', { 'alembicEnv.interpreter': VENV_PY });
+    fake.addFolder('/work/proj', { 'alembicEnv.interpreter': VENV_PY, 'alembicEnv.importStrategy': 'fromEnvironment' });
     const missing = setup(() => probeOutput(false));
     await missing.controller.start();
     await missing.controller.pending;

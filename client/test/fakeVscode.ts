@@ -9,6 +9,7 @@ export class FakeUri {
   constructor(
     readonly scheme: string,
     readonly path: string,
+    readonly query = '',
   ) {}
   get fsPath(): string {
     return this.path;
@@ -20,9 +21,9 @@ export class FakeUri {
     return new FakeUri('file', p);
   }
   static parse(value: string): FakeUri {
-    const m = /^([a-z][\w+.-]*):\/\/(.*)$/i.exec(value);
+    const m = /^([a-z][\w+.-]*):(?:\/\/)?([^?]*)(?:\?(.*))?$/i.exec(value);
     if (!m) throw new Error(`not a URI: ${value}`);
-    return new FakeUri(m[1], m[2] || '/');
+    return new FakeUri(m[1], m[2] || '/', m[3] ?? '');
   }
 }
 
@@ -104,7 +105,17 @@ export class Fake {
   configListeners: Listener<any>[] = [];
   openListeners: Listener<any>[] = [];
   trustListeners: Listener<void>[] = [];
-  webviews: { title: string; html: string }[] = [];
+  webviews: { title: string; html: string; receive?: (message: unknown) => unknown; disposed: boolean }[] = [];
+  /** File contents by path: what documentText reads (an open document's text or the file). */
+  texts: Record<string, string> = {};
+  /** Diagnostics by path, as VS Code holds them. */
+  diagnostics: Record<string, { code?: string; message: string; range: { start: { line: number } } }[]> = {};
+  diagnosticListeners: Listener<{ uris: FakeUri[] }>[] = [];
+  changeListeners: Listener<{ document: { uri: FakeUri } }>[] = [];
+  watcherListeners: Listener<FakeUri>[] = [];
+  revealed: { path: string; line: number }[] = [];
+  diffs: { left: FakeUri; right: FakeUri; title: string }[] = [];
+  contentProviders = new Map<string, (uri: FakeUri) => string>();
 
   /** Back to a fresh state; `api` (already in the module cache) keeps working. */
   reset(): void {
@@ -199,13 +210,20 @@ export class Fake {
       this.executed.push({ id, args });
       return this.commands.get(id)?.(...args);
     },
-    getExtension: (id: string) => this.extensions.get(id),
+    // What PythonExtension.api() of @vscode/python-extension does, over the fake's extensions.
+    pythonExtensionApi: async () => {
+      const ext = this.extensions.get('ms-python.python');
+      if (!ext) return undefined;
+      return ext.isActive ? ext.exports : await ext.activate();
+    },
     uriFile: (p: string) => FakeUri.file(p),
     uriParse: (v: string) => FakeUri.parse(v),
+    withScheme: (u: FakeUri, scheme: string) => new FakeUri(scheme, u.path),
     joinPath: (base: FakeUri, ...segments: string[]) => new FakeUri(base.scheme, path.posix.join(base.path, ...segments)),
     createWebviewPanel: (_viewType: string, title: string) => {
-      const record = { title, html: '' };
+      const record: Fake['webviews'][number] = { title, html: '', disposed: false };
       this.webviews.push(record);
+      let onDispose: (() => unknown) | undefined;
       return {
         get title() { return record.title; },
         set title(t: string) { record.title = t; },
@@ -214,11 +232,49 @@ export class Fake {
           get html() { return record.html; },
           set html(h: string) { record.html = h; },
           asWebviewUri: (u: FakeUri) => new FakeUri('vscode-webview', u.path),
+          onDidReceiveMessage: (l: (m: unknown) => unknown) => {
+            record.receive = l;
+            return { dispose() {} };
+          },
         },
-        onDidDispose: () => ({ dispose() {} }),
+        onDidDispose: (l: () => unknown) => {
+          onDispose = l;
+          return { dispose() {} };
+        },
         reveal() {},
-        dispose() {},
+        dispose() {
+          record.disposed = true;
+          onDispose?.();
+        },
       };
+    },
+    onDidChangeTextDocument: (l: Listener<{ document: { uri: FakeUri } }>) => this.listen(this.changeListeners, l),
+    createFileSystemWatcher: () => {
+      const on = (l: Listener<FakeUri>) => this.listen(this.watcherListeners, l);
+      return { onDidChange: on, onDidCreate: on, onDidDelete: on, dispose() {} };
+    },
+    revealLine: async (uri: FakeUri, line: number) => {
+      this.revealed.push({ path: uri.path, line });
+    },
+    documentText: async (uri: FakeUri) => this.texts[uri.path],
+    diagnosticsOf: (uri: FakeUri) => this.diagnostics[uri.path] ?? [],
+    nextDiagnosticsChange: (uri: FakeUri, timeoutMs: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        const sub = this.listen(this.diagnosticListeners, (e) => {
+          if (e.uris.some((u) => u.path === uri.path)) {
+            clearTimeout(timer);
+            sub.dispose();
+            resolve();
+          }
+        });
+      }),
+    registerTextDocumentContentProvider: (scheme: string, provide: (uri: FakeUri) => string) => {
+      this.contentProviders.set(scheme, provide);
+      return { dispose: () => this.contentProviders.delete(scheme) };
+    },
+    showDiff: async (left: FakeUri, right: FakeUri, title: string) => {
+      this.diffs.push({ left, right, title });
     },
     isDarkTheme: () => false,
     openExternal: async () => true,
@@ -227,6 +283,18 @@ export class Fake {
   private listen<T>(list: Listener<T>[], l: Listener<T>) {
     list.push(l);
     return { dispose: () => { const i = list.indexOf(l); if (i >= 0) list.splice(i, 1); } };
+  }
+
+  /** Simulates an edit of a document (in the editor). */
+  async editDocument(p: string, text: string): Promise<void> {
+    this.texts[p] = text;
+    for (const l of [...this.changeListeners]) await l({ document: { uri: FakeUri.file(p) } });
+  }
+
+  /** Simulates the server publishing diagnostics for a file. */
+  publishDiagnostics(p: string, diagnostics: Fake['diagnostics'][string]): void {
+    this.diagnostics[p] = diagnostics;
+    for (const l of [...this.diagnosticListeners]) l({ uris: [FakeUri.file(p)] });
   }
 
   /** Simulates opening a document. */

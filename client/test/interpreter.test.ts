@@ -65,9 +65,26 @@ describe('interpreter choice', () => {
     assert.deepEqual(seen, ['/work/proj'], 'asked for the first folder');
   });
 
-  it('uses the older settings.getExecutionDetails API, keeping prefix arguments', async () => {
-    pythonExtension({ settings: { getExecutionDetails: () => ({ execCommand: ['conda', 'run', '-n', 'db', 'python'] }) } }, { active: true });
-    assert.deepEqual(await resolveInterpreter(log()), { command: 'conda', prefixArgs: ['run', '-n', 'db', 'python'], source: 'python-extension' });
+  it('multi-root: each folder gets its own interpreter (its setting, else the Python extension for that folder)', async () => {
+    fake.addFolder('/work/other', { 'alembicEnv.interpreter': '${workspaceFolder:other}/venv/bin/python' });
+    fake.addFolder('/work/third');
+    const asked: unknown[] = [];
+    pythonExtension(
+      {
+        environments: {
+          getActiveEnvironmentPath: (resource: FakeUri) => {
+            asked.push(resource?.path);
+            return { id: resource.path, path: `${resource.path}/.venv` };
+          },
+          resolveEnvironment: async (env: { path: string }) => ({ executable: { uri: { fsPath: `${env.path}/bin/python` } } }),
+        },
+      },
+      { active: true },
+    );
+    assert.equal((await resolveInterpreter(log(), FakeUri.file('/work/third/migrations/env.py') as never)).command, '/work/third/.venv/bin/python');
+    assert.equal((await resolveInterpreter(log(), FakeUri.file('/work/proj') as never)).command, '/work/proj/.venv/bin/python');
+    assert.deepEqual(await resolveInterpreter(log(), FakeUri.file('/work/other/migrations/env.py') as never), { command: '/work/other/venv/bin/python', prefixArgs: [], source: 'setting' });
+    assert.deepEqual(asked, ['/work/third', '/work/proj'], 'the Python extension is asked per folder, not for the one with a setting');
   });
 
   it('falls back to python3 without the Python extension', async () => {
@@ -86,7 +103,7 @@ describe('interpreter choice', () => {
     assert.equal((await resolveInterpreter(l2 as never)).source, 'default');
     assert.match(l2.text(), /no env/);
 
-    pythonExtension({ settings: { getExecutionDetails: () => ({ execCommand: undefined }) } }, { active: true });
+    pythonExtension({ environments: { getActiveEnvironmentPath: () => ({ id: '', path: '' }), resolveEnvironment: async () => undefined } }, { active: true });
     assert.equal((await resolveInterpreter(log())).source, 'default');
   });
 

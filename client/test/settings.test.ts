@@ -18,7 +18,7 @@ describe('settings', () => {
 
   it('the defaults in package.json are the defaults the client sends', () => {
     assert.deepEqual(readSettings(), DEFAULTS);
-    for (const key of ['enable', 'interpreter', 'serverArgs', 'select', 'ignore', 'severity', 'codeLens', 'trace.server']) {
+    for (const key of ['enable', 'interpreter', 'importStrategy', 'serverArgs', 'select', 'ignore', 'severity', 'codeLens', 'trace.server']) {
       assert.ok(`alembicEnv.${key}` in MANIFEST_DEFAULTS, `package.json contributes alembicEnv.${key}`);
     }
   });
@@ -28,6 +28,7 @@ describe('settings', () => {
       source({
         enable: true,
         interpreter: '  /venv/bin/python ',
+        importStrategy: 'fromEnvironment',
         serverArgs: ['--log-level', 'debug'],
         select: ['ENV001', 'ENV02'],
         ignore: ['ENV030'],
@@ -40,6 +41,7 @@ describe('settings', () => {
     assert.deepEqual(settings, {
       enable: true,
       interpreter: '/venv/bin/python',
+      importStrategy: 'fromEnvironment',
       serverArgs: ['--log-level', 'debug'],
       select: ['ENV001', 'ENV02'],
       ignore: ['ENV030'],
@@ -51,14 +53,16 @@ describe('settings', () => {
 
   it('drops wrong values, keeps the rest, and says what it dropped', () => {
     const { settings, problems } = cleanSettings(
-      source({ enable: 'yes', select: 'ENV001', ignore: ['ENV030', 3, ''], severity: { ENV001: 'loud', ENV002: 'hint' }, 'trace.server': 'all' }),
+      source({ enable: 'yes', select: 'ENV001', ignore: ['ENV030', 3, ''], severity: { ENV001: 'loud', ENV002: 'hint' }, 'trace.server': 'all', importStrategy: 'global' }),
     );
     assert.equal(settings.enable, true);
     assert.deepEqual(settings.select, []);
     assert.deepEqual(settings.ignore, ['ENV030']);
     assert.deepEqual(settings.severity, { ENV002: 'hint' });
     assert.equal(settings.trace.server, 'off');
-    assert.equal(problems.length, 6, problems.join('\n'));
+    assert.equal(settings.importStrategy, 'useBundled');
+    assert.equal(problems.length, 7, problems.join('\n'));
+    assert.ok(problems.includes('alembicEnv.importStrategy must be one of useBundled, fromEnvironment; using useBundled'));
     assert.ok(problems.some((p) => p.includes('alembicEnv.severity.ENV001')));
     assert.ok(problems.some((p) => p.startsWith('alembicEnv.select must be a list')));
   });
@@ -82,13 +86,14 @@ describe('settings', () => {
     assert.deepEqual(configurationFor(undefined).select, ['ENV001']);
   });
 
-  it('only enable, interpreter and serverArgs (of the first folder) need a restart', async () => {
+  it('only enable, interpreter, importStrategy and serverArgs (of the first folder) need a restart', async () => {
     fake.addFolder('/ws/a');
     fake.addFolder('/ws/b');
     const kinds: string[] = [];
     fake.configListeners.push((e) => kinds.push(classifyChange(e)));
-    assert.deepEqual([...RESTART_KEYS], ['enable', 'interpreter', 'serverArgs']);
+    assert.deepEqual([...RESTART_KEYS], ['enable', 'interpreter', 'importStrategy', 'serverArgs']);
     await fake.changeSettings({ 'alembicEnv.interpreter': '/x/python' }, '/ws/a');
+    await fake.changeSettings({ 'alembicEnv.importStrategy': 'fromEnvironment' }, '/ws/a');
     await fake.changeSettings({ 'alembicEnv.serverArgs': ['-v'] });
     await fake.changeSettings({ 'alembicEnv.enable': false });
     await fake.changeSettings({ 'alembicEnv.select': ['ENV001'] }, '/ws/a');
@@ -96,6 +101,6 @@ describe('settings', () => {
     await fake.changeSettings({ 'alembicEnv.trace.server': 'verbose' });
     await fake.changeSettings({ 'alembicEnv.interpreter': '/y/python' }, '/ws/b');
     await fake.changeSettings({ 'editor.fontSize': 14 });
-    assert.deepEqual(kinds, ['restart', 'restart', 'restart', 'live', 'live', 'live', 'live', 'none']);
+    assert.deepEqual(kinds, ['restart', 'restart', 'restart', 'restart', 'live', 'live', 'live', 'live', 'none']);
   });
 });
