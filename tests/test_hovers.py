@@ -89,9 +89,13 @@ def test_async_engine_with_sync_driver_from_ini(tmp_path):
         "InvalidRequestError: The asyncio extension requires an async driver to be used. "
         "The loaded 'psycopg2' is not async." in md
     )
-    # over ENV001's range: the finding's message, then the rule's docs
+    # over ENV001's range: the finding's message and where the rule is documented, after
+    # this file's facts and before the general text; never the whole rule page
     assert "⚠ **ENV001** (error): Async engine with sync-only driver 'psycopg2'" in md
-    assert md.index("**ENV001** (error)") < md.index("### ENV001 (async-engine-sync-driver)")
+    assert "Docs: `alembic-env-lsp explain ENV001`, docs/rules.md#env001." in md
+    assert "### ENV001" not in md and "**Why it matters.**" not in md
+    assert md.index("builds an **AsyncEngine**") < md.index("**ENV001** (error)")
+    assert md.index("**ENV001** (error)") < md.index("Builds an **`AsyncEngine`** from the")
     assert "secret" not in md
 
 
@@ -534,7 +538,8 @@ def test_finding_only_hover_and_noqa_codes(tmp_path):
     assert span(text, result.range) == "None"
     md = result.markdown
     assert md.startswith("⚠ **ENV030** (warning): target_metadata is None")
-    assert "### ENV030 (" in md
+    assert md.endswith("Docs: `alembic-env-lsp explain ENV030`, docs/rules.md#env030.")
+    assert "### ENV030 (" not in md
     noqa = text.replace("target_metadata = None", "target_metadata = None  # noqa: ENV030")
     analysis = project(tmp_path, noqa, "postgresql+asyncpg://app@db/app")
     result = hover(analysis, "ENV030")
@@ -579,7 +584,8 @@ def test_ini_sqlalchemy_url(tmp_path):
     # the same, with the env.py's analysis: ENV001 as shown on the ini line
     result = hover_ini(ctx, str(ini_path), ini, at(ini, "psycopg2"), analysis=analysis)
     assert "⚠ **ENV001** (error)" in result.markdown
-    assert "### ENV001" in result.markdown
+    assert "Docs: `alembic-env-lsp explain ENV001`, docs/rules.md#env001." in result.markdown
+    assert "### ENV001" not in result.markdown
     assert "secret" not in result.markdown
     # unsaved editor text wins over the file on disk
     edited = ini.replace("postgresql+psycopg2", "postgresql+asyncpg")

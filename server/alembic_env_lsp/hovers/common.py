@@ -95,18 +95,30 @@ def finding_covers(rng: Range, pos: Position) -> bool:
 
 
 def finding_sections(findings: Iterable[Finding]) -> list[str]:
+    """Each finding's message and where its rule is documented (not the whole page: the
+    user asked about this line, the page is one command or click away)."""
+    from ..docs import rule_anchor
     from ..rules import rule_by_code
 
     out: list[str] = []
-    documented: set[str] = set()
     for finding in findings:
         text = f"⚠ **{finding.code}** ({finding.severity.label}): {finding.message}"
         rule = rule_by_code(finding.code)
-        if rule is not None and finding.code not in documented:
-            documented.add(finding.code)
-            text += "\n\n" + rule.markdown()
+        if rule is not None:
+            text += (
+                f"\n\n{rule.summary} Docs: `alembic-env-lsp explain {finding.code}`, "
+                f"docs/rules.md#{rule_anchor(finding.code)}."
+            )
         out.append(text)
     return out
+
+
+def assemble(symbol: str | None, findings: list[str]) -> str:
+    """One hover: the symbol's title and the facts of this file first, then the findings
+    over the position, then the general text about the symbol."""
+    head, _, general = (symbol or "").partition(GENERAL)
+    parts = [part for part in (head, *findings, general) if part]
+    return redact_markdown("\n\n---\n\n".join(parts))
 
 
 def noqa_hover(source: SourceText, pos: Position) -> tuple[str, Range] | None:
@@ -125,13 +137,18 @@ def noqa_hover(source: SourceText, pos: Position) -> tuple[str, Range] | None:
     return None
 
 
-def compose(title: str, doc: str | None, lines: list[str], heading: str = "In this file") -> str:
+# Separates a hover's file-specific part from its general text; `assemble` puts the
+# findings between them.
+GENERAL = "\x00general\x00"
+
+
+def compose(title: str, doc: str | None, lines: list[str]) -> str:
+    """Title, then this file's facts as a short list, then (after `GENERAL`) the general doc."""
     parts = [title]
-    if doc:
-        parts.append(doc)
     if lines:
-        parts.append(f"**{heading}**\n\n" + "\n".join(f"- {line}" for line in lines))
-    return "\n\n".join(parts)
+        parts.append("\n".join(f"- {line}" for line in lines))
+    text = "\n\n".join(parts)
+    return text + GENERAL + doc if doc else text
 
 
 def symbol_key(qname: str | None) -> str | None:

@@ -15,13 +15,13 @@ from ..text import Position, Range
 from .common import (
     Here,
     HoverResult,
+    assemble,
     compose,
     finding_covers,
     finding_sections,
     main_section,
     noqa_hover,
     on_text,
-    redact_markdown,
     symbol_key,
 )
 from .locate import attr_range, chain_at, def_name_range, scope_at
@@ -48,22 +48,19 @@ def hover_at(analysis: Analysis, position: Position) -> HoverResult | None:
     pos = on_text(source, position)
     if pos is None:
         return None
-    sections: list[str] = []
+    symbol: str | None = None
     symbol_range: Range | None = None
     facts = analysis.facts
     if facts is not None:
         found = _symbol_hover(analysis, facts, pos)
         if found is not None:
-            sections.append(found[0])
-            symbol_range = found[1]
-    if not sections:
+            symbol, symbol_range = found
+    if symbol is None:
         noqa = noqa_hover(source, pos)
         if noqa is not None:
-            sections.append(noqa[0])
-            symbol_range = noqa[1]
+            symbol, symbol_range = noqa
     hits = [f for f in analysis.findings if f.path is None and finding_covers(f.range, pos)]
-    sections.extend(finding_sections(hits))
-    if not sections:
+    if symbol is None and not hits:
         return None
     if symbol_range is None:
         symbol_range = min(
@@ -73,7 +70,7 @@ def hover_at(analysis: Analysis, position: Position) -> HoverResult | None:
                 f.range.end.character - f.range.start.character,
             ),
         ).range
-    return HoverResult(redact_markdown("\n\n---\n\n".join(sections)), symbol_range)
+    return HoverResult(assemble(symbol, finding_sections(hits)), symbol_range)
 
 
 def _symbol_hover(analysis: Analysis, facts: EnvFacts, pos: Position) -> tuple[str, Range] | None:

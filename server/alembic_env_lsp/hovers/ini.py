@@ -12,7 +12,14 @@ from .. import drivers
 from ..model import names as N
 from ..model.facts import EnvFacts
 from ..text import Position, Range, SourceText
-from .common import HoverResult, compose, finding_covers, finding_sections, redact_markdown, shorten
+from .common import (
+    HoverResult,
+    assemble,
+    compose,
+    finding_covers,
+    finding_sections,
+    shorten,
+)
 from .objects import engine_mode
 from .texts import LOGGING_HEADERS
 from .url import driver_verdict, shown_url, url_lines
@@ -93,12 +100,11 @@ def _ini_result(
                     and finding_covers(shown.range, position)
                 ):
                     hits.append(shown)
-    sections = ([text] if text else []) + finding_sections(hits)
-    if not sections:
+    if not text and not hits:
         return None
     if rng is None:
         rng = hits[0].range
-    return HoverResult(redact_markdown("\n\n---\n\n".join(sections)), rng)
+    return HoverResult(assemble(text, finding_sections(hits)), rng)
 
 
 def _ini_section_of_line(source: SourceText, line: int) -> str | None:
@@ -131,7 +137,7 @@ def _ini_url_text(project, ini: IniFile, section: str, ini_path: str, analysis) 
         '`config.get_section(config.config_ini_section)` with `prefix="sqlalchemy."` (online). `%` is '
         "configparser interpolation here: a literal `%` in a password must be written `%%`."
     )
-    return compose(f"**`sqlalchemy.url`** · `[{section}]`", doc, lines, heading="Here")
+    return compose(f"**`sqlalchemy.url`** · `[{section}]`", doc, lines)
 
 
 def _ini_readers(project, ini_path: str, section: str, value: str | None, analysis) -> list[str]:
@@ -231,7 +237,7 @@ def _ini_script_location_text(project, ini: IniFile, section: str) -> str:
             f"Resolves to `{location}`"
             + (" (env.py found)." if env.is_file() else " (no env.py there).")
         )
-    return compose("**`script_location`**", doc, lines, heading="Here")
+    return compose("**`script_location`**", doc, lines)
 
 
 def _ini_header_text(project, ini: IniFile, name: str, ini_path: str, analysis) -> str | None:
@@ -311,4 +317,4 @@ def _ini_logging_text(
             lines.append(f"`{shown}` line {line} calls `fileConfig`, which applies these sections.")
         else:
             lines.append(f"`{shown}` does not call `fileConfig`: these sections are not applied.")
-    return compose(title, doc, lines, heading="Here")
+    return compose(title, doc, lines)
