@@ -7,13 +7,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-SERVER_DIR = Path(__file__).resolve().parents[1] / "server"
-if str(SERVER_DIR) not in sys.path:
-    sys.path.insert(0, str(SERVER_DIR))
-
-from alembic_env_lsp import drivers  # noqa: E402
-from alembic_env_lsp.drivers import (  # noqa: E402
+from alembic_env_lsp import drivers
+from alembic_env_lsp.drivers import (
     FALLBACK_SOURCE,
     async_alternative,
     driver_info,
@@ -22,6 +17,7 @@ from alembic_env_lsp.drivers import (  # noqa: E402
     sync_alternative,
 )
 
+SERVER_DIR = Path(__file__).resolve().parents[1] / "server"
 SA_SOURCE = "SQLAlchemy 2.1.9"
 
 

@@ -7,20 +7,15 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-SERVER_DIR = Path(__file__).resolve().parents[1] / "server"
-if str(SERVER_DIR) not in sys.path:
-    sys.path.insert(0, str(SERVER_DIR))
-
-from alembic.config import Config  # noqa: E402
-from alembic_env_lsp.project import (  # noqa: E402
+from alembic.config import Config
+from alembic_env_lsp.project import (
     IniFile,
     ProjectIndex,
     PyProject,
     find_env_scripts,
     looks_like_env_script,
 )
-from alembic_env_lsp.text import SourceText  # noqa: E402
+from alembic_env_lsp.text import SourceText
 
 
 @pytest.fixture

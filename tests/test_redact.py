@@ -1,15 +1,7 @@
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-SERVER_DIR = Path(__file__).resolve().parents[1] / "server"
-if str(SERVER_DIR) not in sys.path:
-    sys.path.insert(0, str(SERVER_DIR))
-
-from alembic_env_lsp.redact import password_span, redact_text, redact_url  # noqa: E402
+from alembic_env_lsp.redact import password_span, redact_text, redact_url
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ import ast
 
 import pytest
 from alembic_env_lsp.rules import all_rules
-from rule_harness import apply_fix, run_example
+from support.rules import apply_fix, run_example
 
 CASES = [
     pytest.param(rule, kind, example, id=f"{rule.code}-{kind}-{index}")

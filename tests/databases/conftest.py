@@ -15,15 +15,12 @@ import shutil
 import socket
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "rewrite"))
 
 ALLOW_NO_PG = os.environ.get("ALEMBIC_ENV_LSP_ALLOW_NO_PG") == "1"
 SETUP_HINT = "run scripts/setup-postgres.sh (or set ALEMBIC_ENV_LSP_ALLOW_NO_PG=1 to skip the PostgreSQL tests)"

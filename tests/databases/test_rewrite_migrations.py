@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from alembic_env_lsp.knowledge import template_logging_block
-from rewrite_cases import ALL_CASES, NOTHING_APPLIED, TEMPLATES, case_id
+from support.rewrite_cases import ALL_CASES, NOTHING_APPLIED, TEMPLATES, case_id
 
 ALEMBIC = Path(sys.executable).with_name("alembic")
 

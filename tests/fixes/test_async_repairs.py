@@ -11,8 +11,8 @@ from alembic_env_lsp.fixes.async_rewrite import (
     repair_run_sync_misuse,
     repair_unawaited,
 )
-from rewrite_cases import BROKEN_CASES, HERE, SYNC_CASES, case_id, template
-from rewrite_checks import assert_sound
+from support.rewrite_cases import BROKEN_CASES, HERE, SYNC_CASES, case_id, template
+from support.rewrite_checks import assert_sound
 
 REPAIRS = [
     repair_unawaited,

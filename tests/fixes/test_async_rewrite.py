@@ -15,7 +15,7 @@ from alembic_env_lsp.fixes.async_rewrite import (
     repair_run_sync_misuse,
     repair_unawaited,
 )
-from rewrite_cases import (
+from support.rewrite_cases import (
     ALL_CASES,
     BROKEN_CASES,
     EXPECTED,
@@ -25,7 +25,7 @@ from rewrite_cases import (
     resolve,
     template,
 )
-from rewrite_checks import assert_sound, structure
+from support.rewrite_checks import assert_sound, structure
 
 REGENERATE = os.environ.get("ALEMBIC_ENV_LSP_REGEN") == "1"
 REPAIRS = [

@@ -6,8 +6,8 @@ import ast
 
 from alembic_env_lsp.fixes.async_rewrite import convert_to_async
 from alembic_env_lsp.fixes.sync_rewrite import convert_to_sync
-from rewrite_cases import HERE, template
-from rewrite_checks import assert_sound
+from support.rewrite_cases import HERE, template
+from support.rewrite_checks import assert_sound
 
 
 def calls(text: str) -> set[str]:

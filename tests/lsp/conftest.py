@@ -1,4 +1,4 @@
-"""Fixtures for the language server's end-to-end tests (helpers: lsp_harness.py)."""
+"""Fixtures for the language server's end-to-end tests (helpers: tests/support/lsp.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from lsp_harness import ALEMBIC, Project
+from support.lsp import ALEMBIC, Project
 
 # ---------------------------------------------------------------------- projects
 

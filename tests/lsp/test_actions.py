@@ -2,8 +2,8 @@
 version, the document after applying it, fix-all, the async rewrite and ignore comments."""
 
 import pytest
-from lsp_harness import apply_text_edits, at, capabilities, codes, editor, edits_for, span
 from lsprotocol import types as t
+from support.lsp import apply_text_edits, at, capabilities, codes, editor, edits_for, span
 
 pytestmark = pytest.mark.asyncio
 

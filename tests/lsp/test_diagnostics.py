@@ -3,7 +3,7 @@
 import asyncio
 
 import pytest
-from lsp_harness import at, codes, editor, span
+from support.lsp import at, codes, editor, span
 
 pytestmark = pytest.mark.asyncio
 

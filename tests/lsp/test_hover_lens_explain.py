@@ -1,8 +1,8 @@
 """Hover text, the code lens and the explain command, as the editor shows them."""
 
 import pytest
-from lsp_harness import at, editor, find
 from lsprotocol import types as t
+from support.lsp import at, editor, find
 
 pytestmark = pytest.mark.asyncio
 

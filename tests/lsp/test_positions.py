@@ -2,7 +2,7 @@
 CRLF, lone CR, BOM, form feeds, and incremental edits on such lines."""
 
 import pytest
-from lsp_harness import at, capabilities, editor, rng, span
+from support.lsp import at, capabilities, editor, rng, span
 
 pytestmark = pytest.mark.asyncio
 

@@ -4,8 +4,8 @@ is pushed, results carry ids, and changes the editor cannot see trigger a refres
 import asyncio
 
 import pytest
-from lsp_harness import at, capabilities, codes, editor
 from lsprotocol import types as t
+from support.lsp import at, capabilities, codes, editor
 
 pytestmark = pytest.mark.asyncio
 

@@ -6,8 +6,8 @@ import sys
 import textwrap
 
 import pytest
-from lsp_harness import codes, editor, find, rng
 from lsprotocol import types as t
+from support.lsp import codes, editor, find, rng
 
 pytestmark = pytest.mark.asyncio
 

@@ -2,8 +2,8 @@
 pyproject.toml, applied without a restart; watched project files re-check env scripts."""
 
 import pytest
-from lsp_harness import at, capabilities, codes, editor
 from lsprotocol import types as t
+from support.lsp import at, capabilities, codes, editor
 
 pytestmark = pytest.mark.asyncio
 

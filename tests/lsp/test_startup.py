@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from lsp_harness import capabilities, editor
+from support.lsp import capabilities, editor
 
 pytestmark = pytest.mark.asyncio
 

@@ -8,13 +8,9 @@
 """
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 _common = dict(
     deadline=None,  # no timing asserts: a loaded CI machine must not fail a test
@@ -35,7 +31,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 @pytest.fixture(scope="session")
 def workspaces(tmp_path_factory):
-    from robust_support import Workspace
+    from support.robustness import Workspace
 
     base = tmp_path_factory.mktemp("robust-ws")
     return Workspace(base / "project")

@@ -13,7 +13,7 @@ import pytest
 from alembic_env_lsp import cli
 from alembic_env_lsp.findings import Fix
 from alembic_env_lsp.text import Position, Range, TextEdit
-from robust_support import parses, template_env
+from support.robustness import parses, template_env
 
 # The async template without poolclass=NullPool: ENV050 has a safe fix (add it back).
 NEEDS_FIX = template_env("async").replace("        poolclass=pool.NullPool,\n", "")

@@ -1,4 +1,4 @@
-"""The language server end to end (pytest-lsp, tests/lsp/lsp_harness.py): it keeps answering
+"""The language server end to end (pytest-lsp, tests/support/lsp.py): it keeps answering
 after every kind of bad input, survives an edit storm with the right diagnostics, runs no
 user code, opens no socket and shows no password."""
 
@@ -11,14 +11,12 @@ from pathlib import Path
 
 import pytest
 from lsprotocol import types as t
-from robust_support import ROBUST_FIXTURES, ROOT, RandomStrategies, template_env, template_ini
-
-sys.path.insert(0, str(ROOT / "tests" / "lsp"))
-from lsp_harness import editor, find, rng  # noqa: E402
+from support.lsp import editor, find, rng
+from support.robustness import ROBUST_FIXTURES, ROOT, RandomStrategies, template_env, template_ini
 
 pytestmark = pytest.mark.asyncio
 
-WRAPPER = Path(__file__).with_name("lsp_stderr_wrapper.py")
+WRAPPER = ROOT / "tests" / "support" / "lsp_stderr_wrapper.py"
 ASYNC = template_env("async")
 SYNC_URL = "postgresql+psycopg2://app:StormPw8Zk@db/app"
 

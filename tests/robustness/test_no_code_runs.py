@@ -13,7 +13,7 @@ import pytest
 from alembic_env_lsp.engine import analyze
 from alembic_env_lsp.project import ProjectIndex
 from alembic_env_lsp.text import apply_edits
-from robust_support import ROBUST_FIXTURES, rewrite_functions
+from support.robustness import ROBUST_FIXTURES, rewrite_functions
 
 CANARY = ROBUST_FIXTURES / "canary"
 CANARY_ENV = CANARY / "migrations" / "env.py"

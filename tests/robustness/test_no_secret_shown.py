@@ -12,7 +12,7 @@ import pytest
 from alembic_env_lsp.engine import analyze
 from alembic_env_lsp.project import ProjectIndex
 from alembic_env_lsp.text import Position, SourceText
-from robust_support import ROBUST_FIXTURES, mutate, rewrite_functions
+from support.robustness import ROBUST_FIXTURES, mutate, rewrite_functions
 
 SECRETS = ROBUST_FIXTURES / "secrets"
 ENV = SECRETS / "migrations" / "env.py"

@@ -1,9 +1,9 @@
 """Property tests: env.py variants made from real files never break the engine, its fixes
-or the rewrites (see robust_support for the seeds, mutations and checks)."""
+or the rewrites (see tests/support/robustness.py for the seeds, mutations and checks)."""
 
 from hypothesis import assume, given, note
 from hypothesis import strategies as st
-from robust_support import (
+from support.robustness import (
     check_analysis,
     check_rewrite,
     fix_all,
@@ -73,7 +73,7 @@ def test_rewrites_parse_keep_comments_and_are_idempotent(name, case):
 def test_every_template_truncated_at_every_line(workspaces):
     """Not random: each installed template cut after every line, with and without its ini,
     through the engine (fixes included) and every rewrite."""
-    from robust_support import TEMPLATE_NAMES, template_env, template_ini
+    from support.robustness import TEMPLATE_NAMES, template_env, template_ini
 
     checked = 0
     for name in TEMPLATE_NAMES:

@@ -4,7 +4,7 @@ import ast
 
 from alembic_env_lsp.engine import analyze
 from alembic_env_lsp.text import apply_edits
-from robust_support import FIXTURES, python_comments, template_env, template_ini
+from support.robustness import FIXTURES, python_comments, template_env, template_ini
 
 
 def _only_fix(text, code):
@@ -57,7 +57,7 @@ def test_env022_fix_is_not_offered_again_when_file_config_comes_from_elsewhere()
 
 
 def _rewrites():
-    from robust_support import rewrite_functions
+    from support.robustness import rewrite_functions
 
     return rewrite_functions().items()
 
@@ -117,7 +117,7 @@ def test_rewrites_refuse_5000_nested_brackets_instead_of_crashing_the_process():
     script = (
         "import sys\n"
         "sys.path.insert(0, sys.argv[1])\n"
-        "from robust_support import rewrite_functions, template_env\n"
+        "from support.robustness import rewrite_functions, template_env\n"
         "for brackets in ('()', '[]', '{}'):\n"
         "    text = template_env('async') + 'x = ' + brackets[0] * 5000 + brackets[1] * 5000 + '\\n'\n"
         "    for name, function in rewrite_functions().items():\n"
@@ -125,7 +125,7 @@ def test_rewrites_refuse_5000_nested_brackets_instead_of_crashing_the_process():
         "        assert result.refused and 'does not parse' in result.refused, (name, result)\n"
         "print('ok')\n"
     )
-    here = str(__import__("pathlib").Path(__file__).parent)
+    here = str(__import__("pathlib").Path(__file__).parents[1])  # tests/, holding support/
     result = subprocess.run(
         [sys.executable, "-c", script, here], capture_output=True, text=True, timeout=300
     )

@@ -65,7 +65,8 @@ def _converter():
             return converter.structure(obj, t.Command)
         return converter.structure(obj, t.CodeAction)
 
-    converter.register_structure_hook(Union[t.Command, t.CodeAction], code_action_or_command)
+    # typing.Union: the key lsprotocol registers its hooks under (X | Y is another object)
+    converter.register_structure_hook(Union[t.Command, t.CodeAction], code_action_or_command)  # noqa: UP007
     return converter
 
 
