@@ -760,3 +760,51 @@ def test_crlf_text(tmp_path):
     result = hover(analysis, "async_engine_from_config(", after="async def")
     assert result.range.start.line == 67
     assert "✓ Works" in result.markdown
+
+
+# --- fixtures: one pattern per folder (tests/fixtures/hover) ---------------------------
+
+FIXTURES = ROOT / "tests" / "fixtures" / "hover"
+
+
+def fixture(name: str):
+    env_path = FIXTURES / name / "env.py"
+    text = env_path.read_text(encoding="utf-8")
+    ctx = ProjectIndex().context_for(env_path)
+    return analyze(text, str(env_path), project=ctx)
+
+
+def test_awaited_dispose_after_the_block_leaves_only_the_exception_path():
+    analysis = fixture("dispose_after_block")
+    env050 = [f for f in analysis.findings if f.code == "ENV050"]
+    assert [(f.severity.label, f.range.start.line + 1) for f in env050] == [("info", 21)]
+    assert "only an exception raised before 'await connectable.dispose()' (line 27)" in (
+        env050[0].message
+    )
+    md = hover(analysis, "async_engine_from_config(", after="async def").markdown
+    assert (
+        "No `poolclass`: `await connectable.dispose()` (line 27) closes the pool; only an "
+        "exception raised before that line leaves a connection open past the event loop." in md
+    )
+    assert "outlive `asyncio.run()`'s event loop" not in md
+    assert "s3cret" not in md
+
+
+def test_dispose_in_finally_is_not_reported_and_the_hover_says_why():
+    analysis = fixture("dispose_in_finally")
+    assert [f for f in analysis.findings if f.code == "ENV050"] == []
+    md = hover(analysis, "async_engine_from_config(", after="async def").markdown
+    assert (
+        "No `poolclass`, but `await connectable.dispose()` in a `finally:` (line 29) closes the "
+        "pool even when the migrations raise." in md
+    )
+
+
+def test_no_dispose_no_pool_keeps_the_warning(tmp_path):
+    text = (FIXTURES / "dispose_after_block" / "env.py").read_text(encoding="utf-8")
+    text = text.replace("    await connectable.dispose()\n", "")
+    analysis = project(tmp_path, text, "postgresql+asyncpg://app@db/app")
+    env050 = [f for f in analysis.findings if f.code == "ENV050"]
+    assert [f.severity.label for f in env050] == ["warning"]
+    md = hover(analysis, "async_engine_from_config(", after="async def").markdown
+    assert "no `await dispose()` here: the default pool keeps connections that outlive" in md

@@ -7,6 +7,7 @@ import ast
 
 from ..model.build import qualified_name
 from ..model.facts import CallFact, Confidence, EngineFact, EnvFacts, Kind, Scope
+from ..rules.env050_async_engine_without_nullpool import awaited_dispose
 from .common import Here, compose, path_words
 from .texts import SYMBOLS
 from .url import shown_url, url_lines, url_origin_words
@@ -41,10 +42,22 @@ def engine_lines(here: Here, engine: EngineFact) -> list[str]:
     if engine.poolclass is not None:
         lines.append(f"Pool: `{here.snippet(engine.poolclass)}`.")
     elif engine.is_async:
-        lines.append(
-            "No `poolclass`: the default pool keeps connections that can outlive the event loop."
-        )
+        lines.append(pool_lifetime(here, engine))
     return lines
+
+
+def pool_lifetime(here: Here, engine: EngineFact) -> str:
+    """What happens to the pooled connections of an async engine without `poolclass`."""
+    disposed = awaited_dispose(engine)
+    if disposed is None:
+        return "No `poolclass` and no `await dispose()` here: the default pool keeps connections that outlive `asyncio.run()`'s event loop."
+    line = here.line_of(disposed[0].node)
+    if disposed[1]:
+        return f"No `poolclass`, but `await {engine.var}.dispose()` in a `finally:` (line {line}) closes the pool even when the migrations raise."
+    return (
+        f"No `poolclass`: `await {engine.var}.dispose()` (line {line}) closes the pool; only an exception "
+        "raised before that line leaves a connection open past the event loop."
+    )
 
 
 def engine_mode(engine: EngineFact) -> str:

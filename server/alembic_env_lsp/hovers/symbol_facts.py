@@ -17,6 +17,7 @@ from .objects import (
     connection_summary,
     engine_lines,
     engine_summary,
+    pool_lifetime,
     run_sync_calls_for,
     run_sync_targets,
 )
@@ -252,7 +253,8 @@ def _facts_null_pool(here: Here, call: CallFact | None, node: ast.AST) -> list[s
     unpooled = [e for e in here.facts.engines if e.poolclass is None and e.is_async]
     for engine in unpooled:
         lines.append(
-            f"`{engine.factory}` at line {here.line_of(engine.call.node)} does not use it (ENV050)."
+            f"`{engine.factory}` at line {here.line_of(engine.call.node)} does not use it. "
+            + pool_lifetime(here, engine)
         )
     return lines
 
