@@ -45,9 +45,11 @@ def test_check_text_output_and_exit_code(project):
     assert "s3cr3t" not in result.stdout + result.stderr
     problems = [line for line in lines if line.startswith("migrations/env.py:")]
     fixable = [line for line in problems if line.endswith(" [*]")]
-    assert (
-        lines[-1]
-        == f"Found {len(problems)} problems in 1 env script ({len(fixable)} fixable with --fix)."
+    # ENV001's only fix (the driver in alembic.ini) needs review: counted, not marked
+    assert not env001.endswith("[*]")
+    assert lines[-1] == (
+        f"Found {len(problems)} problems in 1 env script ({len(fixable)} fixable with --fix; "
+        "1 more fix with --unsafe-fixes)."
     )
 
 
@@ -62,7 +64,12 @@ def test_check_json_has_lsp_positions(project):
         "message": "'run_async_migrations()' returns a coroutine that is never awaited. Migrations will silently not run (exit code 0).",
         "range": {"start": {"line": 43, "character": 4}, "end": {"line": 43, "character": 26}},
         "fixable": True,
+        "applicability": "safe",
     }
+    env001 = next(r for r in rows if r["code"] == "ENV001")
+    assert (env001["fixable"], env001["applicability"]) == (True, "unsafe")  # the ini driver
+    assert all(r["applicability"] in ("safe", "unsafe", None) for r in rows)
+    assert all(r["fixable"] == (r["applicability"] is not None) for r in rows)
 
 
 def test_json_columns_are_utf16(tmp_path):
@@ -105,7 +112,38 @@ def test_fix_writes_safe_fixes_and_keeps_comments(project):
     assert "        await connection.run_sync(do_run_migrations)" in after
     assert "    await connectable.dispose()" in after
     assert oct(env.stat().st_mode & 0o777) == "0o640"
-    assert run("check", "--fix", ".", cwd=project).stdout == result.stdout  # idempotent
+    lines = result.stdout.splitlines()
+    problems = [line for line in lines if line.startswith("migrations/env.py:")]
+    assert [p.split(": ")[1].split()[0] for p in problems] == ["ENV001", "ENV009"]
+    assert lines[-1] == (
+        "Found 11 problems in 1 env script (9 fixed, 2 remaining; 2 more fixes with --unsafe-fixes)."
+    )
+    again = run("check", "--fix", ".", cwd=project)  # idempotent: nothing left to fix
+    assert env.read_text() == after
+    assert again.stdout.splitlines()[:-1] == lines[:-1]
+    assert again.stdout.splitlines()[-1] == (
+        "Found 2 problems in 1 env script (2 more fixes with --unsafe-fixes)."
+    )
+
+
+def test_unsafe_fixes_apply_every_fix_the_editor_offers(project):
+    """ENV001's fix changes the driver in alembic.ini: only with --unsafe-fixes."""
+    ini = project / "alembic.ini"
+    assert "postgresql+psycopg2://" in ini.read_text()
+    diff = run("check", "--diff", "--unsafe-fixes", ".", cwd=project)
+    assert diff.returncode == 0 and diff.stderr == ""
+    assert "+sqlalchemy.url = postgresql+asyncpg://app:***@localhost:5432/app" in diff.stdout
+    assert "postgresql+psycopg2://" in ini.read_text()  # --diff writes nothing
+    result = run("check", "--fix", "--unsafe-fixes", ".", cwd=project)
+    assert result.stdout.splitlines() == [
+        "Found 11 problems in 1 env script (11 fixed, 0 remaining)."
+    ]
+    assert result.returncode == 0
+    assert "sqlalchemy.url = postgresql+asyncpg://app:s3cr3t-pass@localhost:5432/app" in (
+        ini.read_text().splitlines()
+    )
+    assert "s3cr3t" not in result.stdout + result.stderr
+    assert run("check", ".", cwd=project).stdout == "All checks passed (1 env script).\n"
 
 
 def test_diff_does_not_write(project):

@@ -188,7 +188,7 @@ def test_exit_code_and_summary():
     result = run_check()
     assert result.returncode == 1  # errors and warnings were found
     assert result.stdout.rstrip().endswith(
-        "Found 15 problems in 5 env scripts (6 fixable with --fix)."
+        "Found 15 problems in 5 env scripts (6 fixable with --fix; 7 more fixes with --unsafe-fixes)."
     )
 
 

@@ -7,13 +7,20 @@ import ast
 import json
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
+from .cli_output import (
+    FORMATS,
+    INTERNAL_ERROR_CODE,
+    FileResult,
+    Summary,
+    display,
+    print_results,
+)
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-FORMATS = ("text", "json", "github", "sarif")
 
 
 class UsageError(Exception):
@@ -93,57 +100,226 @@ def write_text_atomically(original: FileText, new_text: str) -> None:
         raise
 
 
-# ---- analysis of files on disk ----------------------------------------------------------
+# ---- checking files on disk -------------------------------------------------------------
 
 
-@dataclass
-class FileResult:
-    path: Path
-    file: FileText
-    analysis: object
-    findings: list = field(default_factory=list)  # (path, Finding) with the path resolved
+class Checker:
+    """One run over env scripts: the project index, the workspace and the settings they
+    share, and the texts fixes have changed so far (not yet written)."""
+
+    def __init__(self, paths: list[str], settings):
+        from .project import ProjectIndex
+        from .workspace import Workspace
+
+        self.settings = settings
+        self.index = ProjectIndex()
+        # The project's other Python files, read once for this run (ENV009/023/031/032/052).
+        self.workspace = Workspace(
+            p if p.is_dir() else p.parent for p in (Path(raw).resolve() for raw in paths)
+        )
+        self.pending: dict[Path, FileText] = {}  # fixed texts by absolute path
+        self.failed = 0  # env scripts that could not be checked (exit code 2)
+
+    def text_of(self, path: Path) -> FileText:
+        return self.pending.get(Path(os.path.abspath(path))) or read_text(path)
+
+    def analyze(self, path: Path, text: str | None = None):
+        from .engine import analyze, project_settings
+        from .settings import SettingsError
+
+        project = self.index.context_for(path)
+        try:
+            settings = project_settings(project, self.settings)
+        except SettingsError as error:
+            raise UsageError(str(error)) from None
+        if text is None:
+            text = self.text_of(path).text
+        return analyze(
+            text, str(path), project=project, settings=settings, workspace=self.workspace
+        )
+
+    def check(self, path: Path) -> FileResult | None:
+        """Findings of one env script. A file that cannot be read, or on which the tool
+        itself fails, is reported and the run goes on: one file never stops the others."""
+        try:
+            file = self.text_of(path)
+        except UsageError as error:
+            print(f"alembic-env-lsp: {error}", file=sys.stderr)
+            self.failed += 1
+            return None
+        try:
+            analysis = self.analyze(path, file.text)
+        except UsageError:
+            raise
+        except Exception as error:  # a bug of ours on this file
+            import traceback
+
+            return self._internal_error(path, file.text, _one_line(error), traceback.format_exc())
+        if getattr(analysis, "crashed", False):
+            message = "; ".join(analysis.internal_errors) or "analysis failed"
+            return self._internal_error(
+                path, file.text, message, getattr(analysis, "traceback", None)
+            )
+        result = FileResult(
+            path,
+            analysis.source,
+            analysis,
+            [(Path(f.path) if f.path else path, f) for f in analysis.findings],
+        )
+        for message in analysis.internal_errors:  # one rule failed; the others reported
+            result.findings.append((path, _internal_finding(message)))
+            result.internal_error = message
+            self._log(path, message, None)
+        if result.internal_error:
+            self.failed += 1
+        return result
+
+    def _internal_error(self, path: Path, text: str, message: str, trace: str | None):
+        from .text import SourceText
+
+        self.failed += 1
+        self._log(path, message, trace)
+        return FileResult(
+            path, SourceText(text), None, [(path, _internal_finding(message))], message
+        )
+
+    @staticmethod
+    def _log(path: Path, message: str, trace: str | None) -> None:
+        from .redact import redact_text
+
+        print(
+            redact_text(f"alembic-env-lsp: {display(path)}: internal error: {message}"),
+            file=sys.stderr,
+        )
+        if trace:
+            sys.stderr.write(redact_text(trace).rstrip("\n") + "\n")
+
+    # --- fixing ---
+
+    def fix(self, path: Path, *, unsafe: bool):
+        """Apply fixes to one env script (and the ini its fixes edit) until none is left;
+        the new texts stay pending until written."""
+        from .fixes.pipeline import fix_until_stable
+
+        try:
+            file = self.text_of(path)
+        except UsageError:
+            return None  # reported by check()
+        analysis = self.analyze(path, file.text)
+        if analysis.facts is None or getattr(analysis, "crashed", False):
+            return None
+
+        def reanalyze(env_text: str, others):
+            for key, text in others.items():
+                self.index.set_overlay(Path(key), text)
+            return self.analyze(path, env_text)
+
+        def other_text(key: str) -> str | None:
+            pending = self.pending.get(Path(key))
+            if pending is not None:
+                return pending.text
+            try:
+                return read_text(Path(key)).text
+            except UsageError:
+                return None
+
+        outcome = fix_until_stable(analysis, reanalyze, unsafe=unsafe, other_text=other_text)
+        if outcome.changed:
+            self._stage(path, outcome.env_text)
+            for key, text in outcome.others.items():
+                self._stage(Path(key), text)
+                self.index.set_overlay(Path(key), text)
+        return outcome
+
+    def _stage(self, path: Path, text: str) -> None:
+        key = Path(os.path.abspath(path))
+        current = self.pending.get(key) or read_text(path)
+        self.pending[key] = FileText(current.path, text, current.bom, current.encoding)
+
+    def write_pending(self, *, write: bool, out) -> int:
+        """Write (or print as a diff) every file a fix changed; how many changed."""
+        changed = 0
+        for path, file in sorted(self.pending.items()):
+            original = read_text(path)
+            if original.text == file.text:
+                continue
+            changed += 1
+            if write:
+                write_text_atomically(original, file.text)
+            else:
+                out.write(_diff(original.text, file.text, path))
+        for path in self.pending:
+            self.index.set_overlay(path, None)
+        self.index.invalidate()
+        self.workspace.invalidate()
+        return changed
 
 
-def _analyze_path(path: Path, index, base_settings, workspace=None):
-    from .engine import analyze, project_settings
-    from .settings import SettingsError
+def _internal_finding(message: str):
+    from .findings import Finding, Severity
+    from .text import Position, Range
 
-    file = read_text(path)
-    project = index.context_for(path)
-    try:
-        settings = project_settings(project, base_settings)
-    except SettingsError as error:
-        raise UsageError(str(error)) from None
-    analysis = analyze(
-        file.text, str(path), project=project, settings=settings, workspace=workspace
+    return Finding(
+        INTERNAL_ERROR_CODE,
+        f"alembic-env-lsp could not check this file: {message}. Other files were checked; "
+        "please report this (the traceback is on stderr).",
+        Severity.ERROR,
+        Range(Position(0, 0), Position(0, 0)),
     )
-    for error in analysis.internal_errors:
-        print(f"alembic-env-lsp: {error}", file=sys.stderr)
-    analysis.facts = None  # only findings and positions are needed from here: keep memory flat
-    return FileResult(
-        path, file, analysis, [(Path(f.path) if f.path else path, f) for f in analysis.findings]
+
+
+def _one_line(error: BaseException) -> str:
+    where = ""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is not None:
+        where = f" at {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
+    return f"{type(error).__name__}: {error}{where}"
+
+
+def _diff(before: str, after: str, path: Path, header: str = "") -> str:
+    import difflib
+
+    from .redact import redact_text
+
+    diff = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        fromfile=f"a/{display(path)}",
+        tofile=f"b/{display(path)}",
     )
+    # context lines may hold a URL
+    return redact_text(header + "".join(diff))
 
 
 def _targets(paths: list[str]) -> list[Path]:
+    """The env scripts to check; a path that does not exist, or in which no env script is
+    found, is an error (a mistyped CI path must fail loudly)."""
     from .project import find_env_scripts
 
-    resolved = []
+    found: dict[Path, None] = {}
     for raw in paths:
         path = Path(raw)
         if not path.exists():
             raise UsageError(f"{raw}: no such file or directory")
-        resolved.append(path)
-    return find_env_scripts(resolved)
+        scripts = find_env_scripts([path])
+        if not scripts:
+            raise UsageError(
+                f"{raw}: no env script found (no alembic.ini or pyproject.toml with a "
+                "script_location, and no env.py that imports alembic's context)"
+            )
+        found.update(dict.fromkeys(scripts))
+    return sorted(found)
 
 
 def _base_settings(args):
     from .settings import Settings, SettingsError, parse_settings
 
     raw = {}
-    if args.select:
+    if getattr(args, "select", None):
         raw["select"] = [c for c in args.select.split(",") if c.strip()]
-    if args.ignore:
+    if getattr(args, "ignore", None):
         raw["ignore"] = [c for c in args.ignore.split(",") if c.strip()]
     if not raw:
         return Settings()
@@ -153,268 +329,6 @@ def _base_settings(args):
         return parse_settings(raw, where="command line", known_codes={r.code for r in all_rules()})
     except SettingsError as error:
         raise UsageError(str(error)) from None
-
-
-# ---- output formats ---------------------------------------------------------------------
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-def _source_for(path: Path, result: FileResult, extra: dict):
-    from .text import SourceText
-
-    if path == result.path:
-        return result.analysis.source
-    if path not in extra:
-        try:
-            extra[path] = SourceText(read_text(path).text)
-        except UsageError:
-            extra[path] = SourceText("")
-    return extra[path]
-
-
-def _rows(results: list[FileResult]):
-    """(display path, finding, utf-16 range) once per finding, ini findings deduplicated."""
-    seen = set()
-    extra: dict = {}
-    for result in results:
-        for path, finding in result.findings:
-            key = (str(path.resolve()), finding.code, finding.range, finding.message)
-            if key in seen:
-                continue
-            seen.add(key)
-            source = _source_for(path, result, extra)
-            yield _display(path), finding, source.range_to_utf16(finding.range)
-
-
-def _print_text(results, out) -> None:
-    from .redact import redact_text
-
-    count = 0
-    for path, finding, _ in _rows(results):
-        count += 1
-        start = finding.range.start
-        fixable = " [*]" if finding.fixable else ""
-        out.write(
-            redact_text(
-                f"{path}:{start.line + 1}:{start.character + 1}: {finding.code} [{finding.severity.label}] {finding.message}{fixable}"
-            )
-            + "\n"
-        )
-    files = len(results)
-    if count:
-        fixable = sum(1 for _, f, _ in _rows(results) if f.fixable)
-        out.write(
-            f"Found {count} problem{'s' if count != 1 else ''} in {files} env script{'s' if files != 1 else ''}"
-        )
-        out.write(f" ({fixable} fixable with --fix).\n" if fixable else ".\n")
-    else:
-        out.write(f"All checks passed ({files} env script{'s' if files != 1 else ''}).\n")
-
-
-def _json_rows(results):
-    from .redact import redact_text
-
-    rows = []
-    for path, finding, rng in _rows(results):
-        rows.append(
-            {
-                "path": path,
-                "code": finding.code,
-                "severity": finding.severity.label,
-                "message": redact_text(finding.message),
-                "range": {
-                    "start": {"line": rng.start.line, "character": rng.start.character},
-                    "end": {"line": rng.end.line, "character": rng.end.character},
-                },
-                "fixable": finding.fixable,
-            }
-        )
-    return rows
-
-
-def _print_github(results, out) -> None:
-    from .redact import redact_text
-
-    level = {1: "error", 2: "warning", 3: "notice", 4: "notice"}
-    for path, finding, _ in _rows(results):
-        start, end = finding.range.start, finding.range.end
-        message = (
-            redact_text(finding.message)
-            .replace("%", "%25")
-            .replace("\r", "%0D")
-            .replace("\n", "%0A")
-        )
-        out.write(
-            f"::{level[int(finding.severity)]} file={path},line={start.line + 1},col={start.character + 1},"
-            f"endLine={end.line + 1},endColumn={end.character + 1},title={finding.code}::{message}\n"
-        )
-
-
-def _print_sarif(results, out) -> None:
-    from .redact import redact_text
-    from .rules import all_rules
-
-    level = {1: "error", 2: "warning", 3: "note", 4: "note"}
-    rules = [
-        {
-            "id": r.code,
-            "name": r.name,
-            "shortDescription": {"text": r.summary},
-            "fullDescription": {"text": r.docs.what},
-            "help": {"text": r.text(), "markdown": r.markdown()},
-            "defaultConfiguration": {"level": level[int(r.severity)]},
-        }
-        for r in all_rules()
-    ]
-    findings = []
-    for path, finding, _ in _rows(results):
-        start, end = finding.range.start, finding.range.end
-        findings.append(
-            {
-                "ruleId": finding.code,
-                "level": level[int(finding.severity)],
-                "message": {"text": redact_text(finding.message)},
-                "locations": [
-                    {
-                        "physicalLocation": {
-                            "artifactLocation": {"uri": Path(path).as_posix()},
-                            "region": {
-                                "startLine": start.line + 1,
-                                "startColumn": start.character + 1,
-                                "endLine": end.line + 1,
-                                "endColumn": end.character + 1,
-                            },
-                        }
-                    }
-                ],
-            }
-        )
-    document = {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "alembic-env-lsp",
-                        "version": __version__,
-                        "informationUri": "https://github.com/alembic-env-lsp/alembic-env-lsp",
-                        "rules": rules,
-                    }
-                },
-                "results": findings,
-            }
-        ],
-    }
-    json.dump(document, out, indent=2)
-    out.write("\n")
-
-
-# ---- fixing -----------------------------------------------------------------------------
-
-
-def _safe_edits_by_file(result: FileResult) -> dict[Path, list]:
-    """The first safe fix of each finding, skipping fixes that overlap one already taken."""
-    from .findings import Finding
-
-    chosen: dict[Path, list] = {}
-    for path, finding in result.findings:
-        if not isinstance(finding, Finding):
-            continue
-        fix = next((f for f in finding.fixes if f.safe), None)
-        if fix is None:
-            continue
-        by_file: dict[Path, list] = {}
-        for edit in fix.edits:
-            by_file.setdefault(Path(edit.path) if edit.path else result.path, []).append(edit)
-        if any(_overlaps(chosen.get(p, []), edits) for p, edits in by_file.items()):
-            continue
-        for p, edits in by_file.items():
-            chosen.setdefault(p, []).extend(edits)
-    return chosen
-
-
-def _overlaps(taken: list, new: list) -> bool:
-    for a in taken:
-        for b in new:
-            if a.range.start < b.range.end and b.range.start < a.range.end:
-                return True
-            if a.range.start == b.range.start and a.range.end == b.range.end:
-                return True
-    return False
-
-
-def _fix_files(
-    targets: list[Path], index, settings, *, write: bool, out, workspace=None
-) -> list[FileResult]:
-    from .text import apply_edits
-
-    pending: dict[Path, FileText] = {}
-    for _round in range(5):  # fixes can uncover others (e.g. add NullPool, then dispose)
-        changed = False
-        for target in targets:
-            result = _analyze_path_overlay(target, index, settings, pending, workspace)
-            for path, edits in _safe_edits_by_file(result).items():
-                current = pending.get(path) or read_text(path)
-                new_text = apply_edits(current.text, edits)
-                if path.suffix == ".py" and not _parses(new_text):
-                    continue  # never produce a file that does not parse
-                if new_text != current.text:
-                    pending[path] = FileText(current.path, new_text, current.bom, current.encoding)
-                    if path.suffix != ".py":
-                        index.set_overlay(path, new_text)  # the next round reads the fixed ini
-                    changed = True
-        if not changed:
-            break
-    for path, file in pending.items():
-        original = read_text(path)
-        if original.text == file.text:
-            continue
-        if write:
-            write_text_atomically(original, file.text)
-        else:
-            import difflib
-
-            diff = difflib.unified_diff(
-                original.text.splitlines(keepends=True),
-                file.text.splitlines(keepends=True),
-                fromfile=f"a/{_display(path)}",
-                tofile=f"b/{_display(path)}",
-            )
-            from .redact import redact_text
-
-            out.write(redact_text("".join(diff)))
-    for path in pending:
-        index.set_overlay(path, None)
-    index.invalidate()
-    return [
-        _analyze_path_overlay(t, index, settings, pending if not write else {}, workspace)
-        for t in targets
-    ]
-
-
-def _analyze_path_overlay(path: Path, index, settings, pending, workspace=None):
-    from .engine import analyze, project_settings
-    from .settings import SettingsError
-
-    file = pending.get(path) or read_text(path)
-    project = index.context_for(path)
-    try:
-        effective = project_settings(project, settings)
-    except SettingsError as error:
-        raise UsageError(str(error)) from None
-    analysis = analyze(
-        file.text, str(path), project=project, settings=effective, workspace=workspace
-    )
-    return FileResult(
-        path, file, analysis, [(Path(f.path) if f.path else path, f) for f in analysis.findings]
-    )
 
 
 def _parses(text: str) -> bool:
@@ -429,33 +343,23 @@ def _parses(text: str) -> bool:
 
 
 def cmd_check(args, out) -> int:
-    from .project import ProjectIndex
-    from .workspace import Workspace
-
     targets = _targets(args.paths or ["."])
-    settings = _base_settings(args)
-    index = ProjectIndex()
-    # The project's other Python files, read once for this run (ENV009/023/031/032/052).
-    workspace = Workspace(
-        p if p.is_dir() else p.parent for p in (Path(raw).resolve() for raw in args.paths or ["."])
-    )
-    if args.fix or args.diff:
-        results = _fix_files(
-            targets, index, settings, write=args.fix and not args.diff, out=out, workspace=workspace
-        )
-        if args.diff:
-            return EXIT_OK
+    checker = Checker(args.paths or ["."], _base_settings(args))
+    unsafe = bool(getattr(args, "unsafe_fixes", False))
+    summary = Summary(fixing=bool(args.fix or args.diff), unsafe=unsafe)
+    if summary.fixing:
+        for target in targets:
+            outcome = checker.fix(target, unsafe=unsafe)
+            summary.fixed += outcome.fixed if outcome is not None else 0
+        results = [r for r in (checker.check(t) for t in targets) if r is not None]
+        checker.write_pending(write=not args.diff, out=out)
+        if args.diff:  # stdout is the patch, nothing else
+            return EXIT_ERROR if checker.failed else EXIT_OK
     else:
-        results = [_analyze_path(t, index, settings, workspace) for t in targets]
-    if args.format == "json":
-        json.dump(_json_rows(results), out, indent=2)
-        out.write("\n")
-    elif args.format == "github":
-        _print_github(results, out)
-    elif args.format == "sarif":
-        _print_sarif(results, out)
-    else:
-        _print_text(results, out)
+        results = [r for r in (checker.check(t) for t in targets) if r is not None]
+    print_results(results, out, args.format, summary)
+    if checker.failed:
+        return EXIT_ERROR
     loud = any(int(f.severity) <= 2 for r in results for _, f in r.findings)
     return EXIT_FINDINGS if loud else EXIT_OK
 
@@ -467,55 +371,39 @@ def cmd_fix(args, out) -> int:
             paths=args.paths,
             fix=not args.diff,
             diff=args.diff,
+            unsafe_fixes=args.unsafe_fixes,
             select=None,
             ignore=None,
             format="text",
         )
         return cmd_check(check, out)
-    try:
-        from .fixes import async_rewrite
-    except ImportError as error:  # pragma: no cover - shipped with the package
-        raise UsageError(f"the rewrite is not available: {error}") from None
+    from .fixes import async_rewrite, sync_rewrite
+
     targets = _targets(args.paths or ["."])
     status = EXIT_OK
+    pattern = "async" if args.to_async else "sync"
     for target in targets:
         file = read_text(target)
         if args.to_async:
             result = async_rewrite.convert_to_async(file.text)
         else:
-            from .fixes import sync_rewrite
-
             result = sync_rewrite.convert_to_sync(file.text)
         if result.refused:
-            print(f"{_display(target)}: not rewritten: {result.refused}", file=sys.stderr)
-            status = EXIT_FINDINGS
+            print(f"{display(target)}: not rewritten: {result.refused}", file=sys.stderr)
+            status = max(status, EXIT_FINDINGS)
             continue
         if not result.changed or result.text is None:
-            out.write(
-                f"{_display(target)}: already in the {'async' if args.to_async else 'sync'} pattern\n"
-            )
+            out.write(f"{display(target)}: already in the {pattern} pattern\n")
             continue
         if not _parses(result.text):
-            print(f"{_display(target)}: not rewritten: the result would not parse", file=sys.stderr)
+            print(f"{display(target)}: not rewritten: the result would not parse", file=sys.stderr)
             status = EXIT_ERROR
             continue
         if args.diff:
-            import difflib
-
-            diff = difflib.unified_diff(
-                file.text.splitlines(keepends=True),
-                result.text.splitlines(keepends=True),
-                fromfile=f"a/{_display(target)}",
-                tofile=f"b/{_display(target)}",
-            )
-            from .redact import redact_text
-
-            out.write(redact_text("".join(diff)))  # like check --diff: context lines may hold a URL
+            out.write(_diff(file.text, result.text, target))
         else:
             write_text_atomically(file, result.text)
-            out.write(
-                f"{_display(target)}: rewritten to the {'async' if args.to_async else 'sync'} pattern\n"
-            )
+            out.write(f"{display(target)}: rewritten to the {pattern} pattern\n")
     return status
 
 
@@ -530,14 +418,14 @@ def cmd_explain(args, out) -> int:
     if not path.exists():
         raise UsageError(f"{args.target}: neither a rule code (like ENV001) nor a file")
     from .explain import explain_markdown
-    from .project import ProjectIndex
     from .redact import redact_text
 
-    [target] = _targets([args.target])[:1] or [path]
-    result = _analyze_path(
-        target, ProjectIndex(), _base_settings(argparse.Namespace(select=None, ignore=None))
-    )
-    out.write(redact_text(explain_markdown(result.analysis)))
+    # A folder: its (first) env script; a file: that file, whatever its name.
+    target = path if path.is_file() else _targets([args.target])[0]
+    checker = Checker([args.target], _base_settings(args))
+    file = read_text(target)
+    analysis = checker.analyze(target, file.text)
+    out.write(redact_text(explain_markdown(analysis)))
     out.write("\n")
     return EXIT_OK
 
@@ -598,7 +486,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--format", choices=FORMATS, default="text")
     check.add_argument("--fix", action="store_true", help="apply safe fixes in place")
     check.add_argument(
-        "--diff", action="store_true", help="print the safe fixes as a diff instead of writing"
+        "--diff", action="store_true", help="print the fixes as a diff instead of writing"
+    )
+    check.add_argument(
+        "--unsafe-fixes",
+        action="store_true",
+        help="with --fix or --diff, also apply fixes that need review (driver changes, rewrites)",
     )
     check.add_argument("--select", help="comma-separated rule codes or prefixes to run")
     check.add_argument("--ignore", help="comma-separated rule codes or prefixes to skip")
@@ -616,6 +509,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--sync", dest="to_sync", action="store_true", help="rewrite to the sync pattern"
     )
     fix.add_argument("--diff", action="store_true", help="print the change instead of writing it")
+    fix.add_argument(
+        "--unsafe-fixes", action="store_true", help="also apply fixes that need review"
+    )
     fix.set_defaults(run=cmd_fix)
 
     explain = sub.add_parser(

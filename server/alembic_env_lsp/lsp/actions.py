@@ -102,21 +102,14 @@ def plan_ini_actions(items, rng: Range, only) -> list[tuple[Plan, object]]:
 
 
 def safe_edits(analysis) -> tuple[TextEdit, ...]:
-    """Every safe fix's edits, skipping a fix that would overlap one already taken."""
-    taken: list[TextEdit] = []
-    seen: set[tuple] = set()
-    for finding in analysis.findings:
-        for fix in finding.fixes:
-            if not fix.safe:
-                continue
-            new = [e for e in fix.edits if _identity(e) not in seen]
-            if any(_clash(e, t) for e in new for t in taken):
-                continue
-            for e in new:
-                seen.add(_identity(e))
-                taken.append(e)
-            break  # one fix per finding
-    return tuple(taken)
+    """What `source.fixAll` (and fix-on-save, and Fix All) changes: the safe fixes applied
+    to a fixpoint by the same pipeline as `check --fix`, as edits on the analysed texts."""
+    from ..fixes.pipeline import edits_for, fix_until_stable, reanalyzer
+
+    if analysis.facts is None:
+        return ()
+    outcome = fix_until_stable(analysis, reanalyzer(analysis))
+    return edits_for(analysis, outcome) if outcome.changed else ()
 
 
 def offers_async_rewrite(analysis) -> bool:
@@ -133,15 +126,3 @@ def _on_sync_engine(analysis, rng: Range) -> bool:
         if not engine.is_async and overlaps(analysis.source.node_range(engine.call.stmt), rng):
             return True
     return False
-
-
-def _identity(edit: TextEdit) -> tuple:
-    return (edit.path, edit.range, edit.new_text)
-
-
-def _clash(a: TextEdit, b: TextEdit) -> bool:
-    if a.path != b.path:
-        return False
-    if a.range.start == a.range.end == b.range.start == b.range.end:
-        return False  # two insertions at one point keep their order
-    return a.range.start < b.range.end and b.range.start < a.range.end

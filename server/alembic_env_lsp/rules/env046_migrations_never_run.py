@@ -15,6 +15,16 @@ RUN = "alembic.context.run_migrations"
 
 def check(ctx: RuleContext) -> None:
     facts = ctx.facts
+    if _does_nothing(facts.tree):
+        # An env script Alembic finds (or the user names) but that is empty: every
+        # command "succeeds". Editors only analyse files that import alembic, so this
+        # is seen by `check` on a project whose env.py was emptied or never written.
+        ctx.report(
+            "env.py is empty: nothing runs, and every alembic command exits 0 without "
+            "applying anything.",
+            Range(Position(0, 0), Position(0, 0)),
+        )
+        return
     if not facts.imports_alembic_context:
         return
     runs = facts.calls_named(RUN)
@@ -26,15 +36,15 @@ def check(ctx: RuleContext) -> None:
     for name in sorted(leads, key=lambda n: leads[n].node.lineno):  # type: ignore[union-attr]
         fn = leads[name]
         node = fn.node
-        if name in facts.loaded_names or getattr(node, "decorator_list", None):
+        if node is None or name in facts.loaded_names or getattr(node, "decorator_list", None):
             continue
         reported.add(name)
         mode = _mode_of(facts, fn)
         what = {
             "online": "online migrations ('alembic upgrade') never run",
             "offline": "'alembic upgrade --sql' writes nothing",
-        }.get(mode, "its migrations never run")
-        start = ctx.source.from_utf8(node.lineno, node.col_offset)  # type: ignore[union-attr]
+        }.get(mode or "", "its migrations never run")
+        start = ctx.source.from_utf8(node.lineno, node.col_offset)  # type: ignore[attr-defined]
         line = ctx.source.line(start.line)
         name_at = line.find(name, start.character)
         rng = (
@@ -59,6 +69,17 @@ def check(ctx: RuleContext) -> None:
             f"exits 0 without applying anything.",
             configure.call.node.func,
         )
+
+
+def _does_nothing(tree: ast.Module) -> bool:
+    """No statement but a docstring, `pass` or `...` (comments and blank lines aside)."""
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Pass):
+            continue
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue  # a docstring or a bare `...`
+        return False
+    return True
 
 
 def _nothing_dispatched(ctx: RuleContext) -> None:
@@ -161,7 +182,7 @@ def _else_branch_fix(ctx: RuleContext, fn: Scope, mode: str | None) -> list[Fix]
     if required or any(d is None for d in args.kw_defaults):
         return []
     last = dispatch.node.body[-1]
-    end_line = last.end_lineno  # type: ignore[attr-defined]
+    end_line = last.end_lineno or last.lineno
     indent = ctx.source.indent_of(dispatch.node.lineno - 1)
     eol = ctx.source.line_ending()
     if end_line >= ctx.source.line_count:
@@ -187,7 +208,7 @@ RULE = Rule(
         what=(
             "Finds functions of env.py that lead to `context.configure()`/`run_migrations()` but are never called "
             "(or referenced) anywhere; a mode in which `configure()` runs but `run_migrations()` never does; and "
-            "env scripts that call neither. Calls into the project's own modules count as possibly running them."
+            "env scripts that call neither, or are empty. Calls into the project's own modules count as possibly running them."
         ),
         why=(
             "Alembic runs env.py and trusts it: if it returns without `context.run_migrations()`, `alembic upgrade` "
@@ -218,6 +239,12 @@ RULE = Rule(
             "config.set_main_option('sqlalchemy.url', os.environ['DATABASE_URL'].replace('%', '%%'))\n",
             span="from alembic import context",
             note="a stub that dispatches nothing",
+        ),
+        Example(
+            "# env.py for the billing database: TODO\n",
+            span="",
+            message="env.py is empty: nothing runs",
+            note="an empty env script (only a comment)",
         ),
     ),
     valid=(
