@@ -96,7 +96,7 @@ export async function ensureServerEnv(req: EnvRequest): Promise<EnvOutcome> {
   const print = fingerprint(req);
   if (readMarker(dir) === print && fs.existsSync(envPython(dir))) return { ok: true, python: envPython(dir), dir, created: false, source: 'existing' };
 
-  const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
+  const tmp = `${dir}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
   const cleanup = () => fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   const env: NodeJS.ProcessEnv = { ...process.env, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', PYTHONUNBUFFERED: '1' };
@@ -147,13 +147,18 @@ export async function ensureServerEnv(req: EnvRequest): Promise<EnvOutcome> {
     return { ok: false, reason: `installing ${requirement} into the server environment failed: ${why}` };
   }
   fs.writeFileSync(path.join(tmp, MARKER), `${JSON.stringify({ fingerprint: print, python: req.base.command, source }, null, 2)}\n`);
+  // Another window may have finished the same environment meanwhile (and run a server from it).
+  const finishedElsewhere = () => readMarker(dir) === print && fs.existsSync(envPython(dir));
+  if (finishedElsewhere()) {
+    cleanup();
+    return { ok: true, python: envPython(dir), dir, created: false, source: 'existing' };
+  }
   try {
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true }); // an incomplete or outdated one
     fs.renameSync(tmp, dir);
   } catch (e) {
     cleanup();
-    // Another window finished the same environment first: use it.
-    if (readMarker(dir) === print) return { ok: true, python: envPython(dir), dir, created: false, source: 'existing' };
+    if (finishedElsewhere()) return { ok: true, python: envPython(dir), dir, created: false, source: 'existing' };
     return { ok: false, reason: `could not move the server environment into place: ${(e as Error).message}` };
   }
   return { ok: true, python: envPython(dir), dir, created: true, source };

@@ -1,7 +1,7 @@
-import './fakeVscode';
+import { fake, FakeUri } from './fakeVscode';
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { escapeHtml, parseExplainResult, renderExplainHtml, renderMarkdown } from '../src/explain';
+import { beforeEach, describe, it } from 'node:test';
+import { escapeHtml, ExplainView, lineOfNode, parseExplainResult, renderExplainHtml, renderMarkdown } from '../src/explain';
 
 const page = { cspSource: 'vscode-webview://x', mermaidSrc: 'vscode-webview://x/mermaid.min.js', nonce: 'N0nce', dark: true, title: 'Explain env.py' };
 
@@ -47,5 +47,86 @@ describe('explain view', () => {
     assert.equal(parseExplainResult({ summary: 's' }), undefined);
     assert.equal(parseExplainResult('m'), undefined);
     assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  });
+});
+
+describe('explain view: live and clickable', () => {
+  const ENV = '/proj/migrations/env.py';
+  const reply = (label: string) => ({ markdown: `\`\`\`mermaid\nflowchart TD\n  n0["${label}"]\n\`\`\``, summary: 's' });
+
+  function live() {
+    const asked: string[] = [];
+    let label = 'fileConfig(config.config_file_name) · line 9';
+    const view = new ExplainView(FakeUri.file('/ext/dist/media') as never, async (uri) => {
+      asked.push((uri as unknown as FakeUri).path);
+      return reply(label);
+    }, 1);
+    return { view, asked, setLabel: (l: string) => (label = l) };
+  }
+
+  beforeEach(() => fake.reset());
+
+  it('the node text says which line it is about', () => {
+    assert.equal(lineOfNode('context.configure() · line 42'), 42);
+    assert.equal(lineOfNode('engine_from_config(...) \u00b7  line 7\nasync'), 7);
+    assert.equal(lineOfNode('URL from alembic.ini'), undefined);
+    assert.equal(lineOfNode('see line 3'), undefined, 'only the "· line N" the diagram writes');
+  });
+
+  it('the page links the nodes with the same function, posting {type: "reveal", line}', () => {
+    const html = renderExplainHtml(reply('x · line 1'), page);
+    assert.ok(html.includes(`const lineOfNode = ${lineOfNode.toString()};`));
+    assert.match(html, /acquireVsCodeApi\(\)/);
+    assert.match(html, /postMessage\(\{ type: 'reveal', line \}\)/);
+  });
+
+  it('asks the server again when the file or an alembic.ini changes, not for other files', async () => {
+    const t = live();
+    assert.ok(t.view.show(reply('fileConfig(config.config_file_name) · line 9'), FakeUri.file(ENV) as never));
+    assert.equal(fake.webviews.length, 1);
+    assert.match(fake.webviews[0].html, /fileConfig\(config\.config_file_name\) · line 9/);
+
+    t.setLabel('no logging set up');
+    await fake.editDocument('/proj/migrations/other.py', 'x = 1');
+    await t.view.lastRefresh;
+    assert.deepEqual(t.asked, [], 'another file: nothing asked');
+
+    await fake.editDocument(ENV, 'changed');
+    await fake.editDocument(ENV, 'changed again');
+    await t.view.lastRefresh;
+    assert.deepEqual(t.asked, [ENV], 'two quick edits: asked once');
+    assert.doesNotMatch(fake.webviews[0].html, /fileConfig/);
+    assert.match(fake.webviews[0].html, /no logging set up/);
+
+    t.setLabel('URL from alembic.ini: postgresql+asyncpg://app:***@db/app');
+    for (const l of fake.watcherListeners) await l(FakeUri.file('/proj/alembic.ini'));
+    await t.view.lastRefresh;
+    assert.deepEqual(t.asked, [ENV, ENV], 'alembic.ini changed on disk: asked about env.py again');
+    assert.match(fake.webviews[0].html, /asyncpg/);
+    assert.equal(fake.webviews.length, 1, 'the same panel, updated');
+  });
+
+  it('a node click reveals that line of the explained file; other messages are ignored', () => {
+    const t = live();
+    t.view.show(reply('x · line 9'), FakeUri.file(ENV) as never);
+    const receive = fake.webviews[0].receive!;
+    receive({ type: 'reveal', line: 9 });
+    receive({ type: 'reveal', line: 0 });
+    receive({ type: 'reveal', line: '3' });
+    receive({ type: 'other', line: 2 });
+    receive(null);
+    assert.deepEqual(fake.revealed, [{ path: ENV, line: 8 }]);
+  });
+
+  it('closing the panel stops listening', async () => {
+    const t = live();
+    t.view.show(reply('x · line 9'), FakeUri.file(ENV) as never);
+    assert.ok(fake.changeListeners.length > 0);
+    t.view.dispose();
+    assert.equal(fake.webviews[0].disposed, true);
+    assert.equal(fake.changeListeners.length, 0);
+    await fake.editDocument(ENV, 'changed');
+    await t.view.lastRefresh;
+    assert.deepEqual(t.asked, []);
   });
 });

@@ -1,7 +1,6 @@
 // Fakes for the controller's injected dependencies (process runner, language client).
-import type { ClientHooks, LaunchSpec, ServerHandle } from '../src/controller';
+import type { ClientHooks, LaunchSpec, ServerHandle, ServerSettings } from '../src/controller';
 import type { RunOptions, RunResult } from '../src/process';
-import type { AlembicEnvSettings } from '../src/settings';
 
 export interface RunCall {
   command: string;
@@ -36,7 +35,7 @@ export interface FakeClient extends ServerHandle {
   hooks: ClientHooks;
   started: number;
   stopped: number;
-  configChanges: AlembicEnvSettings[];
+  configChanges: ServerSettings[];
   commands: { command: string; args: unknown[] }[];
 }
 
