@@ -27,16 +27,16 @@ def add_keyword(source: SourceText, call: ast.Call, keyword_text: str) -> TextEd
         # `f()` → `f(name=value)`: insert before the closing parenthesis
         close = Position(call_range.end.line, call_range.end.character - 1)
         return insert_at(close, keyword_text)
-    last = max(args, key=lambda a: (a.end_lineno, a.end_col_offset))  # type: ignore[attr-defined]
+    last = max(args, key=_end_of)
     last_range = source.node_range(last)
     if not isinstance(last, ast.keyword):
         # `f((x))`: parentheses around a positional argument are not part of its node
         others = [a for a in args if a is not last]
         before = (
-            source.node_range(max(others, key=lambda a: (a.end_lineno, a.end_col_offset))).end
+            source.node_range(max(others, key=_end_of)).end
             if others
             else source.node_range(call.func).end
-        )  # type: ignore[attr-defined]
+        )
         gap = source.slice(Range(before, last_range.start))
         extra = gap.count("(") - (0 if others else 1)
         if extra > 0 and "#" not in gap:
@@ -58,6 +58,10 @@ def add_keyword(source: SourceText, call: ast.Call, keyword_text: str) -> TextEd
         comma_offset = source.offset(last_range.end) + after_last.index(",") + 1
         return insert_at(source.position_at(comma_offset), f" {keyword_text}")
     return insert_at(last_range.end, f", {keyword_text}")
+
+
+def _end_of(node: ast.AST) -> tuple[int, int]:
+    return (getattr(node, "end_lineno", 0) or 0, getattr(node, "end_col_offset", 0) or 0)
 
 
 def remove_keyword(source: SourceText, call: ast.Call, name: str) -> TextEdit | None:
@@ -125,7 +129,7 @@ def ensure_import(
 
 def import_insertion_line(facts: EnvFacts) -> int:
     """The line after the last top-level import (or after the docstring / __future__)."""
-    last = None
+    last: ast.stmt | None = None
     for stmt in facts.tree.body:
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             last = stmt
@@ -156,22 +160,31 @@ def statement_lines(stmt: ast.stmt) -> tuple[int, int]:
     return first - 1, stmt.end_lineno - 1  # type: ignore[operator]
 
 
-def has_multiline_string(node: ast.AST) -> bool:
-    for child in ast.walk(node):
-        if (
-            isinstance(child, (ast.Constant, ast.JoinedStr))
-            and getattr(child, "end_lineno", child.lineno) != child.lineno
-        ):
-            return True
-    return False
+def string_interior_lines(text: str) -> set[int] | None:
+    """0-based lines that begin inside a multi-line string literal (their leading spaces
+    are part of the string's value). None when the text does not tokenize."""
+    import io
+    import tokenize
+
+    inside: set[int] = set()
+    fstring_starts: list[int] = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text, newline=None).readline):
+            kind = tokenize.tok_name[token.type]
+            if kind == "STRING" and token.end[0] > token.start[0]:
+                inside.update(range(token.start[0], token.end[0]))
+            elif kind == "FSTRING_START":  # Python 3.12+: f-strings come in pieces
+                fstring_starts.append(token.start[0])
+            elif kind == "FSTRING_END" and fstring_starts:
+                inside.update(range(fstring_starts.pop(), token.end[0]))
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    return inside
 
 
 def wrap_in_block(source: SourceText, stmts: list[ast.stmt], header: str) -> list[TextEdit] | None:
-    """Put `stmts` (consecutive, same indentation) under `header:` — indenting each line.
-
-    None when indenting would change a multi-line string's content."""
-    if any(has_multiline_string(s) for s in stmts):
-        return None
+    """Put `stmts` (consecutive, same indentation) under `header:` — indenting each line
+    except those inside a multi-line string, whose text must not change."""
     first, _ = statement_lines(stmts[0])
     _, last = statement_lines(stmts[-1])
     indent = source.indent_of(first)
@@ -179,11 +192,14 @@ def wrap_in_block(source: SourceText, stmts: list[ast.stmt], header: str) -> lis
         return None
     if any(line_starts_mid_line(source, s) for s in stmts):
         return None
+    in_strings = string_interior_lines(source.text.removeprefix("\ufeff"))
+    if in_strings is None:
+        return None
     eol = source.line_ending()
     edits = [insert_at(Position(first, 0), f"{indent}{header}:{eol}")]
     for line in range(first, last + 1):
         text = source.line(line)
-        if text.strip():
+        if text.strip() and line not in in_strings:
             # after any form feed in the indentation: Python starts counting columns again there
             lead = text[: len(text) - len(text.lstrip(" \t\x0c"))]
             edits.append(insert_at(Position(line, lead.rfind("\x0c") + 1), INDENT))
