@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# The VS Code extension's tests: npm ci, type check, build, unit tests (node --test), the .vsix,
-# then the end-to-end test in code-server + Chromium against the real language server.
+# The VS Code extension's tests: npm ci, type check, build, unit tests (node --test), the .vsix
+# (with the server's wheels inside), then the end-to-end test in code-server + Chromium against
+# the real language server: useBundled on a fresh profile with a project venv that has no server
+# (its pip list is checked unchanged), two workspace folders, the live Explain view, Convert to
+# Async's notification, fromEnvironment's install offer, and an untrusted folder; the Python
+# extension is absent (it cannot be installed offline).
 # Installs what is missing first (scripts/setup-vscode.sh). Exit status: non-zero on any failure.
 # Screenshots and logs: test-artifacts/vscode/.
 #
-# Env: ALEMBIC_ENV_E2E_PYTHON  interpreter with the server installed (default .venv/bin/python)
+# Env: ALEMBIC_ENV_E2E_PYTHON  interpreter with the server installed (default .venv/bin/python); it
+#                              also builds the bundled wheels and the project venv of the test
 #      SKIP_E2E=1              unit tests and packaging only
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -22,7 +27,7 @@ step "type check (all of client/) and unit tests"
 npm test
 
 step "package (.vsix)"
-npm run package
+ALEMBIC_ENV_BUNDLE_PYTHON="${ALEMBIC_ENV_E2E_PYTHON:-$ROOT/.venv/bin/python}" npm run package
 ls -l dist/alembic-env-lsp.vsix
 
 if [ "${SKIP_E2E:-}" = 1 ]; then

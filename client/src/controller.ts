@@ -7,7 +7,7 @@
 import type { ConfigurationChangeEvent, Uri } from 'vscode';
 import * as vsc from './vscodeapi';
 import { ensureServerEnv, EnvRequest, isReady } from './bundledEnv';
-import { describe, Interpreter, resolveInterpreter } from './interpreter';
+import { describe, describeSource, Interpreter, resolveInterpreter } from './interpreter';
 import { Notifier, OPEN_SETTINGS, SHOW_LOGS } from './notify';
 import type { Runner } from './process';
 import { installServer, probeServer, ProbeResult, SERVER_MODULE, SERVER_PACKAGE, serverArgs } from './serverCheck';
@@ -74,6 +74,8 @@ export class ServerController {
   private projectPython = '';
   /** Bundled environments that failed to build, by base Python (not retried until Restart). */
   private readonly envFailed = new Map<string, string>();
+  /** Lines already logged by pythonFor (it runs for every configuration request). */
+  private readonly announced = new Set<string>();
   /** Interpreters for which the user dismissed the install offer (asked again after Restart). */
   private readonly declined = new Set<string>();
   /** Interpreters into which an install was already attempted, and how it went (never twice: no install loop). */
@@ -378,8 +380,14 @@ export class ServerController {
   async pythonFor(scope?: Uri): Promise<string> {
     const primary = this.interpreterValue;
     const interp = await resolveInterpreter(this.deps.log, scope);
-    if (primary && key(interp) === key(primary)) return this.projectPython || primary.command;
-    return interp.command;
+    const python = primary && key(interp) === key(primary) ? this.projectPython || primary.command : interp.command;
+    const folder = scope ? vsc.getWorkspaceFolder(scope)?.name : undefined;
+    const line = `Project interpreter${folder ? ` of folder ${folder}` : ''}: ${python} (${describeSource(interp)})`;
+    if (!this.announced.has(line)) {
+      this.announced.add(line);
+      this.deps.log.info(line);
+    }
+    return python;
   }
 
   async dispose(): Promise<void> {

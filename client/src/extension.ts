@@ -7,11 +7,10 @@ import { startWhenRelevant } from './activation';
 import { registerCommands, SERVER_COMMANDS } from './commands';
 import { ServerController } from './controller';
 import { ExplainView } from './explain';
-import { onPythonInterpreterChanged } from './interpreter';
+import { followsPythonExtension, onPythonInterpreterChanged } from './interpreter';
 import { createClientFactory } from './languageClient';
 import { Notifier, SHOW_LOGS } from './notify';
 import { runProcess } from './process';
-import { readSettings } from './settings';
 import { StatusBar } from './status';
 import * as vsc from './vscodeapi';
 
@@ -83,7 +82,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Alembi
     // Any folder's selection may change the project's interpreter (the server's, with
     // fromEnvironment; the one the environment rules judge, always): restart.
     const sub = await onPythonInterpreterChanged(log, () => {
-      if (!readSettings().interpreter && controllerRef.state !== 'idle') {
+      if (followsPythonExtension() && controllerRef.state !== 'idle') {
         log.info('The interpreter selected in the Python extension changed: restarting the server.');
         void controllerRef.start();
       }

@@ -22,10 +22,13 @@ export interface Interpreter {
   source: InterpreterSource;
 }
 
+/** Where the interpreter was chosen: "alembicEnv.interpreter", "the Python extension" or "default". */
+export function describeSource(interp: Interpreter): string {
+  return interp.source === 'setting' ? 'alembicEnv.interpreter' : interp.source === 'python-extension' ? 'the Python extension' : 'default';
+}
+
 export function describe(interp: Interpreter): string {
-  const cmd = [interp.command, ...interp.prefixArgs].join(' ');
-  const from = interp.source === 'setting' ? 'alembicEnv.interpreter' : interp.source === 'python-extension' ? 'the Python extension' : 'default';
-  return `${cmd} (${from})`;
+  return `${[interp.command, ...interp.prefixArgs].join(' ')} (${describeSource(interp)})`;
 }
 
 /** Expands `${workspaceFolder}`, `${workspaceFolder:name}`, `${userHome}`, `${env:NAME}` and `~`;
@@ -78,6 +81,14 @@ export async function resolveInterpreter(log: vsc.LogChannel, scope?: Uri): Prom
   const fromExt = await fromPythonExtension(log, folderUri);
   if (fromExt) return fromExt;
   return { command: DEFAULT_PYTHON, prefixArgs: [], source: 'default' };
+}
+
+/** Whether the Python extension's choice is the project interpreter of some folder (one
+ * without alembicEnv.interpreter): then a change of that choice restarts the server. */
+export function followsPythonExtension(): boolean {
+  const folders = vsc.getWorkspaceFolders();
+  if (folders.length === 0) return !readSettings(null).interpreter;
+  return folders.some((f) => !readSettings(f.uri).interpreter);
 }
 
 /** Calls `listener` when the interpreter selected in the Python extension changes (for any folder). */

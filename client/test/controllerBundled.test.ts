@@ -132,6 +132,16 @@ describe('ServerController with importStrategy useBundled (the default)', () => 
     assert.equal(await t.controller.pythonFor(FakeUri.file('/work/proj/migrations/env.py') as never), PROJECT_PY);
     assert.equal(await t.controller.pythonFor(FakeUri.file('/work/other/migrations/env.py') as never), '/work/other/venv/bin/python');
     assert.equal(await t.controller.pythonFor(), PROJECT_PY);
+    fake.addFolder('/work/third');
+    assert.equal(await t.controller.pythonFor(FakeUri.file('/work/third/env.py') as never), 'python3', 'no setting, no Python extension: python3');
+    await t.controller.pythonFor(FakeUri.file('/work/third/env.py') as never);
+    const announced = t.log.lines.filter((l) => l.text.startsWith('Project interpreter')).map((l) => l.text);
+    assert.deepEqual(announced, [
+      `Project interpreter of folder proj: ${PROJECT_PY} (alembicEnv.interpreter)`,
+      'Project interpreter of folder other: /work/other/venv/bin/python (alembicEnv.interpreter)',
+      `Project interpreter: ${PROJECT_PY} (alembicEnv.interpreter)`,
+      'Project interpreter of folder third: python3 (default)',
+    ], 'each once, with where it came from');
     await t.controller.onConfigurationChanged({ affectsConfiguration: (s: string) => s === 'alembicEnv' || s === 'alembicEnv.ignore' });
     assert.equal(t.clients.created[0].configChanges.length, 1);
     assert.equal(t.clients.created[0].configChanges[0].python, PROJECT_PY);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeEach, describe, it } from 'node:test';
-import { DEFAULT_PYTHON, describe as describeInterp, expandInterpreterPath, onPythonInterpreterChanged, PYTHON_EXTENSION_ID, resolveInterpreter } from '../src/interpreter';
+import { DEFAULT_PYTHON, describe as describeInterp, expandInterpreterPath, followsPythonExtension, onPythonInterpreterChanged, PYTHON_EXTENSION_ID, resolveInterpreter } from '../src/interpreter';
 
 const log = () => new FakeLog() as never;
 
@@ -117,5 +117,17 @@ describe('interpreter choice', () => {
     assert.equal(calls, 1);
     fake.extensions.clear();
     assert.equal(await onPythonInterpreterChanged(log(), () => calls++), undefined);
+  });
+
+  it('a change in the Python extension matters while some folder has no alembicEnv.interpreter', () => {
+    assert.equal(followsPythonExtension(), true);
+    fake.folderSettings['/work/proj']['alembicEnv.interpreter'] = '/x/python';
+    assert.equal(followsPythonExtension(), false, 'every folder names its interpreter');
+    fake.addFolder('/work/second');
+    assert.equal(followsPythonExtension(), true, 'the second folder follows the Python extension');
+    fake.folders = [];
+    assert.equal(followsPythonExtension(), true);
+    fake.user['alembicEnv.interpreter'] = '/y/python';
+    assert.equal(followsPythonExtension(), false);
   });
 });

@@ -35,33 +35,61 @@ export function checkPrerequisites() {
   if (missing.length) throw new Error(`missing:\n  ${missing.join('\n  ')}`);
 }
 
-/** A temp folder with ws/ (the Alembic project), user/, ext/ and browser/. */
+/** A temp folder with ws/ (the workspace folders), user/, ext/ and browser/. */
 export function makeRunDir() {
   const run = fs.mkdtempSync(path.join(os.tmpdir(), 'alembic-env-vscode-'));
   for (const d of ['ws', 'user/User', 'ext', 'browser']) fs.mkdirSync(path.join(run, d), { recursive: true });
   return run;
 }
 
-/** `alembic init -t async migrations`, then the URL and script_location set in alembic.ini. */
-export function makeAlembicProject(ws) {
-  execFileSync(ALEMBIC, ['init', '-t', 'async', 'migrations'], { cwd: ws, stdio: 'pipe' });
-  const iniPath = path.join(ws, 'alembic.ini');
+/** `alembic init -t <template> migrations` in `dir`, then the URL and script_location set in
+ * alembic.ini, and the folder's own settings (as a user would write them). */
+export function makeAlembicProject(dir, { template = 'async', settings = {} } = {}) {
+  fs.mkdirSync(dir, { recursive: true });
+  execFileSync(ALEMBIC, ['init', '-t', template, 'migrations'], { cwd: dir, stdio: 'pipe' });
+  const iniPath = path.join(dir, 'alembic.ini');
   let ini = fs.readFileSync(iniPath, 'utf8');
   const before = ini;
   ini = ini.replace(/^sqlalchemy\.url\s*=.*$/m, `sqlalchemy.url = ${DB_URL}`);
   ini = ini.replace(/^script_location\s*=.*$/m, 'script_location = %(here)s/migrations');
   if (ini === before || !ini.includes(DB_URL)) throw new Error('alembic.ini from alembic init has no sqlalchemy.url line');
   fs.writeFileSync(iniPath, ini);
-  const envPy = fs.readFileSync(path.join(ws, 'migrations', 'env.py'), 'utf8');
-  const callLine = envPy.split('\n').findIndex((l) => /=\s*async_engine_from_config\(/.test(l));
-  if (callLine < 0) throw new Error('the async template has no `= async_engine_from_config(` line');
-  // The workspace's own settings, as a user would write them.
-  fs.mkdirSync(path.join(ws, '.vscode'));
-  fs.writeFileSync(path.join(ws, '.vscode', 'settings.json'), `${JSON.stringify({ 'alembicEnv.interpreter': PYTHON, 'alembicEnv.trace.server': 'messages' }, null, 2)}\n`);
-  return { iniPath, envPath: path.join(ws, 'migrations', 'env.py'), callLine: callLine + 1 };
+  const envPath = path.join(dir, 'migrations', 'env.py');
+  const envPy = fs.readFileSync(envPath, 'utf8');
+  const callLine = envPy.split('\n').findIndex((l) => /=\s*(async_)?engine_from_config\(/.test(l));
+  if (callLine < 0) throw new Error('the template has no `= engine_from_config(` line');
+  fs.mkdirSync(path.join(dir, '.vscode'));
+  fs.writeFileSync(path.join(dir, '.vscode', 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
+  return { dir, iniPath, envPath, callLine: callLine + 1 };
 }
 
-export function writeUserSettings(run) {
+/** A two-folder (multi-root) workspace file; window-scoped settings live in it. */
+export function makeWorkspaceFile(run, folders, settings) {
+  const file = path.join(run, 'alembic-projects.code-workspace');
+  fs.writeFileSync(file, `${JSON.stringify({ folders: folders.map((f) => ({ path: f })), settings }, null, 2)}\n`);
+  return file;
+}
+
+/** A new venv without the server: the project's interpreter. */
+export function makeBareVenv(dir) {
+  execFileSync(PYTHON, ['-m', 'venv', dir], { stdio: 'pipe' });
+  return path.join(dir, 'bin', 'python');
+}
+
+/** `pip list` of an interpreter (name==version lines), to prove nothing was installed into it. */
+export function pipList(python) {
+  return execFileSync(python, ['-m', 'pip', 'list', '--format=freeze', '--disable-pip-version-check'], { encoding: 'utf8' }).trim();
+}
+
+/** The folder the .vsix was installed to (its bundled wheels are there). */
+export function installedExtensionDir(run) {
+  const ext = path.join(run, 'ext');
+  const dir = fs.readdirSync(ext).find((d) => d.startsWith('alembic-env-lsp.'));
+  if (!dir) throw new Error(`no installed extension in ${ext}`);
+  return path.join(ext, dir);
+}
+
+export function writeUserSettings(run, extra = {}) {
   const settings = {
     'workbench.startupEditor': 'none',
     'security.workspace.trust.enabled': false,
@@ -78,6 +106,7 @@ export function writeUserSettings(run) {
     'workbench.colorTheme': 'Default Dark Modern',
     'chat.commandCenter.enabled': false,
     'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    ...extra,
   };
   fs.writeFileSync(path.join(run, 'user', 'User', 'settings.json'), JSON.stringify(settings, null, 2));
 }
@@ -102,8 +131,9 @@ export function freePort() {
   });
 }
 
-/** Starts code-server in its own process group; `stop()` ends that group only. */
-export async function startCodeServer(run, port, extraEnv = {}) {
+/** Starts code-server in its own process group; `stop()` ends that group only. `trust`: keep
+ * VS Code's workspace trust on (the folder opens in Restricted Mode until trusted). */
+export async function startCodeServer(run, port, extraEnv = {}, { trust = false } = {}) {
   const logFile = fs.openSync(path.join(run, 'code-server.log'), 'a');
   const child = spawn(
     CODE_SERVER,
@@ -113,11 +143,10 @@ export async function startCodeServer(run, port, extraEnv = {}) {
       '--auth', 'none',
       '--disable-telemetry',
       '--disable-update-check',
-      '--disable-workspace-trust',
+      ...(trust ? [] : ['--disable-workspace-trust']),
       '--disable-getting-started-override',
       '--user-data-dir', path.join(run, 'user'),
       '--extensions-dir', path.join(run, 'ext'),
-      path.join(run, 'ws'),
     ],
     {
       detached: true, // own process group: its file watcher and extension host die with it
@@ -161,8 +190,8 @@ export async function startCodeServer(run, port, extraEnv = {}) {
 }
 
 /** Copies the extension's and code-server's logs next to the screenshots. */
-export function collectLogs(run) {
-  const dest = path.join(ARTIFACTS, 'logs');
+export function collectLogs(run, name = 'logs') {
+  const dest = path.join(ARTIFACTS, name);
   fs.mkdirSync(dest, { recursive: true });
   const copy = (src, name) => {
     try {
@@ -204,20 +233,4 @@ function run(command, args) {
       else resolve(stdout);
     });
   });
-}
-
-/**
- * For the "Install" button: a new venv without the server, and a folder of wheels (this
- * checkout's server and its dependencies) that pip installs from with PIP_NO_INDEX, so the
- * install is the real `pip install alembic-env-lsp` of the extension, offline and of this code.
- */
-export function prepareInstallTarget(runDir) {
-  const venv = path.join(runDir, 'bare-venv');
-  const wheels = path.join(runDir, 'wheels');
-  const done = Promise.all([
-    run(PYTHON, ['-m', 'venv', venv]),
-    run(PYTHON, ['-m', 'pip', 'wheel', '--quiet', '--disable-pip-version-check', '-w', wheels, ROOT]),
-  ]).then(() => ({ python: path.join(venv, 'bin', 'python') }));
-  done.catch(() => {}); // awaited (and reported) by the step that needs it
-  return { wheels, done };
 }
