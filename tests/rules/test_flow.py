@@ -67,3 +67,135 @@ def test_an_internal_error_comes_back_as_data(monkeypatch):
 )
 def test_ordinary_files_do_not_crash(text):
     assert not analyze(text, "env.py").crashed
+
+
+def messages(analysis, code):
+    return [f.message for f in analysis.findings if f.code == code]
+
+
+def test_a_shared_connection_is_not_the_engine_built_on_the_other_branch(tmp_path):
+    # `connectable = config.attributes.get("connection")`; `if connectable is None:` builds an
+    # engine; the else branch configures with the connection it was handed: no ENV010.
+    assert check("shared_connection_valid", tmp_path)[1] == []
+
+
+def test_the_engine_reaching_configure_on_one_path_is_reported_with_its_condition(tmp_path):
+    analysis, rows = check("engine_on_one_path", tmp_path)
+    assert rows == [("ENV010", 44, "connectable")]
+    [message] = messages(analysis, "ENV010")
+    assert message.startswith(
+        "'connection' must be a Connection, not an Engine when connectable is None: Alembic raises"
+    )
+
+
+def test_isinstance_splits_async_and_sync_paths(tmp_path):
+    # `if isinstance(connectable, AsyncEngine): asyncio.run(...) else: with connectable.begin()`:
+    # the else branch holds the caller's sync connection: no ENV005, no ENV004.
+    assert check("isinstance_split_valid", tmp_path)[1] == []
+
+
+def test_an_async_engine_on_one_path_reaches_a_sync_with(tmp_path):
+    analysis, rows = check("async_engine_on_one_path", tmp_path)
+    assert rows == [
+        ("ENV005", 43, "connectable.begin()"),
+        ("ENV004", 44, "do_run_migrations(connection)"),
+    ]
+    assert messages(analysis, "ENV005") == [
+        "'connectable.begin()' must be used with 'async with' when connectable is None "
+        "('AsyncEngine' object does not support the context manager protocol)."
+    ]
+
+
+def test_a_url_rebound_in_a_branch_is_still_a_url(tmp_path):
+    # db_url = make_url(...); if ...: db_url = db_url.set(...); str(db_url).replace("%", "%%")
+    analysis, rows = check("url_set_in_branch", tmp_path)
+    assert rows == [("ENV014", 38, "str(db_url)")]
+    [finding] = [f for f in analysis.findings if f.code == "ENV014"]
+    [edit] = finding.fixes[0].edits
+    assert edit.new_text == "db_url.render_as_string(hide_password=False)"
+
+
+def test_possible_bindings_give_every_path_with_its_condition(tmp_path):
+    analysis, _ = check("engine_on_one_path", tmp_path)
+    facts = analysis.facts
+    [configure] = [c for c in facts.configures if c.call.node.lineno == 44]
+    name = configure.keyword("connection")
+    reaches = configure.call.scope.possible_bindings(name)
+    rows = [
+        (
+            r.binding.kind.value if r.binding else None,
+            analysis.source.slice(analysis.source.node_range(r.node)).split("(")[0],
+            r.condition_text(analysis.source),
+        )
+        for r in reaches
+    ]
+    assert rows == [
+        ("Engine", "engine_from_config", "connectable is None"),
+        (None, "config.attributes.get", "not (connectable is None)"),
+    ]
+
+
+def kinds_at_last_use(text: str, name: str):
+    """(kind, condition) of each binding reaching the last read of `name` in `text`."""
+    import ast as _ast
+
+    analysis = analyze(text, "env.py", rules=())
+    facts = analysis.facts
+    reads = [
+        n
+        for n in _ast.walk(facts.tree)
+        if isinstance(n, _ast.Name) and n.id == name and isinstance(n.ctx, _ast.Load)
+    ]
+    last = max(reads, key=lambda n: (n.lineno, n.col_offset))
+    scope = next(s for s in facts.scopes if s.reaching is facts.module.reaching)
+    return [
+        (r.binding.kind.value if r.binding else None, r.condition_text(analysis.source))
+        + (() if r.none is None else (r.none,))
+        for r in scope.possible_bindings(last)
+    ]
+
+
+HEADER = "from sqlalchemy import create_engine\nfrom sqlalchemy.ext.asyncio import AsyncEngine\n"
+
+
+def test_an_early_return_removes_the_path_that_returned():
+    text = HEADER + (
+        "def f(c):\n    if c is None:\n        return\n    use(c)\n"
+        "def g(c):\n    if c is None:\n        c = create_engine('sqlite://')\n    use(c)\n"
+    )
+    assert kinds_at_last_use(text.split("def g")[0], "c") == [(None, "not (c is None)", False)]
+    assert kinds_at_last_use(text, "c") == [
+        ("Engine", "c is None", False),
+        (None, "not (c is None)", False),
+    ]
+
+
+def test_is_not_none_truthiness_and_isinstance_narrow_the_body():
+    # Inside the branch the narrowed binding is the only path: no condition, but known not None.
+    base = HEADER + "e = maybe()\n"
+    assert kinds_at_last_use(base + "if e is not None:\n    use(e)\n", "e") == [(None, "", False)]
+    assert kinds_at_last_use(base + "if e is None:\n    use(e)\n", "e") == [(None, "", True)]
+    assert kinds_at_last_use(base + "if e:\n    use(e)\n", "e") == [(None, "", False)]
+    assert kinds_at_last_use(base + "if not e:\n    use(e)\n", "e") == [(None, "")]
+    text = HEADER + "e = pick()\nif not isinstance(e, AsyncEngine):\n    pass\nelse:\n    use(e)\n"
+    assert kinds_at_last_use(text, "e") == [("AsyncEngine", "", False)]
+    text = HEADER + "e = create_engine(u)\nif isinstance(e, AsyncEngine):\n    use(e)\n"
+    assert kinds_at_last_use(text, "e") == [("Engine", "", False)]  # contradiction: unchanged
+
+
+def test_a_loop_body_may_not_run_and_a_handler_may_start_before_the_assignment():
+    text = HEADER + "e = None\nfor i in range(3):\n    e = create_engine('sqlite://')\nuse(e)\n"
+    assert kinds_at_last_use(text, "e") == [(None, "", True), ("Engine", "", False)]
+    text = (
+        HEADER
+        + "e = None\ntry:\n    e = create_engine('sqlite://')\nexcept Exception:\n    pass\nuse(e)\n"
+    )
+    assert kinds_at_last_use(text, "e") == [(None, "", True), ("Engine", "", False)]
+
+
+def test_a_function_sees_module_names_bound_below_it():
+    text = (
+        HEADER
+        + "def run():\n    with engine.connect() as c:\n        use(c)\n\nengine = create_engine(URL)\nrun()\n"
+    )
+    assert kinds_at_last_use(text, "c") == [("Connection", "", False)]

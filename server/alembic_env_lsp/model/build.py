@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from typing import cast
 
 from ..text import SourceText
 from . import names as N
@@ -16,15 +17,18 @@ from .facts import (
     Assignment,
     Binding,
     CallFact,
+    Condition,
     ConfigureFact,
     Dispatch,
     EngineFact,
     EnvFacts,
     ImportFact,
     Kind,
+    Reach,
     Scope,
     WithFact,
 )
+from .flow import State, join, narrow, none_of, terminates
 from .urls import UrlResolver
 
 
@@ -34,7 +38,7 @@ class _Ctx:
     stmt: ast.stmt | None
     withs: tuple[WithFact, ...]
     branches: tuple[tuple[ast.If, bool], ...]
-    in_try: tuple[ast.Try, ...]
+    in_try: tuple[ast.stmt, ...]
 
 
 def build_facts(tree: ast.Module, source: SourceText, project=None) -> EnvFacts:
@@ -61,7 +65,14 @@ class _Builder:
         self.tree = tree
         self.source = source
         self.project = project
-        self.module = Scope("<module>", tree, False, None)
+        # id(ast.Name) -> the bindings reaching that read; shared by every scope of the file
+        self.reaching: dict[int, tuple[Reach, ...]] = {}
+        self.module = Scope("<module>", tree, False, None, reaching=self.reaching)
+        # The reaching bindings at the point the walk has got to, per scope being walked.
+        self._state: dict[Scope, State] = {self.module: {}}
+        # Function bodies run when called, after the module body has bound its names: they
+        # are walked after it, so a function sees module names bound below it, as at run time.
+        self._deferred: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, Scope]] = []
         self.scopes = [self.module]
         self.calls: list[CallFact] = []
         self.withs: list[WithFact] = []
@@ -81,6 +92,16 @@ class _Builder:
     def build(self) -> EnvFacts:
         ctx = _Ctx(self.module, None, (), (), ())
         self._body(self.tree.body, ctx)
+        while self._deferred:
+            node, fn = self._deferred.pop(0)
+            self._body(node.body, _Ctx(fn, None, (), (), ()))
+        # Deferred bodies were walked out of order: rules read calls in source order.
+        self.calls.sort(key=_position)
+        self.withs.sort(key=lambda w: _position_of(w.node))
+        self.engines.sort(key=lambda e: _position(e.call))
+        self.scopes.sort(key=lambda s: (0, 0) if s.is_module else _position_of(s.node))
+        for scope in self.scopes:
+            scope.calls.sort(key=_position)
         configures = [
             ConfigureFact(
                 c, "online" if c.keyword("connection") is not None or c.node.args else "offline"
@@ -126,6 +147,9 @@ class _Builder:
         scope = ctx.scope
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             self._import(stmt, scope)
+            for alias in stmt.names:
+                if alias.name != "*":
+                    self._bind_unknown(scope, alias.asname or alias.name.split(".")[0], stmt)
             self.imports.append(
                 ImportFact(
                     stmt,
@@ -143,10 +167,12 @@ class _Builder:
             for deco in stmt.decorator_list:
                 self._expr(deco, ctx, stmt)
             self._function(stmt, ctx)
+            self._bind_unknown(scope, stmt.name, stmt)
         elif isinstance(stmt, ast.ClassDef):
             for node in stmt.bases + stmt.decorator_list:
                 self._expr(node, ctx, stmt)
             self._body(stmt.body, ctx)
+            self._bind_unknown(scope, stmt.name, stmt)
         elif isinstance(stmt, (ast.With, ast.AsyncWith)):
             withs = ctx.withs
             for item in stmt.items:
@@ -156,32 +182,56 @@ class _Builder:
                 withs = withs + (fact,)
                 if isinstance(item.optional_vars, ast.Name):
                     self._bind_with_target(item, fact, scope)
+                elif item.optional_vars is not None:
+                    self._bind_targets(item.optional_vars, item, scope)
             self._body(stmt.body, _Ctx(scope, stmt, withs, ctx.branches, ctx.in_try))
         elif isinstance(stmt, ast.If):
             self._expr(stmt.test, ctx, stmt)
             self._note_dispatch(stmt, scope)
-            self._body(
-                stmt.body, _Ctx(scope, stmt, ctx.withs, ctx.branches + ((stmt, True),), ctx.in_try)
-            )
-            self._body(
-                stmt.orelse,
-                _Ctx(scope, stmt, ctx.withs, ctx.branches + ((stmt, False),), ctx.in_try),
-            )
-        elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+            pre = self._state[scope]
+            sides: list[tuple[State, Condition | None]] = []
+            for holds, body in ((True, stmt.body), (False, stmt.orelse)):
+                self._state[scope] = dict(narrow(pre, stmt.test, holds))
+                branches = ctx.branches + ((stmt, holds),)
+                self._body(body, _Ctx(scope, stmt, ctx.withs, branches, ctx.in_try))
+                if not terminates(body):
+                    sides.append((self._state[scope], Condition(stmt.test, holds)))
+            self._state[scope] = join(pre, sides)
+        elif isinstance(stmt, (ast.Try, *_TRY_STAR)):
+            pre = self._state[scope]
+            self._state[scope] = dict(pre)
             inner = _Ctx(scope, stmt, ctx.withs, ctx.branches, ctx.in_try + (stmt,))
-            self._body(stmt.body, inner)
-            for handler in stmt.handlers:
+            self._body(stmt.body, inner)  # type: ignore[attr-defined]
+            after_body = self._state[scope]
+            # A handler may start anywhere in the body: from either state.
+            failed = join(pre, [(pre, None), (after_body, None)])
+            ends: list[tuple[State, Condition | None]] = []
+            for handler in stmt.handlers:  # type: ignore[attr-defined]
+                self._state[scope] = dict(failed)
                 if handler.type is not None:
                     self._expr(handler.type, ctx, handler)
+                if handler.name:
+                    self._bind_unknown(scope, handler.name, handler)
                 self._body(handler.body, ctx)
-            self._body(stmt.orelse, ctx)
-            self._body(stmt.finalbody, ctx)
+                if not terminates(handler.body):
+                    ends.append((self._state[scope], None))
+            self._state[scope] = dict(after_body)
+            self._body(stmt.orelse, ctx)  # type: ignore[attr-defined]
+            if not terminates(stmt.body):  # type: ignore[attr-defined]
+                ends.append((self._state[scope], None))
+            self._state[scope] = join(pre, ends) if ends else dict(failed)
+            self._body(stmt.finalbody, ctx)  # type: ignore[attr-defined]
         elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
+            pre = self._state[scope]
+            self._state[scope] = dict(pre)
             if isinstance(stmt, ast.While):
                 self._expr(stmt.test, ctx, stmt)
             else:
                 self._expr(stmt.iter, ctx, stmt)
+                self._bind_targets(stmt.target, stmt, scope)
             self._body(stmt.body, ctx)
+            # The body may run zero or more times.
+            self._state[scope] = join(pre, [(pre, None), (self._state[scope], None)])
             self._body(stmt.orelse, ctx)
         elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             value = stmt.value
@@ -189,17 +239,31 @@ class _Builder:
                 self._expr(value, ctx, stmt)
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             for target in targets:
-                if not isinstance(stmt, ast.AugAssign):
-                    self._assign(target, value, stmt, scope)
+                if isinstance(stmt, ast.AugAssign):
+                    self._expr(target, ctx, stmt)  # reads it first
+                    self._bind_targets(target, stmt, scope)
+                    continue
+                self._assign(target, value, stmt, scope)
                 self._expr(target, ctx, stmt)
         elif isinstance(stmt, ast.Return):
             if stmt.value is not None:
                 scope.returns.append(stmt.value)
                 self._expr(stmt.value, ctx, stmt)
-        elif type(stmt).__name__ == "Match":
-            self._expr(stmt.subject, ctx, stmt)
-            for case in stmt.cases:
+        elif isinstance(stmt, _MATCH):
+            self._expr(stmt.subject, ctx, stmt)  # type: ignore[attr-defined]
+            pre = self._state[scope]
+            ends = [(pre, None)]
+            for case in stmt.cases:  # type: ignore[attr-defined]
+                self._state[scope] = dict(pre)
                 self._body(case.body, ctx)
+                ends.append((self._state[scope], None))
+            self._state[scope] = join(pre, ends)
+        elif isinstance(stmt, ast.Delete):
+            for target in stmt.targets:
+                if isinstance(target, ast.Name):
+                    self._state[scope].pop(target.id, None)
+                else:
+                    self._expr(target, ctx, stmt)
         else:
             for child in ast.iter_child_nodes(stmt):
                 if isinstance(child, ast.expr):
@@ -237,19 +301,27 @@ class _Builder:
             ctx.scope,
             params=list(args.posonlyargs) + list(args.args),
             has_varargs=args.vararg is not None,
+            reaching=self.reaching,
         )
         ctx.scope.functions[node.name] = fn
         self.scopes.append(fn)
-        for param in fn.params + list(args.kwonlyargs):
-            annotation = param.annotation
-            label = _annotation_name(annotation)
+        state: State = {}
+        for param in fn.params + list(args.kwonlyargs) + [args.vararg, args.kwarg]:
+            if param is None:
+                continue
+            label = _annotation_name(param.annotation)
+            binding = None
             if label == "AsyncConnection":
-                fn.kinds[param.arg] = Binding(Kind.ASYNC_CONNECTION, param)
+                binding = Binding(Kind.ASYNC_CONNECTION, param)
             elif label == "Connection":
-                fn.kinds[param.arg] = Binding(Kind.CONNECTION, param)
+                binding = Binding(Kind.CONNECTION, param)
+            if binding is not None:
+                fn.kinds[param.arg] = binding
+            state[param.arg] = (Reach(binding, None, param),)
+        self._state[fn] = state
         for default in args.defaults + [d for d in args.kw_defaults if d is not None]:
             self._expr(default, ctx, node)
-        self._body(node.body, _Ctx(fn, None, (), (), ()))
+        self._deferred.append((node, fn))
 
     def _assign(
         self, target: ast.expr, value: ast.expr | None, stmt: ast.stmt, scope: Scope
@@ -267,54 +339,76 @@ class _Builder:
             scope.assignments.setdefault(key, []).append(Assignment(key, value, stmt))
             return
         if not isinstance(target, ast.Name):
+            self._bind_targets(target, stmt, scope)
             return
         name = target.id
-        scope.assignments.setdefault(name, []).append(Assignment(name, value, stmt))
+        assignment = Assignment(name, value, stmt)
+        scope.assignments.setdefault(name, []).append(assignment)
+        # What the value holds is read before the name is rebound (`url = url.set(...)`).
+        binding = self._binding_of(name, value, scope)
         scope.kinds.pop(name, None)
         scope.aliases.pop(name, None)
-        qname = qualified_name(value, scope)
-        if qname == N.CONFIG:
-            scope.aliases[name] = N.CONFIG
-            self.config_names.add(name)
-            scope.kinds[name] = Binding(Kind.CONFIG, value)
-            return
+        if binding is not None:
+            scope.kinds[name] = binding
+            if binding.kind is Kind.CONFIG:
+                scope.aliases[name] = N.CONFIG
+                self.config_names.add(name)
+        self._state[scope][name] = (Reach(binding, assignment, value, (), none_of(value, binding)),)
+
+    def _binding_of(self, name: str, value: ast.expr, scope: Scope) -> Binding | None:
+        if qualified_name(value, scope) == N.CONFIG:
+            return Binding(Kind.CONFIG, value)
         inner = value.value if isinstance(value, ast.Await) else value
         if isinstance(inner, ast.Call):
             engine = self._engine_by_node.get(id(inner))
             if engine is not None:
                 engine.var = name
                 kind = Kind.ASYNC_ENGINE if engine.is_async else Kind.ENGINE
-                scope.kinds[name] = Binding(kind, inner, engine)
-                return
+                return Binding(kind, inner, engine)
             call_q = qualified_name(inner.func, scope)
             if call_q in N.URL_BUILDERS or (
                 isinstance(inner.func, ast.Attribute)
                 and inner.func.attr in ("set", "create")
                 and self._is_url(inner.func.value, scope)
             ):
-                scope.kinds[name] = Binding(Kind.URL, inner)
-            elif call_q and call_q.startswith(N.CONFIG + ".get_section"):
-                scope.kinds[name] = Binding(Kind.SECTION, inner)
-            elif isinstance(inner.func, ast.Attribute) and inner.func.attr == "connect":
+                return Binding(Kind.URL, inner)
+            if call_q and call_q.startswith(N.CONFIG + ".get_section"):
+                return Binding(Kind.SECTION, inner)
+            if isinstance(inner.func, ast.Attribute) and inner.func.attr == "connect":
                 base = self._kind_of_expr(inner.func.value, scope)
                 if base is not None and base.kind in (Kind.ENGINE, Kind.ASYNC_ENGINE):
                     is_async = base.kind is Kind.ASYNC_ENGINE or isinstance(value, ast.Await)
-                    scope.kinds[name] = Binding(
-                        Kind.ASYNC_CONNECTION if is_async else Kind.CONNECTION, inner, base.engine
-                    )
+                    kind = Kind.ASYNC_CONNECTION if is_async else Kind.CONNECTION
+                    return Binding(kind, inner, base.engine)
         elif isinstance(inner, ast.Attribute) and inner.attr == "url":
             base = self._kind_of_expr(inner.value, scope)
             if base is not None and base.kind in (Kind.ENGINE, Kind.ASYNC_ENGINE):
-                scope.kinds[name] = Binding(Kind.URL, inner, base.engine)
+                return Binding(Kind.URL, inner, base.engine)
         elif isinstance(inner, ast.Name):
-            alias = scope.lookup_kind(inner.id)
-            if alias is not None:
-                scope.kinds[name] = alias
+            return self._kind_of_expr(inner, scope)
+        return None
+
+    def _bind_unknown(self, scope: Scope, name: str, node: ast.AST) -> None:
+        scope.kinds.pop(name, None)
+        self._state[scope][name] = (Reach(None, None, node, (), False),)
+
+    def _bind_targets(self, target: ast.expr, node: ast.AST, scope: Scope) -> None:
+        """Names bound by unpacking, `for`, `+=`, `with ... as (a, b)`: of unknown kind."""
+        for child in ast.walk(target):
+            if isinstance(child, ast.Name):
+                scope.kinds.pop(child.id, None)
+                self._state[scope][child.id] = (Reach(None, None, node),)
 
     def _bind_with_target(self, item: ast.withitem, fact: WithFact, scope: Scope) -> None:
         name = item.optional_vars.id  # type: ignore[union-attr]
         expr = item.context_expr
+        binding = self._with_binding(expr, fact, scope)
         scope.kinds.pop(name, None)
+        if binding is not None:
+            scope.kinds[name] = binding
+        self._state[scope][name] = (Reach(binding, None, item, (), none_of(None, binding)),)
+
+    def _with_binding(self, expr: ast.expr, fact: WithFact, scope: Scope) -> Binding | None:
         if (
             isinstance(expr, ast.Call)
             and isinstance(expr.func, ast.Attribute)
@@ -326,16 +420,31 @@ class _Builder:
         ):
             base = self._kind_of_expr(expr.func.value, scope)
             if fact.is_async:
-                scope.kinds[name] = Binding(
-                    Kind.ASYNC_CONNECTION, expr, base.engine if base else None
-                )
-            elif base is not None and base.kind in (Kind.ENGINE, Kind.ASYNC_ENGINE):
+                return Binding(Kind.ASYNC_CONNECTION, expr, base.engine if base else None)
+            if base is not None and base.kind in (Kind.ENGINE, Kind.ASYNC_ENGINE):
                 kind = Kind.ASYNC_CONNECTION if base.kind is Kind.ASYNC_ENGINE else Kind.CONNECTION
-                scope.kinds[name] = Binding(kind, expr, base.engine)
+                return Binding(kind, expr, base.engine)
+        return None
+
+    def _reaches(self, name: str, scope: Scope) -> tuple[Reach, ...] | None:
+        """The bindings of `name` that reach the walk's current point (None: bound nowhere)."""
+        current: Scope | None = scope
+        while current is not None:
+            state = self._state.get(current)
+            if state is not None and name in state:
+                return state[name]
+            current = current.parent
+        return None
 
     def _kind_of_expr(self, expr: ast.expr, scope: Scope) -> Binding | None:
         if isinstance(expr, ast.Name):
-            return scope.lookup_kind(expr.id)
+            reaches = self._reaches(expr.id, scope)
+            if reaches is None:
+                return scope.lookup_kind(expr.id)
+            for reach in reversed(reaches):
+                if reach.binding is not None:
+                    return reach.binding
+            return None
         if isinstance(expr, ast.Call):
             engine = self._engine_by_node.get(id(expr))
             if engine is not None:
@@ -384,8 +493,11 @@ class _Builder:
                     ctx.scope,
                     params=list(node.args.posonlyargs) + list(node.args.args),
                     has_varargs=node.args.vararg is not None,
+                    reaching=self.reaching,
                 )
                 self.scopes.append(fn)
+                params = fn.params + list(node.args.kwonlyargs)
+                self._state[fn] = {p.arg: (Reach(None, None, p),) for p in params}
                 stack.append((node.body, node, _Ctx(fn, ctx.stmt, (), (), ())))
             elif isinstance(node, (ast.Attribute, ast.Name)):
                 if isinstance(node, ast.Attribute) or isinstance(node.ctx, ast.Load):
@@ -396,6 +508,17 @@ class _Builder:
                     stack.append((node.value, node, ctx))
                 elif isinstance(node.ctx, ast.Load):
                     self.loaded_names.add(node.id)
+                    reaches = self._reaches(node.id, ctx.scope)
+                    if reaches is not None:
+                        self.reaching[id(node)] = reaches
+            elif isinstance(node, ast.NamedExpr):
+                # the value is read before the name is bound
+                self._expr(node.value, ctx, node)
+                if isinstance(node.target, ast.Name):
+                    value = node.value
+                    binding = self._binding_of(node.target.id, value, ctx.scope)
+                    reach = Reach(binding, None, value, (), none_of(value, binding))
+                    self._state[ctx.scope][node.target.id] = (reach,)
             elif isinstance(node, ast.Subscript):
                 if (
                     isinstance(node.slice, ast.Constant)
@@ -417,7 +540,7 @@ class _Builder:
                 receiver = func.value.id
         elif isinstance(func, ast.Name) and qname is None:
             attr = None
-        stmt = ctx.stmt if ctx.stmt is not None else parent
+        stmt = ctx.stmt if ctx.stmt is not None else cast(ast.stmt, parent)
         call = CallFact(
             node,
             qname,
@@ -554,6 +677,18 @@ class _Builder:
             if isinstance(arg, ast.Name) and arg.id in self.module.functions:
                 targets.add(arg.id)
         return targets
+
+
+_TRY_STAR: tuple[type, ...] = (ast.TryStar,) if hasattr(ast, "TryStar") else ()
+_MATCH: tuple[type, ...] = (ast.Match,) if hasattr(ast, "Match") else ()
+
+
+def _position_of(node: ast.AST | None) -> tuple[int, int]:
+    return (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+
+
+def _position(call: CallFact) -> tuple[int, int]:
+    return _position_of(call.node)
 
 
 def _is_type_checking(test: ast.expr) -> bool:

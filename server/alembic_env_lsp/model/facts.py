@@ -47,6 +47,9 @@ class Scope:
     calls: list[CallFact] = field(default_factory=list)
     returns: list[ast.expr] = field(default_factory=list)
     functions: dict[str, Scope] = field(default_factory=dict)
+    # The bindings that reach each name read, by id() of its ast.Name (shared by all scopes
+    # of a file; filled by build.py).
+    reaching: dict[int, tuple[Reach, ...]] = field(default_factory=dict, repr=False)
 
     @property
     def is_module(self) -> bool:
@@ -68,6 +71,21 @@ class Scope:
             if name in scope.assignments or any(p.arg == name for p in scope.params):
                 return None  # a local that holds something we cannot type
             scope = scope.parent
+        return None
+
+    def possible_bindings(self, node: ast.Name) -> tuple[Reach, ...]:
+        """Every binding that may reach this read of a name, with the conditions of its path."""
+        return self.reaching.get(id(node), ())
+
+    def kind_at(self, node: ast.Name) -> Binding | None:
+        """What the name holds at this read: the kind some path gives it (the last in source
+        order when paths disagree), None when no path gives it a kind we know."""
+        reaches = self.reaching.get(id(node))
+        if reaches is None:
+            return self.lookup_kind(node.id)  # a node the walk did not see (synthetic)
+        for reach in reversed(reaches):
+            if reach.binding is not None:
+                return reach.binding
         return None
 
     def lookup_function(self, name: str) -> Scope | None:
@@ -109,6 +127,33 @@ class Binding:
     engine: EngineFact | None = None
 
 
+@dataclass(frozen=True, eq=False)
+class Condition:
+    """An `if` test on the path from a binding to a use, and whether it held."""
+
+    test: ast.expr
+    holds: bool
+
+    def text(self, source: SourceText) -> str:
+        text = source.slice(source.node_range(self.test))
+        return text if self.holds else f"not ({text})"
+
+
+@dataclass(frozen=True, eq=False)
+class Reach:
+    """One binding of a name that reaches a use: what it holds on that path and why."""
+
+    binding: Binding | None  # None: a value of a kind we do not know (a parameter, a call)
+    assignment: Assignment | None  # the `name = value` that bound it (None: with, for, import...)
+    node: ast.AST  # where it was bound or narrowed (value, with item, isinstance() test)
+    conditions: tuple[Condition, ...] = ()  # outermost first
+    none: bool | None = None  # True / False when a test or the value proves it is / is not None
+
+    def condition_text(self, source: SourceText) -> str:
+        """ "connectable is None and not (x)" ("" on every path)."""
+        return " and ".join(c.text(source) for c in self.conditions)
+
+
 @dataclass(eq=False)
 class WithFact:
     node: ast.With | ast.AsyncWith
@@ -130,7 +175,7 @@ class CallFact:
     branches: tuple[
         tuple[ast.If, bool], ...
     ]  # enclosing ifs, and whether we are in the body (True) or else
-    in_try: tuple[ast.Try, ...]
+    in_try: tuple[ast.stmt, ...]  # enclosing try statements (Try, TryStar)
 
     @property
     def awaited(self) -> bool:

@@ -8,7 +8,8 @@ It never guesses: what it cannot see is UNKNOWN, carrying the names seen on the 
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from . import names as N
 from .facts import CallFact, Confidence, Kind, Scope, UrlValue
@@ -203,15 +204,15 @@ class UrlResolver:
                 base = self.evaluate(func.value, scope, line, depth + 1)
                 for kw in call.keywords:
                     if kw.arg == "drivername":
-                        driver = _constant_str(kw.value)
-                        if driver is None:
+                        new_driver = _constant_str(kw.value)
+                        if new_driver is None:
                             return unknown("URL.set(drivername=...)", base.names)
                         rest = (
                             base.text.split("://", 1)[1] if base.text and "://" in base.text else ""
                         )
                         confidence = max(base.confidence, Confidence.LITERAL)
                         return _with(
-                            base, text=f"{driver}://{rest}", confidence=confidence, literal=None
+                            base, text=f"{new_driver}://{rest}", confidence=confidence, literal=None
                         )
                 return base
             if func.attr in _PASS_THROUGH_METHODS:
@@ -356,21 +357,8 @@ class UrlResolver:
         return _with(value, names=value.names + (name,))
 
 
-def _with(value: UrlValue, **changes) -> UrlValue:
-    fields = dict(
-        text=value.text,
-        confidence=value.confidence,
-        origin=value.origin,
-        literal=value.literal,
-        ini_value=value.ini_value,
-        ini_path=value.ini_path,
-        names=value.names,
-        replaced=value.replaced,
-        ini_key=value.ini_key,
-        alternatives=value.alternatives,
-    )
-    fields.update(changes)
-    return UrlValue(**fields)
+def _with(value: UrlValue, **changes: Any) -> UrlValue:
+    return replace(value, **changes)
 
 
 def _constant_str(node: ast.AST | None) -> str | None:

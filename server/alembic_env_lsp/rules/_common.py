@@ -46,3 +46,18 @@ def call_on_expr(ctx, expr: ast.expr, method: str) -> str:
     if isinstance(expr, (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant)):
         return f"{text}.{method}"
     return f"({text}).{method}"
+
+
+def path_note(ctx, name: ast.expr, scope) -> str:
+    """ " when connectable is None" when the kind `scope.kind_at(name)` gives holds only on
+    the path through that test; "" when it holds on every path."""
+    if not isinstance(name, ast.Name):
+        return ""
+    binding = scope.kind_at(name)
+    reaches = scope.possible_bindings(name)
+    if binding is None or len(reaches) < 2:
+        return ""
+    for reach in reaches:
+        if reach.binding is binding and reach.conditions:
+            return f" when {reach.condition_text(ctx.source)}"
+    return ""

@@ -62,7 +62,8 @@ def _unawaited_async_method(call: CallFact) -> bool:
         return True  # only asyncio objects have run_sync
     if call.receiver is None:
         return False
-    binding = call.scope.lookup_kind(call.receiver)
+    receiver = call.node.func.value  # type: ignore[attr-defined]
+    binding = call.scope.kind_at(receiver)
     return binding is not None and binding.kind in _KNOWN_ASYNC
 
 

@@ -21,7 +21,7 @@ def _is_async_connection(ctx: RuleContext, expr, scope, targets: set[str]) -> bo
         return False
     if scope.name in targets and any(p.arg == expr.id for p in scope.params[:1]):
         return False  # run_sync passes a sync Connection, whatever the annotation says
-    binding = scope.lookup_kind(expr.id)
+    binding = scope.kind_at(expr)
     return binding is not None and binding.kind is Kind.ASYNC_CONNECTION
 
 

@@ -5,6 +5,7 @@ from ..fixes.rewrites import repair_fix
 from ..model.facts import Kind
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from ..text import Position, Range, TextEdit
+from ._common import path_note
 
 
 def check(ctx: RuleContext) -> None:
@@ -48,12 +49,13 @@ def check(ctx: RuleContext) -> None:
                 method == "begin" and kind is Kind.ASYNC_CONNECTION
             ):
                 owner = "AsyncEngine" if kind is Kind.ASYNC_ENGINE else "AsyncConnection"
+                when = path_note(ctx, expr.func.value, with_.scope)
                 fixes = []
                 if with_.scope.is_async and len(with_.node.items) == 1:
                     fixes.append(_toggle(ctx, with_.node, to_async=True))
                 ctx.report(
-                    f"'{_text(ctx, expr)}' must be used with 'async with' ('{owner}' object does not support the "
-                    f"context manager protocol).",
+                    f"'{_text(ctx, expr)}' must be used with 'async with'{when} ('{owner}' object does "
+                    f"not support the context manager protocol).",
                     expr,
                     fixes=fixes,
                 )
@@ -62,7 +64,7 @@ def check(ctx: RuleContext) -> None:
 def _receiver_kind(expr: ast.Call, scope) -> Kind | None:
     receiver = expr.func.value  # type: ignore[union-attr]
     if isinstance(receiver, ast.Name):
-        binding = scope.lookup_kind(receiver.id)
+        binding = scope.kind_at(receiver)
         return binding.kind if binding else None
     return None
 

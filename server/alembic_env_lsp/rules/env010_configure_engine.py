@@ -2,6 +2,7 @@ import ast
 
 from ..model.facts import Kind
 from ..rule import Docs, Example, Rule, RuleContext, Severity
+from ._common import path_note
 
 
 def check(ctx: RuleContext) -> None:
@@ -12,15 +13,16 @@ def check(ctx: RuleContext) -> None:
             continue
         kind = None
         if isinstance(value, ast.Name):
-            binding = configure.call.scope.lookup_kind(value.id)
+            binding = configure.call.scope.kind_at(value)
             kind = binding.kind if binding else None
         elif isinstance(value, ast.Call) and id(value) in engine_calls:
             kind = Kind.ENGINE
         if kind not in (Kind.ENGINE, Kind.ASYNC_ENGINE):
             continue
         text = ctx.source.slice(ctx.range(value))
+        when = path_note(ctx, value, configure.call.scope)
         ctx.report(
-            f"'connection' must be a Connection, not an {kind.value}: Alembic raises \"'connection' argument to "
+            f"'connection' must be a Connection, not an {kind.value}{when}: Alembic raises \"'connection' argument to "
             f'configure() is expected to be a sqlalchemy.engine.Connection instance, got Engine(...)". '
             f"Use 'with {text}.connect() as connection:'.",
             value,

@@ -21,10 +21,10 @@ _SINKS = (
 
 def is_sqlalchemy_url(expr: ast.expr, scope) -> bool:
     if isinstance(expr, ast.Name):
-        binding = scope.lookup_kind(expr.id)
+        binding = scope.kind_at(expr)
         return binding is not None and binding.kind is Kind.URL
     if isinstance(expr, ast.Attribute) and expr.attr == "url" and isinstance(expr.value, ast.Name):
-        binding = scope.lookup_kind(expr.value.id)
+        binding = scope.kind_at(expr.value)
         return binding is not None and binding.kind in (Kind.ENGINE, Kind.ASYNC_ENGINE)
     if isinstance(expr, ast.Call):
         if qualified_name(expr.func, scope) in N.URL_BUILDERS:
@@ -35,13 +35,14 @@ def is_sqlalchemy_url(expr: ast.expr, scope) -> bool:
 
 
 def check(ctx: RuleContext) -> None:
+    by_func = {id(c.node.func): c for c in ctx.facts.calls}
     for call in ctx.facts.calls:
         node = call.node
         if not (isinstance(node.func, ast.Name) and node.func.id == "str" and call.qname is None):
             continue
         if len(node.args) != 1 or not is_sqlalchemy_url(node.args[0], call.scope):
             continue
-        if not _flows_into_sink(call):
+        if not _flows_into_sink(call, by_func):
             continue
         receiver = text_of(ctx, node.args[0])
         new = f"{receiver}.render_as_string(hide_password=False)"
@@ -63,8 +64,11 @@ def check(ctx: RuleContext) -> None:
         )
 
 
-def _flows_into_sink(call) -> bool:
+def _flows_into_sink(call, by_func, depth: int = 0) -> bool:
     parent = call.parent
+    if isinstance(parent, ast.Attribute) and parent.attr == "replace" and depth < 4:
+        outer = by_func.get(id(parent))  # str(url).replace("%", "%%") is still the URL
+        return outer is not None and _flows_into_sink(outer, by_func, depth + 1)
     if isinstance(parent, ast.Call):
         return qualified_name(parent.func, call.scope) in _SINKS
     if isinstance(parent, ast.keyword):

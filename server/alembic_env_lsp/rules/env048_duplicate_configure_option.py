@@ -63,7 +63,7 @@ def _known_keys(
         return set(), ""
     if isinstance(expr, ast.Dict):
         keys = {k for k in (constant_str(key) for key in expr.keys if key is not None) if k}
-        for key, value in zip(expr.keys, expr.values):
+        for key, value in zip(expr.keys, expr.values, strict=True):
             if key is None:
                 keys |= _known_keys(ctx, value, scope, line, depth + 1)[0]
         return keys, "dict"

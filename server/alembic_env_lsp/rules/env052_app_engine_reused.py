@@ -40,7 +40,7 @@ def _app_engine(ctx: RuleContext, target: ast.expr, scope: Scope) -> tuple[str, 
         return f"'{ctx.source.slice(ctx.range(target))}'", ""
     if not isinstance(target, ast.Name):
         return None
-    binding = scope.lookup_kind(target.id)
+    binding = scope.kind_at(target)
     if binding is not None and binding.kind is Kind.ASYNC_ENGINE:
         return None  # built in env.py: ENV050 checks its pool
     name = target.id

@@ -26,7 +26,12 @@ def check(ctx: RuleContext) -> None:
         names = [n.upper() for n in url.names]
         if engine.is_async:
             sync_name = next(
-                (n for n, u in zip(url.names, names) if "SYNC" in u and "ASYNC" not in u), None
+                (
+                    n
+                    for n, u in zip(url.names, names, strict=True)
+                    if "SYNC" in u and "ASYNC" not in u
+                ),
+                None,
             )
             if sync_name:
                 ctx.report(
@@ -41,7 +46,9 @@ def check(ctx: RuleContext) -> None:
                     engine.url_node,
                 )
         else:
-            async_name = next((n for n, u in zip(url.names, names) if "ASYNC" in u), None)
+            async_name = next(
+                (n for n, u in zip(url.names, names, strict=True) if "ASYNC" in u), None
+            )
             if async_name:
                 ctx.report(
                     f"'{async_name}' looks like the async URL, but it is passed to a sync engine.",

@@ -1,0 +1,173 @@
+"""Reaching bindings for one scope, per path: the state the builder carries through a body.
+
+A state maps each name to the bindings (`Reach`) that may hold at this point. An `if` forks
+the state, narrows each side by its test (`is None`, `is not None`, truthiness, `isinstance`),
+and joins the sides that fall through (a side ending in return/raise does not). This is a
+lightweight reaching-definitions: one pass, no fixpoint over loops (a loop body joins the state
+before it), which is what env.py's straight-line code needs.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import replace
+
+from .facts import Binding, Condition, Kind, Reach
+
+State = dict[str, tuple[Reach, ...]]
+
+# More paths than this for one name is a generated file: keep the latest bindings.
+_MAX_REACHES = 12
+
+_CLASS_KINDS = {
+    "AsyncEngine": Kind.ASYNC_ENGINE,
+    "Engine": Kind.ENGINE,
+    "Connection": Kind.CONNECTION,
+    "AsyncConnection": Kind.ASYNC_CONNECTION,
+}
+
+
+def none_of(value: ast.expr | None, binding: Binding | None) -> bool | None:
+    """Whether a freshly bound value is None (True), is not (False) or may be (None)."""
+    if isinstance(value, ast.Constant):
+        return value.value is None
+    if binding is not None or isinstance(
+        value, (ast.JoinedStr, ast.Dict, ast.List, ast.Tuple, ast.Set, ast.Lambda)
+    ):
+        return False
+    return None
+
+
+def terminates(body: list[ast.stmt]) -> bool:
+    """The block never falls through to the statement after it."""
+    if not body:
+        return False
+    last = body[-1]
+    if isinstance(last, (ast.Return, ast.Raise, ast.Continue, ast.Break)):
+        return True
+    if isinstance(last, ast.If):
+        return terminates(last.body) and terminates(last.orelse)
+    return False
+
+
+def join(pre: State, sides: list[tuple[State, Condition | None]]) -> State:
+    """The state after a fork. A binding that is not the one from before the fork carries
+    the condition of the side it came through."""
+    if not sides:
+        return dict(pre)
+    names: dict[str, None] = {}
+    for state, _ in sides:
+        names.update(dict.fromkeys(state))
+    joined: State = {}
+    for name in names:
+        before = {id(r) for r in pre.get(name, ())}
+        seen: set[int] = set()
+        out: list[Reach] = []
+        for state, condition in sides:
+            for reach in state.get(name, ()):
+                if id(reach) in before or condition is None:
+                    if id(reach) not in seen:
+                        seen.add(id(reach))
+                        out.append(reach)
+                    continue
+                out.append(replace(reach, conditions=(condition, *reach.conditions)))
+        joined[name] = tuple(out[-_MAX_REACHES:])
+    return joined
+
+
+def narrow(state: State, test: ast.expr, holds: bool) -> State:
+    """The state on the side of `if test:` where the test evaluated to `holds`."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return narrow(state, test.operand, not holds)
+    if isinstance(test, ast.BoolOp):
+        # `a and b` holding: both held; `a or b` failing: both failed. Otherwise: nothing known.
+        if isinstance(test.op, ast.And) == holds:
+            for value in test.values:
+                state = narrow(state, value, holds)
+        return state
+    if isinstance(test, ast.NamedExpr):
+        return narrow(state, test.target, holds)
+    if isinstance(test, ast.Name):
+        return _update(state, test.id, _not_none) if holds else state
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        return _narrow_none(state, test, holds)
+    if (
+        isinstance(test, ast.Call)
+        and isinstance(test.func, ast.Name)
+        and test.func.id == "isinstance"
+        and len(test.args) == 2
+        and isinstance(test.args[0], ast.Name)
+    ):
+        return _narrow_isinstance(state, test, holds)
+    return state
+
+
+def _narrow_none(state: State, test: ast.Compare, holds: bool) -> State:
+    op, left, right = test.ops[0], test.left, test.comparators[0]
+    if _is_none(left):
+        left, right = right, left
+    if not (isinstance(left, ast.Name) and _is_none(right)):
+        return state
+    if isinstance(op, (ast.Is, ast.Eq)):
+        is_none = holds
+    elif isinstance(op, (ast.IsNot, ast.NotEq)):
+        is_none = not holds
+    else:
+        return state
+    return _update(state, left.id, _none if is_none else _not_none)
+
+
+def _narrow_isinstance(state: State, test: ast.Call, holds: bool) -> State:
+    classes = test.args[1].elts if isinstance(test.args[1], ast.Tuple) else [test.args[1]]
+    labels = [_class_label(c) for c in classes]
+    kinds = {_CLASS_KINDS[label] for label in labels if label in _CLASS_KINDS}
+    only = next(iter(kinds)) if len(kinds) == 1 and len(labels) == 1 else None
+    name = test.args[0].id  # type: ignore[attr-defined]
+
+    def keep(reach: Reach) -> Reach | None:
+        kind = reach.binding.kind if reach.binding is not None else None
+        if holds:
+            if kind is not None:
+                return reach if kind in kinds else None
+            if only is not None:
+                return replace(reach, binding=Binding(only, test), node=test, none=False)
+            return replace(reach, none=False)
+        return None if kind is not None and kind in kinds else reach
+
+    return _update(state, name, keep)
+
+
+def _update(state: State, name: str, keep) -> State:
+    reaches = state.get(name)
+    if not reaches:
+        return state
+    kept = tuple(r for r in (keep(reach) for reach in reaches) if r is not None)
+    if not kept:
+        return state  # the test contradicts everything we know: know nothing new
+    narrowed = dict(state)
+    narrowed[name] = kept
+    return narrowed
+
+
+def _none(reach: Reach) -> Reach | None:
+    if reach.none is False:
+        return None
+    return reach if reach.none is True else replace(reach, none=True)
+
+
+def _not_none(reach: Reach) -> Reach | None:
+    if reach.none is True:
+        return None
+    return reach if reach.none is False else replace(reach, none=False)
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def _class_label(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
