@@ -808,3 +808,91 @@ def test_no_dispose_no_pool_keeps_the_warning(tmp_path):
     assert [f.severity.label for f in env050] == ["warning"]
     md = hover(analysis, "async_engine_from_config(", after="async def").markdown
     assert "no `await dispose()` here: the default pool keeps connections that outlive" in md
+
+
+def test_a_url_set_on_two_branches_gets_a_verdict_per_path():
+    analysis = fixture("url_by_branch")
+    for needle in ("engine_from_config(", "connectable ="):
+        md = hover(analysis, needle, after="def run_migrations_online").markdown
+        assert "The URL depends on the path (2 values):" in md
+        assert (
+            '  - when DB_KIND == "postgres": `postgresql+asyncpg://app:***@db/app` (set at line 13)'
+            " — ✗ Fails at the first connection: `asyncpg` is async-only" in md
+        )
+        assert (
+            '  - when not (DB_KIND == "postgres"): `sqlite:///local.db` (set at line 15) — ✓ Works: '
+            "a sync engine loads `SQLiteDialect_pysqlite`." in md
+        )
+        # both branches override it: the ini value is never the one used
+        assert "sqlite:///app.db" not in md
+        assert "s3cret" not in md
+        # no unhedged verdict: each ✓/✗ follows its condition on the same line
+        for line in md.splitlines():
+            if "✓ Works" in line or "✗ Fails" in line:
+                assert line.startswith("  - when "), line
+    md = hover(analysis, '"postgresql+asyncpg').markdown
+    assert (
+        "Read by `engine_from_config` (line 19, a sync Engine) when this value is the one used: "
+        "✗ Fails at the first connection" in md
+    )
+
+
+def test_the_url_story_follows_env_helper_unquote_and_replace():
+    analysis = fixture("url_story")
+    md = hover(analysis, "database_url)", nth=1).markdown  # set_main_option(..., database_url)
+    assert md.startswith("**URL** `database_url`")
+    steps = md[md.index("How it is built, in order:") : md.index("It may take")]
+    order = [
+        "environment variable `DATABASE_URL` when it is set",
+        'calls the helper `get_postgres_dsn` (line 17) with `driver` = `"asyncpg"`',
+        "`settings.db_user`, an attribute of `app.config.settings`",
+        "line 22: `unquote()` decodes `%` escapes",
+        "line 22: `.replace('+psycopg2', '+asyncpg')` (changes the driver)",
+    ]
+    positions = [steps.index(step) for step in order]
+    assert positions == sorted(positions)
+    assert (
+        "- when DATABASE_URL is set: known only at run time (environment variable DATABASE_URL)"
+        in md
+    )
+    assert (
+        "`async_engine_from_config` (line 39): its driver cannot be checked before run time" in md
+    )
+    assert "- when DATABASE_URL is not set: `postgresql+asyncpg://…@…/app` (built at line 18)" in md
+    assert (
+        "`async_engine_from_config` (line 39): ✓ Works: the async engine loads `PGDialect_asyncpg`."
+        in md
+    )
+    assert "offline `context.configure(url=...)` (line 27): no driver is loaded" in md
+    assert "s3cret" not in md
+
+
+@pytest.mark.parametrize("name", ["url_story", "url_by_branch"])
+def test_no_url_position_is_empty(name):
+    """Every identifier on a line that builds or passes the URL answers a hover."""
+    import ast as _ast
+    import re as _re
+
+    analysis = fixture(name)
+    facts = analysis.facts
+    lines: set[int] = set()
+    for engine in facts.engines:
+        if engine.url_node is not None:
+            lines.update(range(engine.url_node.lineno, engine.url_node.end_lineno + 1))
+    for call in facts.calls_named("alembic.context.config.set_main_option"):
+        lines.add(call.node.lineno)
+    for node in _ast.walk(facts.tree):  # the assignments and helpers the URL is built from
+        if isinstance(node, _ast.Assign | _ast.Return) and _re.search(
+            r"(?i)url|dsn", analysis.source.line(node.lineno - 1)
+        ):
+            lines.add(node.lineno)
+    assert len(lines) >= 3
+    empty = []
+    for line in sorted(lines):
+        text = analysis.source.line(line - 1)
+        for match in _re.finditer(r"[A-Za-z_][A-Za-z0-9_]*", text):
+            if match.group() in ("if", "else", "or", "return", "f", "prefix"):
+                continue
+            if hover_at(analysis, Position(line - 1, match.start())) is None:
+                empty.append((line, match.group()))
+    assert empty == []

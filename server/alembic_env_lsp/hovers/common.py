@@ -53,8 +53,12 @@ class Here:
     def rng(self, node: ast.AST) -> Range:
         return self.source.node_range(node)
 
-    def line_of(self, node: ast.AST) -> int:
-        return self.source.from_utf8(node.lineno, node.col_offset).line + 1
+    def line_of(self, node: ast.AST | None) -> int:
+        """1-based line of a node (0 for a node without a position)."""
+        lineno = getattr(node, "lineno", None)
+        if lineno is None:
+            return 0
+        return self.source.from_utf8(lineno, getattr(node, "col_offset", 0)).line + 1
 
     def snippet(self, node: ast.AST, limit: int = MAX_SNIPPET) -> str:
         return shorten(self.source.slice(self.rng(node)), limit)

@@ -27,7 +27,6 @@ from .common import (
 from .locate import attr_range, chain_at, def_name_range, scope_at
 from .objects import (
     connection_origin,
-    engine_mode,
     engine_summary,
     engine_variable_hover,
     function_hover,
@@ -36,7 +35,8 @@ from .objects import (
 )
 from .symbol_facts import configure_keyword_facts, option_facts, symbol_text
 from .texts import CONFIGURE_KEYWORDS, FACTORY_KEYWORDS
-from .url import driver_verdict, shown_url, url_lines
+from .url import driver_verdict, engine_mode, shown_url, url_lines
+from .url_story import url_consumers, url_expression, url_story
 
 if TYPE_CHECKING:
     from ..engine import Analysis
@@ -92,13 +92,27 @@ def _symbol_hover(analysis: Analysis, facts: EnvFacts, pos: Position) -> tuple[s
         return _keyword_hover(here, node)
     if isinstance(node, ast.alias):
         return _import_hover(here, node)
+    found = None
     if isinstance(node, ast.Attribute):
-        return _attribute_hover(here, node)
-    if isinstance(node, ast.Name):
-        return _name_hover(here, node)
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return _string_hover(here, node)
-    return None
+        found = _attribute_hover(here, node)
+    elif isinstance(node, ast.Name):
+        found = _name_hover(here, node)
+    elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+        found = _string_hover(here, node)
+    return found if found is not None else _url_story_hover(here)
+
+
+def _url_story_hover(here: Here) -> tuple[str, Range] | None:
+    """Any other expression that bears a URL: its story (sources, steps, values, verdicts)."""
+    expr = url_expression(here)
+    if expr is None:
+        return None
+    text = url_story(here, expr)
+    if text is None:
+        return None
+    node = here.node
+    rng = attr_range(here.source, node) if isinstance(node, ast.Attribute) else here.rng(node)
+    return text, rng
 
 
 def _attribute_hover(here: Here, node: ast.Attribute) -> tuple[str, Range] | None:
@@ -212,9 +226,7 @@ def _keyword_hover(here: Here, node: ast.keyword) -> tuple[str, Range] | None:
         "async_engine_from_config",
         "create_async_engine",
     ):
-        doc = FACTORY_KEYWORDS.get(node.arg)
-        if doc is None:
-            doc = "Passed on to the engine (or its pool or dialect)."
+        doc = FACTORY_KEYWORDS.get(node.arg, "Passed on to the engine (or its pool or dialect).")
         title = f"**`{node.arg}=`** · `{key}()`"
         value = here.snippet(node.value)
         lines = [f"Here: `{node.arg}={value}`" if value else ""]
@@ -231,6 +243,8 @@ def _keyword_hover(here: Here, node: ast.keyword) -> tuple[str, Range] | None:
 
 def _string_hover(here: Here, node: ast.Constant) -> tuple[str, Range] | None:
     value = node.value
+    if not isinstance(value, str):
+        return None
     parent = here.parent
     rng = here.rng(node)
     if drivers.split_scheme(value) is not None:
@@ -247,7 +261,7 @@ def _string_hover(here: Here, node: ast.Constant) -> tuple[str, Range] | None:
 
 
 def _url_literal_hover(here: Here, node: ast.Constant) -> str:
-    text = node.value
+    text = str(node.value)
     lines = url_lines(text)
     for engine in here.facts.engines:
         if engine.url.literal is node:
@@ -255,6 +269,16 @@ def _url_literal_hover(here: Here, node: ast.Constant) -> str:
             verdict = driver_verdict(drivers.driver_info(text), engine_mode(engine))
             if verdict:
                 lines.append(verdict)
+    engines, _ = url_consumers(here, node)
+    for engine in engines:
+        if engine.url.literal is node:
+            continue
+        verdict = driver_verdict(drivers.driver_info(text), engine_mode(engine))
+        kind = "an AsyncEngine" if engine.is_async else "a sync Engine"
+        lines.append(
+            f"Read by `{engine.factory}` (line {here.line_of(engine.call.node)}, {kind}) when this "
+            "value is the one used" + (f": {verdict}" if verdict else ".")
+        )
     for configure in here.facts.configures:
         url = configure.keyword("url")
         if url is node:

@@ -20,9 +20,8 @@ from .common import (
     finding_sections,
     shorten,
 )
-from .objects import engine_mode
 from .texts import LOGGING_HEADERS
-from .url import driver_verdict, shown_url, url_lines
+from .url import driver_verdict, engine_mode, shown_url, url_lines
 
 if TYPE_CHECKING:
     from ..engine import Analysis

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import ast
 
+from .. import drivers
 from ..model.build import qualified_name
 from ..model.facts import CallFact, Confidence, EngineFact, EnvFacts, Kind, Scope
 from ..rules.env050_async_engine_without_nullpool import awaited_dispose
-from .common import Here, compose, path_words
+from .common import Here, compose, path_words, shorten
 from .texts import SYMBOLS
-from .url import shown_url, url_lines, url_origin_words
+from .url import driver_verdict, engine_mode, shown_url, url_lines, url_origin_words
+from .url_paths import Candidate, engine_candidates
 
 
 def engine_summary(here: Here, engine: EngineFact) -> str:
@@ -29,7 +31,11 @@ def engine_lines(here: Here, engine: EngineFact) -> list[str]:
         first += f", assigned to `{engine.var}`"
     lines = [first + f"; {path_words(here.facts.path_of(engine.call))}."]
     url = engine.url
-    if url.text and url.scheme:
+    paths = engine_candidates(here, engine)
+    if paths:
+        nested = "".join("\n  - " + _path_line(engine, c) for c in paths)
+        lines.append(f"The URL depends on the path ({len(paths)} values):{nested}")
+    elif url.text and url.scheme:
         text = f"URL `{shown_url(url.text)}` from {url.origin}"
         if url.confidence is Confidence.DEFAULT:
             text += " — only a default; the real value at run time may differ"
@@ -46,6 +52,18 @@ def engine_lines(here: Here, engine: EngineFact) -> list[str]:
     return lines
 
 
+def _path_line(engine: EngineFact, candidate: Candidate) -> str:
+    when = f"when {shorten(candidate.when, 80)}" if candidate.when else "possibly"
+    if not (candidate.text and "://" in candidate.text):
+        return (
+            f"  {when}: known only at run time ({candidate.origin}); its driver cannot be checked."
+        )
+    info = drivers.driver_info(candidate.text)
+    verdict = driver_verdict(info, engine_mode(engine)) if info is not None else None
+    shown = f"`{shown_url(candidate.text)}` ({candidate.origin})"
+    return f"{when}: {shown}" + (f" — {verdict}" if verdict else ".")
+
+
 def pool_lifetime(here: Here, engine: EngineFact) -> str:
     """What happens to the pooled connections of an async engine without `poolclass`."""
     disposed = awaited_dispose(engine)
@@ -58,12 +76,6 @@ def pool_lifetime(here: Here, engine: EngineFact) -> str:
         f"No `poolclass`: `await {engine.var}.dispose()` (line {line}) closes the pool; only an exception "
         "raised before that line leaves a connection open past the event loop."
     )
-
-
-def engine_mode(engine: EngineFact) -> str:
-    if engine.wrapped is not None:
-        return "wrap"
-    return "async" if engine.is_async else "sync"
 
 
 def engine_variable_hover(here: Here, name: str, engine: EngineFact) -> str:

@@ -307,8 +307,7 @@ def _facts_target_metadata(here: Here, call: CallFact | None, node: ast.AST) -> 
     uses = [
         here.line_of(c.call.node)
         for c in here.facts.configures
-        if isinstance(c.keyword("target_metadata"), ast.Name)
-        and c.keyword("target_metadata").id == "target_metadata"
+        if _is_name(c.keyword("target_metadata"), "target_metadata")
     ]
     if uses:
         lines.append(
@@ -337,8 +336,7 @@ def _facts_begin_transaction(here: Here, call: CallFact | None, node: ast.AST) -
         )
         text = f"Line {here.line_of(c.node)}: used with {how}; {path_words(here.facts.path_of(c))}"
         per_migration = any(
-            isinstance(conf.keyword("transaction_per_migration"), ast.Constant)
-            and conf.keyword("transaction_per_migration").value is True
+            _is_true(conf.keyword("transaction_per_migration"))
             for conf in here.facts.configures
             if conf.call.scope is c.scope
         )
@@ -540,3 +538,11 @@ FACTS = {
     "context.run_migrations": _facts_run_migrations,
     "context.is_offline_mode": _facts_is_offline_mode,
 }
+
+
+def _is_name(node: ast.AST | None, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
+
+
+def _is_true(node: ast.AST | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True

@@ -9,7 +9,7 @@ import ast
 from .. import drivers
 from ..model import names as N
 from ..model.build import qualified_name
-from ..model.facts import EnvFacts, Scope, UrlValue
+from ..model.facts import EngineFact, EnvFacts, Scope, UrlValue
 from ..redact import redact_url
 from .common import const_str, main_section, shorten
 
@@ -189,9 +189,16 @@ def offline_url(
                 return None  # overridden in env.py
             ini = getattr(project, "ini", None)
             found = ini.get(main_section(project), key) if ini is not None else None
-            if found is not None and found.value:
+            if ini is not None and found is not None and found.value:
                 return (
                     found.value,
                     f"{ini.path.name} [{found.section}] {key}, line {found.line + 1}",
                 )
     return None
+
+
+def engine_mode(engine: EngineFact) -> str:
+    """How the engine loads its dialect: "sync", "async", or "wrap" (`AsyncEngine(sync factory)`)."""
+    if engine.wrapped is not None:
+        return "wrap"
+    return "async" if engine.is_async else "sync"
