@@ -39,12 +39,10 @@ engine.analyze = analyze
 
 
 def _wrap_session() -> None:
-    try:
-        from alembic_env_lsp.lsp import session as session_mod
-    except ImportError:
-        return
-    Session = session_mod.Session
-    did_change, pull = Session.did_change, Session.pull
+    from alembic_env_lsp.lsp.requests import diagnostic
+    from alembic_env_lsp.lsp.session import Session
+
+    did_change, pull = Session.did_change, diagnostic.pull
 
     def traced_change(self, uri, version, changes):
         print(
@@ -52,10 +50,10 @@ def _wrap_session() -> None:
         )
         return did_change(self, uri, version, changes)
 
-    async def traced_pull(self, uri, previous):
+    async def traced_pull(session, uri, previous):
         t = time.perf_counter()
         try:
-            return await pull(self, uri, previous)
+            return await pull(session, uri, previous)
         finally:
             print(
                 f"pull {(t - T0) * 1000:.1f} {(time.perf_counter() - t) * 1000:.2f}",
@@ -63,7 +61,8 @@ def _wrap_session() -> None:
                 flush=True,
             )
 
-    Session.did_change, Session.pull = traced_change, traced_pull
+    Session.did_change = traced_change  # type: ignore[method-assign]
+    diagnostic.pull = traced_pull  # the server looks it up on each request
 
 
 _wrap_session()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..settings import Settings, SettingsError, parse_settings
@@ -97,9 +98,61 @@ class SettingsStore:
     def __init__(self) -> None:
         self.initial: EditorSettings = DEFAULT
         self.global_: EditorSettings | None = None
-        self._folders: dict[
-            str, EditorSettings | None
-        ] = {}  # folder path -> settings (None: not known)
+        self._folders: dict[str, EditorSettings | None] = {}  # folder -> settings (None: unknown)
+        self._folder_uris: dict[str, str] = {}  # folder -> the URI the editor names it by
+
+    # --- what the editor sends, at each step of the protocol; each returns the problems to show
+
+    def initialize(self, init_options: Any, folders: list[tuple[str, str]]) -> list[str]:
+        """`initializationOptions.settings` and the workspace folders as (uri, path)."""
+        raw = init_options.get("settings") if isinstance(init_options, Mapping) else None
+        self.set_initial(parse_editor_settings(raw, where="initializationOptions.settings"))
+        self.set_workspace_folders(folders)
+        return list(self.initial.problems)
+
+    def set_workspace_folders(self, folders: list[tuple[str, str]]) -> None:
+        self.set_folders([path for _, path in folders])
+        self._folder_uris = {_norm(path): uri for uri, path in folders}
+
+    def configuration_request(self) -> tuple[list[tuple[str, str | None]], list[str]]:
+        """What to ask `workspace/configuration` for (our section globally, then per folder),
+        and the folders the answers after the first belong to."""
+        folders = self.folders()
+        items: list[tuple[str, str | None]] = [(SECTION, None)]
+        for folder in folders:
+            items.append((SECTION, self._folder_uris.get(folder) or Path(folder).as_uri()))
+        return items, folders
+
+    def apply_configuration(self, values: list[Any], folders: list[str]) -> tuple[bool, list[str]]:
+        """Store the answers to `configuration_request()`: (anything changed, problems)."""
+        if not values:
+            return False, []
+        before = self._snapshot()
+        self.set_global(parse_editor_settings(values[0], where="alembicEnv settings"))
+        # a client may answer fewer items than asked: the folders left keep what they had
+        for folder, value in zip(folders, values[1:], strict=False):
+            where = f"alembicEnv settings of {folder}"
+            self.set_folder(folder, parse_editor_settings(value, where=where))
+        return self._changes(before)
+
+    def apply_pushed(self, raw: Any) -> tuple[bool, list[str]]:
+        """A `didChangeConfiguration` that carries the settings (clients without `configuration`)."""
+        parsed = parse_editor_settings(raw, where="alembicEnv settings")
+        if parsed is None:
+            return False, []
+        before = self._snapshot()
+        self.set_global(parsed)
+        return self._changes(before)
+
+    def _snapshot(self) -> tuple:
+        return self.for_path(None), tuple(self.for_path(f) for f in self.folders())
+
+    def _changes(self, before: tuple) -> tuple[bool, list[str]]:
+        after = self._snapshot()
+        problems = [p for settings in [after[0], *after[1]] for p in settings.problems]
+        return after != before, problems
+
+    # --- the store
 
     def set_initial(self, settings: EditorSettings | None) -> None:
         self.initial = settings or DEFAULT

@@ -36,7 +36,8 @@ LEVELS = {
 
 
 class Lines(Protocol):
-    line_count: int
+    @property
+    def line_count(self) -> int: ...
 
     def line(self, index: int) -> str: ...
 
@@ -144,7 +145,7 @@ def content_changes(
     params: t.DidChangeTextDocumentParams,
 ) -> list[tuple[tuple[int, int] | None, tuple[int, int] | None, str]]:
     """(start, end, text) per change, positions as (line, client-unit column); None = whole text."""
-    out = []
+    out: list[tuple[tuple[int, int] | None, tuple[int, int] | None, str]] = []
     for change in params.content_changes:
         rng = getattr(change, "range", None)
         if rng is None:
@@ -196,6 +197,11 @@ def diagnostic(
 def same_diagnostic(d: t.Diagnostic) -> tuple:
     r = d.range
     return (r.start.line, r.start.character, r.end.line, r.end.character, d.code, d.message)
+
+
+def identity(d: t.Diagnostic) -> tuple:
+    """What makes two diagnostics look the same to the user (severity included)."""
+    return same_diagnostic(d) + (int(d.severity or 0),)
 
 
 def diagnostic_data(d: t.Diagnostic) -> Any:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from urllib.parse import unquote, urlparse
 
 # What a document is to this server; decided by its name and a cheap look at its text.
@@ -90,6 +90,7 @@ class Document:
         self.language_id = language_id or ""
         self.version = version
         self.kind = OTHER
+        self._starts: list[int] = [0]  # offset of each line start found so far
         self._set_text(text)
 
     # --- text ---
@@ -213,7 +214,7 @@ class Documents:
                 return doc
         return None
 
-    def __iter__(self) -> Iterable[Document]:
+    def __iter__(self) -> Iterator[Document]:
         return iter(list(self._by_uri.values()))
 
     def __len__(self) -> int:

@@ -165,8 +165,7 @@ def _analyse_env(inp: EnvInput, projects, codec: convert.Codec) -> EnvResult:
         settings = inp.editor.rules
         result.problems.append(str(error))
 
-    extra = {"workspace": inp.code} if inp.code is not None and _takes_workspace(analyze) else {}
-    analysis = analyze(text, inp.path, project=context, settings=settings, **extra)
+    analysis = analyze(text, inp.path, project=context, settings=settings, workspace=inp.code)
     result.analysis = analysis
     result.source = source = analysis.source
     result.internal_errors = list(analysis.internal_errors)
@@ -174,9 +173,14 @@ def _analyse_env(inp: EnvInput, projects, codec: convert.Codec) -> EnvResult:
     ini_lines: dict[str, SourceText] = {}
 
     def lines_of(path: str) -> SourceText:
+        """The text a finding outside env.py (alembic.ini, pyproject.toml) was located in."""
         key = path_key(path)
         if key not in ini_lines:
-            ini_lines[key] = SourceText(projects.ini(Path(path)).text)
+            if path.endswith(".ini"):  # as the project read it (the editor's text if open)
+                text = projects.ini(Path(path)).text
+            else:
+                text = read_text(path)[0] or ""
+            ini_lines[key] = SourceText(text)
         return ini_lines[key]
 
     def uri_of(path: str) -> str:
@@ -216,18 +220,6 @@ def _analyse_env(inp: EnvInput, projects, codec: convert.Codec) -> EnvResult:
             )
             _add_ini_item(result, finding.path, IniItem(finding, index, None, diagnostic))
     return result
-
-
-_TAKES_WORKSPACE: dict[int, bool] = {}
-
-
-def _takes_workspace(analyze) -> bool:
-    key = id(analyze)
-    if key not in _TAKES_WORKSPACE:
-        import inspect
-
-        _TAKES_WORKSPACE[key] = "workspace" in inspect.signature(analyze).parameters
-    return _TAKES_WORKSPACE[key]
 
 
 def _add_ini_item(result: EnvResult, path: str, item: IniItem) -> None:

@@ -1,4 +1,5 @@
-"""The pygls layer: register handlers, convert their parameters, delegate to the session.
+"""The pygls layer: register handlers, convert their parameters, delegate to the session
+(document notifications) or to a request module (requests/: one per request).
 
 Start with `alembic-env-lsp serve` (or `python -m alembic_env_lsp.lsp`); `--tcp HOST:PORT`
 listens on a socket instead of stdio, for debugging. Nothing heavy is imported at startup:
@@ -25,6 +26,7 @@ from ..redact import redact_text
 from . import convert
 from .config import SECTION
 from .documents import uri_to_path
+from .requests import code_action, code_lens, commands, diagnostic, hover
 from .session import Session
 
 NAME = "alembic-env-lsp"
@@ -125,10 +127,7 @@ def _warm_up(session: Session) -> None:
 
         # what the first hover, code action and code lens need, so none pays for an import
         for name in ("hovers", "explain", "docs", "workspace"):
-            try:
-                importlib.import_module(f"..{name}", __package__)
-            except ImportError:
-                pass
+            importlib.import_module(f"..{name}", __package__)
         drivers.warm_up()
         # Everything imported so far lives for the whole session: keep it out of the cycle
         # collector's full passes, which otherwise scan it after every few analyses.
@@ -173,10 +172,11 @@ def _guarded(default):
 
     def wrap(handler):
         async def run(ls: EnvServer, params):
-            if ls.session is None:
+            session = ls.session
+            if session is None:
                 return default
             try:
-                return await handler(ls, params)
+                return await handler(session, params)
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -235,7 +235,7 @@ def create_server() -> EnvServer:
         session = ls.session
         if session is None or not session.features.configuration:
             return
-        items, folders = session.configuration_request()
+        items, folders = session.settings.configuration_request()
         try:
             values = await ls.workspace_configuration_async(convert.configuration_request(items))
         except Exception as error:
@@ -301,19 +301,19 @@ def create_server() -> EnvServer:
 
     @server.feature(t.TEXT_DOCUMENT_DIAGNOSTIC, convert.diagnostic_options())
     @_guarded(None)
-    async def pull_diagnostics(ls: EnvServer, params: t.DocumentDiagnosticParams):
-        return await ls.session.pull(params.text_document.uri, params.previous_result_id)
+    async def pull_diagnostics(session: Session, params: t.DocumentDiagnosticParams):
+        return await diagnostic.pull(session, params.text_document.uri, params.previous_result_id)
 
     @server.feature(t.TEXT_DOCUMENT_HOVER)
     @_guarded(None)
-    async def hover(ls: EnvServer, params: t.HoverParams):
-        return await ls.session.hover(params.text_document.uri, params.position)
+    async def on_hover(session: Session, params: t.HoverParams):
+        return await hover.hover(session, params.text_document.uri, params.position)
 
     @server.feature(t.TEXT_DOCUMENT_CODE_ACTION, convert.code_action_options())
     @_guarded([])
-    async def code_action(ls: EnvServer, params: t.CodeActionParams):
-        return await ls.session.code_actions(
-            params.text_document.uri, params.range, convert.only_kinds(params)
+    async def on_code_action(session: Session, params: t.CodeActionParams):
+        return await code_action.code_actions(
+            session, params.text_document.uri, params.range, convert.only_kinds(params)
         )
 
     @server.feature(t.CODE_ACTION_RESOLVE)
@@ -321,7 +321,7 @@ def create_server() -> EnvServer:
         if ls.session is None:
             return params
         try:
-            return await ls.session.resolve(params)
+            return await code_action.resolve(ls.session, params)
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -330,28 +330,28 @@ def create_server() -> EnvServer:
 
     @server.feature(t.TEXT_DOCUMENT_CODE_LENS)
     @_guarded([])
-    async def code_lens(ls: EnvServer, params: t.CodeLensParams):
-        return await ls.session.code_lens(params.text_document.uri)
+    async def on_code_lens(session: Session, params: t.CodeLensParams):
+        return await code_lens.code_lens(session, params.text_document.uri)
 
     @server.command(convert.EXPLAIN_COMMAND)
     async def explain(ls, *args):
         if ls.session is None:
             return {"markdown": "", "summary": ""}
-        return await ls.session.explain(args[0] if args else None)
+        return await commands.explain(ls.session, args[0] if args else None)
 
     @server.command(convert.CONVERT_COMMAND)
     async def convert_to_async(ls, *args):
         if ls.session is None:
             return {"applied": False, "reason": "the server is not initialized"}
-        return await ls.session.convert_to_async(
-            args[0] if args else None, args[1] if len(args) > 1 else None
+        return await commands.convert_to_async(
+            ls.session, args[0] if args else None, args[1] if len(args) > 1 else None
         )
 
     @server.command(convert.FIX_ALL_COMMAND)
     async def fix_all(ls, *args):
         if ls.session is None:
             return {"applied": False, "reason": "the server is not initialized"}
-        return await ls.session.fix_all(args[0] if args else None)
+        return await commands.fix_all(ls.session, args[0] if args else None)
 
     @server.feature(t.SHUTDOWN)
     def shutdown(ls: EnvServer, params: None) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -68,11 +67,8 @@ class Worker:
             error: BaseException | None = None
             try:
                 result = job()
-            except BaseException as exc:  # noqa: BLE001 - reported on the loop, never fatal here
+            except BaseException as exc:  # noqa: BLE001 - reported on the loop (with its traceback)
                 error = exc
-                error.__notes__ = [
-                    "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-                ]
             with self._cv:
                 self._running = None
             try:
