@@ -6,6 +6,7 @@ when a finding depends on the answer."""
 from __future__ import annotations
 
 from functools import cache, lru_cache
+from typing import Any
 
 
 @cache
@@ -98,20 +99,27 @@ def _dist_info_names() -> tuple[tuple[str, str], ...]:
             names = os.listdir(folder or ".")
         except OSError:
             continue
-        for name in names:
-            if name.endswith(".dist-info"):
-                stem = name[: -len(".dist-info")]
-                project, _, version = stem.rpartition("-")
-            elif name.endswith(".egg-info"):
-                parts = name[: -len(".egg-info")].split("-")
-                if len(parts) < 2:
-                    continue
-                project, version = parts[0], parts[1]
-            else:
-                continue
-            if project and version:
-                found.append((normalize_distribution(project), version))
+        found.extend(dist_info_entries(names))
     return tuple(found)
+
+
+def dist_info_entries(names) -> list[tuple[str, str]]:
+    """(normalised name, version) of the `.dist-info` / `.egg-info` entries among folder names."""
+    found: list[tuple[str, str]] = []
+    for name in names:
+        if name.endswith(".dist-info"):
+            stem = name[: -len(".dist-info")]
+            project, _, version = stem.rpartition("-")
+        elif name.endswith(".egg-info"):
+            parts = name[: -len(".egg-info")].split("-")
+            if len(parts) < 2:
+                continue
+            project, version = parts[0], parts[1]
+        else:
+            continue
+        if project and version:
+            found.append((normalize_distribution(project), version))
+    return found
 
 
 def version_tuple(version: str | None) -> tuple[int, ...]:
@@ -179,16 +187,23 @@ def _write_atomically(path, text: str) -> None:
 
 
 def _configure_options_from_source() -> frozenset[str] | None:
-    import ast
-    import re
-
     source = _alembic_source("runtime", "environment.py")
     if source is None:
         return _with_documented(configure_keywords())
+    options = configure_options_in(source)
+    return options if options is not None else _with_documented(configure_keywords())
+
+
+def configure_options_in(source: str) -> frozenset[str] | None:
+    """The options `EnvironmentContext.configure` takes, read from the text of an alembic's
+    `runtime/environment.py` (parameters + `:param name:` documented in its docstring)."""
+    import ast
+    import re
+
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
-        return _with_documented(configure_keywords())
+        return None
     for node in tree.body:
         if isinstance(node, ast.ClassDef) and node.name == "EnvironmentContext":
             for item in node.body:
@@ -200,7 +215,17 @@ def _configure_options_from_source() -> frozenset[str] | None:
                     doc = ast.get_docstring(item) or ""
                     names |= set(re.findall(r":param (\w+):", doc))
                     return frozenset(names)
-    return _with_documented(configure_keywords())
+    return None
+
+
+@lru_cache(maxsize=8)
+def configure_options_of_file(path: str, mtime_ns: int) -> frozenset[str] | None:
+    """`configure_options_in` for a file of the project's alembic (cached by path and mtime)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return configure_options_in(handle.read())
+    except OSError:
+        return None
 
 
 def _with_documented(names: frozenset[str] | None) -> frozenset[str] | None:
@@ -248,7 +273,8 @@ def offline_paramstyle(url_or_scheme: str) -> str | None:
         from sqlalchemy.engine import make_url
 
         scheme = url_or_scheme.split("://", 1)[0]
-        return make_url(f"{scheme}://").get_dialect().default_paramstyle
+        dialect: Any = make_url(f"{scheme}://").get_dialect()  # the class: no DBAPI loaded
+        return dialect.default_paramstyle
     except Exception:
         return None
 

@@ -17,22 +17,25 @@ import configparser
 import os
 import re
 import stat
+import sys
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .pyenv import PythonChoice, PythonEnvironment
 from .redact import password_span, redact_text
 from .text import Range
 
-try:  # Python 3.11+
+_toml: Any
+if sys.version_info >= (3, 11):
     import tomllib as _toml
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+else:  # pragma: no cover - Python 3.10
     try:
-        import tomli as _toml  # type: ignore[no-redef]
+        import tomli as _toml  # type: ignore[import-not-found, no-redef]
     except ModuleNotFoundError:
-        _toml = None  # type: ignore[assignment]
+        _toml = None
 
 MAIN_SECTION = "alembic"
 # Larger files are not configuration anyone writes by hand; refuse rather than stall.
@@ -262,7 +265,7 @@ class IniFile:
         found = self.get(section, "prepend_sys_path")
         if found is None or not found.value:
             return []
-        return [p for p in re.split(r"[\s,%s]+" % re.escape(os.pathsep), found.value) if p]
+        return [p for p in re.split(rf"[\s,{re.escape(os.pathsep)}]+", found.value) if p]
 
     def _line(self, index: int) -> str:
         lines = _universal_newlines(self.text).split("\n")
@@ -362,11 +365,19 @@ class ProjectContext:
     other_inis: list[IniFile]
     pyproject: PyProject | None
     main_section: str = MAIN_SECTION
+    # What the CLI (--python) or the editor said about the project's interpreter.
+    python_choice: PythonChoice | None = None
 
     def main_option(self, key: str) -> IniValue | None:
         if self.ini is None:
             return None
         return self.ini.get(self.main_section, key)
+
+    def python_environment(self) -> PythonEnvironment | None:
+        """The project's Python environment (pyenv.find_environment), or None."""
+        from .pyenv import find_environment
+
+        return find_environment(self)
 
 
 def resolve_script_location(
@@ -403,7 +414,8 @@ def resolve_script_location(
 class ProjectIndex:
     """Caches parsed ini/pyproject files by (path, mtime_ns, size); the language server keeps one per workspace."""
 
-    def __init__(self) -> None:
+    def __init__(self, python: PythonChoice | None = None) -> None:
+        self.python = python  # the --python flag / the editor's python setting
         self._lock = threading.RLock()
         self._files: dict[str, tuple[Any, Any]] = {}
         self._overlays: dict[str, str] = {}
@@ -484,13 +496,15 @@ class ProjectIndex:
                 if section is not None:
                     matches.append((ini, section))
         if not matches:
-            return ProjectContext(env_path, None, [], nearest_pyproject)
+            return ProjectContext(env_path, None, [], nearest_pyproject, python_choice=self.python)
         primary, section = matches[0]
         others: list[IniFile] = []
         for ini, _ in matches[1:]:
             if ini is not primary and all(ini is not o for o in others):
                 others.append(ini)
-        return ProjectContext(env_path, primary, others, nearest_pyproject, section)
+        return ProjectContext(
+            env_path, primary, others, nearest_pyproject, section, python_choice=self.python
+        )
 
 
 def _section_pointing_at(ini: IniFile, env_dir: str, pyproject: PyProject | None) -> str | None:

@@ -4,6 +4,8 @@
 select = ["ENV0"]            # codes or prefixes; default: every rule
 ignore = ["ENV042"]
 severity = { ENV030 = "info" }
+python = ".venv/bin/python"  # the project's interpreter or environment folder (pyenv.py);
+                             # relative to this pyproject.toml
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from .findings import Severity
 
-KNOWN_KEYS = ("select", "ignore", "severity")
+KNOWN_KEYS = ("select", "ignore", "severity", "python")
 
 
 class SettingsError(ValueError):
@@ -26,6 +28,7 @@ class Settings:
     select: tuple[str, ...] | None = None  # None: all rules
     ignore: tuple[str, ...] = ()
     severity: Mapping[str, Severity] = field(default_factory=dict)
+    python: str | None = None  # the project's interpreter (pyenv.py reads it where it applies)
 
     def enabled(self, code: str) -> bool:
         if self.select is not None and not any(code.startswith(p) for p in self.select):
@@ -44,6 +47,7 @@ class Settings:
             select=override.select if override.select is not None else self.select,
             ignore=override.ignore or self.ignore,
             severity={**self.severity, **override.severity},
+            python=override.python if override.python is not None else self.python,
         )
 
 
@@ -89,7 +93,15 @@ def parse_settings(raw: Mapping[str, Any] | None, *, where: str, known_codes=Non
             severity[code_u] = Severity.parse(level)
         except ValueError as error:
             raise SettingsError(f"{where}: severity of {code}: {error}") from None
-    return Settings(select=codes("select"), ignore=codes("ignore") or (), severity=severity)
+    python = raw.get("python")
+    if python is not None and not isinstance(python, str):
+        raise SettingsError(f'{where}: python must be a path like ".venv/bin/python"')
+    return Settings(
+        select=codes("select"),
+        ignore=codes("ignore") or (),
+        severity=severity,
+        python=(python.strip() or None) if isinstance(python, str) else None,
+    )
 
 
 # Keys the editor extension sends alongside the rule settings; not rule settings themselves.

@@ -1,6 +1,7 @@
 from ..findings import Fix
 from ..fixes.edits import add_keyword
 from ..knowledge import version_tuple
+from ..pyenv import judged_environment
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from . import _snippets as s
 from ._shared import online_configures
@@ -16,13 +17,16 @@ def check(ctx: RuleContext) -> None:
     ]
     if not configures:
         return
-    version = ctx.installed_version("alembic")
+    environment = judged_environment(ctx)
+    if environment is None:
+        return  # no project environment found: which alembic runs is unknown
+    version = environment.version("alembic")
     parsed = version_tuple(version)
     if not parsed or parsed[:2] >= DEFAULT_SINCE:
         return
     for configure in configures:
         ctx.report(
-            f"alembic {version} (installed here) does not compare column types by default: autogenerate misses "
+            f"alembic {version} ({environment.where}) does not compare column types by default: autogenerate misses "
             f"type changes. Pass compare_type=True (the default only from alembic 1.12).",
             configure.call.node.func,
             fixes=[
@@ -43,9 +47,9 @@ RULE = Rule(
     summary="The installed alembic is older than 1.12 and the online `configure()` does not pass `compare_type=True`.",
     docs=Docs(
         what=(
-            "Reads the installed alembic's version (package metadata of the environment the checker runs in) and, "
-            "below 1.12, reports online `context.configure()` calls without `compare_type`. The message names the "
-            "version seen."
+            "Reads the alembic version installed in the PROJECT's environment (found like ENV056 finds it; package "
+            "metadata only) and, below 1.12, reports online `context.configure()` calls without `compare_type`. The "
+            "message names the version and the environment. No project environment found: no finding."
         ),
         why=(
             "Before alembic 1.12 `compare_type` defaulted to False: `alembic revision --autogenerate` silently "
@@ -76,7 +80,7 @@ RULE = Rule(
         Example(s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS), environment=(("alembic", "1.12.0"),)),
         Example(
             s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS),
-            note="the alembic installed with the checker (1.20)",
+            note="no project environment found (the checker's own alembic is not the project's)",
         ),
         Example(
             s.env(

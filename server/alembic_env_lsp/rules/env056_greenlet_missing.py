@@ -1,4 +1,5 @@
 from ..knowledge import version_tuple
+from ..pyenv import judged_environment
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from . import _snippets as s
 
@@ -9,13 +10,16 @@ def check(ctx: RuleContext) -> None:
     imports = [i for i in ctx.facts.imports if not i.type_checking and _imports_asyncio(i)]
     if not imports:
         return
-    sqlalchemy = ctx.installed_version("sqlalchemy")
+    environment = judged_environment(ctx)
+    if environment is None:
+        return  # no project environment found: nothing to judge (the checker's own is not it)
+    sqlalchemy = environment.version("sqlalchemy")
     if not sqlalchemy or version_tuple(sqlalchemy)[:2] < (2, 1):
         return  # older releases installed greenlet by default on the common platforms
-    if ctx.installed_version("greenlet") is not None:
+    if environment.version("greenlet") is not None:
         return
     ctx.report(
-        f"SQLAlchemy {sqlalchemy} (installed here) no longer installs greenlet, and greenlet is not installed: "
+        f"SQLAlchemy {sqlalchemy} ({environment.where}) no longer installs greenlet, and greenlet is not installed: "
         f"importing sqlalchemy.ext.asyncio fails (\"The SQLAlchemy asyncio module requires that the Python 'greenlet' "
         f"library is installed\"). Install 'sqlalchemy[asyncio]'.",
         imports[0].stmt,
@@ -43,9 +47,12 @@ RULE = Rule(
     summary="env.py uses `sqlalchemy.ext.asyncio` but greenlet is not installed (SQLAlchemy 2.1 no longer pulls it in).",
     docs=Docs(
         what=(
-            "When env.py imports `sqlalchemy.ext.asyncio`, reads the installed SQLAlchemy and greenlet versions from "
-            "the package metadata of the environment the checker runs in (nothing is imported) and reports a "
-            "SQLAlchemy 2.1+ without greenlet, naming the version seen."
+            "When env.py imports `sqlalchemy.ext.asyncio`, reads the SQLAlchemy and greenlet versions installed in "
+            "the PROJECT's environment (`--python`, `python` in `[tool.alembic-env-lsp]`, the editor's interpreter, "
+            "`$VIRTUAL_ENV`, or a `.venv`/`venv` beside alembic.ini or pyproject.toml) from its package metadata "
+            "(nothing is imported or run) and reports a SQLAlchemy 2.1+ without greenlet, naming the version and "
+            "the environment. No project environment found: no finding (the checker's own environment, e.g. "
+            "pre-commit's, says nothing about the project's)."
         ),
         why=(
             "SQLAlchemy 2.1 lists greenlet only under the `asyncio` extra, where 2.0 installed it by default on the "
@@ -62,13 +69,18 @@ RULE = Rule(
             s.env(s.ASYNC_ONLINE, imports=s.ASYNC_IMPORTS),
             environment=_NO_GREENLET,
             span="from sqlalchemy.ext.asyncio import async_engine_from_config",
-            message="SQLAlchemy 2.1.9 (installed here)",
+            message="SQLAlchemy 2.1.9 (installed here) no longer installs greenlet",
         ),
     ),
     valid=(
         Example(
             s.env(s.ASYNC_ONLINE, imports=s.ASYNC_IMPORTS),
-            note="greenlet installed where the checker runs",
+            note="no project environment found: nothing is judged",
+        ),
+        Example(
+            s.env(s.ASYNC_ONLINE, imports=s.ASYNC_IMPORTS),
+            environment=(("sqlalchemy", "2.1.9"), ("greenlet", "3.1.0")),
+            note="sqlalchemy[asyncio]: greenlet installed",
         ),
         Example(
             s.env(s.ASYNC_ONLINE, imports=s.ASYNC_IMPORTS),

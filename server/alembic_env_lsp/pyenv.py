@@ -1,0 +1,339 @@
+"""The project's Python environment, found the way type checkers find it, and read without
+running it.
+
+The environment rules (ENV035, ENV045, ENV056) and the versions hovers quote judge the
+environment the *project* runs Alembic in, not the one the checker runs in: under
+pre-commit or a VS Code extension with a bundled server, the checker has its own
+virtualenv. Where the project's environment comes from, first match wins:
+
+1. `--python PATH` on the command line;
+2. `python = "PATH"` in `[tool.alembic-env-lsp]` (relative to that pyproject.toml);
+3. the editor's `python` setting (the interpreter the extension uses for the folder);
+4. in the language server, when the editor sent no `python` setting: the interpreter the
+   server runs in (an extension that starts the server with the project's Python);
+5. `$VIRTUAL_ENV`, unless it is the checker's own environment (pre-commit sets it to
+   the hook's);
+6. a `.venv` or `venv` folder beside alembic.ini or pyproject.toml.
+
+PATH is an interpreter (`.venv/bin/python`, `venv\\Scripts\\python.exe`) or an environment
+folder. Its site-packages is found from the folder layout (pyvenv.cfg, lib/pythonX.Y/
+site-packages, Windows Lib/site-packages); installed versions come from the dist-info folder
+names there. Nothing in it is imported or run. No environment found: the environment rules
+say nothing, and hovers say which versions they assume.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .project import ProjectContext
+
+CLI_FLAG = "--python"
+PYPROJECT_KEY = "[tool.alembic-env-lsp] python"
+EDITOR_SETTING = "the editor's python setting"
+SERVER_INTERPRETER = "the interpreter the server runs in"
+VIRTUAL_ENV = "$VIRTUAL_ENV"
+VENV_FOLDERS = (".venv", "venv")
+
+
+@dataclass(frozen=True)
+class PythonChoice:
+    """What the adapter was told about the project's interpreter.
+
+    `path`: an interpreter or environment folder; "" when the editor said it does not know;
+    None when nothing was said. `found_by`: CLI_FLAG or EDITOR_SETTING.
+    `server_interpreter`: the language server, where no `python` setting means "the
+    interpreter the server runs in"."""
+
+    path: str | None = None
+    found_by: str = CLI_FLAG
+    server_interpreter: bool = False
+
+
+@dataclass(frozen=True)
+class PythonEnvironment:
+    root: Path
+    site_packages: tuple[Path, ...]
+    found_by: str
+    python_version: str | None = None  # "3.12.4" from pyvenv.cfg, when it says
+
+    def version(self, distribution: str) -> str | None:
+        """The installed version of `distribution`, or None when it is not installed."""
+        from .knowledge import normalize_distribution
+
+        return self.distributions().get(normalize_distribution(distribution))
+
+    def distributions(self) -> dict[str, str]:
+        return _distributions(self.site_packages)
+
+    def package_file(self, *parts: str) -> Path | None:
+        """A file of an installed package (`"alembic", "runtime", "environment.py"`)."""
+        for folder in self.site_packages:
+            path = folder.joinpath(*parts)
+            if path.is_file():
+                return path
+        return None
+
+    def where(self, base: Path | None = None) -> str:
+        """The folder (relative to `base` when inside it) and how it was found."""
+        return f"{_short(self.root, base)} ({self.found_by})"
+
+
+# ---- finding site-packages without running the interpreter --------------------------------
+
+
+def environment_at(path: str | os.PathLike[str], found_by: str) -> PythonEnvironment | None:
+    """The environment of an interpreter path or an environment folder; None when no
+    site-packages is found there."""
+    try:
+        given = Path(os.path.expanduser(os.fspath(path)))
+        if not given.is_absolute():
+            given = Path(os.path.abspath(given))
+    except (OSError, ValueError, TypeError):
+        return None
+    root = _root_of(given)
+    if root is None:
+        return None
+    config = _pyvenv_cfg(root)
+    version = config.get("version_info") or config.get("version")
+    folders = _site_packages(root, version, _exe_version(given))
+    if config.get("include-system-site-packages", "").lower() == "true":
+        home = config.get("home")  # the folder of the base interpreter
+        if home:
+            base = Path(home).parent if Path(home).name in ("bin", "Scripts") else Path(home)
+            if base != root:
+                folders += [f for f in _site_packages(base, version, None) if f not in folders]
+    if not folders:
+        return None
+    return PythonEnvironment(root, tuple(folders), found_by, version)
+
+
+def path_problem(path: str) -> str | None:
+    """Why `path` cannot be used as `--python`, or None when it can (for the CLI)."""
+    if not os.path.exists(os.path.expanduser(path)):
+        return f"{path}: no such file or folder"
+    if environment_at(path, CLI_FLAG) is None:
+        return f"{path}: no Python environment there (no site-packages found)"
+    return None
+
+
+def _root_of(given: Path) -> Path | None:
+    try:
+        if given.is_dir():
+            return given
+        if not given.exists():
+            return None
+    except OSError:
+        return None
+    parent = given.parent
+    # bin/python (POSIX venv, /usr/bin/python3), Scripts\python.exe (Windows venv);
+    # python.exe at the root (Windows base installs, conda).
+    if parent.name in ("bin", "Scripts"):
+        return parent.parent
+    return parent
+
+
+def _pyvenv_cfg(root: Path) -> dict[str, str]:
+    try:
+        text = (root / "pyvenv.cfg").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return {}
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            values[key.strip().lower()] = value.strip()
+    return values
+
+
+def _exe_version(given: Path) -> str | None:
+    match = re.fullmatch(r"python(\d+\.\d+)t?(?:\.exe)?", given.name)
+    return match.group(1) if match else None
+
+
+def _site_packages(root: Path, version: str | None, exe_version: str | None) -> list[Path]:
+    found: list[Path] = []
+    wanted = _major_minor(version) or exe_version
+    for lib in ("lib", "lib64", "Lib"):
+        folder = root / lib
+        if lib == "Lib":  # Windows: Lib/site-packages, no version folder
+            candidate = folder / "site-packages"
+            if candidate.is_dir() and candidate not in found:
+                found.append(candidate)
+            continue
+        try:
+            names = sorted(os.listdir(folder), key=_version_key, reverse=True)
+        except OSError:
+            continue
+        for name in names:
+            if not re.fullmatch(r"python\d+(\.\d+)?t?", name):
+                continue
+            if wanted and name.rstrip("t") not in (f"python{wanted}", "python3"):
+                continue
+            for leaf in ("site-packages", "dist-packages"):
+                candidate = folder / name / leaf
+                if candidate.is_dir() and candidate.resolve() not in {f.resolve() for f in found}:
+                    found.append(candidate)
+    return found
+
+
+def _major_minor(version: str | None) -> str | None:
+    if not version:
+        return None
+    match = re.match(r"(\d+)\.(\d+)", version)
+    return f"{match.group(1)}.{match.group(2)}" if match else None
+
+
+def _version_key(name: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", name))
+
+
+# ---- installed distributions, listed once per site-packages change -------------------------
+
+_LOCK = threading.Lock()
+_LISTINGS: dict[str, tuple[int, dict[str, str]]] = {}
+
+
+def _distributions(folders: tuple[Path, ...]) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for folder in reversed(folders):  # the first folder wins, as on sys.path
+        merged.update(_listing(folder))
+    return merged
+
+
+def _listing(folder: Path) -> dict[str, str]:
+    from .knowledge import dist_info_entries
+
+    key = str(folder)
+    try:
+        mtime = os.stat(folder).st_mtime_ns  # installing or removing a package changes it
+    except OSError:
+        return {}
+    with _LOCK:
+        hit = _LISTINGS.get(key)
+        if hit is not None and hit[0] == mtime:
+            return hit[1]
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        names = []
+    listing: dict[str, str] = {}
+    for project, version in dist_info_entries(names):
+        listing.setdefault(project, version)
+    with _LOCK:
+        _LISTINGS[key] = (mtime, listing)
+    return listing
+
+
+# ---- the project's environment -------------------------------------------------------------
+
+
+def find_environment(project: ProjectContext | None) -> PythonEnvironment | None:
+    """The project's environment (see the module docstring for the order), or None."""
+    if project is None:
+        return None
+    choice: PythonChoice = getattr(project, "python_choice", None) or PythonChoice()
+    if choice.path and choice.found_by == CLI_FLAG:
+        return environment_at(choice.path, CLI_FLAG)
+    pyproject = project.pyproject
+    configured = pyproject.tool_alembic_env_lsp.get("python") if pyproject is not None else None
+    if isinstance(configured, str) and configured.strip() and pyproject is not None:
+        path = Path(os.path.expanduser(configured.strip()))
+        if not path.is_absolute():
+            path = pyproject.path.parent / path
+        return environment_at(path, PYPROJECT_KEY)
+    if choice.path:
+        return environment_at(choice.path, choice.found_by)
+    if choice.server_interpreter and choice.path is None:
+        found = environment_at(sys.executable, SERVER_INTERPRETER)
+        if found is not None:
+            return found
+    virtual_env = os.environ.get("VIRTUAL_ENV")
+    if virtual_env and not _is_own_environment(virtual_env):
+        found = environment_at(virtual_env, VIRTUAL_ENV)
+        if found is not None:
+            return found
+    for folder in _project_folders(project):
+        for name in VENV_FOLDERS:
+            candidate = folder / name
+            if candidate.is_dir():
+                beside = "alembic.ini" if (folder / "alembic.ini").exists() else "pyproject.toml"
+                found = environment_at(candidate, f"{name} beside {beside}")
+                if found is not None:
+                    return found
+    return None
+
+
+def _is_own_environment(path: str) -> bool:
+    try:
+        return os.path.realpath(path) in {
+            os.path.realpath(sys.prefix),
+            os.path.realpath(sys.exec_prefix),
+        }
+    except (OSError, ValueError):
+        return False
+
+
+def _project_folders(project: ProjectContext) -> list[Path]:
+    folders: list[Path] = []
+    for holder in (project.ini, project.pyproject):
+        path = getattr(holder, "path", None)
+        if path is not None and path.parent not in folders:
+            folders.append(path.parent)
+    return folders
+
+
+def _short(path: Path, base: Path | None) -> str:
+    if base is not None:
+        try:
+            return path.relative_to(base).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
+# ---- what the environment rules judge --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JudgedEnvironment:
+    """The installed versions an environment rule judges, and how to name where they are."""
+
+    version: Callable[[str], str | None]
+    where: str  # "installed here" / "in .venv (.venv beside alembic.ini)"
+    environment: PythonEnvironment | None = None
+
+
+def judged_environment(ctx: Any) -> JudgedEnvironment | None:
+    """For a RuleContext: the versions assumed by the caller (tests, rule examples; names not
+    given are looked up where the checker runs), else the project's environment, else None
+    (the rule says nothing)."""
+    if ctx.environment is not None:
+        return JudgedEnvironment(ctx.installed_version, "installed here")
+    project = ctx.project
+    found = find_environment(project)
+    if found is None:
+        return None
+    folders = _project_folders(project) if project is not None else []
+    base = folders[0] if folders else None
+    return JudgedEnvironment(found.version, f"in {found.where(base)}", found)
+
+
+__all__ = [
+    "CLI_FLAG",
+    "EDITOR_SETTING",
+    "PythonChoice",
+    "PythonEnvironment",
+    "environment_at",
+    "find_environment",
+    "judged_environment",
+    "path_problem",
+]
