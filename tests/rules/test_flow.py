@@ -199,3 +199,39 @@ def test_a_function_sees_module_names_bound_below_it():
         + "def run():\n    with engine.connect() as c:\n        use(c)\n\nengine = create_engine(URL)\nrun()\n"
     )
     assert kinds_at_last_use(text, "c") == [("Connection", "", False)]
+
+
+NO_OFFLINE = ("ENV042", 1, "import asyncio")
+ASYNCIO_RUN = ("ENV009", 36, "asyncio.run(run_async_migrations())")
+
+
+def test_a_transaction_opened_by_the_caller_commits(tmp_path):
+    # `async with engine.begin() as connection: await connection.run_sync(do_run_migrations)`:
+    # SQL before configure() and run_migrations() without begin_transaction() are committed.
+    assert check("caller_transaction_valid", tmp_path)[1] == [NO_OFFLINE, ASYNCIO_RUN]
+
+
+def test_under_connect_the_same_function_is_rolled_back(tmp_path):
+    analysis, rows = check("caller_connect_not_begin", tmp_path)
+    assert rows == [
+        NO_OFFLINE,
+        ("ENV008", 20, 'connection.execute(text("SET search_path TO app"))'),
+        ("ENV007", 22, "context.run_migrations()"),
+        ASYNCIO_RUN,
+    ]
+    assert analysis.facts.in_caller_transaction == set()
+
+
+def test_sql_run_by_a_local_helper_before_configure(tmp_path):
+    analysis, rows = check("sql_in_helper", tmp_path)
+    assert rows == [
+        ("ENV008", 29, "set_search_path(connection)"),
+        ("ENV042", 35, "run_migrations_online()"),
+    ]
+    [finding] = [f for f in analysis.findings if f.code == "ENV008"]
+    assert finding.message.startswith(
+        "'set_search_path()' (it runs 'connection.execute()') before context.configure() starts a "
+        "transaction that Alembic treats as external"
+    )
+    [edit] = finding.fixes[0].edits
+    assert edit.new_text.strip() == "connection.commit()"

@@ -132,6 +132,7 @@ class _Builder:
             online_functions=online,
             offline_functions=offline,
             executed_functions=executed,
+            in_caller_transaction=self._in_caller_transaction(),
             target_metadata=metadata[-1] if metadata else None,
             imports_alembic_context=self.imports_context,
             imports=self.imports,
@@ -659,6 +660,38 @@ class _Builder:
             return executed, executed, executed
         return closure(online_roots), closure(offline_roots), closure(all_roots)
 
+    def _in_caller_transaction(self) -> set[str]:
+        """Top-level functions only ever run inside a transaction their caller opened:
+        `with engine.begin() as c: c.run_sync(fn)` / `fn(c)`, or called from such a function."""
+        sites: dict[str, list[CallFact]] = {}
+        for call in self.calls:
+            for name in self._call_targets(call):
+                sites.setdefault(name, []).append(call)
+        inside: set[str] = set()
+        changed = True
+        while changed:
+            changed = False
+            for name, calls in sites.items():
+                if name not in inside and all(
+                    any(self._opens_transaction(w) for w in call.withs)
+                    or _top_name(call.scope) in inside
+                    for call in calls
+                ):
+                    inside.add(name)
+                    changed = True
+        return inside
+
+    def _opens_transaction(self, with_: WithFact) -> bool:
+        expr = with_.item.context_expr
+        if not isinstance(expr, ast.Call):
+            return False
+        if qualified_name(expr.func, with_.scope) == "alembic.context.begin_transaction":
+            return True
+        return isinstance(expr.func, ast.Attribute) and expr.func.attr in (
+            "begin",
+            "begin_twophase",
+        )
+
     def _callees(self, fn: Scope) -> set[str]:
         names: set[str] = set()
         for scope in self.scopes:
@@ -703,6 +736,12 @@ def subscript_name(var: str, key: str) -> str:
 
 def dispatch_in_module(dispatch: Dispatch, module: Scope) -> bool:
     return any(dispatch.node is stmt for stmt in module.node.body)  # type: ignore[union-attr]
+
+
+def _top_name(scope: Scope) -> str | None:
+    while scope.parent is not None and not scope.parent.is_module:
+        scope = scope.parent
+    return None if scope.is_module else scope.name
 
 
 def _inside(scope: Scope, fn: Scope) -> bool:

@@ -306,6 +306,9 @@ class EnvFacts:
     online_functions: set[str]
     offline_functions: set[str]
     executed_functions: set[str]  # reachable from module level at all
+    # top-level functions only ever run inside a transaction their caller opened
+    # (`async with engine.begin() as c: await c.run_sync(fn)`): that transaction commits.
+    in_caller_transaction: set[str]
     target_metadata: Assignment | None
     imports_alembic_context: bool
     imports: list[ImportFact] = field(default_factory=list)
@@ -338,6 +341,10 @@ class EnvFacts:
         if online and offline:
             return "both"
         return "online" if online else "offline" if offline else "none"
+
+    def runs_in_caller_transaction(self, scope: Scope) -> bool:
+        top = _top_function(scope)
+        return top is not None and top.name in self.in_caller_transaction
 
     def on_online_path(self, call: CallFact) -> bool:
         return self.path_of(call) in ("online", "both")

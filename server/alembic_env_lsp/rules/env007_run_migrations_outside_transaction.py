@@ -18,6 +18,8 @@ def check(ctx: RuleContext) -> None:
             continue
         if any(_opens_transaction(w.item.context_expr, w.scope) for w in call.withs):
             continue
+        if facts.runs_in_caller_transaction(call.scope):
+            continue  # every caller runs it inside `with engine.begin()`, which commits
         scope = call.scope
         configures = [c for c in facts.configures if c.call.scope is scope] or [
             c for c in facts.configures if c.mode == "online"

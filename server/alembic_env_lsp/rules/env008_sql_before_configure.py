@@ -41,6 +41,8 @@ def _check_point(ctx: RuleContext, var: str, point: CallFact, *, awaited: bool) 
     scope = point.scope
     if any(_is_begin_of(w.item, var) for w in point.withs):
         return  # `with engine.begin() as conn`: the transaction is external on purpose
+    if ctx.facts.runs_in_caller_transaction(scope):
+        return  # run by `run_sync()` / a call inside `with engine.begin()`: that one commits
     line = point.node.lineno
     # SQL before an earlier configure() (or run_sync() of one) in this scope is that one's finding
     facts = ctx.facts
@@ -60,9 +62,12 @@ def _check_point(ctx: RuleContext, var: str, point: CallFact, *, awaited: bool) 
         ],
         default=0,
     )
-    earlier = [c for c in scope.calls if c.receiver == var and since < c.node.lineno < line]
-    sql = [c for c in earlier if c.attr in SQL_METHODS]
-    for call in sql:
+    window = [c for c in scope.calls if since < c.node.lineno < line]
+    earlier = [c for c in window if c.receiver == var]
+    sql = [(c, f"'{var}.{c.attr}()'") for c in earlier if c.attr in SQL_METHODS]
+    sql += [(c, what) for c in window if (what := _helper_runs_sql(c, var)) is not None]
+    sql.sort(key=lambda pair: (pair[0].node.lineno, pair[0].node.col_offset))
+    for call, what in sql:
         if any(
             c.attr in ("commit", "rollback") and c.node.lineno > call.node.lineno for c in earlier
         ):
@@ -84,13 +89,37 @@ def _check_point(ctx: RuleContext, var: str, point: CallFact, *, awaited: bool) 
                 )
             )
         ctx.report(
-            f"'{var}.{call.attr}()' before context.configure() starts a transaction that Alembic treats as "
+            f"{what} before context.configure() starts a transaction that Alembic treats as "
             f"external: context.begin_transaction() then does not commit, and the migration's changes may be "
             f"rolled back when the connection closes. Call {commit} before configure().",
             call.node,
             fixes=fixes,
         )
         return
+
+
+def _helper_runs_sql(call: CallFact, var: str) -> str | None:
+    """`set_search_path(connection)`: a local function handed the connection runs SQL on it
+    and does not commit: "'set_search_path(connection)' (connection.execute())"."""
+    func = call.node.func
+    if not isinstance(func, ast.Name):
+        return None
+    helper = call.scope.lookup_function(func.id)
+    if helper is None:
+        return None
+    positions = [i for i, a in enumerate(call.node.args) if isinstance(a, ast.Name) and a.id == var]
+    params = [helper.params[i].arg for i in positions if i < len(helper.params)]
+    params += [
+        kw.arg
+        for kw in call.node.keywords
+        if kw.arg and isinstance(kw.value, ast.Name) and kw.value.id == var
+    ]
+    for param in params:
+        on_it = [c for c in helper.calls if c.receiver == param]
+        runs = [c for c in on_it if c.attr in SQL_METHODS]
+        if runs and not any(c.attr in ("commit", "rollback") for c in on_it):
+            return f"'{func.id}()' (it runs '{param}.{runs[0].attr}()')"
+    return None
 
 
 def _is_begin(item: ast.withitem, var: str) -> bool:
