@@ -76,6 +76,7 @@ def _make_client() -> LanguageClient:
     client.registrations = []
     client.applied_edits = []
     client.apply_ok = True
+    client.code_lens_refresh_count = 0
     client.arrived = asyncio.Event()
     features = dict(DEFAULT_CLIENT_FEATURES)
     features[t.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = _on_publish
@@ -103,6 +104,7 @@ def _on_apply_edit(client: LanguageClient, params: t.ApplyWorkspaceEditParams):
 
 
 def _on_refresh(client: LanguageClient, params: Any):
+    client.code_lens_refresh_count += 1
     return None
 
 

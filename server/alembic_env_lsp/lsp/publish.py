@@ -2,9 +2,9 @@
 
 Pushed diagnostics go out in version order (never an older version after a newer one); an
 ini file's diagnostics, which every keystroke in env.py recomputes, go out only when they
-changed; with pulled diagnostics, a change the editor cannot know about (an ini file or a
-setting changed) becomes one coalesced `workspace/diagnostic/refresh`; a message is logged
-once. Everything kept here is per open document and dropped when it closes.
+changed; a change the editor cannot know about (an ini file or a setting changed) becomes
+one coalesced `workspace/diagnostic/refresh` (pulled diagnostics) and
+`workspace/codeLens/refresh`; a message is logged once. Everything kept here is per open document and dropped when it closes.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class Outbox:
         self.ini_sent: dict[str, tuple] = {}  # ini key -> (uri, version, identities) last pushed
         self.ini_nonempty: set[str] = set()  # ini keys whose last push had diagnostics
         self.said: set[str] = set()
-        self._refresh_pending = False
+        self._pending: set[str] = set()  # refreshes due shortly
 
     def send(self, uri: str, version: int | None, diagnostics: Sequence[Any]) -> None:
         if self.features().pull_diagnostics:
@@ -90,16 +90,24 @@ class Outbox:
         self.ini_sent.pop(ini_key, None)
 
     def refresh_soon(self) -> None:
+        """Diagnostics changed without an edit to the document the editor pulls them for."""
         features = self.features()
-        if not (features.pull_diagnostics and features.diagnostic_refresh):
+        if features.pull_diagnostics and features.diagnostic_refresh:
+            self._later("diagnostics", self.client.refresh_diagnostics)
+
+    def refresh_lenses_soon(self) -> None:
+        """The lens title (the driver, the flow) may have changed without an edit to env.py."""
+        if self.features().code_lens_refresh:
+            self._later("lenses", self.client.refresh_code_lens)
+
+    def _later(self, what: str, send: Callable[[], None]) -> None:
+        if what in self._pending:
             return
-        if self._refresh_pending:
-            return
-        self._refresh_pending = True
+        self._pending.add(what)
 
         def fire() -> None:
-            self._refresh_pending = False
-            self.client.refresh_diagnostics()
+            self._pending.discard(what)
+            send()
 
         self.loop.call_later(_REFRESH_DELAY, fire)
 

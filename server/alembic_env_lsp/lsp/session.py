@@ -141,8 +141,7 @@ class Session:
     def settings_changed(self) -> None:
         """Re-check everything open with the new settings (no restart)."""
         self.recheck_all()
-        if self.features.code_lens_refresh:
-            self.client.refresh_code_lens()
+        self.outbox.refresh_lenses_soon()
         self.outbox.refresh_soon()
 
     # ------------------------------------------------------------------ documents
@@ -235,6 +234,7 @@ class Session:
             for unit in list(self.units.values()):
                 if unit.key.startswith(folder + os.sep) or path_key(path) in self._deps(unit):
                     self._submit(unit)
+                    self.outbox.refresh_lenses_soon()
             for doc in self.docs:
                 if doc.kind == INI and (
                     doc.key.startswith(folder + os.sep) or doc.key == path_key(path)
@@ -309,9 +309,11 @@ class Session:
         self.worker.submit(
             ("ini", doc.key), lambda: (gen, ini_dependents(path, projects)), urgent=True
         )
-        for unit in list(self.units.values()):
-            if doc.key in self._deps(unit):
-                self._submit(unit)
+        readers = [unit for unit in self.units.values() if doc.key in self._deps(unit)]
+        for unit in readers:
+            self._submit(unit)
+        if readers:  # the lens names the driver the ini's URL gives (lens requests wait)
+            self.outbox.refresh_lenses_soon()
 
     def _release(self, key: str) -> None:
         """Stop checking an env script nobody needs any more; take back what it published."""
