@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need on a fresh machine (Python deps, Debian packages,
-# npm packages) and runs every test: the Python suite (random order, seed printed), the
-# editor and database tests, and the VS Code extension's tests.
+# npm packages) and runs every test: ruff and mypy, the Python suite (random order, seed
+# printed), the editor and database tests, and the VS Code extension's tests.
 # Every part runs even when an earlier one failed; the exit status is non-zero if any failed,
 # and a summary at the end names which.
 # Extra arguments go to pytest (e.g. -p randomly --randomly-seed=1234 to replay an order).
@@ -26,7 +26,16 @@ setup() {
   done
 }
 
+lint() {
+  local status=0
+  .venv/bin/ruff check . || status=1
+  .venv/bin/ruff format --check . || status=1
+  .venv/bin/mypy || status=1 # files and options: [tool.mypy] in pyproject.toml
+  return $status
+}
+
 run "setup" setup
+run "lint (ruff, mypy)" lint
 run "pytest" .venv/bin/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile -rs "$@"
 if [ -x scripts/test-vscode.sh ] && [ -z "${SKIP_VSCODE:-}" ]; then
   run "vscode" scripts/test-vscode.sh
