@@ -39,6 +39,9 @@ class Analysis:
     # trustworthy; `internal_errors` says why in one line, `traceback` has the detail.
     crashed: bool = False
     traceback: str | None = None
+    # What it was analysed with, so a re-analysis (fix-all rounds) selects the same rules.
+    settings: Settings | None = None
+    workspace: Workspace | None = None
 
     @property
     def parsed(self) -> bool:
@@ -70,6 +73,8 @@ def analyze(
             [redact_text(f"analysis failed: {_one_line(error)}")],
             project,
             crashed=True,
+            settings=settings,
+            workspace=workspace,
             traceback=redact_text("".join(traceback.format_exception(error))),
         )
 
@@ -99,7 +104,15 @@ def _analyze(
         parsed = parse(source)
         if isinstance(parsed, SyntaxProblem):
             finding = Finding(SYNTAX_ERROR_CODE, parsed.message, Severity.ERROR, parsed.range)
-            return Analysis(path, source, None, [finding], project=project)
+            return Analysis(
+                path,
+                source,
+                None,
+                [finding],
+                project=project,
+                settings=settings,
+                workspace=workspace,
+            )
         facts = build_facts(parsed, source, project)
     finally:
         if gc_was_enabled:
@@ -134,7 +147,9 @@ def _analyze(
         override = settings.severity.get(finding.code)
         kept.append(finding.with_severity(override) if override else finding)
     kept.sort(key=lambda f: (f.path or "", f.range.start, f.code))
-    return Analysis(path, source, facts, kept, errors, project)
+    return Analysis(
+        path, source, facts, kept, errors, project, settings=settings, workspace=workspace
+    )
 
 
 def project_settings(project: ProjectContext | None, base: Settings | None = None) -> Settings:

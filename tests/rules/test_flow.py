@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import shutil
 from pathlib import Path
 
@@ -235,3 +236,24 @@ def test_sql_run_by_a_local_helper_before_configure(tmp_path):
     )
     [edit] = finding.fixes[0].edits
     assert edit.new_text.strip() == "connection.commit()"
+
+
+def test_the_url_evaluator_is_kept_for_any_expression(tmp_path):
+    analysis, _ = check("url_self_reference", tmp_path)
+    facts = analysis.facts
+    url_name = facts.module.assignments["url"][0].stmt.targets[0]
+    value = facts.evaluate_url(facts.module.assignments["url"][0].value, facts.module, 7)
+    assert isinstance(url_name, ast.Name)
+    assert value.text == "postgresql+asyncpg://app@localhost/app"
+    assert [a.origin for a in value.alternatives] == [
+        "alembic.ini [alembic] sqlalchemy.url (line 3)",
+        "environment variable DATABASE_URL",
+    ]
+
+
+def test_analysis_remembers_what_it_was_run_with():
+    from alembic_env_lsp.settings import Settings
+
+    settings = Settings()
+    analysis = analyze("import alembic\n", "env.py", settings=settings)
+    assert analysis.settings is settings and analysis.workspace is None

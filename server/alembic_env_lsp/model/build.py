@@ -138,6 +138,7 @@ class _Builder:
             imports=self.imports,
             attribute_keys=self.attribute_keys,
             loaded_names=self.loaded_names,
+            evaluate_url=self.urls.evaluate,
         )
 
     def _body(self, stmts: list[ast.stmt], ctx: _Ctx) -> None:

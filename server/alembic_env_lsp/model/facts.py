@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from ..text import SourceText
@@ -315,6 +315,11 @@ class EnvFacts:
     # keys read from `config.attributes` (`["k"]`, `.get("k")`), e.g. "connection" (ENV009a)
     attribute_keys: set[str] = field(default_factory=set)
     loaded_names: set[str] = field(default_factory=set)  # every plain name read anywhere
+    # The URL evaluator the engines went through, for any other expression (hovers):
+    # evaluate_url(expr, scope, line) -> UrlValue.
+    evaluate_url: Callable[[ast.expr, Scope, int], UrlValue] | None = field(
+        default=None, repr=False
+    )
 
     def calls_named(self, *qnames: str) -> list[CallFact]:
         wanted = set(qnames)

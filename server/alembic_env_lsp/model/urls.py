@@ -292,8 +292,12 @@ class UrlResolver:
                 continue
             if _constant_str(call.node.args[0]) != key:
                 continue
-            same_scope_before = call.scope is scope and call.node.lineno <= line
-            if call.scope.is_module or same_scope_before:
+            before = call.node.lineno <= line
+            # Module code has run before any function is called; within one scope, only the
+            # overrides above the read count.
+            if (call.scope is scope and before) or (
+                call.scope.is_module and (before or not scope.is_module)
+            ):
                 override = call
         if override is not None:
             value = self.evaluate(
