@@ -611,3 +611,31 @@ def test_find_env_scripts_files_dedup_and_symlink_loop(root):
 )
 def test_looks_like_env_script(text, expected):
     assert looks_like_env_script(text) is expected
+
+
+def test_entry_at_names_the_section_and_option_of_a_line(tmp_path):
+    text = (
+        "# top comment\n"  # 0: before any section
+        "[alembic]\n"  # 1
+        "script_location = migrations\n"  # 2
+        "sqlalchemy.url = postgresql://u@h/db\n"  # 3
+        "    ?sslmode=require\n"  # 4: continuation of sqlalchemy.url
+        "\n"  # 5
+        "; a comment\n"  # 6
+        "[post_write_hooks]\n"  # 7
+        "hooks = black\n"  # 8
+    )
+    ini = IniFile(tmp_path / "alembic.ini", text)
+    assert [ini.entry_at(line) for line in range(10)] == [
+        None,
+        ("alembic", None),
+        ("alembic", "script_location"),
+        ("alembic", "sqlalchemy.url"),
+        ("alembic", "sqlalchemy.url"),
+        ("alembic", None),
+        ("alembic", None),
+        ("post_write_hooks", None),
+        ("post_write_hooks", "hooks"),
+        ("post_write_hooks", None),  # the empty last line
+    ]
+    assert ini.entry_at(42) is None

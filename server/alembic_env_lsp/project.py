@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .pyenv import PythonChoice, PythonEnvironment
-from .redact import password_span, redact_text
+from .redact import is_secret_name, password_span, redact_text
 from .text import Range
 
 _toml: Any
@@ -47,7 +47,6 @@ LOGGING_SECTIONS = ("formatters", "handlers", "loggers")
 _SECTION_HEADER = configparser.RawConfigParser.SECTCRE
 _OPTION_LINE = configparser.RawConfigParser.OPTCRE
 _COMMENT_PREFIXES = ("#", ";")
-_SECRET_KEY = re.compile(r"(?i)pass|pwd|secret|token")
 
 
 @dataclass(frozen=True)
@@ -83,6 +82,7 @@ class IniFile:
         self._sections_in_order: list[str] = []
         self._headers: dict[str, int] = {}
         self._options: dict[tuple[str, str], _Located] = {}
+        self._entries: dict[int, tuple[str, str | None]] = {}  # line -> (section, option)
         self._scan()
         if self.error is None:
             self.error = self._interpolation_loop()
@@ -150,15 +150,19 @@ class IniFile:
         for index, line in enumerate(_universal_newlines(self.text).split("\n")):
             stripped = line.strip()
             if not stripped or stripped.startswith(_COMMENT_PREFIXES):
+                if section is not None:
+                    self._entries[index] = (section, None)
                 continue
             indent = len(line) - len(line.lstrip())
             if section is not None and option and indent > indent_level:
+                self._entries[index] = (section, option)
                 continue  # continuation of the current value
             indent_level = indent
             header = _SECTION_HEADER.match(stripped)
             if header:
                 section = header.group("header")
                 option = None
+                self._entries[index] = (section, None)
                 if section not in self._headers:
                     self._headers[section] = index
                     self._sections_in_order.append(section)
@@ -167,8 +171,10 @@ class IniFile:
                 return  # configparser stops here too (MissingSectionHeaderError)
             match = _OPTION_LINE.match(stripped)
             if not match:
+                self._entries[index] = (section, None)
                 continue
             option = match.group("option").rstrip().lower()
+            self._entries[index] = (section, option)
             raw_value = match.group("value")
             offset = indent + match.start("value")
             start = offset + len(raw_value) - len(raw_value.lstrip())
@@ -196,6 +202,11 @@ class IniFile:
 
     def has_section(self, name: str) -> bool:
         return self._parser.has_section(name)
+
+    def entry_at(self, line: int) -> tuple[str, str | None] | None:
+        """(section, option) of a 0-based line: the option whose line or continuation it is,
+        or None for a header, comment or blank line of the section; None before any section."""
+        return self._entries.get(line)
 
     def sections(self) -> list[str]:
         return self._parser.sections()
@@ -285,7 +296,7 @@ class IniFile:
             span = password_span(raw)
             if span is not None:
                 secrets.append((raw, *span))
-            elif _SECRET_KEY.search(key) and len(raw) >= 3:
+            elif is_secret_name(key) and len(raw) >= 3:
                 secrets.append((raw, 0, len(raw)))
         for raw, start, end in secrets:
             for cut in range(start, end):
