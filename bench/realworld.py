@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import io
 import json
+import keyword
 import re
 import shutil
 import statistics
@@ -309,12 +310,12 @@ def _converter():
 
 
 def identifier_positions(text: str) -> list[tuple[int, int]]:
-    """The start and the middle of every NAME token (0-based line, UTF-16 column)."""
+    """The start and the middle of every identifier (0-based line, UTF-16 column)."""
     positions: list[tuple[int, int]] = []
     lines = text.splitlines()
     with contextlib.suppress(tokenize.TokenError, SyntaxError, IndentationError):
         for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            if token.type != tokenize.NAME:
+            if token.type != tokenize.NAME or keyword.iskeyword(token.string):
                 continue
             line, col = token.start
             prefix = lines[line - 1][:col] if line - 1 < len(lines) else ""
