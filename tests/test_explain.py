@@ -7,6 +7,7 @@ import re
 from importlib.resources import files
 from pathlib import Path
 
+import pytest
 from alembic_env_lsp.engine import analyze
 from alembic_env_lsp.explain import explain_markdown, mermaid_escape, summary
 from alembic_env_lsp.project import ProjectIndex
@@ -333,3 +334,130 @@ def test_every_real_file_and_rule_example_renders(tmp_path):
         assert "secret" not in md and "secret" not in line
         for block in mermaid_blocks(md):
             check_mermaid(block)
+
+
+# --- properties of every diagram, over every fixture and example ------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+_UNESCAPE = [
+    ("#35;", "#"),
+    ("#quot;", '"'),
+    ("#lt;", "<"),
+    ("#gt;", ">"),
+    ("#91;", "["),
+    ("#93;", "]"),
+    ("#40;", "("),
+    ("#41;", ")"),
+    ("#123;", "{"),
+    ("#125;", "}"),
+    ("#124;", "|"),
+    ("#amp;", "&"),
+]
+_SHAPED = re.compile(
+    r'^(?P<id>n\d+)(?:\(\["(?P<start>.*)"\]\)|\{"(?P<decision>.*)"\}|\[\("(?P<data>.*)"\)\]'
+    r'|>"(?P<note>.*)"\]|\["(?P<box>.*)"\])$'
+)
+ALL_ENV_SCRIPTS = sorted(
+    [
+        *ROOT.joinpath("tests", "fixtures").rglob("env.py"),
+        *ROOT.joinpath("examples").rglob("env.py"),
+    ]
+)
+
+
+def _unescape(text: str) -> str:
+    for escaped, raw in _UNESCAPE:
+        text = text.replace(escaped, raw)
+    return text
+
+
+def _graph(markdown: str) -> tuple[dict[str, tuple[str, list[str]]], list[tuple[str, str]]]:
+    block = only_block(markdown)
+    nodes: dict[str, tuple[str, list[str]]] = {}
+    for line in block["text"].splitlines():
+        match = _SHAPED.match(line.strip())
+        if match:
+            shape = next(k for k in ("start", "decision", "data", "note", "box") if match.group(k))
+            nodes[match.group("id")] = (shape, _unescape(match.group(shape)).split("<br/>"))
+    return nodes, [(src, dst) for src, _, _, dst in block["edges"]]
+
+
+@pytest.mark.parametrize(
+    "path", ALL_ENV_SCRIPTS, ids=[str(p.relative_to(ROOT)) for p in ALL_ENV_SCRIPTS]
+)
+def test_every_diagram_is_connected_complete_and_exact(path):
+    """Every step is reached from the start and leads to the end; data nodes feed a step;
+    every asyncio.run / run_sync on a path that runs, the dispatch and the connection-sharing
+    branch are drawn; every "line N" names a line that holds that code."""
+    text = path.read_text(encoding="utf-8")
+    analysis = analyze(text, str(path), project=ProjectIndex().context_for(path))
+    assert analysis.facts is not None
+    nodes, edges = _graph(explain_markdown(analysis))
+    succ: dict[str, set[str]] = {}
+    pred: dict[str, set[str]] = {}
+    for src, dst in edges:
+        succ.setdefault(src, set()).add(dst)
+        pred.setdefault(dst, set()).add(src)
+    starts = [n for n, (shape, lines) in nodes.items() if lines == ["alembic runs env.py"]]
+    ends = [n for n, (shape, lines) in nodes.items() if lines == ["end of env.py"]]
+    assert len(starts) == 1 and len(ends) == 1
+
+    def closure(origin: str, step: dict[str, set[str]]) -> set[str]:
+        seen, todo = {origin}, [origin]
+        while todo:
+            for nxt in step.get(todo.pop(), ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    reached, leading = closure(starts[0], succ), closure(ends[0], pred)
+    for node, (shape, lines) in nodes.items():
+        if shape == "data":
+            assert succ.get(node), f"data node feeds nothing: {lines}"
+            continue
+        assert node in reached, f"not reached from the start: {lines}"
+        assert node in leading, f"does not lead to the end: {lines}"
+    source_lines = text.splitlines()
+    shown = "\n".join(" ".join(lines) for _, lines in nodes.values())
+    for _, lines in nodes.values():
+        for line in lines:
+            for match in re.finditer(r"(?P<code>[^·]+?) · line (?P<n>\d+)", line):
+                code = re.sub(r"^(await |async with |with )", "", match.group("code").strip())
+                n = int(match.group("n"))
+                window = " ".join(" ".join(source_lines[n - 1 : n + 3]).split())
+                assert code[:12].rstrip("…") in window, f"line {n} does not hold {code!r}"
+    facts = analysis.facts
+    for call in facts.calls:
+        if facts.path_of(call) == "none":
+            continue
+        line = analysis.source.from_utf8(call.node.lineno, call.node.col_offset).line + 1
+        if call.qname in ("asyncio.run", "asyncio.runners.run") or call.attr == "run_sync":
+            assert f"· line {line}" in shown, f"{call.qname or call.attr} at line {line} missing"
+    if facts.dispatch is not None:
+        assert any(s == "decision" and "is_offline_mode" in ls[0] for s, ls in nodes.values())
+    if re.search(r"attributes\.get\(\s*[\"']connection", text):
+        assert "the caller's connection, if one was shared" in shown
+
+
+def test_isinstance_dispatch_and_shared_connection_are_both_drawn():
+    path = ROOT / "tests" / "fixtures" / "flow" / "isinstance_split_valid" / "env.py"
+    analysis = analyze(
+        path.read_text(encoding="utf-8"), str(path), project=ProjectIndex().context_for(path)
+    )
+    nodes, edges = _graph(explain_markdown(analysis))
+    by_first = {lines[0]: node for node, (_, lines) in nodes.items()}
+    shared = by_first['config.attributes.get("connection", None) · line 42']
+    is_none = by_first["connectable is None · line 43"]
+    engine = by_first["async_engine_from_config() · line 44"]
+    split = by_first["isinstance(connectable, AsyncEngine) · line 49"]
+    run = by_first["asyncio.run(run_async_migrations(connectable)) · line 50"]
+    run_sync = by_first["await connection.run_sync(do_run_migrations) · line 37"]
+    sync_begin = by_first["with connectable.begin() · line 52"]
+    assert (shared, is_none) in edges and (is_none, engine) in edges  # yes: build one
+    assert (is_none, split) in edges and (engine, split) in edges  # no: the shared one
+    assert (split, run) in edges and (split, sync_begin) in edges
+    assert nodes[sync_begin][1][1] == "Connection connection"  # the sync branch
+    configures = [n for n, (_, ls) in nodes.items() if ls[0] == "context.configure() · line 30"]
+    assert len(configures) == 2  # once per branch: after run_sync, and in the sync branch
+    assert any((run_sync, c) in edges for c in configures)
