@@ -1,17 +1,19 @@
 """The language server end to end (pytest-lsp, tests/support/lsp.py): it keeps answering
-after every kind of bad input, survives an edit storm with the right diagnostics, runs no
-user code, opens no socket and shows no password."""
+after every kind of bad input (documents, files on disk, requests, a crashing rule), survives
+an edit storm with the right diagnostics, runs no user code, opens no socket and shows no
+password."""
 
 import asyncio
 import json
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 from lsprotocol import types as t
-from support.lsp import editor, find, rng
+from support.lsp import codes, editor, find, rng
 from support.robustness import ROBUST_FIXTURES, ROOT, RandomStrategies, template_env, template_ini
 
 pytestmark = pytest.mark.asyncio
@@ -88,6 +90,8 @@ BAD_TEXTS = {
         "        context.run_migrations()", "        pass\n\tcontext.run_migrations()", 1
     ),
     "10 MB": ASYNC + ("# " + "x" * 76 + "\n") * (10 * 1024 * 1024 // 79),
+    "lone surrogates": ASYNC + "x = '\udcff'\n",
+    "half an import": "from alembic import cont",
 }
 
 
@@ -97,7 +101,7 @@ async def test_every_bad_document_leaves_the_server_answering(tmp_path):
     bad.mkdir()
     async with editor(folders=[good, bad]) as ed:
         await still_answers(ed, good)
-        for index, (name, text) in enumerate(BAD_TEXTS.items()):
+        for index, text in enumerate(BAD_TEXTS.values()):
             path = bad / f"case{index}" / "env.py"
             path.parent.mkdir()
             path.write_text("", encoding="utf-8")
@@ -183,9 +187,20 @@ async def test_workspace_oddities_and_bad_requests(tmp_path):
         uri = ed.open(good / "loop" / "loop" / "migrations" / "env.py")
         await ed.published(uri, 1)
         other = ed.open(outside)
-        await ed.published(other, 1)
+        assert "ENV030" in codes(await ed.diagnostics(other, 1))  # a file outside every folder
         await still_answers(ed, good)
         unknown = (tmp_path / "never-opened.py").as_uri()
+        assert await ed.code_actions(unknown, rng(0, 0, 1, 0)) == []
+        assert not await ed.client.text_document_code_lens_async(
+            t.CodeLensParams(text_document=t.TextDocumentIdentifier(uri=unknown))
+        )
+        assert (await ed.command("alembic-env.fixAll", unknown))["applied"] is False
+        assert (await ed.command("alembic-env.convertToAsync", unknown))["applied"] is False
+        assert (await ed.command("alembic-env.explain", unknown))["markdown"] == ""
+        assert (await ed.command("alembic-env.explain"))["markdown"] == ""
+        assert (await ed.command("alembic-env.fixAll", 42))["applied"] is False
+        ed.texts[unknown], ed.versions[unknown] = "", 1
+        ed.change(unknown, "x = 1\n")  # an edit to a document the server never saw: ignored
         for target in (
             unknown,
             "untitled:nothing",
@@ -297,6 +312,82 @@ def _as_rows(rows, name: str) -> list:
         for r in rows
         if Path(r["path"]).name == name
     )
+
+
+async def test_untitled_buffer_is_checked(tmp_path):
+    good = make_project(tmp_path / "good")
+    async with editor(folders=[good]) as ed:
+        uri = "untitled:Untitled-1"
+        ed.texts[uri], ed.versions[uri] = "", 1
+        ed.client.text_document_did_open(
+            t.DidOpenTextDocumentParams(
+                text_document=t.TextDocumentItem(
+                    uri=uri,
+                    language_id="python",
+                    version=1,
+                    text="from alembic import context\n"
+                    "from sqlalchemy.ext.asyncio import create_async_engine\n"
+                    "e = create_async_engine('postgresql+psycopg2://u:pw@h/db')\n",
+                )
+            )
+        )
+        assert "ENV001" in codes(await ed.diagnostics(uri, 1))
+        await still_answers(ed, good)
+
+
+async def test_a_ten_megabyte_python_file_that_is_no_env_script(tmp_path):
+    good = make_project(tmp_path / "good")
+    huge = tmp_path / "huge.py"
+    text = "".join(
+        f"value_{i} = {i}  # a long enough comment to fill the line\n" for i in range(170_000)
+    )
+    assert len(text) > 10_000_000
+    huge.write_text(text, encoding="utf-8")
+    async with editor(folders=[good, tmp_path]) as ed:
+        uri = ed.open(huge, text=text)
+        assert await ed.diagnostics(uri, 1) == []
+        lines = len(text.splitlines())
+        version = ed.edit(uri, (lines, 0), (lines, 0), "x = 1\n", text + "x = 1\n")
+        assert await ed.diagnostics(uri, version) == []
+        await still_answers(ed, good)
+
+
+BROKEN_RULE = textwrap.dedent(
+    """
+    import sys
+    from alembic_env_lsp.rules import all_rules
+
+    def boom(ctx):
+        raise RuntimeError("boom while reading postgresql://u:hunter2@h/db")
+
+    for rule in all_rules():
+        if rule.code == "ENV030":
+            object.__setattr__(rule, "check", boom)
+
+    from alembic_env_lsp.lsp.server import main
+
+    raise SystemExit(main(sys.argv[1:]))
+    """
+)
+
+
+async def test_a_crashing_rule_is_logged_and_the_others_still_report(tmp_path):
+    project = make_project(tmp_path / "app", url=SYNC_URL)
+    script = tmp_path / "broken_rule_server.py"
+    script.write_text(BROKEN_RULE, encoding="utf-8")
+    async with editor(folders=[project], command=[sys.executable, str(script)]) as ed:
+        uri = ed.open(project / "migrations" / "env.py")
+        found = codes(await ed.diagnostics(uri, 1))
+        assert "ENV001" in found and "ENV030" not in found
+        log = await ed.logged("ENV030 failed")
+        assert "ENV030 failed: RuntimeError: boom" in log
+        assert "hunter2" not in log
+        # the same crash on every keystroke is logged once, and never as a popup
+        ed.change(uri, ed.texts[uri] + "\n")
+        await ed.published(uri, 2)
+        assert ed.log_text().count("ENV030 failed") == 1
+        assert ed.client.messages == []
+        await still_answers(ed, project)
 
 
 @pytest.mark.parametrize("style", ["whole document", "typing"])

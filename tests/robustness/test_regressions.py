@@ -219,13 +219,45 @@ def test_fixes_indent_after_a_form_feed():
 
 
 def test_env020_fix_never_repeats_a_section(tmp_path):
-    ini = template_ini("generic").replace("[loggers]\n", "", 1)  # only [loggers] is missing
+    """Only [loggers] missing: ENV020 is reported, with no fix (appending Alembic's logging
+    block would repeat [handlers]/[formatters], which configparser rejects). Every section
+    missing: the one fix adds each once, and Alembic's logging setup then reads the file."""
     import configparser
+    import subprocess
+    import sys
 
     env = template_env("generic")
-    for fix in _fixes(env, "ENV020", ini=ini, tmp_path=tmp_path):
-        edits = [e for e in fix.edits if e.path is not None]
-        configparser.ConfigParser().read_string(apply_edits(ini, edits))  # no DuplicateSectionError
+    full = template_ini("generic")
+    some = full.replace("[loggers]\n", "[unused_loggers]\n", 1)  # only [loggers] is missing
+    findings = [
+        f
+        for f in analyze(env, str(tmp_path / "env.py"), project=_project(some, tmp_path)).findings
+        if f.code == "ENV020"
+    ]
+    assert [f.message for f in findings] == [
+        "alembic.ini has no [loggers] section; fileConfig() will raise KeyError: 'loggers'."
+    ]
+    assert findings[0].fixes == ()
+
+    sections = ("loggers", "handlers", "formatters", "logger_root", "handler_console")
+    bare = "[alembic]\nscript_location = %(here)s\n"
+    [fix] = _fixes(env, "ENV020", ini=bare, tmp_path=tmp_path)
+    fixed = apply_edits(bare, [e for e in fix.edits if e.path is not None])
+    parser = configparser.ConfigParser()
+    parser.read_string(fixed)  # DuplicateSectionError if a section came twice
+    assert set(sections) <= set(parser.sections())
+    (tmp_path / "fixed.ini").write_text(fixed, encoding="utf-8")
+    # what env.py then runs (in a child: logging's configuration is process-wide state)
+    script = "import logging.config, sys; logging.config.fileConfig(sys.argv[1])"
+    subprocess.run([sys.executable, "-c", script, tmp_path / "fixed.ini"], check=True)
+    assert _fixes(env, "ENV020", ini=fixed, tmp_path=tmp_path) == []
+
+
+def _project(ini: str, tmp_path):
+    from alembic_env_lsp.project import ProjectIndex
+
+    (tmp_path / "alembic.ini").write_text(ini, encoding="utf-8")
+    return ProjectIndex().context_for(tmp_path / "env.py")
 
 
 def test_env008_reports_sql_once_for_the_configure_right_after_it():
