@@ -281,8 +281,8 @@ class _Builder:
                 else:
                     top = alias.name.split(".", 1)[0]
                     scope.aliases[top] = top
-                if alias.name == "alembic.context" or alias.name.startswith("alembic.context"):
-                    self.imports_context = True
+                if alias.name == "alembic" or alias.name.startswith(N.CONTEXT):
+                    self.imports_context = True  # `import alembic`: alembic.context.configure()
             return
         if stmt.level or not stmt.module:
             return  # relative imports point into the user's package: nothing we know
