@@ -46,7 +46,7 @@ def forbid_subprocess(monkeypatch):
     monkeypatch.setattr(drivers.subprocess, "run", refuse)
 
 
-# --- catalog §2.1, verified on SQLAlchemy 2.1.9 ---
+# --- what SQLAlchemy 2.1.9's dialect registry says of each URL (verified against it) ---
 
 VERIFIED = [
     # url, sync_ok, async_ok, sync dialect class, async dialect class

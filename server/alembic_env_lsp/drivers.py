@@ -7,8 +7,8 @@ computed once in a subprocess (`python -m alembic_env_lsp.drivers --dump`) and k
 JSON in the cache directory, keyed by the SQLAlchemy version and the set of dialect
 entry points. This process only reads that JSON.
 
-When SQLAlchemy cannot be imported at all, a small built-in table (research catalog
-§2.3) stands in; `DriverInfo.source` says which one answered.
+When SQLAlchemy cannot be imported at all, a small built-in table stands in (see
+docs/architecture.md, "Decisions"); `DriverInfo.source` says which one answered.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ _PACKAGES: dict[str, tuple[str, ...]] = {
 }
 
 
-# --- the fallback table (catalog §2.3), only for when SQLAlchemy is not importable ---
+# --- the fallback table, only for when SQLAlchemy is not importable ---
 # scheme -> (sync_ok, async_ok, driver, dbapi module), as on SQLAlchemy 2.1.
 _FALLBACK_21: dict[str, tuple[bool, bool, str, str]] = {
     "postgresql": (True, True, "psycopg", "psycopg"),
