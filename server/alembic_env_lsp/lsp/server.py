@@ -14,6 +14,7 @@ import asyncio
 import logging
 import sys
 import threading
+from functools import partial
 from typing import Any
 
 from lsprotocol import types as t
@@ -37,6 +38,19 @@ class Protocol(LanguageServerProtocol):
     them (pygls re-splits the whole text on every incremental change, and splits lines at
     characters that LSP does not count as line breaks)."""
 
+    def _execute_handler(self, msg_id, handler, callback, args=None, kwargs=None):
+        """Work around a pygls 2.1 leak (docs/known-issues.md): a notification, and each step
+        a generator handler yields to, runs under a fresh uuid4 in `_request_futures`, which
+        only a response or a cancellation empties; neither comes for those, so every
+        keystroke left a Future behind. Drop the entry once it finished. Requests (their
+        callback sends the response) are left alone. Remove when pygls pops it itself."""
+        super()._execute_handler(msg_id, handler, callback, args, kwargs)
+        if _sends_a_response(callback, self):
+            return
+        future = self._request_futures.get(msg_id)
+        if future is not None:
+            future.add_done_callback(lambda _: self._request_futures.pop(msg_id, None))
+
     @lsp_method(t.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: t.DidOpenTextDocumentParams):
         if (handler := self.fm.features.get(t.TEXT_DOCUMENT_DID_OPEN)) is not None:
@@ -51,6 +65,10 @@ class Protocol(LanguageServerProtocol):
     def lsp_text_document__did_close(self, params: t.DidCloseTextDocumentParams):
         if (handler := self.fm.features.get(t.TEXT_DOCUMENT_DID_CLOSE)) is not None:
             yield handler, (params,), None
+
+
+def _sends_a_response(callback: Any, protocol: LanguageServerProtocol) -> bool:
+    return isinstance(callback, partial) and callback.func == protocol._send_handler_result
 
 
 class EnvServer(LanguageServer):

@@ -325,6 +325,22 @@ class Session:
         if unit.result is not None:
             for ini_key in unit.result.ini_items:
                 self._publish_ini(ini_key)
+        self._forget(unit.path, self._deps(unit))
+
+    def _forget(self, path: str | None, deps: frozenset[str]) -> None:
+        """Drop what the caches hold for an env script nobody checks any more, and for the
+        project files only it read: a day of opening and closing files must not add up."""
+        if not self.units and not self.inis:  # nothing left to check: start afresh
+            self.projects.invalidate()
+            if self._code is not None:
+                self._code.invalidate()
+            return
+        still_read = {key for unit in self.units.values() for key in self._deps(unit)}
+        still_read.update(doc.key for doc in self.docs)
+        for key in deps - still_read:
+            self.projects.invalidate(Path(key))
+        if path is not None and self._code is not None:
+            self._code.invalidate(Path(path))
 
     def _on_done(self, key, result, error: BaseException | None) -> None:
         """Back on the loop with a worker's result."""
@@ -349,7 +365,10 @@ class Session:
                 redact_text(f"analysis of {key} failed: {type(error).__name__}: {error}\n{notes}"),
             )
             return
-        if unit is None or result is None:
+        if result is None:
+            return
+        if unit is None:  # released while it was analysed: what it cached goes too
+            self._forget(result.path, result.deps)
             return
         if result.failed:
             self.log_once(
