@@ -33,6 +33,8 @@ export interface EnvRequest {
   serverVersion: string;
   cwd: string;
   onLine: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Each step, in words, as it starts (for the progress notification). */
+  onStep?: (step: string) => void;
   timeoutMs?: number;
 }
 
@@ -108,6 +110,7 @@ export async function ensureServerEnv(req: EnvRequest): Promise<EnvOutcome> {
     return req.run(command, args, { cwd: req.cwd, env, timeoutMs, onLine: req.onLine });
   };
 
+  req.onStep?.(`creating a virtual environment with ${req.base.command}`);
   const venv = await step(req.base.command, [...req.base.prefixArgs, '-m', 'venv', tmp]);
   if (venv.code !== 0) {
     cleanup();
@@ -126,6 +129,7 @@ export async function ensureServerEnv(req: EnvRequest): Promise<EnvOutcome> {
   let why = '';
   const wheel = bundledServerWheel(req.wheelsDir, req.serverVersion);
   if (wheel) {
+    req.onStep?.('installing the server from the wheels in the extension');
     // Offline first: everything from the wheels the extension carries.
     const res = await step(pip[0], [...pip.slice(1), '--no-index', '--find-links', req.wheelsDir, requirement]);
     installed = res.code === 0;
@@ -136,6 +140,7 @@ export async function ensureServerEnv(req: EnvRequest): Promise<EnvOutcome> {
     }
   }
   if (!installed) {
+    req.onStep?.('installing the server from the package index');
     const links = wheel ? ['--find-links', req.wheelsDir] : [];
     const res = await step(pip[0], [...pip.slice(1), ...links, requirement]);
     installed = res.code === 0;

@@ -17,7 +17,9 @@ import { describeState, ServerState, StatusView } from './status';
 export const INSTALL = 'Install';
 
 /** What the server receives: the settings plus the project's interpreter (`python`), which
- * its environment rules judge, whatever Python the server itself runs on. */
+ * its environment rules judge, whatever Python the server itself runs on. "" = not known (no
+ * alembicEnv.interpreter, no Python extension): the server then looks for the project's
+ * environment itself ($VIRTUAL_ENV, a .venv beside alembic.ini) instead of judging python3. */
 export type ServerSettings = AlembicEnvSettings & { python: string };
 
 export interface LaunchSpec {
@@ -167,7 +169,9 @@ export class ServerController {
     } else {
       this.setState('installing', `creating the server environment with Python ${probe.version}`);
       log.info(`Creating the server environment (Python ${probe.version}, ${bundle.storageDir}); nothing is installed into ${probe.executable}.`);
-      outcome = await vsc.withProgress(`Alembic env: setting up the language server (first run, Python ${probe.version})…`, () => ensureServerEnv(req));
+      outcome = await vsc.withProgress(`Alembic env: setting up the language server (first run, Python ${probe.version})…`, (report) =>
+        ensureServerEnv({ ...req, onStep: report }),
+      );
     }
     if (gen !== this.generation) return;
     if (!outcome.ok) {
@@ -284,7 +288,7 @@ export class ServerController {
       command: server.command,
       args: serverArgs(server, settings.serverArgs),
       cwd: this.deps.cwd,
-      initializationOptions: { settings: { ...settings, python: this.projectPython || project.command } },
+      initializationOptions: { settings: { ...settings, python: this.projectPythonFor(project) } },
       interpreter: project,
     };
     log.info(`Starting the server: ${[spec.command, ...spec.args].join(' ')}`);
@@ -374,15 +378,21 @@ export class ServerController {
     return readSettings();
   }
 
+  /** What `python` says for an interpreter: its path as Python reported it when probed, "" for the default guess. */
+  private projectPythonFor(interp: Interpreter, probed = true): string {
+    if (interp.source === 'default') return '';
+    return (probed && this.projectPython) || interp.command;
+  }
+
   /** The project's interpreter for a scope (a folder or file URI; none: the first folder). In a
    * multi-root workspace each folder may name its own (alembicEnv.interpreter or the Python
    * extension's choice for that folder). */
   async pythonFor(scope?: Uri): Promise<string> {
     const primary = this.interpreterValue;
     const interp = await resolveInterpreter(this.deps.log, scope);
-    const python = primary && key(interp) === key(primary) ? this.projectPython || primary.command : interp.command;
+    const python = primary && key(interp) === key(primary) ? this.projectPythonFor(primary) : this.projectPythonFor(interp, false);
     const folder = scope ? vsc.getWorkspaceFolder(scope)?.name : undefined;
-    const line = `Project interpreter${folder ? ` of folder ${folder}` : ''}: ${python} (${describeSource(interp)})`;
+    const line = `Project interpreter${folder ? ` of folder ${folder}` : ''}: ${python || 'not known, the server looks for the project\'s environment'} (${describeSource(interp)})`;
     if (!this.announced.has(line)) {
       this.announced.add(line);
       this.deps.log.info(line);

@@ -62,8 +62,9 @@ export function showInformationMessage(message: string, ...items: string[]): The
   return vscode.window.showInformationMessage(message, ...items);
 }
 
-export function withProgress<T>(title: string, task: () => Promise<T>): Thenable<T> {
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, task);
+/** A notification with a spinner while `task` runs; `report` sets the line under the title. */
+export function withProgress<T>(title: string, task: (report: (message: string) => void) => Promise<T>): Thenable<T> {
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, (progress) => task((message) => progress.report({ message })));
 }
 
 export interface StatusItem {

@@ -104,8 +104,14 @@ describe('bundled server environment (importStrategy useBundled)', () => {
     const runner = pythonLike((call) =>
       call.args.includes('--no-index') ? { code: 1, stderr: 'ERROR: Could not find a version that satisfies the requirement libcst>=1.1 (from alembic-env-lsp)' } : { code: 0 },
     );
-    const outcome = await ensureServerEnv(request(runner.run));
+    const steps: string[] = [];
+    const outcome = await ensureServerEnv(request(runner.run, { onStep: (st) => steps.push(st) }));
     assert.ok(outcome.ok && outcome.source === 'index');
+    assert.deepEqual(steps, [
+      `creating a virtual environment with ${BASE.command}`,
+      'installing the server from the wheels in the extension',
+      'installing the server from the package index',
+    ]);
     const second = runner.calls[2];
     assert.ok(!second.args.includes('--no-index'));
     assert.deepEqual(second.args.slice(-3), ['--find-links', wheels, 'alembic-env-lsp==0.1.0']);

@@ -65,6 +65,7 @@ describe('ServerController with importStrategy useBundled (the default)', () => 
     assert.equal(t.controller.state, 'running');
     assert.deepEqual(t.states, ['starting', 'installing', 'running']);
     assert.deepEqual(fake.progressTitles, ['Alembic env: setting up the language server (first run, Python 3.12.1)…']);
+    assert.deepEqual(fake.progressMessages, [`creating a virtual environment with ${PROJECT_PY}`, 'installing the server from the wheels in the extension']);
     assert.equal(fake.messages.length, 0, 'no install offer, no error');
     const { spec } = t.clients.created[0];
     assert.match(spec.command, /storage\/server-env\/0\.1\.0-py3\.12-[0-9a-f]{12}\/bin\/python$/);
@@ -133,17 +134,26 @@ describe('ServerController with importStrategy useBundled (the default)', () => 
     assert.equal(await t.controller.pythonFor(FakeUri.file('/work/other/migrations/env.py') as never), '/work/other/venv/bin/python');
     assert.equal(await t.controller.pythonFor(), PROJECT_PY);
     fake.addFolder('/work/third');
-    assert.equal(await t.controller.pythonFor(FakeUri.file('/work/third/env.py') as never), 'python3', 'no setting, no Python extension: python3');
+    assert.equal(await t.controller.pythonFor(FakeUri.file('/work/third/env.py') as never), '', 'no setting, no Python extension: not known (the server looks for .venv), not python3');
     await t.controller.pythonFor(FakeUri.file('/work/third/env.py') as never);
     const announced = t.log.lines.filter((l) => l.text.startsWith('Project interpreter')).map((l) => l.text);
     assert.deepEqual(announced, [
       `Project interpreter of folder proj: ${PROJECT_PY} (alembicEnv.interpreter)`,
       'Project interpreter of folder other: /work/other/venv/bin/python (alembicEnv.interpreter)',
       `Project interpreter: ${PROJECT_PY} (alembicEnv.interpreter)`,
-      'Project interpreter of folder third: python3 (default)',
+      "Project interpreter of folder third: not known, the server looks for the project's environment (default)",
     ], 'each once, with where it came from');
     await t.controller.onConfigurationChanged({ affectsConfiguration: (s: string) => s === 'alembicEnv' || s === 'alembicEnv.ignore' });
     assert.equal(t.clients.created[0].configChanges.length, 1);
     assert.equal(t.clients.created[0].configChanges[0].python, PROJECT_PY);
+  });
+
+  it('no interpreter chosen anywhere: the server env is made with python3, and the server is told the project python is not known', async () => {
+    delete fake.folderSettings['/work/proj']['alembicEnv.interpreter'];
+    const t = setup();
+    await t.controller.start();
+    assert.equal(t.controller.state, 'running');
+    assert.equal(t.runner.calls.find(isVenv)?.command, 'python3');
+    assert.equal(t.clients.created[0].spec.initializationOptions.settings.python, '');
   });
 });

@@ -102,6 +102,7 @@ export class Fake {
   statusItems: FakeStatusItem[] = [];
   logs: FakeLog[] = [];
   progressTitles: string[] = [];
+  progressMessages: string[] = [];
   configListeners: Listener<any>[] = [];
   openListeners: Listener<any>[] = [];
   trustListeners: Listener<void>[] = [];
@@ -191,9 +192,9 @@ export class Fake {
     showErrorMessage: (text: string, ...items: string[]) => this.popup('error', text, items),
     showWarningMessage: (text: string, ...items: string[]) => this.popup('warning', text, items),
     showInformationMessage: (text: string, ...items: string[]) => this.popup('info', text, items),
-    withProgress: async <T>(title: string, task: () => Promise<T>) => {
+    withProgress: async <T>(title: string, task: (report: (message: string) => void) => Promise<T>) => {
       this.progressTitles.push(title);
-      return task();
+      return task((message) => this.progressMessages.push(message));
     },
     createStatusBarItem: () => {
       const item = new FakeStatusItem();
