@@ -9,10 +9,34 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(autouse=True, scope="session")
 def _driver_cache_dir(tmp_path_factory):
-    # Tests must not depend on (or write to) the user's cache.
-    if "ALEMBIC_ENV_LSP_CACHE_DIR" not in os.environ:
-        os.environ["ALEMBIC_ENV_LSP_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    """Tests neither read nor write the user's cache (drivers.py caches SQLAlchemy's verdicts)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ALEMBIC_ENV_LSP_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _no_state_leaks():
+    """A test leaves the environment variables and the working directory as it found them
+    (monkeypatch's undo runs before this check). A leak fails the test that made it, and is
+    undone so later tests do not depend on the order they run in."""
+    pytest_owned = "PYTEST_CURRENT_TEST"
+    environ, cwd = dict(os.environ), os.getcwd()
     yield
+    leaked = {
+        key: (environ.get(key), os.environ.get(key))
+        for key in set(environ) | set(os.environ)
+        if key != pytest_owned and environ.get(key) != os.environ.get(key)
+    }
+    moved = os.getcwd() != cwd
+    for key in leaked:
+        if environ.get(key) is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = environ[key]
+    os.chdir(cwd)
+    assert not leaked, f"environment variables changed by the test (before, after): {leaked}"
+    assert not moved, "the test changed the working directory"
 
 
 # ---- no network, no user code run (tests/robustness/guard/socket_guard.py) -------------
