@@ -3,7 +3,9 @@ import ast
 from ..findings import Fix
 from ..fixes.edits import ensure_module_import, replace_node
 from ..model import names as N
+from ..model.build import qualified_name
 from ..model.facts import CallFact, EnvFacts, Scope
+from ..model.flow import terminates
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from ..text import Range, TextEdit
 from . import _snippets as s
@@ -107,6 +109,42 @@ def _outer_run_until_complete(facts: EnvFacts, inner: CallFact) -> CallFact | No
 NEW_LOOP_RUNNERS = frozenset({"asyncio.run", "asyncio.runners.run", "uvloop.run"})
 
 
+def _reads_attributes(node: ast.AST, scope: Scope, names: set[str]) -> bool:
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name) and child.id in names:
+            return True
+        if isinstance(child, ast.Attribute) and child.attr == "attributes":
+            if qualified_name(child, scope) == N.CONFIG + ".attributes":
+                return True
+    return False
+
+
+def _decided_by_attributes(facts: EnvFacts, call: CallFact) -> bool:
+    """Whether a read of config.attributes (any key: a real project uses "connectable")
+    decides if the runner runs: it sits under such a test, or follows one that returns."""
+    if not facts.attribute_keys:
+        return False
+    names: set[str] = set()
+    for scope in facts.scopes:
+        for name, assignments in scope.assignments.items():
+            if any(_reads_attributes(a.value, scope, set()) for a in assignments):
+                names.add(name)
+    if any(_reads_attributes(branch.test, call.scope, names) for branch, _ in call.branches):
+        return True
+    scope: Scope | None = call.scope
+    while scope is not None and scope.node is not None:
+        for node in ast.walk(scope.node):
+            if (
+                isinstance(node, ast.If)
+                and node.lineno < call.node.lineno
+                and terminates(node.body)
+                and _reads_attributes(node.test, scope, names)
+            ):
+                return True
+        scope = scope.parent
+    return False
+
+
 def _check_runner_without_sharing(ctx: RuleContext) -> None:
     facts = ctx.facts
     if "connection" in facts.attribute_keys or not facts.imports_alembic_context:
@@ -114,6 +152,8 @@ def _check_runner_without_sharing(ctx: RuleContext) -> None:
     for call in facts.calls:
         if call.qname not in NEW_LOOP_RUNNERS or facts.path_of(call) not in ("online", "both"):
             continue
+        if _decided_by_attributes(facts, call):
+            continue  # a connection handed in through config.attributes, under another key
         severity = Severity.INFO
         where = ""
         view = workspace_view(ctx)
@@ -247,6 +287,19 @@ RULE = Rule(
             note="the stock async template: info",
         ),
         Example(
+            s.env(
+                s.ASYNC_ONLINE.replace(
+                    "def run_migrations_online():\n    asyncio.run(run_async_migrations())\n",
+                    "def run_migrations_online():\n"
+                    '    tenant = config.attributes.get("tenant")\n'
+                    "    asyncio.run(run_async_migrations())\n",
+                ),
+                imports=s.ASYNC_IMPORTS,
+            ),
+            span="asyncio.run(run_async_migrations())",
+            note="config.attributes is read, but nothing decides on it whether asyncio.run runs",
+        ),
+        Example(
             s.ASYNC_IMPORTS
             + s.HEADER
             + s.ASYNC_ONLINE.replace(
@@ -278,6 +331,28 @@ RULE = Rule(
         ),
     ),
     valid=(
+        Example(
+            s.env(
+                s.ASYNC_ONLINE.replace(
+                    "def run_migrations_online():\n    asyncio.run(run_async_migrations())\n",
+                    "def run_migrations_online():\n"
+                    '    connectable = config.attributes.get("connectable")\n'
+                    "    if connectable is not None:\n"
+                    "        do_run_migrations(connectable)\n"
+                    "        return\n"
+                    "    asyncio.run(run_async_migrations())\n",
+                ),
+                imports=s.ASYNC_IMPORTS,
+            ),
+            note="another key, and an early return: the read of config.attributes decides",
+        ),
+        Example(
+            s.env(
+                _SHARING.replace('get("connection", None)', 'get("connectable", None)'),
+                imports=s.ASYNC_IMPORTS,
+            ),
+            note="connection sharing under the key 'connectable'",
+        ),
         Example(
             s.env(_SHARING, imports=s.ASYNC_IMPORTS),
             note="connection sharing with .get('connection')",

@@ -21,14 +21,14 @@ def check(ctx: RuleContext) -> None:
         if c.mode == "online" and facts.path_of(c.call) in ("online", "both")
     ]
     explicit = [c for c in online if c.keyword("target_metadata") is not None or c.has_splat]
+    passed = [v for c in explicit if (v := c.keyword("target_metadata")) is not None]
     passes_other = any(
-        not (
-            isinstance(c.keyword("target_metadata"), ast.Name)
-            and c.keyword("target_metadata").id == "target_metadata"
-        )
-        for c in explicit
-        if c.keyword("target_metadata") is not None
+        not (isinstance(v, ast.Name) and v.id == "target_metadata") and not _is_none(v)
+        for v in passed
     )
+    for value in passed:
+        if _is_none(value):  # `configure(..., target_metadata=None)`: None, not "provided"
+            ctx.report(MESSAGE.format(what="None"), value, fixes=_metadata_guess(ctx, value))
     assignment = facts.target_metadata
     if assignment is not None:
         value = assignment.value
@@ -60,6 +60,10 @@ def check(ctx: RuleContext) -> None:
             configure.call.node.func,
             fixes=fixes,
         )
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
 
 
 def _metadata_guess(ctx: RuleContext, value: ast.expr) -> list[Fix]:
@@ -117,6 +121,19 @@ RULE = Rule(
             span="context.configure",
             fixed="from alembic import context\nfrom myapp.models import Base\ntarget_metadata = Base.metadata\n\n"
             "def run_migrations_online(connection):\n    context.configure(connection=connection, target_metadata=target_metadata)\n\nrun_migrations_online(None)\n",
+        ),
+        Example(
+            "from alembic import context\nfrom myapp.models import Base\ntarget_metadata = Base.metadata\n\n"
+            "def run_migrations_online(connection):\n"
+            "    context.configure(connection=connection, target_metadata=None)\n\n"
+            "run_migrations_online(None)\n",
+            span="None",
+            message="target_metadata is None",
+            note="a literal None passed to the online configure() is None, not provided",
+            fixed="from alembic import context\nfrom myapp.models import Base\ntarget_metadata = Base.metadata\n\n"
+            "def run_migrations_online(connection):\n"
+            "    context.configure(connection=connection, target_metadata=Base.metadata)\n\n"
+            "run_migrations_online(None)\n",
         ),
     ),
     valid=(

@@ -17,6 +17,8 @@ def check(ctx: RuleContext) -> None:
         value = configure.keyword("include_schemas")
         if not is_true(value) or configure.has_splat:
             continue
+        if configure.mode == "offline" or facts.path_of(configure.call) == "offline":
+            continue  # autogenerate never runs offline
         if (
             configure.keyword("include_name") is not None
             or configure.keyword("include_object") is not None
@@ -104,6 +106,12 @@ RULE = Rule(
         ),
     ),
     valid=(
+        Example(
+            "from alembic import context\n\n\ndef run_migrations_offline():\n"
+            "    context.configure(url='postgresql://h/db', include_schemas=True)\n\n\n"
+            "run_migrations_offline()\n",
+            note="offline: autogenerate never runs there",
+        ),
         Example(
             _ONLINE.replace(
                 "include_schemas=True)", "include_schemas=True, include_name=include_name)"

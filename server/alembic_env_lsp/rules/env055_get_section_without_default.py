@@ -15,21 +15,23 @@ def check(ctx: RuleContext) -> None:
     by_node = {id(c.node): c for c in facts.calls if c.qname == GET_SECTION}
     reported: set[int] = set()
     for engine in facts.engines:
-        if engine.call.qname not in N.FROM_CONFIG_FACTORIES:
+        # AsyncEngine(engine_from_config(...)): the wrapped factory reads the section
+        factory = engine.wrapped or engine.call
+        if factory.qname not in N.FROM_CONFIG_FACTORIES:
             continue
-        config = engine.call.arg(0, "configuration")
+        config = factory.arg(0, "configuration")
         if isinstance(config, ast.Call) and id(config) in by_node:
             _maybe_report(ctx, by_node[id(config)], reported)
         elif isinstance(config, ast.Name):
-            assignment = engine.call.scope.last_assignment(config.id, engine.call.node.lineno)
+            assignment = factory.scope.last_assignment(config.id, factory.node.lineno)
             if assignment is None or id(assignment.value) not in by_node:
                 continue
             if not _guarded_before(
-                engine.call.scope, config.id, assignment.stmt.lineno, engine.call.node.lineno, facts
+                factory.scope, config.id, assignment.stmt.lineno, factory.node.lineno, facts
             ):
                 if not any(
                     config.id in {n.id for n in ast.walk(b.test) if isinstance(n, ast.Name)}
-                    for b, _ in engine.call.branches
+                    for b, _ in factory.branches
                 ):
                     _maybe_report(ctx, by_node[id(assignment.value)], reported)
 
@@ -90,6 +92,15 @@ RULE = Rule(
             span="config.get_section(config.config_ini_section)",
             note="through a variable",
         ),
+        Example(
+            "from alembic import context\nfrom sqlalchemy import engine_from_config\n"
+            "from sqlalchemy.ext.asyncio import AsyncEngine\n\nconfig = context.config\n\n\n"
+            "def run():\n    return AsyncEngine(\n"
+            "        engine_from_config(config.get_section(config.config_ini_section), prefix='sqlalchemy.')\n"
+            "    )\n",
+            span="config.get_section(config.config_ini_section)",
+            note="inside the legacy AsyncEngine(engine_from_config(...)) wrapper",
+        ),
     ),
     valid=(
         Example(s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS)),
@@ -105,6 +116,12 @@ RULE = Rule(
             "    if section is None:\n        raise RuntimeError('no [alembic] section')\n"
             "    return engine_from_config(section, prefix='sqlalchemy.')\n",
             note="an explicit None check",
+        ),
+        Example(
+            "from alembic import context\nfrom sqlalchemy import engine_from_config\n\nconfig = context.config\n\n\n"
+            "def run():\n    return engine_from_config(\n"
+            "        config.get_section(config.config_ini_section, default={}), prefix='sqlalchemy.'\n    )\n",
+            note="the default passed by keyword",
         ),
     ),
 )
