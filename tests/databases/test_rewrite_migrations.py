@@ -15,6 +15,10 @@ from pathlib import Path
 
 import pytest
 from alembic_env_lsp.knowledge import template_logging_block
+from fixes.shape_projects import NAMES as SHAPE_NAMES
+from fixes.shape_projects import SQLITE_ONLY
+from fixes.shape_projects import convert as convert_shape
+from fixes.shape_projects import write_project as write_shape_project
 from support.rewrite_cases import ALL_CASES, NOTHING_APPLIED, TEMPLATES, case_id
 
 ALEMBIC = Path(sys.executable).with_name("alembic")
@@ -130,8 +134,10 @@ def make_project(root: Path, env_py: str, url: str, case) -> Path:
     return root
 
 
-def alembic(project: Path, url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": url, "PYTHONDONTWRITEBYTECODE": "1"}
+def alembic(
+    project: Path, url: str, *args: str, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONDONTWRITEBYTECODE": "1", **(extra or {})}
     return subprocess.run(
         [str(ALEMBIC), "-c", str(project / "alembic.ini"), *args],
         cwd=project,
@@ -213,3 +219,46 @@ def test_unfixed_project_fails_as_the_catalog_says(case, backend, make_database,
         assert up.returncode != 0, report(up)
         assert expected in up.stderr, report(up)
         assert_empty(db)
+
+
+# ---------------------------------------------------------------------------- sync shapes
+
+SHAPE_MATRIX = [
+    pytest.param(name, backend, id=f"{name}-{backend}")
+    for name in SHAPE_NAMES
+    for backend in ("sqlite", "postgresql")
+    if not (name in SQLITE_ONLY and backend != "sqlite")
+]
+
+
+@pytest.mark.parametrize("name,backend", SHAPE_MATRIX)
+def test_converted_shape_migrates(name, backend, make_database, tmp_path):
+    """A sync project converted as `fix --async` converts it (env.py, alembic.ini, and the
+    notes a user follows) migrates for real: upgrade, downgrade, --sql."""
+    db = make_database(backend)
+    sync_url, async_url = db.url("sync"), db.url("async")
+    root = tmp_path / "project"
+    env = write_shape_project(root, name, sync_url, INI.split("\n\n", 1)[1])
+    for revision, text in REVISIONS.items():
+        (root / "migrations" / "versions" / revision).write_text(text.lstrip())
+    shutil.copy(TEMPLATES / "generic" / "script.py.mako", root / "migrations" / "script.py.mako")
+
+    done = convert_shape(env)
+    assert done.refused is None and done.changes, done.refused
+
+    # What the user is told to set by hand; the application's own engine stays sync.
+    told = " ".join(done.manual)
+    environment = {
+        "DATABASE_URL": async_url if "DATABASE_URL" in told else sync_url,
+        "DB_PATH": sync_url.split(":///", 1)[-1],
+    }
+    up = alembic(root, environment["DATABASE_URL"], "upgrade", "head", extra=environment)
+    assert up.returncode == 0, report(up)
+    assert_migrated(db)
+    down = alembic(root, environment["DATABASE_URL"], "downgrade", "base", extra=environment)
+    assert down.returncode == 0, report(down)
+    assert_empty(db)
+    sql = alembic(root, environment["DATABASE_URL"], "upgrade", "head", "--sql", extra=environment)
+    assert sql.returncode == 0, report(sql)
+    assert "CREATE INDEX ix_item_title ON item (title)" in " ".join(sql.stdout.split())
+    assert_empty(db)

@@ -65,10 +65,15 @@ _ASYNC_MODULE = "sqlalchemy.ext.asyncio"
 _SYNC_ONLY_POOLS = {"sqlalchemy.pool.QueuePool", "sqlalchemy.pool.SingletonThreadPool"}
 
 
-def convert_to_async(source: str, *, sharing_branch: bool = True) -> RewriteResult:
-    """The §6 transform: sync online function -> do_run_migrations + run_async_migrations
-    + asyncio.run, optionally with the connection-sharing branch."""
-    return run(source, lambda module: _convert_to_async(module, sharing_branch))
+def convert_to_async(
+    source: str, *, sharing_branch: bool = True, async_driver: str | None = None
+) -> RewriteResult:
+    """The async pattern: sync online function -> do_run_migrations + run_async_migrations
+    + asyncio.run, optionally with the connection-sharing branch.
+
+    `async_driver` ("postgresql+asyncpg"): the driver for an engine built from another
+    engine's URL (the application's), which keeps its sync driver otherwise."""
+    return run(source, lambda module: _convert_to_async(module, sharing_branch, async_driver))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -310,7 +315,44 @@ def _online_in(
                         func, imports, mstmt, True, j, receiver.value, found[1], found[2], conn
                     )
         if stmt.asynchronous is None:
-            return f"the engine '{name or 'engine'}' used in {func.name.value}() is not created with engine_from_config() or create_engine() in env.py, so it cannot be converted safely"
+            # An engine from the application or a helper: the migration gets its own async
+            # engine built from that engine's URL.
+            local = None
+            if isinstance(receiver, cst.Name):
+                local = next(
+                    (
+                        s
+                        for s in reversed(body[:j])
+                        if _assigned_name(s) == receiver.value
+                        and _engine_assignment(s, imports) is None
+                    ),
+                    None,
+                )
+            if local is not None and any(
+                receiver.value in binds(s) for s in body[:j] if s is not local
+            ):
+                return f"'{receiver.value}' is set more than once in {func.name.value}() before its 'with' block; convert it by hand"
+            if local is not None:
+                value = local.body[0].value  # type: ignore[attr-defined]
+                return _Online(
+                    func, imports, local, False, j, receiver.value, value, "borrowed", conn
+                )
+            if name is None and not isinstance(receiver, cst.Call):
+                return f"the engine used in {func.name.value}() is not a plain name or attribute, so it cannot be converted safely"
+            return _Online(func, imports, None, False, j, None, receiver, "borrowed", conn)
+    return None
+
+
+def _assigned_name(stmt: cst.CSTNode) -> str | None:
+    """X for a one-target `X = value` statement line."""
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+        small = stmt.body[0]
+        if (
+            isinstance(small, cst.Assign)
+            and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+        ):
+            return small.targets[0].target.value
     return None
 
 
@@ -338,10 +380,20 @@ def _looks_async(module: cst.Module, imports: ImportMap) -> bool:
     return bool(find_all(module, marker))
 
 
-def _convert_to_async(module: cst.Module, sharing_branch: bool) -> cst.Module | None:
+def _convert_to_async(
+    module: cst.Module, sharing_branch: bool, async_driver: str | None = None
+) -> cst.Module | None:
     imports = ImportMap.of_module(module)
     plans, reasons = _find_online(module, imports)
+    if not plans and not reasons and not _looks_async(module, imports):
+        wrapped = _wrap_module_online(module, imports)
+        if wrapped is not None:
+            module = wrapped
+            imports = ImportMap.of_module(module)
+            plans, reasons = _find_online(module, imports)
     sync_plans = [p for p in plans if p.kind == "sync"]
+    if not sync_plans and not _looks_async(module, imports):
+        sync_plans = [p for p in plans if p.kind == "borrowed"]
     if not sync_plans:
         if _looks_async(module, imports):
             return None  # already async; the repairs handle async files wired wrongly
@@ -363,8 +415,110 @@ def _convert_to_async(module: cst.Module, sharing_branch: bool) -> cst.Module | 
             f"more than one function connects to a database ({names}); convert a multi-database env.py by hand"
         )
     return _asyncify(
-        module, imports, sync_plans[0], convert_factory=True, sharing_branch=sharing_branch
+        module,
+        imports,
+        sync_plans[0],
+        convert_factory=True,
+        sharing_branch=sharing_branch,
+        async_driver=async_driver,
     )
+
+
+def _connect_with(stmt: cst.CSTNode) -> cst.With | None:
+    """`with <x>.connect()/.begin() as name:` (sync, one item)."""
+    if not (isinstance(stmt, cst.With) and stmt.asynchronous is None and len(stmt.items) == 1):
+        return None
+    item = stmt.items[0]
+    call = item.item
+    if (
+        isinstance(call, cst.Call)
+        and isinstance(call.func, cst.Attribute)
+        and call.func.attr.value in ("connect", "begin")
+        and not call.args
+        and item.asname is not None
+    ):
+        return stmt
+    return None
+
+
+def _wrap_module_online(module: cst.Module, imports: ImportMap) -> cst.Module | None:
+    """Online code written at module level (or in a module-level if/else) moved into its
+    own `def run_migrations_online()` and called where it was, so the usual split applies."""
+    top_at, block, owner = None, None, None
+    for i, stmt in enumerate(module.body):
+        if _connect_with(stmt) is not None:
+            top_at, block = i, None
+            break
+        if isinstance(stmt, cst.If):
+            branches: list[cst.CSTNode] = [stmt]
+            node: cst.CSTNode | None = stmt.orelse
+            while node is not None:
+                branches.append(node)
+                node = node.orelse if isinstance(node, cst.If) else None
+            for branch in branches:
+                body = branch.body
+                if isinstance(body, cst.IndentedBlock) and any(
+                    _connect_with(s) is not None for s in body.body
+                ):
+                    top_at, block, owner = i, body, branch
+                    break
+            if top_at is not None:
+                break
+    if top_at is None:
+        return None
+    if block is None:
+        with_stmt = module.body[top_at]
+        moved: list[cst.BaseStatement] = [with_stmt]
+        receiver = with_stmt.items[0].item.func.value  # type: ignore[attr-defined]
+        if isinstance(receiver, cst.Name):
+            for stmt in reversed(module.body[:top_at]):
+                if _assigned_name(stmt) == receiver.value:
+                    moved.insert(0, stmt)
+                    break
+    else:
+        moved = list(block.body)
+    moved_reads = reads(*moved)
+    rest_reads = reads(module) - moved_reads
+    used_later = sorted(n for n in binds(*moved) if rest_reads[n])
+    if used_later:
+        raise Refusal(
+            f"the online code at module level binds '{used_later[0]}', which env.py uses elsewhere; move it into a function by hand"
+        )
+    if find_all(
+        module.with_changes(body=moved),
+        lambda n: isinstance(n, (cst.Global, cst.Nonlocal, cst.Return, cst.Yield)),
+        stop_at_defs=True,
+    ):
+        return None
+    name = _fresh(module, "run_migrations_online")
+    builder = Builder(module)
+    first = moved[0]
+    def_stmt = builder.stmt(f"def {name}() -> None:\n    pass")
+    def_stmt = def_stmt.with_changes(
+        body=def_stmt.body.with_changes(body=[first.with_changes(leading_lines=[]), *moved[1:]]),
+        leading_lines=[
+            *blank_lines(2),
+            *(line for line in first.leading_lines if block is None and line.comment is not None),
+        ],
+    )
+    call = builder.stmt(f"{name}()")
+    body = list(module.body)
+    if block is None:
+        at = body.index(first)
+        for stmt in moved:
+            body.remove(stmt)
+        body[at:at] = [def_stmt, call.with_changes(leading_lines=blank_lines(2))]
+        return module.with_changes(body=body)
+    new_block = block.with_changes(body=[call.with_changes(leading_lines=first.leading_lines)])
+    new_owner = owner.with_changes(body=new_block)  # type: ignore[union-attr]
+    top = body[top_at]
+    new_top = top.deep_replace(owner, new_owner) if top is not owner else new_owner
+    own = list(top.leading_lines)
+    while own and own[0].comment is None:
+        own.pop(0)
+    top_leading = [*blank_lines(2), *own]
+    body[top_at : top_at + 1] = [def_stmt, new_top.with_changes(leading_lines=top_leading)]
+    return module.with_changes(body=body)
 
 
 # --------------------------------------------------------------------------- the transform
@@ -377,6 +531,7 @@ def _asyncify(
     *,
     convert_factory: bool,
     sharing_branch: bool,
+    async_driver: str | None = None,
 ) -> cst.Module:
     func = plan.func
     fname = func.name.value
@@ -384,7 +539,7 @@ def _asyncify(
         raise Refusal(
             f"{fname}() takes parameters; only a parameterless online function can be split safely"
         )
-    escapes = _flow_escapes(func)
+    escapes = [e for e in _flow_escapes(func) if not _bare_return(e)]
     if escapes:
         kind = type(escapes[0]).__name__.lower()
         raise Refusal(
@@ -400,6 +555,14 @@ def _asyncify(
     inner = list(with_node.body.body)
     conn = plan.conn
     engine = plan.engine
+    if engine is not None:
+        # Event listeners go on the AsyncEngine's sync_engine (SQLAlchemy's asyncio docs).
+        body = [
+            s
+            if s is doc or s is plan.engine_stmt or s is with_node
+            else _listen_on_sync(s, engine, plan.imports)
+            for s in body
+        ]
     pre = [s for s in body[: plan.with_at] if s is not doc and s is not plan.engine_stmt]
     post = body[plan.with_at + 1 :]
 
@@ -411,10 +574,18 @@ def _asyncify(
             raise Refusal(
                 f"the migration block uses the engine '{engine}' itself, which becomes an AsyncEngine that sync code cannot use"
             )
-        if reads(*pre)[engine] or reads(*post)[engine]:
+        outside = [*pre, *post]
+        if plan.kind == "borrowed" and plan.engine_stmt is not None:
+            outside = [s for s in outside if s is not plan.engine_stmt]
+        unsafe = _engine_uses(outside, engine)
+        if unsafe is not None:
             raise Refusal(
-                f"{fname}() uses the engine '{engine}' outside the 'with' block, which would need an AsyncEngine-aware rewrite"
+                f"{fname}() hands the engine '{engine}' to sync code outside the 'with' block (`{unsafe}`), where it becomes an AsyncEngine: change that line by hand, e.g. to use {engine}.sync_engine"
             )
+    if _returns_in(inner) and [s for s in post if s not in dispose_stmts]:
+        raise Refusal(
+            f"the 'with' block in {fname}() returns early and code follows it; once the block is its own function that code would run, so move it by hand"
+        )
     if has_await(with_node.body):
         raise Refusal(f"the 'with' block in {fname}() already awaits something; fix that first")
 
@@ -442,6 +613,14 @@ def _asyncify(
             raise Refusal(
                 f"'{both[0]}' is used both to build the engine and inside the migration block of {fname}(); split it by hand"
             )
+        if in_body and engine is not None and reads(stmt)[engine]:
+            raise Refusal(
+                f"a statement before the 'with' in {fname}() uses the engine '{engine}' and feeds the migration block; read it from the connection instead (connection.dialect)"
+            )
+        if in_body and _returns_in([stmt]):
+            raise Refusal(
+                f"a 'return' in {fname}() sits in code that feeds the migration block; move it by hand"
+            )
         if in_body:
             to_body.insert(0, stmt)
             body_reads += reads(stmt)
@@ -463,8 +642,27 @@ def _asyncify(
             module, "sqlalchemy.engine", "Connection", prefer_alias="SAConnection", taken=taken
         )
     factory = plan.factory
-    sync_qualified = plan.imports.qualname(factory.func)
-    if convert_factory:
+    sync_qualified = None
+    if plan.kind == "borrowed":
+        module, local = ensure_from_import(
+            module, _ASYNC_MODULE, "create_async_engine", taken=taken
+        )
+        module, nullpool = _nullpool_expr(module, plan.imports, taken)
+        url: cst.BaseExpression = cst.Attribute(value=factory, attr=cst.Name("url"))
+        if async_driver:
+            url = cst.Call(
+                func=cst.Attribute(value=url, attr=cst.Name("set")),
+                args=[kwarg("drivername", cst.SimpleString(repr(async_driver)))],
+            )
+        factory = cst.Call(
+            func=cst.Name(local),
+            args=[
+                cst.Arg(url, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                kwarg("poolclass", builder.expr(nullpool)),
+            ],
+        )
+    elif convert_factory:
+        sync_qualified = plan.imports.qualname(factory.func)
         async_name = SYNC_FACTORIES[sync_qualified]
         module, local = ensure_from_import(module, _ASYNC_MODULE, async_name, taken=taken)
         module, nullpool = _nullpool_expr(module, plan.imports, taken)
@@ -593,9 +791,75 @@ def _asyncify(
     module = _replace_stmt(module, func, [*new_defs, new_func])
     if plan.engine_in_module:
         module = _drop_module_stmt(module, plan.engine_stmt)
-    if convert_factory:
+    if convert_factory and sync_qualified is not None:
         module = prune_imports(module, [sync_qualified, *_SYNC_ONLY_POOLS])
     return module
+
+
+# Attributes an AsyncEngine has like an Engine: reading them outside the `with` stays valid.
+_ENGINE_ATTRS = {"url", "dialect", "name", "driver", "echo", "sync_engine", "pool"}
+
+
+def _engine_uses(stmts: list[cst.BaseStatement], engine: str) -> str | None:
+    """The first statement using `engine` in a way an AsyncEngine would not support, as code."""
+    for stmt in stmts:
+        allowed: set[int] = set()
+        for node in find_all(stmt, lambda n: isinstance(n, cst.Attribute)):
+            assert isinstance(node, cst.Attribute)
+            if (
+                isinstance(node.value, cst.Name)
+                and node.value.value == engine
+                and node.attr.value in _ENGINE_ATTRS
+            ):
+                allowed.add(id(node.value))
+        for node in find_all(stmt, lambda n: isinstance(n, cst.Name) and n.value == engine):
+            if id(node) not in allowed:
+                first = cst.Module(body=[stmt]).code.strip().splitlines()
+                return first[0] if first else engine
+    return None
+
+
+_LISTENERS = {"sqlalchemy.event.listens_for", "sqlalchemy.event.listen"}
+
+
+class _ListenOnSync(cst.CSTTransformer):
+    def __init__(self, engine: str, imports: ImportMap):
+        self.engine, self.imports = engine, imports
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+        args = updated_node.args
+        if (
+            canonical(self.imports.qualname(updated_node.func)) in _LISTENERS
+            and args
+            and args[0].keyword is None
+            and isinstance(args[0].value, cst.Name)
+            and args[0].value.value == self.engine
+        ):
+            target = cst.Attribute(value=args[0].value, attr=cst.Name("sync_engine"))
+            return updated_node.with_changes(args=[args[0].with_changes(value=target), *args[1:]])
+        return updated_node
+
+
+def _listen_on_sync(stmt: cst.BaseStatement, engine: str, imports: ImportMap) -> cst.BaseStatement:
+    """`event.listens_for(engine, ...)` -> `event.listens_for(engine.sync_engine, ...)`."""
+    if not reads(stmt)[engine]:
+        return stmt
+    return stmt.visit(_ListenOnSync(engine, imports))  # type: ignore[return-value]
+
+
+def _bare_return(node: cst.CSTNode) -> bool:
+    """`return` or `return None`: the online function's result is never used."""
+    return isinstance(node, cst.Return) and (
+        node.value is None or (isinstance(node.value, cst.Name) and node.value.value == "None")
+    )
+
+
+def _returns_in(stmts: list[cst.BaseStatement]) -> bool:
+    return any(
+        find_all(s, lambda n: isinstance(n, cst.Return), stop_at_defs=True)
+        for s in stmts
+        if not isinstance(s, (cst.FunctionDef, cst.ClassDef))
+    )
 
 
 def _drop_module_stmt(module: cst.Module, stmt: cst.BaseStatement) -> cst.Module:
@@ -1122,11 +1386,11 @@ class _Blocks(cst.CSTTransformer):
             param = "connection"
             sync = _rename(sync, conn, param)
         sync[0] = sync[0].with_changes(
-            leading_lines=[l for l in sync[0].leading_lines if l.comment is not None]
+            leading_lines=[e for e in sync[0].leading_lines if e.comment is not None]
         )
         name = self._helper_name(param, sync)
         call = self.builder.stmt(f"await {conn}.run_sync({name})")
-        blank = [l for l in originals[0].leading_lines if l.comment is None]
+        blank = [e for e in originals[0].leading_lines if e.comment is None]
         call = call.with_changes(leading_lines=blank)
         # When an existing helper is reused, the block's comments stay here.
         return keep_comments(originals, call) if name not in self.reserved else call
@@ -1587,7 +1851,9 @@ def _add_dispose(module: cst.Module) -> cst.Module | None:
             for engine in sorted(scope.engines):
                 disposed = find_all(
                     updated_node.body,
-                    lambda n: _method(n) == "dispose" and dotted(n.func.value) == engine,
+                    lambda n, engine=engine: (
+                        _method(n) == "dispose" and dotted(n.func.value) == engine
+                    ),
                     stop_at_defs=True,
                 )
                 if disposed or engine in {p.name.value for p in _params(updated_node)}:

@@ -190,9 +190,10 @@ def _scan_imports(
             for small in stmt.body:
                 _bind_import(small, into, lambda q: Binding(q, type_only, top))
             continue
-        nested = lambda suite, tc=type_only: _scan_imports(
-            _suite(suite), into, top=False, type_only=tc, into_defs=into_defs
-        )
+
+        def nested(suite: cst.CSTNode | None, tc: bool = type_only) -> None:
+            _scan_imports(_suite(suite), into, top=False, type_only=tc, into_defs=into_defs)
+
         if isinstance(stmt, cst.If):
             checking = type_only or dotted(stmt.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
             nested(stmt.body, checking)

@@ -82,7 +82,7 @@ class Conversion:
     @property
     def already(self) -> bool:
         """Nothing to do: the file is already in the requested pattern."""
-        return self.refused is None and self.changes == 0 and not self.manual
+        return self.refused is None and self.changes == 0
 
 
 def convert_project(analysis: Analysis, *, to: str = "async") -> Conversion:
@@ -101,11 +101,13 @@ def _convert_project(analysis: Analysis, to: str) -> Conversion:
     original = analysis.source.text
     if not analysis.parsed:
         return Conversion("env.py does not parse; fix the syntax error first", None)
+    from .async_rewrite import convert_to_async
+    from .sync_rewrite import convert_to_sync
+
     if to == "async":
-        from .async_rewrite import convert_to_async as rewrite
+        result = convert_to_async(original, async_driver=_async_driver_hint(analysis))
     else:
-        from .sync_rewrite import convert_to_sync as rewrite
-    result = rewrite(original)
+        result = convert_to_sync(original)
     if result.refused is not None:
         return Conversion(result.refused, None)
     text = result.text if result.changed and result.text is not None else original
@@ -128,7 +130,7 @@ def _convert_project(analysis: Analysis, to: str) -> Conversion:
                 target = env_edits if edit.path is None else other_edits
                 if edit not in target:
                     target.append(edit)
-            elif note is not None and note not in manual:
+            if note is not None and note not in manual:
                 manual.append(note)
     if env_edits:
         text = apply_edits(text, env_edits)
@@ -140,6 +142,31 @@ def _convert_project(analysis: Analysis, to: str) -> Conversion:
         len(hunks) + len(other_edits),
         tuple(redact_text(m) for m in manual),
     )
+
+
+def _async_driver_hint(analysis: Analysis) -> str | None:
+    """The async driver for an engine built from the application's engine URL: the one for the
+    database the project's own URL (alembic.ini, pyproject.toml, env.py) names."""
+    from ..drivers import async_alternative, driver_info
+
+    schemes: list[str] = []
+    project = analysis.project
+    value = project.main_option("sqlalchemy.url") if project is not None else None
+    raw = getattr(value, "raw", None)
+    if isinstance(raw, str) and "://" in raw:
+        schemes.append(raw.split("://", 1)[0])
+    if analysis.facts is not None:
+        schemes.extend(e.url.scheme for e in analysis.facts.engines if e.url.scheme)
+    for scheme in schemes:
+        info = driver_info(scheme)
+        if info is None or not info.known:
+            continue
+        if info.async_ok:
+            return scheme
+        alternative = async_alternative(scheme)
+        if alternative:
+            return alternative
+    return None
 
 
 def _url_change(
@@ -176,9 +203,11 @@ def _url_change(
             f"choose one for the engine at env.py {where}"
         )
     edit = scheme_edit(source, url, new) or _string_scheme_edit(source, url, scheme, new)
+    name = _env_name(url) or (url.names[0] if "default of environment" in url.origin else None)
     if edit is not None:
+        if name is not None:  # the default is converted; the variable, when set, wins
+            return edit, f"when {name} is set, it must name {family} driver too ({new}://)"
         return edit, None
-    name = _env_name(url)
     if name is not None:
         return None, f"set {name} to a {new}:// URL (env.py {where} builds the engine from it)"
     return None, f"change the URL of the engine at env.py {where} ({url.origin}) to {new}://"
