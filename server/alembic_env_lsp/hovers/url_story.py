@@ -1,0 +1,462 @@
+"""The story of a URL-bearing expression, in the order it happens at run time: where the
+value comes from (sources by precedence), each step that changes it (`.replace()`, a
+helper's arguments, `unquote()`, a query suffix, `set(drivername=...)`), the resulting URL
+(masked) and, for each value it may take, the verdict of the engines it feeds.
+
+The steps are read from the syntax (following local assignments and helpers); the values and
+their alternatives come from the model's URL evaluator (`UrlValue`)."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from .. import drivers
+from ..model import names as N
+from ..model.build import qualified_name
+from ..model.facts import ConfigureFact, EngineFact, Scope, UrlValue
+from ..redact import redact_url
+from .common import Here, const_str, main_section, shorten
+from .url import driver_verdict, engine_mode, shown_url
+from .url_paths import (
+    MAX_DEPTH,
+    PASS_THROUGH,
+    UNQUOTE,
+    Candidate,
+    assigned_value,
+    candidates_of,
+    within,
+)
+
+_URLISH = re.compile(r"(?i)url|dsn|uri\b|_uri|database|conn(ection)?_?str")
+
+
+def url_expression(here: Here) -> ast.expr | None:
+    """The URL-bearing expression under the cursor: a call when the cursor is on its name or
+    on a string argument (`os.getenv("DATABASE_URL")`), the whole f-string from any part."""
+    chain = here.chain
+    node = chain[-1]
+    if not isinstance(node, ast.expr):
+        return None
+    for outer in reversed(chain[:-1]):
+        if isinstance(outer, ast.JoinedStr):
+            return outer
+    parent = here.parent
+    if isinstance(parent, ast.Attribute) and parent.value is node:
+        outer = chain[-3] if len(chain) > 2 else None
+        if isinstance(outer, ast.Call) and outer.func is parent and _url_call(outer, here.scope):
+            return outer  # `os` in `os.getenv("DATABASE_URL")`
+        if parent.attr not in _URL_METHODS:
+            return None  # `app` in `app.config`, `url` in `url.find(...)`: not the URL itself
+    expr: ast.expr = node
+    if isinstance(parent, ast.Call) and (
+        parent.func is node or (isinstance(node, ast.Constant) and node in parent.args)
+    ):
+        expr = parent
+    if isinstance(expr, ast.Constant):
+        return None
+    if isinstance(expr, ast.Call) and not _url_call(expr, here.scope):
+        return None
+    return expr
+
+
+# Methods that keep a URL a URL (or read one from a mapping).
+_URL_METHODS = frozenset({*PASS_THROUGH, "replace", "set", "get", "format"})
+
+
+def _url_call(call: ast.Call, scope: Scope) -> bool:
+    """A call whose result is a URL when its input is: a getter, a URL method, a helper."""
+    q = qualified_name(call.func, scope) or ""
+    if q in N.ENV_GETTERS or q in N.URL_BUILDERS or q in UNQUOTE:
+        return True
+    if q in (N.CONFIG + ".get_main_option", N.CONFIG + ".get_section_option"):
+        return True
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        return func.attr in _URL_METHODS
+    if isinstance(func, ast.Name):
+        return func.id == "str" or scope.lookup_function(func.id) is not None
+    return False
+
+
+def url_story(here: Here, expr: ast.expr) -> str | None:
+    """The hover for a URL-bearing expression, or None when `expr` bears no URL."""
+    engines, configures = url_consumers(here, expr)
+    value = _value(here, expr, engines, configures)
+    known = value is not None and (
+        value.scheme is not None or any(a.scheme for a in value.alternatives)
+    )
+    if not engines and not configures and not known and not _looks_like_url(here, expr):
+        return None
+    parts = [f"**URL** `{here.snippet(expr, 60)}`"]
+    steps = _steps(here, expr, here.scope, 0, {})
+    if steps:
+        numbered = "\n".join(f"{index}. {step}" for index, step in enumerate(steps, 1))
+        parts.append("How it is built, in order:\n\n" + numbered)
+    candidates = _candidates(here, expr, value, engines, configures)
+    if candidates:
+        parts.append(candidates)
+    if not engines and not configures:
+        parts.append("No engine or `context.configure(url=...)` in this file is seen reading it.")
+    return "\n\n".join(parts)
+
+
+# --- who reads it ------------------------------------------------------------------------------
+
+
+def _carriers(here: Here, expr: ast.expr) -> tuple[set[str], set[str], set[str]]:
+    """Names, local helpers and main-option keys the value of `expr` flows into (assignments,
+    `return`s, `set_main_option`), followed to a fixpoint. Over-approximates: any read counts."""
+    names: set[str] = {expr.id} if isinstance(expr, ast.Name) else set()
+    helpers: set[str] = set()
+    keys: set[str] = set()
+
+    def carries(node: ast.AST | None) -> bool:
+        for sub in ast.walk(node) if node is not None else ():
+            if sub is expr:
+                return True
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id in names:
+                return True
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
+                if sub.func.id in helpers:
+                    return True
+        return False
+
+    for _ in range(MAX_DEPTH):
+        before = (len(names), len(helpers))
+        for scope in here.facts.scopes:
+            for name, assignments in scope.assignments.items():
+                if name not in names and any(carries(a.value) for a in assignments):
+                    names.add(name)
+            if not scope.is_module and scope.name not in helpers:
+                if any(carries(r) for r in scope.returns):
+                    helpers.add(scope.name)
+        if (len(names), len(helpers)) == before:
+            break
+    for call in here.facts.calls_named(N.CONFIG + ".set_main_option"):
+        key = const_str(call.node.args[0]) if call.node.args else None
+        if key and len(call.node.args) > 1 and carries(call.node.args[1]):
+            keys.add(key)
+    return names, helpers, keys
+
+
+def url_consumers(here: Here, expr: ast.expr) -> tuple[list[EngineFact], list[ConfigureFact]]:
+    names, helpers, keys = _carriers(here, expr)
+
+    def feeds(url: UrlValue | None, node: ast.AST | None) -> bool:
+        if node is not None:
+            for sub in ast.walk(node):
+                if sub is expr or (isinstance(sub, ast.Name) and sub.id in names | helpers):
+                    return True
+        if url is None:
+            return False
+        if names & set(url.names):
+            return True
+        origins = [url.origin, *(alt.origin for alt in url.alternatives)]
+        return any(f"set_main_option({key!r}" in o for key in keys for o in origins)
+
+    engines = [e for e in here.facts.engines if feeds(e.url, e.url_node)]
+    configures = [
+        c for c in here.facts.configures if c.mode == "offline" and feeds(c.url, c.keyword("url"))
+    ]
+    return engines, configures
+
+
+def _value(
+    here: Here, expr: ast.expr, engines: list[EngineFact], configures: list[ConfigureFact]
+) -> UrlValue | None:
+    evaluate = getattr(here.facts, "evaluate_url", None)
+    if callable(evaluate):
+        value = evaluate(expr, here.scope, getattr(expr, "lineno", 0))
+        if isinstance(value, UrlValue):
+            return value
+    for engine in engines:
+        if engine.url_node is expr:
+            return engine.url
+    for configure in configures:
+        if configure.keyword("url") is expr and configure.url is not None:
+            return configure.url
+    return None
+
+
+def _looks_like_url(here: Here, expr: ast.expr) -> bool:
+    text = here.snippet(expr, 200)
+    return bool(_URLISH.search(text)) or "://" in text
+
+
+# --- the steps ---------------------------------------------------------------------------------
+
+
+def _steps(
+    here: Here, expr: ast.expr, scope: Scope, depth: int, params: dict[str, str]
+) -> list[str]:
+    if depth > MAX_DEPTH:
+        return ["(further steps not followed)"]
+    at = f"line {here.line_of(expr)}"
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+        if "://" in expr.value:
+            return [f"{at}: the literal `{shown_url(expr.value)}`"]
+        return [f"{at}: the string `{shorten(expr.value, 50)}`"]
+    if isinstance(expr, ast.Name):
+        return _name_steps(here, expr, scope, depth, params)
+    if isinstance(expr, ast.Attribute):
+        owner = qualified_name(expr.value, scope) or here.snippet(expr.value, 40)
+        return [
+            f"{at}: `{here.snippet(expr, 50)}`, an attribute of `{owner}` (set outside env.py: "
+            "its value is known only at run time)"
+        ]
+    if isinstance(expr, ast.Subscript):
+        key = const_str(expr.slice)
+        if qualified_name(expr.value, scope) == "os.environ" and key:
+            return [f"{at}: environment variable `{key}` (`KeyError` when it is not set)"]
+        return [f"{at}: `{here.snippet(expr, 50)}` (known only at run time)"]
+    if isinstance(expr, ast.BoolOp) and isinstance(expr.op, ast.Or):
+        options = []
+        for index, value in enumerate(expr.values, 1):
+            sub = _steps(here, value, scope, depth + 1, params)
+            options.append(f"({index}) " + "; then ".join(sub))
+        return [f"{at}: the first of these that is set wins: " + " — ".join(options)]
+    if isinstance(expr, ast.JoinedStr | ast.BinOp):
+        return _built_string_steps(here, expr, scope, depth, params)
+    if isinstance(expr, ast.Await):
+        return _steps(here, expr.value, scope, depth + 1, params)
+    if isinstance(expr, ast.Call):
+        return _call_steps(here, expr, scope, depth, params)
+    return [f"{at}: `{here.snippet(expr, 50)}` (not followed)"]
+
+
+def _name_steps(
+    here: Here, expr: ast.Name, scope: Scope, depth: int, params: dict[str, str]
+) -> list[str]:
+    if expr.id in params:
+        return [f"`{expr.id}` is the helper's argument `{params[expr.id]}`"]
+    if isinstance(expr.ctx, ast.Store):
+        value = assigned_value(scope, expr)
+        if value is not None:
+            return _steps(here, value, scope, depth + 1, params)
+    reaches = scope.possible_bindings(expr) if hasattr(scope, "possible_bindings") else ()
+    assigned = [r for r in reaches if r.assignment is not None]
+    if len(assigned) > 1:
+        paths = []
+        for reach in assigned:
+            assert reach.assignment is not None
+            when = reach.condition_text(here.source) or "otherwise"
+            sub = _steps(here, reach.assignment.value, scope, depth + 1, params)
+            paths.append(f"when {shorten(when, 60)}: " + "; then ".join(sub))
+        return [f"`{expr.id}` depends on the path: " + " — ".join(paths)]
+    if len(assigned) == 1:
+        assert assigned[0].assignment is not None
+        return _steps(here, assigned[0].assignment.value, scope, depth + 1, params)
+    assignment = scope.last_assignment(expr.id, expr.lineno)
+    if assignment is not None and within(expr, assignment.stmt):
+        assignment = scope.last_assignment(expr.id, assignment.stmt.lineno - 1)
+    if assignment is None:
+        if any(p.arg == expr.id for p in scope.params):
+            return [f"`{expr.id}`: a parameter of `{scope.name}` (known only at run time)"]
+        return [f"`{expr.id}`: not assigned in env.py (known only at run time)"]
+    return _steps(here, assignment.value, scope, depth + 1, params)
+
+
+def _built_string_steps(
+    here: Here, expr: ast.JoinedStr | ast.BinOp, scope: Scope, depth: int, params: dict[str, str]
+) -> list[str]:
+    at = f"line {here.line_of(expr)}"
+    out: list[str] = []
+    pieces: list[ast.expr] = []
+    if isinstance(expr, ast.JoinedStr):
+        pieces = [v.value if isinstance(v, ast.FormattedValue) else v for v in expr.values]
+    else:
+        pieces = [expr.left, expr.right]
+    constants = [
+        p.value for p in pieces if isinstance(p, ast.Constant) and isinstance(p.value, str)
+    ]
+    for piece in pieces:
+        if not isinstance(piece, ast.Constant):
+            out.extend(_steps(here, piece, scope, depth + 1, params))
+    out.append(f"{at}: put together as `{here.snippet(expr, 60)}`")
+    for text in constants:
+        out.extend(_query_notes(text))
+    return out
+
+
+def _query_notes(text: str) -> list[str]:
+    notes = []
+    if "async_fallback" in text:
+        notes.append(
+            "`async_fallback=True` is SQLAlchemy 1.4/2.0's mode that lets an asyncio driver run under "
+            "a sync engine (deprecated in 2.0, gone in 2.1); SQLAlchemy "
+            f"{drivers.sqlalchemy_version() or '?'} is installed here"
+        )
+    if "+" in text and "://" in text:
+        scheme = text.split("://", 1)[0]
+        notes.append(f"the scheme `{scheme}://` names the driver")
+    return notes
+
+
+def _call_steps(
+    here: Here, call: ast.Call, scope: Scope, depth: int, params: dict[str, str]
+) -> list[str]:
+    at = f"line {here.line_of(call)}"
+    q = qualified_name(call.func, scope) or ""
+    func = call.func
+    first = call.args[0] if call.args else None
+    if q in N.ENV_GETTERS:
+        name = const_str(first) or "?"
+        default = call.args[1] if len(call.args) > 1 else None
+        for kw in call.keywords:
+            if kw.arg == "default":
+                default = kw.value
+        text = f"{at}: environment variable `{name}` when it is set"
+        if default is None:
+            return [text + "; otherwise `None`"]
+        rest = _steps(here, default, scope, depth + 1, params)
+        return [text + "; otherwise the default: " + "; then ".join(rest)]
+    if q == N.CONFIG + ".get_main_option":
+        return _main_option_steps(here, call, scope, depth, params)
+    if q == N.CONFIG + ".get_section_option" and len(call.args) >= 2:
+        section, key = const_str(call.args[0]), const_str(call.args[1])
+        return [f"{at}: `[{section}] {key}` of the ini (`config.get_section_option`)"]
+    if q in UNQUOTE and first is not None:
+        return _steps(here, first, scope, depth + 1, params) + [
+            f"{at}: `{q.rsplit('.', 1)[1]}()` decodes `%` escapes (a `%40` in the password becomes `@`)"
+        ]
+    if q in N.URL_BUILDERS:
+        if q.endswith("create"):
+            return [f"{at}: `URL.create(...)` builds it from parts"]
+        base = _steps(here, first, scope, depth + 1, params) if first is not None else []
+        return base + [f"{at}: `make_url()` parses it"]
+    if isinstance(func, ast.Attribute):
+        base = _steps(here, func.value, scope, depth + 1, params)
+        if func.attr == "replace" and len(call.args) >= 2:
+            old, new = const_str(call.args[0]), const_str(call.args[1])
+            effect = " (changes the driver)" if "+" in f"{old}{new}" else ""
+            return base + [f"{at}: `.replace({old!r}, {new!r})`{effect}"]
+        if func.attr == "set":
+            sets = ", ".join(f"{k.arg}={here.snippet(k.value, 30)}" for k in call.keywords if k.arg)
+            return base + [f"{at}: `.set({sets})`"]
+        if func.attr in PASS_THROUGH:
+            hide = next((k for k in call.keywords if k.arg == "hide_password"), None)
+            note = " (the real password)" if hide is not None else ""
+            return base + [f"{at}: `.{func.attr}()`{note}"]
+        return base + [f"{at}: `.{func.attr}(...)` (not followed)"]
+    if isinstance(func, ast.Name):
+        if func.id == "str" and first is not None:
+            return _steps(here, first, scope, depth + 1, params)
+        helper = scope.lookup_function(func.id)
+        if helper is not None and helper.node is not None:
+            return _helper_steps(here, call, helper, depth, params)
+    return [f"{at}: `{here.snippet(call, 50)}` (known only at run time)"]
+
+
+def _helper_steps(
+    here: Here, call: ast.Call, helper: Scope, depth: int, params: dict[str, str]
+) -> list[str]:
+    at = f"line {here.line_of(call)}"
+    bound: dict[str, str] = {}
+    for param, arg in zip(helper.params, call.args, strict=False):
+        bound[param.arg] = here.snippet(arg, 40)
+    for kw in call.keywords:
+        if kw.arg:
+            bound[kw.arg] = here.snippet(kw.value, 40)
+    args = ", ".join(f"`{k}` = `{v}`" for k, v in bound.items())
+    out = [
+        f"{at}: calls the helper `{helper.name}` (line {here.line_of(helper.node)})"
+        + (f" with {args}" if args else "")
+    ]
+    returns = helper.returns
+    if len(returns) == 1:
+        out.extend(_steps(here, returns[0], helper, depth + 1, bound))
+    elif returns:
+        out.append(
+            f"`{helper.name}` has {len(returns)} `return`s: the one that runs depends on its path"
+        )
+    return out
+
+
+def _main_option_steps(
+    here: Here, call: ast.Call, scope: Scope, depth: int, params: dict[str, str]
+) -> list[str]:
+    at = f"line {here.line_of(call)}"
+    key = const_str(call.args[0]) if call.args else None
+    if key is None:
+        return [f"{at}: `config.get_main_option(...)` with a computed name"]
+    section = main_section(here.project)
+    ini = getattr(here.project, "ini", None)
+    found = ini.get(section, key) if ini is not None else None
+    if found is not None and found.value is not None:
+        text = f"{at}: `[{section}] {key}` of `{ini.path.name}` (line {found.line + 1}): `{shown_url(found.value)}`"  # type: ignore[union-attr]
+    elif ini is None:
+        text = f"{at}: `[{section}] {key}` of the ini (no alembic.ini is paired with this env.py)"
+    else:
+        text = f"{at}: `[{section}] {key}`, not in `{ini.path.name}`: the default"
+    out = [text]
+    for override in here.facts.calls_named(N.CONFIG + ".set_main_option"):
+        if len(override.node.args) < 2 or const_str(override.node.args[0]) != key:
+            continue
+        if override.scope is scope and override.node.lineno > getattr(call, "lineno", 0):
+            continue  # after this read in the same function
+        cond = " and ".join(
+            here.source.slice(here.rng(branch.test))
+            if in_body
+            else f"not ({here.source.slice(here.rng(branch.test))})"
+            for branch, in_body in override.branches
+        )
+        when = f" when {shorten(cond, 60)}" if cond else ""
+        value = override.node.args[1]
+        sub = _steps(here, value, override.scope, depth + 1, params)
+        out.append(
+            f"line {here.line_of(override.node)}: replaced{when} by `set_main_option({key!r}, ...)`: "
+            + "; then ".join(sub)
+        )
+    return out
+
+
+# --- the values it may take --------------------------------------------------------------------
+
+
+def _candidates(
+    here: Here,
+    expr: ast.expr,
+    value: UrlValue | None,
+    engines: list[EngineFact],
+    configures: list[ConfigureFact],
+) -> str | None:
+    """Each value the URL may take (with its condition) and each reader's verdict on it."""
+    found = candidates_of(here, expr)
+    if not any(c.text and "://" in c.text for c in found):
+        if value is None and engines:
+            value = engines[0].url
+        if value is not None and (value.scheme or value.alternatives):
+            found = [Candidate(v.text, v.origin) for v in (value.alternatives or (value,))]
+    if not found:
+        return None
+    blocks = []
+    for candidate in found:
+        when = f"when {shorten(candidate.when, 80)}: " if candidate.when else ""
+        if candidate.text and "://" in candidate.text:
+            head = f"{when}`{shorten(redact_url(candidate.text), 90)}` ({candidate.origin})"
+        else:
+            head = f"{when}known only at run time ({candidate.origin})"
+        verdicts = []
+        info = drivers.driver_info(candidate.text) if candidate.text else None
+        for engine in engines:
+            where = f"`{engine.factory}` (line {here.line_of(engine.call.node)})"
+            verdict = driver_verdict(info, engine_mode(engine)) if info is not None else None
+            if verdict is not None:
+                verdicts.append(f"{where}: {verdict}")
+            elif info is None:
+                verdicts.append(f"{where}: its driver cannot be checked before run time")
+        for configure in configures:
+            verdicts.append(
+                f"offline `context.configure(url=...)` (line {here.line_of(configure.call.node)}): "
+                "no driver is loaded, any driver works"
+            )
+        blocks.append((head, verdicts))
+    if len(blocks) == 1:
+        head, verdicts = blocks[0]
+        return "\n".join([f"Result: {head}", *(f"- {v}" for v in verdicts)])
+    lines = [f"It may take {len(blocks)} values at run time:", ""]
+    for head, verdicts in blocks:
+        lines.append(f"- {head}")
+        lines.extend(f"  - {v}" for v in verdicts)
+    return "\n".join(lines)
