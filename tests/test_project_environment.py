@@ -361,3 +361,30 @@ def test_isolated_tool_without_a_project_environment_says_nothing_about_greenlet
     project(tmp_path)
     result = run_tool_check(tool_venv, tmp_path)
     assert "ENV056" not in result.stdout, result.stdout
+
+
+# ---- --python on the command line -------------------------------------------------------------
+
+
+def test_cli_python_flag_names_the_environment_judged(tmp_path, capsys):
+    from alembic_env_lsp import cli
+
+    fake_venv(tmp_path / ".venv", ASYNCIO)  # would say nothing
+    fake_venv(tmp_path / "py312", NO_GREENLET)
+    project(tmp_path)
+    code = cli.main(
+        ["check", "--python", str(tmp_path / "py312" / "bin" / "python"), str(tmp_path)]
+    )
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "ENV056 [warning] SQLAlchemy 2.1.0 (in py312 (--python)) no longer installs" in out
+
+
+def test_cli_python_flag_without_an_environment_is_a_usage_error(tmp_path, capsys):
+    from alembic_env_lsp import cli
+
+    project(tmp_path)
+    assert cli.main(["check", "--python", str(tmp_path / "nope"), str(tmp_path)]) == 2
+    assert "--python " in capsys.readouterr().err
+    assert cli.main(["explain", "--python", str(tmp_path), str(tmp_path)]) == 2
+    assert "no Python environment there" in capsys.readouterr().err

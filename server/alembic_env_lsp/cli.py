@@ -107,12 +107,14 @@ class Checker:
     """One run over env scripts: the project index, the workspace and the settings they
     share, and the texts fixes have changed so far (not yet written)."""
 
-    def __init__(self, paths: list[str], settings):
+    def __init__(self, paths: list[str], settings, python: str | None = None):
         from .project import ProjectIndex
+        from .pyenv import CLI_FLAG, PythonChoice
         from .workspace import Workspace
 
         self.settings = settings
-        self.index = ProjectIndex()
+        # --python: the project's interpreter, whose packages the environment rules judge
+        self.index = ProjectIndex(python=PythonChoice(python, CLI_FLAG) if python else None)
         # The project's other Python files, read once for this run (ENV009/023/031/032/052).
         self.workspace = Workspace(
             p if p.is_dir() else p.parent for p in (Path(raw).resolve() for raw in paths)
@@ -331,6 +333,18 @@ def _base_settings(args):
         raise UsageError(str(error)) from None
 
 
+def _python(args) -> str | None:
+    """`--python PATH`, checked: a path with no Python environment is a usage error."""
+    from .pyenv import path_problem
+
+    python = getattr(args, "python", None)
+    if python:
+        problem = path_problem(python)
+        if problem is not None:
+            raise UsageError(f"--python {problem}")
+    return python
+
+
 def _parses(text: str) -> bool:
     try:
         ast.parse(text)
@@ -344,7 +358,7 @@ def _parses(text: str) -> bool:
 
 def cmd_check(args, out) -> int:
     targets = _targets(args.paths or ["."])
-    checker = Checker(args.paths or ["."], _base_settings(args))
+    checker = Checker(args.paths or ["."], _base_settings(args), _python(args))
     unsafe = bool(getattr(args, "unsafe_fixes", False))
     summary = Summary(fixing=bool(args.fix or args.diff), unsafe=unsafe)
     if summary.fixing:
@@ -375,6 +389,7 @@ def cmd_fix(args, out) -> int:
             select=None,
             ignore=None,
             format="text",
+            python=args.python,
         )
         return cmd_check(check, out)
     from .fixes import async_rewrite, sync_rewrite
@@ -422,7 +437,7 @@ def cmd_explain(args, out) -> int:
 
     # A folder: its (first) env script; a file: that file, whatever its name.
     target = path if path.is_file() else _targets([args.target])[0]
-    checker = Checker([args.target], _base_settings(args))
+    checker = Checker([args.target], _base_settings(args), _python(args))
     file = read_text(target)
     analysis = checker.analyze(target, file.text)
     out.write(redact_text(explain_markdown(analysis)))
@@ -471,6 +486,13 @@ def cmd_serve(args, out) -> int:
     return serve_main(argv)
 
 
+PYTHON_HELP = (
+    "the project's Python (an interpreter or an environment folder) whose installed packages the "
+    "environment rules judge (default: [tool.alembic-env-lsp] python, $VIRTUAL_ENV, a .venv beside "
+    "alembic.ini or pyproject.toml)"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="alembic-env-lsp",
@@ -495,6 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--select", help="comma-separated rule codes or prefixes to run")
     check.add_argument("--ignore", help="comma-separated rule codes or prefixes to skip")
+    check.add_argument("--python", metavar="PATH", help=PYTHON_HELP)
     check.set_defaults(run=cmd_check)
 
     fix = sub.add_parser(
@@ -512,12 +535,14 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument(
         "--unsafe-fixes", action="store_true", help="also apply fixes that need review"
     )
+    fix.add_argument("--python", metavar="PATH", help=PYTHON_HELP)
     fix.set_defaults(run=cmd_fix)
 
     explain = sub.add_parser(
         "explain", help="explain a rule (ENV001) or the flow of an env.py (PATH)"
     )
     explain.add_argument("target")
+    explain.add_argument("--python", metavar="PATH", help=PYTHON_HELP)
     explain.set_defaults(run=cmd_explain)
 
     rules = sub.add_parser("rules", help="list the rules")

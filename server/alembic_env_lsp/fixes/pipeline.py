@@ -127,7 +127,7 @@ def reanalyzer(analysis: Analysis) -> Reanalyze:
         if others and analysis.path:
             from ..project import ProjectIndex
 
-            index = ProjectIndex()
+            index = ProjectIndex(python=getattr(project, "python_choice", None))
             for key, text in others.items():
                 index.set_overlay(Path(key), text)
             project = index.context_for(Path(analysis.path))
