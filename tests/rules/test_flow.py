@@ -257,3 +257,33 @@ def test_analysis_remembers_what_it_was_run_with():
     settings = Settings()
     analysis = analyze("import alembic\n", "env.py", settings=settings)
     assert analysis.settings is settings and analysis.workspace is None
+
+
+def test_interpolation_keys_set_by_env_py_are_defined(tmp_path):
+    # sqlalchemy.url = postgresql+psycopg://%(DB_USER)s:%(DB_PASS)s@...; env.py sets both with
+    # set_section_option(config.config_ini_section, ...) through a variable: no ENV011.
+    # ENV013 still asks to escape '%' in the value it stores (set_section_option's value).
+    analysis, rows = check("interpolation_set_in_env", tmp_path)
+    assert rows == [("ENV013", 16, 'os.environ["DB_USER"]')]
+    assert messages(analysis, "ENV013")[0].startswith("Config.set_section_option() stores values")
+
+
+def test_an_interpolation_key_env_py_does_not_set_is_named(tmp_path):
+    analysis, rows = check("interpolation_key_missing", tmp_path)
+    assert rows == [
+        ("ENV013", 16, 'os.environ["DB_USER"]'),
+        ("ENV011", 21, 'config.get_main_option("sqlalchemy.url")'),
+        ("ENV011", 32, "config.get_section(config.config_ini_section, {})"),
+    ]
+    assert all("uses '%(DB_PASS)s'" in m for m in messages(analysis, "ENV011"))
+
+
+def test_an_empty_ini_url_before_or_falls_through_to_the_fallback(tmp_path):
+    # `config.get_main_option("sqlalchemy.url") or get_settings().database_url`, empty in the ini
+    analysis, rows = check("empty_url_or_fallback", tmp_path)
+    assert rows == []
+    [engine_fact] = analysis.facts.engines
+    assert engine_fact.url.text is None  # unknown: what get_settings() returns
+    facts = analysis.facts
+    value = facts.evaluate_url(facts.module.assignments["url"][0].value, facts.module, 17)
+    assert [a.text for a in value.alternatives] == ["", None]

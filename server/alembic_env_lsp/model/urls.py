@@ -111,6 +111,8 @@ class UrlResolver:
             names = tuple(n for v in values for n in v.names)
             alternatives = tuple(values)
             for value in values:
+                if value.text == "" and value is not values[-1]:
+                    continue  # an empty value is falsy: `or` goes on to the next one
                 if value.confidence >= Confidence.DEFAULT:
                     # anything before it may win at run time: it is only a default
                     first = value is values[0]

@@ -5,11 +5,13 @@ from ..findings import Finding, Fix, Severity
 from ..fixes.edits import ensure_module_import, import_insertion_line, insert_lines_after
 from ..fixes.url import scheme_fix
 from ..knowledge import url_parse_error
+from ..model import names as N
+from ..model.build import qualified_name
 from ..model.facts import Confidence, UrlValue
 from ..rule import Docs, Example, Rule, RuleContext
 from ..text import Position, Range, TextEdit
 from . import _snippets as s
-from ._shared import config_name, workspace_view
+from ._shared import config_name, constant_str, workspace_view
 from .env013_unescaped_percent import stray_percent
 
 PLACEHOLDER_SCHEME = "driver"
@@ -120,7 +122,10 @@ def _interpolation_problem(
         if view is not None and view.passes_config_args():
             return None  # the project supplies extra defaults through Config(config_args=...)
         keys = [k for k in _INTERPOLATION_KEY.findall(ini.raw) if k.lower() != "here"]
-        key = keys[0] if keys else "?"
+        supplied = _keys_set_in_env(ctx, ini.section)
+        if keys and all(k.lower() in supplied for k in keys):
+            return None  # env.py sets them before the URL is read (set_section_option)
+        key = next((k for k in keys if k.lower() not in supplied), "?")
         return (
             f"sqlalchemy.url uses '%({key})s'{where}, which is neither an option of [{ini.section}] nor of [DEFAULT] "
             f"(configparser: InterpolationMissingOptionError); Alembic only supplies %(here)s and does not read "
@@ -143,6 +148,32 @@ def _interpolation_problem(
             [fix],
         )
     return None
+
+
+def _keys_set_in_env(ctx: RuleContext, section: str) -> set[str]:
+    """Options env.py sets in the URL's section: `config.set_section_option(section, k, v)`,
+    `config.set_main_option(k, v)` (configparser keys are case-insensitive)."""
+    facts = ctx.facts
+    main = getattr(ctx.project, "main_section", "alembic") or "alembic"
+    keys: set[str] = set()
+    for call in facts.calls_named(N.CONFIG + ".set_section_option", N.CONFIG + ".set_main_option"):
+        args = call.node.args
+        if call.qname == N.CONFIG + ".set_main_option":
+            target, key = main, constant_str(args[0]) if args else None
+        elif len(args) >= 2:
+            section_expr = args[0]
+            if isinstance(section_expr, ast.Name):  # section = config.config_ini_section
+                bound = call.scope.last_assignment(section_expr.id, call.node.lineno)
+                section_expr = bound.value if bound is not None else section_expr
+            target = constant_str(section_expr)
+            if qualified_name(section_expr, call.scope) == N.CONFIG + ".config_ini_section":
+                target = main
+            key = constant_str(args[1])
+        else:
+            continue
+        if key and target == section:
+            keys.add(key.lower())
+    return keys
 
 
 def _env_var_fix(ctx: RuleContext, var: str) -> list[Fix]:
