@@ -461,3 +461,26 @@ def test_isinstance_dispatch_and_shared_connection_are_both_drawn():
     configures = [n for n, (_, ls) in nodes.items() if ls[0] == "context.configure() · line 30"]
     assert len(configures) == 2  # once per branch: after run_sync, and in the sync branch
     assert any((run_sync, c) in edges for c in configures)
+
+
+def test_a_wrapped_engine_is_one_step(tmp_path):
+    env = (
+        "import asyncio\n"
+        "from alembic import context\n"
+        "from sqlalchemy import engine_from_config, pool\n"
+        "from sqlalchemy.ext.asyncio import AsyncEngine\n"
+        "def do_run_migrations(connection):\n"
+        "    context.configure(connection=connection, target_metadata=None)\n"
+        "    with context.begin_transaction():\n"
+        "        context.run_migrations()\n"
+        "async def run():\n"
+        "    connectable = AsyncEngine(\n"
+        "        engine_from_config(context.config.get_section('alembic'), poolclass=pool.NullPool)\n"
+        "    )\n"
+        "    async with connectable.connect() as connection:\n"
+        "        await connection.run_sync(do_run_migrations)\n"
+        "asyncio.run(run())\n"
+    )
+    nodes, _ = _graph(explain_markdown(project(tmp_path, env, "sqlite+aiosqlite:///x.db")))
+    engines = [ls for _, ls in nodes.values() if "AsyncEngine(...) · line" in ls[0]]
+    assert [ls[0] for ls in engines] == ["engine_from_config() in AsyncEngine(...) · line 10"]

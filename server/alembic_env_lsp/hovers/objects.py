@@ -110,10 +110,22 @@ def connection_summary(here: Here, name: str, scope: Scope) -> str | None:
         sites = run_sync_calls_for(here.facts, fn.name)
         if sites:
             site = sites[0]
-            return (
+            text = (
                 f"the sync `Connection` that `{here.snippet(site.node)}` (line {here.line_of(site.node)}) passes to "
-                f"`{fn.name}` as its first argument."
+                f"`{fn.name}` as its first argument"
             )
+            # called directly too (e.g. with a connection the caller shared): another path
+            direct = [
+                c
+                for c in here.facts.calls
+                if isinstance(c.node.func, ast.Name) and c.node.func.id == fn.name and c.node.args
+            ]
+            for call in direct[:2]:
+                text += (
+                    f"; or, from line {here.line_of(call.node)}, `{here.snippet(call.node.args[0], 40)}`"
+                    f" (`{here.snippet(call.node, 50)}`)"
+                )
+            return text + "."
     binding = scope.lookup_kind(name)
     if binding is None or binding.kind not in (Kind.CONNECTION, Kind.ASYNC_CONNECTION):
         return None
