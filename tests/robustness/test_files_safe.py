@@ -100,7 +100,7 @@ def test_line_endings_are_kept(tmp_path, ending):
         endings = ["\r\n" if i % 2 else "\n" for i in range(len(lines) - 1)]
     else:
         endings = [ending] * (len(lines) - 1)
-    original = "".join(line + e for line, e in zip(lines, endings)) + lines[-1]
+    original = "".join(line + e for line, e in zip(lines[:-1], endings, strict=True)) + lines[-1]
     env.write_bytes(original.encode())
     check_fix(env)
     after = env.read_bytes().decode()

@@ -61,7 +61,7 @@ def test_engine_fixes_hovers_explain_and_rewrites_read_the_canary_without_runnin
     for line in range(analysis.source.line_count):
         for character in range(0, len(analysis.source.line(line)) + 1, 3):
             hovers.hover_at(analysis, Position(line, character))
-    for name, function in rewrite_functions().items():
+    for function in rewrite_functions().values():
         function(text)
 
 
