@@ -6,6 +6,8 @@ one (the edit is computed on codeAction/resolve), else as the convert command.
 
 from __future__ import annotations
 
+import asyncio
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .. import convert
@@ -26,13 +28,17 @@ async def code_actions(session: Session, uri: str, client_range: Any, only: Any)
             return []
         rng = env.codec.range_from_client(env.doc, client_range)
         analysis = env.result.analysis
-        plans = plan_env_actions(
+        planner = partial(
+            plan_env_actions,
             analysis,
             env.result.env_indexes,
             rng,
             only,
             offer_rewrite=offers_async_rewrite(analysis),
         )
+        # fix-all re-analyses until stable (the pipeline `check --fix` uses): off the loop
+        fix_all = bool(only) and convert.kind_wanted(convert.FIX_ALL_KIND, only)
+        plans = await asyncio.to_thread(planner) if fix_all else planner()
         return [_env_action(plan, env) for plan in plans]
     if kind == INI:
         ini = await session.ini_snapshot(uri)

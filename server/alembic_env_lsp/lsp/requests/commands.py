@@ -6,6 +6,7 @@ Each answers a dict the client can show: {"applied", "reason"} for the edits,
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +51,8 @@ async def fix_all(session: Session, uri: Any) -> dict:
     result = await _any_result(session, uri)
     if result is None or result.analysis is None:
         return {"applied": False, "reason": "not an env script this server can read"}
-    edits = safe_edits(result.analysis)
+    # the fix pipeline re-analyses until stable: off the loop
+    edits = await asyncio.to_thread(safe_edits, result.analysis)
     if not edits:
         return {"applied": False, "reason": "nothing to fix safely"}
     edit = session.files.workspace_edit(edits, result)
