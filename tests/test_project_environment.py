@@ -388,3 +388,11 @@ def test_cli_python_flag_without_an_environment_is_a_usage_error(tmp_path, capsy
     assert "--python " in capsys.readouterr().err
     assert cli.main(["explain", "--python", str(tmp_path), str(tmp_path)]) == 2
     assert "no Python environment there" in capsys.readouterr().err
+
+
+def test_a_bare_interpreter_name_is_looked_up_on_path(tmp_path, monkeypatch):
+    fake_venv(tmp_path / "tools", ASYNCIO)
+    (tmp_path / "tools" / "bin" / "python").chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path / "tools" / "bin"))
+    found = pyenv.environment_at("python", CLI_FLAG)
+    assert found is not None and found.root == tmp_path / "tools"

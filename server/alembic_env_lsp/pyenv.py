@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 import threading
 from collections.abc import Callable
@@ -94,9 +95,10 @@ def environment_at(path: str | os.PathLike[str], found_by: str) -> PythonEnviron
     """The environment of an interpreter path or an environment folder; None when no
     site-packages is found there."""
     try:
-        given = Path(os.path.expanduser(os.fspath(path)))
-        if not given.is_absolute():
-            given = Path(os.path.abspath(given))
+        text = os.path.expanduser(os.fspath(path))
+        if text and os.sep not in text and "/" not in text and not os.path.exists(text):
+            text = shutil.which(text) or text  # "python3": looked up on PATH, like a shell
+        given = Path(os.path.abspath(text))
     except (OSError, ValueError, TypeError):
         return None
     root = _root_of(given)
