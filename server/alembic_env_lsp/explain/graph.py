@@ -13,7 +13,7 @@ from .. import drivers
 from ..findings import Finding
 from ..hovers import configure_url
 from ..model import names as N
-from ..model.build import qualified_name
+from ..model.qualify import qualified_name
 from ..model.facts import CallFact, Confidence, ConfigureFact, EngineFact, EnvFacts, UrlValue
 from ..redact import redact_url
 from ..text import Range

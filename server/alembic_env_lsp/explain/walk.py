@@ -14,7 +14,7 @@ import ast
 from typing import TYPE_CHECKING
 
 from ..model import names as N
-from ..model.build import qualified_name
+from ..model.qualify import qualified_name
 from ..model.facts import CallFact, Scope
 
 if TYPE_CHECKING:

@@ -9,8 +9,8 @@ import ast
 from typing import TYPE_CHECKING
 
 from .. import drivers
-from ..model.build import qualified_name
 from ..model.facts import EnvFacts, Kind
+from ..model.qualify import qualified_name
 from ..text import Position, Range
 from .common import (
     Here,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import ast
 
 from .. import drivers
-from ..model.build import qualified_name
 from ..model.facts import CallFact, Confidence, EngineFact, EnvFacts, Kind, Scope
+from ..model.qualify import qualified_name
 from ..rules.env050_async_engine_without_nullpool import awaited_dispose
 from .common import Here, compose, path_words, shorten
 from .texts import SYMBOLS

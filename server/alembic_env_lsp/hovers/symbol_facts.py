@@ -8,8 +8,8 @@ import re
 
 from .. import drivers
 from ..model import names as N
-from ..model.build import qualified_name
 from ..model.facts import CallFact, Scope
+from ..model.qualify import qualified_name
 from ..redact import is_secret_name
 from .common import Here, compose, const_str, main_section, path_words, shorten, symbol_key
 from .objects import (

@@ -8,8 +8,8 @@ import ast
 
 from .. import drivers
 from ..model import names as N
-from ..model.build import qualified_name
 from ..model.facts import EngineFact, EnvFacts, Scope, UrlValue
+from ..model.qualify import qualified_name
 from ..redact import redact_url
 from .common import const_str, main_section, shorten
 

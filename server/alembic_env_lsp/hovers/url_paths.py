@@ -10,8 +10,8 @@ import threading
 from dataclasses import dataclass
 
 from ..model import names as N
-from ..model.build import qualified_name
 from ..model.facts import EngineFact, Scope
+from ..model.qualify import qualified_name
 from .common import Here, const_str, main_section
 
 MAX_DEPTH = 10
@@ -54,8 +54,8 @@ def _empty_words(value: ast.expr, scope: Scope) -> str:
         name = const_str(value.args[0]) if value.args else None
         if name and len(value.args) < 2 and not value.keywords:
             return f"{name} is not set"
-    text = ast.unparse(value)
-    return f"{text if len(text) <= 40 else text[:39] + '…'} is empty"
+    # never the text of a literal operand: it may be a secret
+    return f"the value at line {getattr(value, 'lineno', '?')} is empty"
 
 
 def candidates_of(here: Here, expr: ast.expr) -> list[Candidate]:

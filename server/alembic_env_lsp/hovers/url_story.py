@@ -13,9 +13,9 @@ import re
 
 from .. import drivers
 from ..model import names as N
-from ..model.build import qualified_name
 from ..model.facts import ConfigureFact, EngineFact, Scope, UrlValue
-from ..redact import redact_url
+from ..model.qualify import qualified_name
+from ..redact import is_secret_name, redact_url
 from .common import Here, const_str, main_section, shorten
 from .url import driver_verdict, engine_mode, shown_url
 from .url_paths import (
@@ -230,6 +230,8 @@ def _name_steps(
 ) -> list[str]:
     if expr.id in params:
         return [f"`{expr.id}` is the helper's argument `{params[expr.id]}`"]
+    if is_secret_name(expr.id):
+        return [f"`{expr.id}`: a secret (its value is never shown)"]
     if isinstance(expr.ctx, ast.Store):
         value = assigned_value(scope, expr)
         if value is not None:
@@ -309,6 +311,8 @@ def _call_steps(
         text = f"{at}: environment variable `{name}` when it is set"
         if default is None:
             return [text + "; otherwise `None`"]
+        if is_secret_name(name):
+            return [text + "; otherwise a default (a secret: never shown)"]
         rest = _steps(here, default, scope, depth + 1, params)
         return [text + "; otherwise the default: " + "; then ".join(rest)]
     if q == N.CONFIG + ".get_main_option":
@@ -358,6 +362,9 @@ def _helper_steps(
     for kw in call.keywords:
         if kw.arg:
             bound[kw.arg] = here.snippet(kw.value, 40)
+    for name in bound:
+        if is_secret_name(name):
+            bound[name] = "***"  # a password argument: never shown
     args = ", ".join(f"`{k}` = `{v}`" for k, v in bound.items())
     out = [
         f"{at}: calls the helper `{helper.name}` (line {here.line_of(helper.node)})"
@@ -414,6 +421,26 @@ def _main_option_steps(
 # --- the values it may take --------------------------------------------------------------------
 
 
+def _is_url_part(found: list[Candidate]) -> bool:
+    """Values that are pieces of a URL (a user name, a host) rather than whole URLs."""
+    return (
+        bool(found)
+        and all(c.text is None or "://" not in c.text for c in found)
+        and any(c.text is not None for c in found)
+    )
+
+
+def _readers(here: Here, engines: list[EngineFact], configures: list[ConfigureFact]) -> str | None:
+    readers = [f"`{e.factory}` (line {here.line_of(e.call.node)})" for e in engines]
+    readers += [
+        f"the offline `context.configure(url=...)` (line {here.line_of(c.call.node)})"
+        for c in configures
+    ]
+    if not readers:
+        return None
+    return "A part of the URL read by " + ", ".join(readers) + "."
+
+
 def _candidates(
     here: Here,
     expr: ast.expr,
@@ -424,9 +451,12 @@ def _candidates(
     """Each value the URL may take (with its condition) and each reader's verdict on it."""
     found = candidates_of(here, expr)
     if not any(c.text and "://" in c.text for c in found):
-        if value is None and engines:
+        if value is not None and (value.scheme or any(a.scheme for a in value.alternatives)):
+            found = [Candidate(v.text, v.origin) for v in (value.alternatives or (value,))]
+        elif _is_url_part(found):
+            return _readers(here, engines, configures)
+        elif engines and (engines[0].url.scheme or engines[0].url.alternatives):
             value = engines[0].url
-        if value is not None and (value.scheme or value.alternatives):
             found = [Candidate(v.text, v.origin) for v in (value.alternatives or (value,))]
     if not found:
         return None

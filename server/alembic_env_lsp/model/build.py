@@ -29,6 +29,7 @@ from .facts import (
     WithFact,
 )
 from .flow import State, join, narrow, none_of, terminates
+from .qualify import qualified_name, subscript_name
 from .urls import UrlResolver
 
 
@@ -43,21 +44,6 @@ class _Ctx:
 
 def build_facts(tree: ast.Module, source: SourceText, project=None) -> EnvFacts:
     return _Builder(tree, source, project).build()
-
-
-def qualified_name(expr: ast.AST, scope: Scope) -> str | None:
-    """`sa.ext.asyncio.create_async_engine` → "sqlalchemy.ext.asyncio.create_async_engine"."""
-    parts: list[str] = []
-    while isinstance(expr, ast.Attribute):
-        parts.append(expr.attr)
-        expr = expr.value
-    if not isinstance(expr, ast.Name):
-        return None
-    base = scope.lookup_alias(expr.id)
-    if base is None:
-        return None
-    parts.append(base)
-    return ".".join(reversed(parts))
 
 
 class _Builder:
@@ -729,10 +715,6 @@ def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
     )
-
-
-def subscript_name(var: str, key: str) -> str:
-    return f"{var}[{key}]"
 
 
 def dispatch_in_module(dispatch: Dispatch, module: Scope) -> bool:

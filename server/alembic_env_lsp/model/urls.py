@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import names as N
 from .facts import CallFact, Confidence, Kind, Scope, UrlValue
+from .qualify import qualified_name, subscript_name
 
 if TYPE_CHECKING:
     from .build import _Builder
@@ -70,8 +71,6 @@ class UrlResolver:
             self._active.discard(id(expr))
 
     def _evaluate(self, expr: ast.expr, scope: Scope, line: int, depth: int) -> UrlValue:
-        from .build import qualified_name
-
         if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
             return UrlValue(
                 expr.value, Confidence.LITERAL, "string literal in env.py", literal=expr
@@ -139,8 +138,6 @@ class UrlResolver:
     # ---- helpers ----------------------------------------------------------------------
 
     def _call(self, call: ast.Call, scope: Scope, line: int, depth: int) -> UrlValue:
-        from .build import qualified_name
-
         qname = qualified_name(call.func, scope)
         func = call.func
         if qname in N.ENV_GETTERS:
@@ -232,8 +229,6 @@ class UrlResolver:
     def _from_config_dict(
         self, config: ast.expr, prefix: str, scope: Scope, line: int, depth: int = 0
     ) -> UrlValue:
-        from .build import qualified_name, subscript_name
-
         if depth > _MAX_DEPTH:
             return unknown("too many indirections")
 

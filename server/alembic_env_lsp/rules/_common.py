@@ -3,7 +3,7 @@
 import ast
 
 from ..model import names as N
-from ..model.build import qualified_name
+from ..model.qualify import qualified_name
 
 
 def is_config_file_name(expr: ast.expr, scope) -> bool:

@@ -15,7 +15,7 @@ def check(ctx: RuleContext) -> None:
             continue
         method = expr.func.attr
         if with_.is_async:
-            from ..model.build import qualified_name
+            from ..model.qualify import qualified_name
 
             if qualified_name(expr.func, with_.scope) == "alembic.context.begin_transaction":
                 ctx.report(

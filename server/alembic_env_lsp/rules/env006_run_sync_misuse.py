@@ -2,7 +2,7 @@ import ast
 
 from ..findings import Fix
 from ..fixes.edits import remove_keyword, replace_node
-from ..model.build import qualified_name
+from ..model.qualify import qualified_name
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from ..text import Range, TextEdit
 

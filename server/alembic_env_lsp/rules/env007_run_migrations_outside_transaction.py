@@ -4,7 +4,7 @@ from ..drivers import split_scheme
 from ..findings import Fix, Severity
 from ..fixes.edits import local_name_for, wrap_in_block
 from ..knowledge import transactional_ddl
-from ..model.build import qualified_name
+from ..model.qualify import qualified_name
 from ..rule import Docs, Example, Rule, RuleContext
 from . import _snippets as s
 

@@ -3,9 +3,9 @@ import ast
 from ..findings import Fix
 from ..fixes.edits import ensure_module_import, replace_node
 from ..model import names as N
-from ..model.build import qualified_name
 from ..model.facts import CallFact, EnvFacts, Scope
 from ..model.flow import terminates
+from ..model.qualify import qualified_name
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from ..text import Range, TextEdit
 from . import _snippets as s

@@ -6,8 +6,8 @@ from ..fixes.edits import ensure_module_import, import_insertion_line, insert_li
 from ..fixes.url import scheme_fix
 from ..knowledge import url_parse_error
 from ..model import names as N
-from ..model.build import qualified_name
 from ..model.facts import Confidence, UrlValue
+from ..model.qualify import qualified_name
 from ..rule import Docs, Example, Rule, RuleContext
 from ..text import Position, Range, TextEdit
 from . import _snippets as s

@@ -3,8 +3,8 @@ import ast
 from ..findings import Fix
 from ..fixes.edits import replace_node
 from ..model import names as N
-from ..model.build import qualified_name
 from ..model.facts import Kind
+from ..model.qualify import qualified_name
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from ._common import text_of
 

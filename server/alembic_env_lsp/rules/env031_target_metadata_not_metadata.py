@@ -2,7 +2,6 @@ import ast
 
 from ..findings import Fix
 from ..fixes.edits import replace_node
-from ..model.build import qualified_name
 from ..model.facts import Kind
 from ..model.names import (
     DECLARATIVE_BASE_CLASSES,
@@ -10,6 +9,7 @@ from ..model.names import (
     METADATA_FACTORIES,
     REGISTRY_FACTORIES,
 )
+from ..model.qualify import qualified_name
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from ._shared import online_configures, workspace_view
 

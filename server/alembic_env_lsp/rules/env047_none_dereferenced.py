@@ -61,7 +61,7 @@ def _maybe_none(call: CallFact) -> tuple[str, str] | None:
 
 
 def _is_x_arguments(node: ast.Call, call: CallFact) -> bool:
-    from ..model.build import qualified_name
+    from ..model.qualify import qualified_name
 
     return qualified_name(node.func, call.scope) == "alembic.context.get_x_argument" and any(
         kw.arg == "as_dictionary" for kw in node.keywords

@@ -2,8 +2,8 @@ import ast
 
 from ..findings import Fix, Severity
 from ..fixes.edits import add_keyword, import_insertion_line, local_name_for
-from ..model.build import qualified_name
 from ..model.facts import CallFact, EngineFact
+from ..model.qualify import qualified_name
 from ..rule import Docs, Example, Rule, RuleContext
 from ..text import Position, Range, TextEdit
 

@@ -1,6 +1,6 @@
 from ..findings import Fix
 from ..fixes.edits import replace_node
-from ..model.build import qualified_name
+from ..model.qualify import qualified_name
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from .env050_async_engine_without_nullpool import null_pool_expr
 
