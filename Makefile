@@ -1,5 +1,5 @@
 # Small conveniences; the real entry points are the scripts/ folder.
-.PHONY: bench bench-quick
+.PHONY: bench bench-quick mutation
 
 # The benchmark suite (BENCHMARKS.md). Extra options: make bench ARGS="--update-doc"
 bench:
@@ -7,3 +7,10 @@ bench:
 
 bench-quick:
 	scripts/bench.sh --quick $(ARGS)
+
+# Mutation testing (scripts/mutate.py): a sample of single-line changes to model/, rules/,
+# fixes/, lsp/convert.py and cli.py, each run against the tests of its module in a private
+# copy; prints the score and the survivors. A measurement, not a gate.
+# Every mutant: make mutation ARGS="--sample 0 --json mutation.json"
+mutation:
+	.venv/bin/python scripts/mutate.py $(ARGS)
