@@ -157,17 +157,35 @@ def test_venv_beside_pyproject_toml(tmp_path):
     assert found is not None and found.found_by == "venv beside pyproject.toml"
 
 
-def test_virtual_env_wins_over_dot_venv_but_never_the_checkers_own(tmp_path, monkeypatch):
+def test_virtual_env_wins_over_dot_venv(tmp_path, monkeypatch):
     fake_venv(tmp_path / ".venv", ASYNCIO)
     fake_venv(tmp_path / "elsewhere", NO_GREENLET)
     env = project(tmp_path)
     monkeypatch.setenv("VIRTUAL_ENV", str(tmp_path / "elsewhere"))
     found = ProjectIndex().context_for(env).python_environment()
     assert found is not None and found.found_by == "$VIRTUAL_ENV"
-    # pre-commit sets VIRTUAL_ENV to the hook's own environment: that is the checker's
-    monkeypatch.setenv("VIRTUAL_ENV", sys.prefix)
+    assert found.root == tmp_path / "elsewhere"
+
+
+@pytest.mark.parametrize("marker", pyenv.TOOL_ONLY_MARKERS)
+def test_virtual_env_made_for_the_checker_alone_is_not_the_projects(tmp_path, monkeypatch, marker):
+    """pre-commit exports its hook environment as VIRTUAL_ENV (and marks it .install_state_v*);
+    pipx and uv tool venvs carry their own receipts."""
+    fake_venv(tmp_path / ".venv", ASYNCIO)
+    fake_venv(tmp_path / "hook", NO_GREENLET)
+    env = project(tmp_path)
+    monkeypatch.setenv("VIRTUAL_ENV", str(tmp_path / "hook"))
+    monkeypatch.setattr(pyenv, "_own_prefixes", lambda: (str(tmp_path / "hook"),))
+    # the checker's own, activated project virtualenv: that IS the project's
+    found = ProjectIndex().context_for(env).python_environment()
+    assert found is not None and found.found_by == "$VIRTUAL_ENV"
+    (tmp_path / "hook" / marker).write_text("")
     found = ProjectIndex().context_for(env).python_environment()
     assert found is not None and found.found_by == ".venv beside alembic.ini"
+    # someone else's tool venv exported as VIRTUAL_ENV is still looked at
+    monkeypatch.setattr(pyenv, "_own_prefixes", lambda: (sys.prefix,))
+    found = ProjectIndex().context_for(env).python_environment()
+    assert found is not None and found.found_by == "$VIRTUAL_ENV"
 
 
 def test_cli_flag_beats_pyproject_which_beats_the_editor_setting(tmp_path):
@@ -345,7 +363,8 @@ def test_isolated_tool_without_greenlet_judges_the_projects_venv(tool_venv, tmp_
         project(folder)
         fake_venv(folder / ".venv", packages)
 
-    for hook_env in (None, str(tool_venv)):  # pre-commit also sets VIRTUAL_ENV to its own env
+    (tool_venv / ".install_state_v1").write_text("{}")  # what pre-commit writes in a hook env
+    for hook_env in (None, str(tool_venv)):  # pre-commit also exports it as VIRTUAL_ENV
         clean = run_tool_check(tool_venv, with_asyncio, virtual_env=hook_env)
         assert "ENV056" not in clean.stdout, clean.stdout
         flagged = run_tool_check(tool_venv, without, virtual_env=hook_env)

@@ -11,8 +11,8 @@ virtualenv. Where the project's environment comes from, first match wins:
 3. the editor's `python` setting (the interpreter the extension uses for the folder);
 4. in the language server, when the editor sent no `python` setting: the interpreter the
    server runs in (an extension that starts the server with the project's Python);
-5. `$VIRTUAL_ENV`, unless it is the checker's own environment (pre-commit sets it to
-   the hook's);
+5. `$VIRTUAL_ENV`, unless it is an environment made for the checker alone (pre-commit
+   exports its hook environment as VIRTUAL_ENV; pipx and uv tool venvs likewise);
 6. a `.venv` or `venv` folder beside alembic.ini or pyproject.toml.
 
 PATH is an interpreter (`.venv/bin/python`, `venv\\Scripts\\python.exe`) or an environment
@@ -259,7 +259,7 @@ def find_environment(project: ProjectContext | None) -> PythonEnvironment | None
         if found is not None:
             return found
     virtual_env = os.environ.get("VIRTUAL_ENV")
-    if virtual_env and not _is_own_environment(virtual_env):
+    if virtual_env and not (_is_own_environment(virtual_env) and _is_tool_only(virtual_env)):
         found = environment_at(virtual_env, VIRTUAL_ENV)
         if found is not None:
             return found
@@ -276,12 +276,29 @@ def find_environment(project: ProjectContext | None) -> PythonEnvironment | None
 
 def _is_own_environment(path: str) -> bool:
     try:
-        return os.path.realpath(path) in {
-            os.path.realpath(sys.prefix),
-            os.path.realpath(sys.exec_prefix),
-        }
+        return os.path.realpath(path) in {os.path.realpath(p) for p in _own_prefixes()}
     except (OSError, ValueError):
         return False
+
+
+def _own_prefixes() -> tuple[str, ...]:
+    return (sys.prefix, sys.exec_prefix)
+
+
+# Files the tool installers write into an environment they made for one tool: pre-commit's
+# hook environments (which it also exports as VIRTUAL_ENV), pipx's and uv's tool venvs.
+TOOL_ONLY_MARKERS = (
+    ".install_state_v1",
+    ".install_state_v2",
+    "pipx_metadata.json",
+    "uv-receipt.toml",
+)
+
+
+def _is_tool_only(path: str) -> bool:
+    """An environment made for the checker alone says nothing about the project; a project's
+    virtualenv that also holds the checker (activated: VIRTUAL_ENV) is the project's."""
+    return any(os.path.exists(os.path.join(path, marker)) for marker in TOOL_ONLY_MARKERS)
 
 
 def _project_folders(project: ProjectContext) -> list[Path]:
