@@ -896,3 +896,33 @@ def test_no_url_position_is_empty(name):
             if hover_at(analysis, Position(line - 1, match.start())) is None:
                 empty.append((line, match.group()))
     assert empty == []
+
+
+def test_the_url_story_never_shows_a_secret_default(tmp_path):
+    text = (
+        "import os\n"
+        "from alembic import context\n"
+        "from sqlalchemy import create_engine\n"
+        "user = os.getenv('POSTGRES_USER', 'devuser')\n"
+        "password = os.getenv('POSTGRES_PASSWORD', 'devpa55')\n"
+        "def get_dsn(password='h1dden'):\n"
+        "    return f'postgresql://{user}:{password}@db/app'\n"
+        "url = os.getenv('DATABASE_URL') or get_dsn(password)\n"
+        "engine = create_engine(url)\n"
+        "with engine.connect() as connection:\n"
+        "    context.configure(connection=connection)\n"
+        "    with context.begin_transaction():\n"
+        "        context.run_migrations()\n"
+    )
+    analysis = project(tmp_path, text, "sqlite:///x.db")
+    shown = []
+    for line in range(analysis.source.line_count):
+        for column in range(len(analysis.source.line(line))):
+            result = hover_at(analysis, Position(line, column))
+            if result is not None:
+                shown.append(result.markdown)
+    joined = "\n".join(shown)
+    assert "**URL** `os.getenv('POSTGRES_PASSWORD', '***')`" in joined
+    assert "a secret (its value is never shown)" in joined
+    assert "devpa55" not in joined and "h1dden" not in joined
+    assert "devuser" in joined  # not a secret: the story shows it

@@ -43,9 +43,9 @@ def url_expression(here: Here) -> ast.expr | None:
             return outer
     parent = here.parent
     if isinstance(parent, ast.Attribute) and parent.value is node:
-        outer = chain[-3] if len(chain) > 2 else None
-        if isinstance(outer, ast.Call) and outer.func is parent and _url_call(outer, here.scope):
-            return outer  # `os` in `os.getenv("DATABASE_URL")`
+        around = chain[-3] if len(chain) > 2 else None
+        if isinstance(around, ast.Call) and around.func is parent and _url_call(around, here.scope):
+            return around  # `os` in `os.getenv("DATABASE_URL")`
         if parent.attr not in _URL_METHODS:
             return None  # `app` in `app.config`, `url` in `url.find(...)`: not the URL itself
     expr: ast.expr = node
@@ -88,7 +88,7 @@ def url_story(here: Here, expr: ast.expr) -> str | None:
     )
     if not engines and not configures and not known and not _looks_like_url(here, expr):
         return None
-    parts = [f"**URL** `{here.snippet(expr, 60)}`"]
+    parts = [f"**URL** `{_title(here, expr)}`"]
     steps = _steps(here, expr, here.scope, 0, {})
     if steps:
         numbered = "\n".join(f"{index}. {step}" for index, step in enumerate(steps, 1))
@@ -99,6 +99,39 @@ def url_story(here: Here, expr: ast.expr) -> str | None:
     if not engines and not configures:
         parts.append("No engine or `context.configure(url=...)` in this file is seen reading it.")
     return "\n\n".join(parts)
+
+
+def _title(here: Here, expr: ast.expr) -> str:
+    """The expression as written, unless it holds a secret (`os.getenv("DB_PASSWORD",
+    "devpass")`): then with its string literals masked."""
+    secret = False
+    for sub in ast.walk(expr):
+        if isinstance(sub, ast.Name) and is_secret_name(sub.id):
+            secret = True
+        elif isinstance(sub, ast.keyword) and sub.arg and is_secret_name(sub.arg):
+            secret = True
+        elif isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+            secret = secret or (is_secret_name(sub.value) and "://" not in sub.value)
+    if not secret:
+        return here.snippet(expr, 60)
+    masked = _MaskStrings().visit(ast.parse(ast.unparse(expr), mode="eval"))
+    return shorten(ast.unparse(masked), 60)
+
+
+class _MaskStrings(ast.NodeTransformer):
+    """Every string literal but an environment variable's name becomes '***'."""
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        keep = node.args[0] if node.args else None
+        self.generic_visit(node)
+        if isinstance(keep, ast.Constant) and node.args:
+            node.args[0] = keep
+        return node
+
+    def visit_Constant(self, node: ast.Constant) -> ast.AST:
+        if isinstance(node.value, str):
+            return ast.copy_location(ast.Constant("***"), node)
+        return node
 
 
 # --- who reads it ------------------------------------------------------------------------------
