@@ -293,3 +293,27 @@ def test_closure_is_kept_while_env_py_imports_stay_the_same(project):
         analyze(more, str(env), project=context, rules=()).facts, str(env), context
     ).imported_files()
     assert changed is not first and str(project / "app" / "models" / "order.py") in changed
+
+
+def test_the_env_script_being_analysed_is_never_parsed_a_second_time(tmp_path):
+    """The engine's tree serves the workspace's summary of the env script itself; env scripts
+    of other projects under the same folder are not summarised at all (they name neither
+    alembic.command nor config_args, which the scan looks for)."""
+    sample = (Path(__file__).resolve().parent.parent / "bench" / "env_async_sample.py").read_text()
+    assert "command" in sample  # so its summary is asked for by the alembic.command scan
+    write(tmp_path, {"alembic.ini": INI, "migrations/env.py": sample})
+    for index in range(3):  # 3 more env scripts found by name under the same root
+        write(tmp_path, {f"other{index}/env.py": "from alembic import context\n"})
+    env = tmp_path / "migrations" / "env.py"
+    workspace = Workspace([tmp_path])
+    analysis = analyze(
+        sample, str(env), project=ProjectIndex().context_for(env), workspace=workspace
+    )
+    assert analysis.facts is not None
+    assert workspace.parses == 0
+    assert workspace.summary(env).error is None  # summarised from the engine's tree
+    assert workspace.parses == 0
+    unsaved = Workspace([tmp_path])
+    changed = sample + "\n# edited in the editor, not saved\n"
+    analyze(changed, str(env), project=ProjectIndex().context_for(env), workspace=unsaved)
+    assert unsaved.parses == 1  # the text on disk is not the analysed one: it is parsed

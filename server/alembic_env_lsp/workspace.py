@@ -73,6 +73,17 @@ SQLMODEL = N.SQLMODEL
 # Text markers checked before parsing a file during a folder scan.
 _MODEL_MARKERS = (b"__tablename__", b"__table__", b"table=True", b"table = True", b"Table(")
 _ALEMBIC_MARKER = b"alembic"
+# A file can call alembic.command or build a Config(config_args=...) only if its text names
+# one of these: env scripts (which mention neither) need no summary for that scan.
+_COMMAND_MARKERS = (b"command", b"config_args")
+
+
+def _needs_summary(markers: frozenset[bytes]) -> bool:
+    return any(m in markers for m in _MODEL_MARKERS) or _calls_alembic(markers)
+
+
+def _calls_alembic(markers: frozenset[bytes]) -> bool:
+    return _ALEMBIC_MARKER in markers and any(m in markers for m in _COMMAND_MARKERS)
 
 
 # ---- what one module says, read once ------------------------------------------------------
@@ -389,6 +400,9 @@ class Workspace:
         self._listings: dict[str, list[str]] = {}
         self._aggregates: dict[tuple, object] = {}
         self._view: tuple[object, EnvView] | None = None
+        # The tree the engine already parsed for the env script being analysed: its summary
+        # is made from that tree, not from a second parse of the same text.
+        self._offered: tuple[str, str, ast.Module] | None = None
         self.parses = 0  # files parsed so far (tests check nothing is parsed twice)
 
     # --- keeping up with changes ---
@@ -449,19 +463,23 @@ class Workspace:
     def _parse(self, key: str, text: str | None) -> ModuleSummary:
         if text is None:
             return ModuleSummary(key, error="cannot read")
-        self.parses += 1
-        try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
-            return ModuleSummary(key, error=type(error).__name__)
+        offered = self._offered
+        if offered is not None and offered[0] == key and offered[1] == text:
+            tree = offered[2]
+        else:
+            self.parses += 1
+            try:
+                tree = ast.parse(text)
+            except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+                return ModuleSummary(key, error=type(error).__name__)
         try:
             return summarize(tree, key)
         except RecursionError:
             return ModuleSummary(key, error="nested too deeply")
 
     def _markers(self, key: str) -> frozenset[bytes]:
-        """Which scan markers the file's text contains; parses it right away when one does
-        (the scan will need its summary), so the text is read once."""
+        """Which scan markers the file's text contains; parses it right away when a scan
+        will need its summary, so the text is read once."""
         entry = self._entry(key)
         if entry.markers is None:
             overlay = self._overlays.get(key)
@@ -470,9 +488,9 @@ class Workspace:
                 entry.markers = frozenset()
             else:
                 entry.markers = frozenset(
-                    m for m in _MODEL_MARKERS + (_ALEMBIC_MARKER,) if m in data
+                    m for m in _MODEL_MARKERS + (_ALEMBIC_MARKER, *_COMMAND_MARKERS) if m in data
                 )
-                if entry.markers and entry.summary is None:
+                if _needs_summary(entry.markers) and entry.summary is None:
                     entry.summary = self._parse(key, data.decode("utf-8", "replace"))
         return entry.markers
 
@@ -499,6 +517,8 @@ class Workspace:
         with self._lock:
             if self._view is not None and self._view[0] is facts:
                 return self._view[1]
+            if env_path is not None:
+                self._offered = (os.path.abspath(env_path), facts.source.text, facts.tree)
         view = EnvView(self, facts, env_path, project)
         with self._lock:
             self._view = (facts, view)
@@ -578,7 +598,7 @@ class EnvView:
 
     def _is_package_name(self, dotted: str) -> bool:
         path = self.module_file(dotted)
-        return bool(path) and os.path.basename(path) == "__init__.py"
+        return path is not None and os.path.basename(path) == "__init__.py"
 
     # --- symbols ---
 
@@ -904,13 +924,14 @@ class EnvView:
         """(path, summary) of the files under the root that call alembic.command or build a
         Config with config_args: found once per root and shared by every env.py under it, so a
         folder of 1,000 env scripts stays linear."""
-        if self.root is None:
+        root = self.root
+        if root is None:
             return []
 
         def compute():
             found = []
-            for path in self.workspace.python_files(self.root):
-                if _ALEMBIC_MARKER in self.workspace._markers(path):
+            for path in self.workspace.python_files(root):
+                if _calls_alembic(self.workspace._markers(path)):
                     summary = self.workspace.summary(path)
                     if summary.command_calls or summary.config_args:
                         found.append((path, summary))
@@ -954,7 +975,7 @@ def _within(path: str, folder: str) -> bool:
 
 
 def _split_paths(value: str) -> list[str]:
-    return [p for p in re.split(r"[\s,%s]+" % re.escape(os.pathsep), value) if p]
+    return [p for p in re.split(rf"[\s,{re.escape(os.pathsep)}]+", value) if p]
 
 
 def _module_roots(root: str | None, env_path: str | None, project, facts) -> list[str]:
