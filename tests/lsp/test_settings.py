@@ -199,3 +199,36 @@ async def test_pyproject_created_on_disk_changes_the_rules(make_project):
             )
         )
         await ed.diagnostics(uri, 1, where=lambda d: "ENV030" not in codes(d))
+
+
+def _fake_venv(root, packages: dict[str, str]):
+    """A virtualenv's layout with `<name>-<version>.dist-info` folders: nothing installed."""
+    (root / "bin").mkdir(parents=True)
+    (root / "bin" / "python").write_text("")
+    (root / "pyvenv.cfg").write_text("home = /usr/bin\nversion_info = 3.12.4\n")
+    site = root / "lib" / "python3.12" / "site-packages"
+    site.mkdir(parents=True)
+    for name, version in packages.items():
+        info = site / f"{name}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+
+
+async def test_python_setting_names_the_environment_the_rules_judge(make_project, tmp_path):
+    """The editor's `python` (per folder, as workspace/configuration answers) is the project's
+    interpreter: ENV056 judges its packages, and a new interpreter re-checks without a restart."""
+    project = make_project()
+    bare = tmp_path / "bare"
+    _fake_venv(bare, {"SQLAlchemy": "2.1.0", "alembic": "1.16.1"})
+    full = tmp_path / "full"
+    _fake_venv(full, {"SQLAlchemy": "2.1.0", "greenlet": "3.1.0", "alembic": "1.16.1"})
+    async with editor(folders=[project.root]) as ed:
+        ed.client.set_configuration({"python": str(bare / "bin" / "python")}, section="alembicEnv")
+        ed.client.workspace_did_change_configuration(t.DidChangeConfigurationParams(settings=None))
+        uri = ed.open(project.env)
+        found = await ed.diagnostics(uri, 1, where=lambda d: "ENV056" in codes(d))
+        message = at(found, "ENV056").message
+        assert "SQLAlchemy 2.1.0" in message and "the editor's python setting" in message
+        ed.client.set_configuration({"python": str(full)}, section="alembicEnv")
+        ed.client.workspace_did_change_configuration(t.DidChangeConfigurationParams(settings=None))
+        await ed.diagnostics(uri, 1, where=lambda d: "ENV056" not in codes(d))

@@ -1,11 +1,14 @@
 """Editor settings: `initializationOptions.settings`, then `workspace/configuration`
 (section `alembicEnv`, one answer per workspace folder).
 
-    {"enable": true, "select": [], "ignore": [], "severity": {"ENV030": "info"}, "codeLens": true}
+    {"enable": true, "select": [], "ignore": [], "severity": {"ENV030": "info"}, "codeLens": true,
+     "python": "/path/to/project/.venv/bin/python"}
 
 The rule part (select/ignore/severity) is validated by `settings.parse_settings`, one key at
 a time so that one bad value costs only that value; problems are reported, never fatal.
-Keys the extension sends for itself (interpreter, serverArgs, trace, ...) are ignored.
+`python` is the project's interpreter, whose installed packages the environment rules judge
+(pyenv.py decides what absent, "" and a path mean). Keys the extension sends for itself
+(interpreter, serverArgs, trace, ...) are ignored.
 `[tool.alembic-env-lsp]` in pyproject.toml is merged later, per env script (the file wins).
 """
 
@@ -29,6 +32,9 @@ class EditorSettings:
     code_lens: bool = True
     rules: Settings = field(default_factory=Settings)
     problems: tuple[str, ...] = ()
+    # The project's interpreter as the editor sent it: None = not sent (the server's own
+    # interpreter is then the guess), "" = the editor does not know, else a path.
+    python: str | None = None
 
 
 DEFAULT = EditorSettings()
@@ -77,11 +83,16 @@ def parse_editor_settings(raw: Any, where: str = "editor settings") -> EditorSet
             rules = rules.merged_with(parse_settings({key: value}, where=where, known_codes=codes))
         except SettingsError as error:
             problems.append(str(error))
+    python = raw.get("python")
+    if python is not None and not isinstance(python, str):
+        problems.append(f"{where}: python must be a path (a string); ignoring it")
+        python = None
     return EditorSettings(
         enable=flag("enable", True),
         code_lens=flag("codeLens", True),
         rules=rules,
         problems=tuple(problems),
+        python=python,
     )
 
 

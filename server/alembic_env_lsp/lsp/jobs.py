@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ..pyenv import EDITOR_SETTING, PythonChoice
 from ..text import SourceText
 from . import convert
 from .config import EditorSettings, unknown_codes
@@ -150,6 +151,9 @@ def _analyse_env(inp: EnvInput, projects, codec: convert.Codec) -> EnvResult:
     if text is None:
         return result
     context = projects.context_for(Path(inp.path)) if inp.path else None
+    if context is not None:  # the editor's `python` of this script's folder
+        python = PythonChoice(inp.editor.python, EDITOR_SETTING, server_interpreter=True)
+        context = replace(context, python_choice=python)
     deps = set()
     if context is not None:
         for ini in [context.ini, *context.other_inis]:
