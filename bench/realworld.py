@@ -33,6 +33,7 @@ import contextlib
 import io
 import json
 import keyword
+import os
 import re
 import shutil
 import statistics
@@ -381,7 +382,9 @@ class Server:
         def diagnostic_refresh(params: None) -> None:
             return None
 
-        await client.start_io(sys.executable, "-m", "alembic_env_lsp", "serve")
+        # the server of this tree, not whichever copy the interpreter has installed
+        environ = dict(os.environ, PYTHONPATH=str(ROOT / "server"))
+        await client.start_io(sys.executable, "-m", "alembic_env_lsp", "serve", env=environ)
         process = client._server
         if process is not None:
             asyncio.get_running_loop().create_task(self._drain(process.stderr))
