@@ -513,7 +513,7 @@ def run_session(
         for i in range(1, args.runs + 1):
             version += 1
             if args.change_mode == "full":
-                change_json = '{"text": %s}' % enc_variants[i % 2]
+                change_json = '{"text": ' + enc_variants[i % 2] + "}"
             elif i % 2:  # append the comment line
                 change_json = json.dumps(
                     {
@@ -536,8 +536,8 @@ def run_session(
                 )
             body = (
                 '{"jsonrpc": "2.0", "method": "textDocument/didChange", "params": '
-                '{"textDocument": {"uri": %s, "version": %d}, "contentChanges": [%s]}}'
-                % (json.dumps(uri), version, change_json)
+                f'{{"textDocument": {{"uri": {json.dumps(uri)}, "version": {version:d}}}, '
+                f'"contentChanges": [{change_json}]}}}}'
             ).encode()
             conn.stash.clear()  # everything older than this iteration is stale
             t_send = conn.notify("", body=body)
@@ -630,7 +630,7 @@ def run_session(
                 version += 1
                 edit_no += 1
                 if args.change_mode == "full":
-                    change_json = '{"text": %s}' % enc_variants[edit_no % 2]
+                    change_json = '{"text": ' + enc_variants[edit_no % 2] + "}"
                 elif edit_no % 2:
                     change_json = json.dumps(
                         {
@@ -653,8 +653,8 @@ def run_session(
                     )
                 body = (
                     '{"jsonrpc": "2.0", "method": "textDocument/didChange", "params": '
-                    '{"textDocument": {"uri": %s, "version": %d}, "contentChanges": [%s]}}'
-                    % (json.dumps(uri), version, change_json)
+                    f'{{"textDocument": {{"uri": {json.dumps(uri)}, "version": {version:d}}}, '
+                    f'"contentChanges": [{change_json}]}}}}'
                 ).encode()
                 t_send = conn.notify("", body=body)
                 if k < args.burst_size - 1:

@@ -208,7 +208,7 @@ def cmd_trace(args) -> int:
         lines = log.read_text().splitlines()
         print("\n".join(lines))
         changes = [float(x.split()[1]) for x in lines if x.startswith("change ")]
-        gaps = [b - a for a, b in zip(changes, changes[1:])]
+        gaps = [b - a for a, b in zip(changes, changes[1:], strict=False)]
         an = [float(x.split()[3]) for x in lines if x.startswith("analyze ")]
         if an:
             print(

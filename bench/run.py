@@ -99,6 +99,7 @@ PLANS = {
         "push-a": (50, 1, 1, ["--diagnostics", "push", "--bursts", "3"]),
         "push-5k": (10, 1, 1, ["--diagnostics", "push", "--bursts", "3"]),
         "cli": 3,
+        "soak": (12_000, 1_000),  # edit cycles, projects opened and closed (bench/soak.py)
     },
     "quick": {
         "life-a": (1, 1, 2, []),
@@ -112,6 +113,7 @@ PLANS = {
         "push-a": (10, 1, 1, ["--diagnostics", "push", "--bursts", "1"]),
         "push-5k": (4, 1, 1, ["--diagnostics", "push", "--bursts", "1"]),
         "cli": 1,
+        "soak": (1_500, 150),
     },
 }
 GROUP_FILE = {
@@ -126,7 +128,7 @@ GROUP_FILE = {
     "push-a": "a",
     "push-5k": "k5",
 }
-GROUPS = list(GROUP_FILE) + ["cli"]
+GROUPS = list(GROUP_FILE) + ["cli", "soak"]
 
 T0 = time.perf_counter()
 
@@ -318,8 +320,7 @@ class Runner:
         try:
             proc = subprocess.run(
                 argv,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                capture_output=True,
                 text=True,
                 env=self.env,
                 timeout=timeout,
@@ -394,9 +395,7 @@ def wall(
     argv: list[str], env: dict, cwd: Path | None = None
 ) -> tuple[float, subprocess.CompletedProcess]:
     t = time.perf_counter()
-    p = subprocess.run(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd
-    )
+    p = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=cwd)
     return (time.perf_counter() - t) * 1000, p
 
 
@@ -671,6 +670,26 @@ def budgets(res: dict) -> list[dict]:
             "1.3x",
             verdict(ratio(r, f), 1.3, "x"),
         )
+    # memory over a day of editing (issue 16): flat, i.e. ≤ 0.1 KB per edit cycle
+    edit = ((res.get("soak") or {}).get("edit") or {}).get("real")
+    if edit:
+        slope = edit["slope_kb_per_cycle"]
+        floor = ((res["soak"].get("edit") or {}).get("none") or {}).get("slope_kb_per_cycle")
+        add(
+            f"RSS growth per edit cycle over {edit['cycles']:,} cycles ≤ 0.1 KB",
+            f"{slope:.3f} KB"
+            + (f" (bare pygls floor: {floor:.2f} KB)" if floor is not None else ""),
+            "0.1 KB",
+            verdict(slope, 0.1, " KB"),
+        )
+    oc = (res.get("soak") or {}).get("open_close")
+    if oc:
+        add(
+            f"open/close {oc['files']:,} projects: RSS back within a few MB (≤ 5 MB)",
+            f"{oc['growth_mb']:+.1f} MB",
+            "5 MB",
+            verdict(oc["growth_mb"], 5.0, " MB"),
+        )
     return out
 
 
@@ -852,6 +871,12 @@ def report(res: dict) -> str:
         )
         if cli["errors"]:
             L.append(f"\nerrors: {cli['errors']}")
+    if res.get("soak"):
+        import soak
+
+        L.append("")
+        L.extend(soak.report(res["soak"], LABEL))
+        L.append(f"Load average before / after: {res['soak'].get('load')}.")
     return "\n".join(L) + "\n"
 
 
@@ -992,6 +1017,24 @@ def main() -> int:
             load = loadavg()
             res["cli"] = run_cli(files["cli"], plan["cli"], env)
             res["cli"]["load"] = f"{load} / {loadavg()}"
+        if "soak" in groups and "real" in servers:
+            import soak
+
+            cycles, projects = plan["soak"]
+            log(f"soak: {cycles:,} edit cycles (real, floor --mode none), {projects:,} projects")
+            load = loadavg()
+            soak_dir = tmp / "soak"
+            soak_dir.mkdir()
+            res["soak"] = soak.run(
+                {"real": cmds["real"], "none": cmds["none"]},
+                soak_dir,
+                env,
+                cycles=cycles,
+                files=projects,
+                every=max(50, cycles // 48),
+                stderr_path=outdir / "server-stderr.log",
+            )
+            res["soak"]["load"] = f"{load} / {loadavg()}"
     finally:
         if args.keep_inputs:
             log(f"inputs kept in {tmp}")
