@@ -60,6 +60,8 @@ def url_expression(here: Here) -> ast.expr | None:
     return expr
 
 
+_MAX_STEP = 600  # a step that merges many paths is cut: the values below list them all
+
 # Methods that keep a URL a URL (or read one from a mapping).
 _URL_METHODS = frozenset({*PASS_THROUGH, "replace", "set", "get", "format"})
 
@@ -91,7 +93,9 @@ def url_story(here: Here, expr: ast.expr) -> str | None:
     parts = [f"**URL** `{_title(here, expr)}`"]
     steps = _steps(here, expr, here.scope, 0, {})
     if steps:
-        numbered = "\n".join(f"{index}. {step}" for index, step in enumerate(steps, 1))
+        numbered = "\n".join(
+            f"{index}. {shorten(step, _MAX_STEP)}" for index, step in enumerate(steps, 1)
+        )
         parts.append("How it is built, in order:\n\n" + numbered)
     candidates = _candidates(here, expr, value, engines, configures)
     if candidates:
