@@ -279,3 +279,38 @@ def test_an_unsafe_fix_is_never_preferred():
     ]
     env003 = [p for p in plans if analysis.findings[p.findings[0]].code == "ENV003"]
     assert env003[0].preferred is True
+
+
+# ---- fix --async: what it changed and what is left to the user -----------------------------------
+
+
+def test_fix_async_changes_the_ini_driver_and_says_what_is_left_by_hand(
+    capsys, project, monkeypatch
+):
+    """The bundled example is already async but its alembic.ini names psycopg2 (ENV001):
+    the conversion changes the driver there and names the environment variable to fix."""
+    monkeypatch.chdir(project)
+    ini = project / "alembic.ini"
+    status, out, err = run(capsys, "fix", "--async", "--diff", ".")
+    assert status == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[:2] == [
+        "# migrations/env.py: 1 change to the async pattern",
+        "# to change by hand: when DATABASE_URL is set, it must name an async driver too "
+        "(postgresql+asyncpg://)",
+    ]
+    assert "+sqlalchemy.url = postgresql+asyncpg://app:***@localhost:5432/app" in lines
+    assert "postgresql+psycopg2://" in ini.read_text()  # --diff writes nothing
+
+    status, out, err = run(capsys, "fix", "--async", ".")
+    assert status == 0 and err == ""
+    assert out.splitlines() == [
+        "migrations/env.py: rewritten to the async pattern: 1 change (also alembic.ini)",
+        "  to change by hand: when DATABASE_URL is set, it must name an async driver too "
+        "(postgresql+asyncpg://)",
+    ]
+    assert "sqlalchemy.url = postgresql+asyncpg://app:s3cr3t-pass@localhost:5432/app" in (
+        ini.read_text().splitlines()
+    )
+    status, out, _ = run(capsys, "check", ".")
+    assert "ENV001" not in out

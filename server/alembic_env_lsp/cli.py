@@ -17,6 +17,7 @@ from .cli_output import (
     FileResult,
     Summary,
     display,
+    plural,
     print_results,
 )
 
@@ -392,33 +393,56 @@ def cmd_fix(args, out) -> int:
             python=args.python,
         )
         return cmd_check(check, out)
-    from .fixes import async_rewrite, sync_rewrite
+    from .fixes.rewrites import convert_project
+    from .redact import redact_text
+    from .text import apply_edits
 
     targets = _targets(args.paths or ["."])
+    checker = Checker(args.paths or ["."], _base_settings(args), _python(args))
     status = EXIT_OK
     pattern = "async" if args.to_async else "sync"
     for target in targets:
         file = read_text(target)
-        if args.to_async:
-            result = async_rewrite.convert_to_async(file.text)
-        else:
-            result = sync_rewrite.convert_to_sync(file.text)
-        if result.refused:
-            print(f"{display(target)}: not rewritten: {result.refused}", file=sys.stderr)
+        conversion = convert_project(checker.analyze(target, file.text), to=pattern)
+        name = display(target)
+        if conversion.refused or conversion.text is None:
+            print(f"{name}: not rewritten: {conversion.refused}", file=sys.stderr)
             status = max(status, EXIT_FINDINGS)
             continue
-        if not result.changed or result.text is None:
-            out.write(f"{display(target)}: already in the {pattern} pattern\n")
+        by_hand = [redact_text(f"to change by hand: {item}") for item in conversion.manual]
+        if conversion.already:
+            out.write(f"{name}: already in the {pattern} pattern\n")
+            out.writelines(f"  {line}\n" for line in by_hand)
             continue
-        if not _parses(result.text):
-            print(f"{display(target)}: not rewritten: the result would not parse", file=sys.stderr)
+        if not _parses(conversion.text):
+            print(f"{name}: not rewritten: the result would not parse", file=sys.stderr)
             status = EXIT_ERROR
             continue
+        others: dict[Path, list] = {}
+        for edit in conversion.edits:
+            if edit.path is not None and Path(edit.path).resolve() != target.resolve():
+                others.setdefault(Path(edit.path), []).append(edit)
+        changed = [(target, file, conversion.text)]
+        for path, edits in sorted(others.items()):
+            other = read_text(path)
+            changed.append((path, other, apply_edits(other.text, edits)))
+        summary = f"{name}: {plural(conversion.changes, 'change')} to the {pattern} pattern"
         if args.diff:
-            out.write(_diff(file.text, result.text, target))
-        else:
-            write_text_atomically(file, result.text)
-            out.write(f"{display(target)}: rewritten to the {pattern} pattern\n")
+            header = "".join(f"# {line}\n" for line in [summary, *by_hand])
+            for index, (path, before, after) in enumerate(changed):
+                out.write(_diff(before.text, after, path, header if index == 0 else ""))
+            continue
+        for _path, before, after in changed:
+            write_text_atomically(before, after)
+        files = (
+            ""
+            if len(changed) == 1
+            else f" (also {', '.join(display(p) for p, _, _ in changed[1:])})"
+        )
+        out.write(
+            f"{name}: rewritten to the {pattern} pattern: {plural(conversion.changes, 'change')}{files}\n"
+        )
+        out.writelines(f"  {line}\n" for line in by_hand)
     return status
 
 
