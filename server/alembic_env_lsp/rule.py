@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .findings import Finding, FindingSink, Fix, Severity
@@ -115,8 +115,6 @@ class Rule:
     valid: tuple[Example, ...] = ()
     invalid: tuple[Example, ...] = ()
     fixable: bool = False  # has a fix for at least some findings
-    needs_project: bool = False  # reads alembic.ini / pyproject.toml
-    tags: tuple[str, ...] = field(default_factory=tuple)
 
     def markdown(self) -> str:
         d = self.docs

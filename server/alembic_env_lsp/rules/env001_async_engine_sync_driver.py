@@ -66,7 +66,6 @@ RULE = Rule(
     ),
     check=check,
     fixable=True,
-    needs_project=True,
     invalid=(
         Example(
             s.env(s.ASYNC_ONLINE, imports=s.ASYNC_IMPORTS),

@@ -77,7 +77,6 @@ RULE = Rule(
     ),
     check=check,
     fixable=True,
-    needs_project=True,
     invalid=(
         Example(
             s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS),

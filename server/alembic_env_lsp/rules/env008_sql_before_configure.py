@@ -4,7 +4,7 @@ from ..findings import Fix
 from ..model.facts import CallFact, EnvFacts
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from . import _snippets as s
-from ._shared import insert_statement_before
+from ._common import insert_statement_before
 
 SQL_METHODS = ("execute", "exec_driver_sql")
 

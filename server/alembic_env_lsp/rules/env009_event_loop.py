@@ -9,7 +9,7 @@ from ..model.qualify import qualified_name
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from ..text import Range, TextEdit
 from . import _snippets as s
-from ._shared import config_name, workspace_view
+from ._common import config_name, workspace_view
 
 GET_EVENT_LOOP = frozenset({"asyncio.get_event_loop", "asyncio.events.get_event_loop"})
 

@@ -11,13 +11,11 @@ from ..model.qualify import qualified_name
 from ..rule import Docs, Example, Rule, RuleContext
 from ..text import Position, Range, TextEdit
 from . import _snippets as s
-from ._shared import config_name, constant_str, workspace_view
-from .env013_unescaped_percent import stray_percent
+from ._common import PERCENT_TOKENS, config_name, constant_str, stray_percent, workspace_view
 
 PLACEHOLDER_SCHEME = "driver"
 _ENV_VAR = re.compile(r"^\s*\$\{(\w+)\}\s*$")
 _INTERPOLATION_KEY = re.compile(r"%\(([^)]*)\)s")
-_TOKENS = re.compile(r"%%|%\([^)]*\)[a-z]|%")
 
 
 def check(ctx: RuleContext) -> None:
@@ -136,7 +134,7 @@ def _interpolation_problem(
     if "InterpolationSyntaxError" in error and stray_percent(ini.raw) and url.ini_path:
         # value_range is the option's own line: a value continued on more lines is left alone
         first_line = ini.raw.split("\n", 1)[0]
-        escaped = _TOKENS.sub(lambda m: "%%" if m.group() == "%" else m.group(), first_line)
+        escaped = PERCENT_TOKENS.sub(lambda m: "%%" if m.group() == "%" else m.group(), first_line)
         fix = Fix(
             "Escape '%' as '%%' in the ini",
             (TextEdit(ini.value_range, escaped, path=url.ini_path),),
@@ -225,7 +223,6 @@ RULE = Rule(
     ),
     check=check,
     fixable=True,
-    needs_project=True,
     invalid=(
         Example(
             s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS),

@@ -11,7 +11,7 @@ from ..model.facts import UrlValue
 from ..rule import Docs, Example, Rule, RuleContext
 from ..text import Position, Range, SourceText, TextEdit
 from . import _snippets as s
-from ._shared import constant_str
+from ._common import constant_str
 
 if TYPE_CHECKING:
     from ..project import PyProject
@@ -211,7 +211,6 @@ RULE = Rule(
     ),
     check=check,
     fixable=True,
-    needs_project=True,
     invalid=(
         Example(
             s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS),

@@ -5,14 +5,9 @@ from ..findings import Fix, Severity
 from ..fixes.edits import replace_node
 from ..model import names as N
 from ..rule import Docs, Example, Rule, RuleContext
-from ._common import call_on_expr, escapes_percent
+from ._common import PERCENT_TOKENS, call_on_expr, escapes_percent, stray_percent
 
 _STRAY = re.compile(r"%(?!%|\()")
-_TOKENS = re.compile(r"%%|%\([^)]*\)[a-z]|%")
-
-
-def stray_percent(value: str) -> bool:
-    return any(m.group() == "%" for m in _TOKENS.finditer(value))
 
 
 def check(ctx: RuleContext) -> None:
@@ -30,7 +25,9 @@ def check(ctx: RuleContext) -> None:
         if isinstance(value, ast.Constant):
             if isinstance(value.value, str) and stray_percent(value.value):
                 written = ctx.source.slice(ctx.range(value))
-                escaped = _TOKENS.sub(lambda m: "%%" if m.group() == "%" else m.group(), written)
+                escaped = PERCENT_TOKENS.sub(
+                    lambda m: "%%" if m.group() == "%" else m.group(), written
+                )
                 ctx.report(
                     f"'%' in this value breaks Config.{method}(): ConfigParser raises \"ValueError: invalid "
                     f"interpolation syntax\". Write '%%' for a literal '%'.",

@@ -6,7 +6,7 @@ from ..fixes.edits import add_keyword
 from ..model import names as N
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from . import _snippets as s
-from ._shared import workspace_view
+from ._common import workspace_view
 
 
 def check(ctx: RuleContext) -> None:

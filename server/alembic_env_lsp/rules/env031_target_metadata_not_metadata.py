@@ -11,7 +11,7 @@ from ..model.names import (
 )
 from ..model.qualify import qualified_name
 from ..rule import Docs, Example, Rule, RuleContext, Severity
-from ._shared import online_configures, workspace_view
+from ._common import online_configures, workspace_view
 
 WRONG = {
     "declarative base": "the declarative base class",

@@ -3,7 +3,7 @@ import ast
 from ..findings import Fix
 from ..fixes.edits import insert_lines_after
 from ..rule import Docs, Example, Rule, RuleContext, Severity
-from ._shared import online_configures, workspace_view
+from ._common import online_configures, workspace_view
 
 MAX_LISTED = 5
 
@@ -151,7 +151,6 @@ RULE = Rule(
     ),
     check=check,
     fixable=True,
-    needs_project=True,
     invalid=(
         Example(
             _ENV,

@@ -5,7 +5,7 @@ from ..findings import Fix
 from ..fixes.edits import add_keyword
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from . import _snippets as s
-from ._shared import online_configures
+from ._common import online_configures
 
 
 def check(ctx: RuleContext) -> None:
@@ -66,7 +66,6 @@ RULE = Rule(
     ),
     check=check,
     fixable=True,
-    needs_project=True,
     invalid=(
         Example(
             s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS),

@@ -3,7 +3,7 @@ from ..fixes.edits import add_keyword, insert_at, statement_lines
 from ..model.facts import Scope
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from ..text import Position
-from ._shared import is_true
+from ._common import is_true
 
 INCLUDE_NAME = """def include_name(name, type_, parent_names):
     if type_ == "schema":

@@ -4,7 +4,7 @@ from ..knowledge import version_tuple
 from ..pyenv import judged_environment
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from . import _snippets as s
-from ._shared import online_configures
+from ._common import online_configures
 
 DEFAULT_SINCE = (1, 12)
 

@@ -6,7 +6,7 @@ from ..fixes.edits import add_keyword
 from ..knowledge import offline_paramstyle
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from . import _snippets as s
-from ._shared import constant_str
+from ._common import constant_str
 
 DOUBLING = ("pyformat", "format")
 
@@ -114,7 +114,6 @@ RULE = Rule(
     ),
     check=check,
     fixable=True,
-    needs_project=True,
     invalid=(
         Example(
             _OFFLINE,

@@ -3,7 +3,7 @@ import ast
 from ..findings import Fix
 from ..fixes.edits import add_keyword
 from ..rule import Docs, Example, Rule, RuleContext, Severity
-from ._shared import offline_configures, online_configures
+from ._common import offline_configures, online_configures
 
 # Options that change what `alembic upgrade --sql` writes. Autogenerate-only options
 # (target_metadata, include_*, compare_type, render_as_batch, ...) do nothing offline.

@@ -1,5 +1,5 @@
 from ..rule import Docs, Example, Rule, RuleContext, Severity
-from ._shared import constant_str
+from ._common import constant_str
 
 DEFAULT_SCHEMAS = frozenset({"public", "dbo", "main"})
 CREATE_SCHEMA = frozenset(

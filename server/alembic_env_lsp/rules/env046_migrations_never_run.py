@@ -7,7 +7,7 @@ from ..model.facts import EnvFacts, Scope
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from ..text import Position, Range
 from . import _snippets as s
-from ._shared import user_calls
+from ._common import user_calls
 
 CONFIGURE = "alembic.context.configure"
 RUN = "alembic.context.run_migrations"

@@ -2,18 +2,15 @@ import ast
 
 from ..findings import Fix
 from ..fixes.edits import replace_node
-from ..model import names as N
 from ..model.facts import CallFact, EnvFacts
 from ..rule import Docs, Example, Rule, RuleContext, Severity
-from ._shared import constant_str, names_in
-
-EXITS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
+from ._common import constant_str, guarded_before, maybe_none, names_in
 
 
 def check(ctx: RuleContext) -> None:
     facts = ctx.facts
     for call in facts.calls:
-        source = _maybe_none(call)
+        source = maybe_none(call)
         if source is None:
             continue
         kind, label = source
@@ -29,51 +26,6 @@ def check(ctx: RuleContext) -> None:
         deref = _first_unguarded_use(facts, call, var)
         if deref is not None:
             _report(ctx, call, kind, label, deref.node, deref.attr or "?", var=var)
-
-
-def _maybe_none(call: CallFact) -> tuple[str, str] | None:
-    """("attributes" | "x-argument" | "environment", how to name it) for calls that return None
-    when what they look up is absent."""
-    node = call.node
-    if call.qname == N.CONFIG + ".attributes.get":
-        if _default_is_none(node, 1):
-            key = constant_str(node.args[0]) if node.args else None
-            return (
-                "attributes",
-                f"config.attributes.get({key!r})" if key else "config.attributes.get(...)",
-            )
-        return None
-    if call.qname in N.ENV_GETTERS:
-        if _default_is_none(node, 1):
-            key = constant_str(node.args[0]) if node.args else None
-            return "environment", f"{call.qname}({key!r})" if key else call.qname
-        return None
-    func = node.func
-    if (
-        isinstance(func, ast.Attribute)
-        and func.attr == "get"
-        and isinstance(func.value, ast.Call)
-        and _is_x_arguments(func.value, call)
-        and _default_is_none(node, 1)
-    ):
-        return "x-argument", "context.get_x_argument(as_dictionary=True).get(...)"
-    return None
-
-
-def _is_x_arguments(node: ast.Call, call: CallFact) -> bool:
-    from ..model.qualify import qualified_name
-
-    return qualified_name(node.func, call.scope) == "alembic.context.get_x_argument" and any(
-        kw.arg == "as_dictionary" for kw in node.keywords
-    )
-
-
-def _default_is_none(node: ast.Call, index: int) -> bool:
-    default = node.args[index] if len(node.args) > index else None
-    for kw in node.keywords:
-        if kw.arg == "default":
-            default = kw.value
-    return default is None or (isinstance(default, ast.Constant) and default.value is None)
 
 
 def _member(node: ast.AST) -> str:
@@ -104,27 +56,10 @@ def _first_unguarded_use(facts: EnvFacts, source: CallFact, var: str) -> CallFac
             continue
         if any(t.handlers for t in use.in_try):
             continue
-        if _guarded_before(scope, var, assigned, use.node.lineno, facts):
+        if guarded_before(scope, var, assigned, use.node.lineno, facts):
             continue
         return use
     return None
-
-
-def _guarded_before(scope, var: str, after: int, before: int, facts: EnvFacts) -> bool:
-    body = facts.tree.body if scope.is_module else getattr(scope.node, "body", [])
-    for stmt in body:
-        if not after < stmt.lineno < before:
-            continue
-        if isinstance(stmt, ast.Assert) and var in names_in(stmt.test):
-            return True
-        if (
-            isinstance(stmt, ast.If)
-            and var in names_in(stmt.test)
-            and stmt.body
-            and isinstance(stmt.body[-1], EXITS)
-        ):
-            return True
-    return False
 
 
 def _report(

@@ -6,7 +6,7 @@ from ..knowledge import version_tuple
 from ..model.facts import Scope
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from ..text import Position, Range
-from ._shared import constant_str
+from ._common import constant_str
 
 # Flask-Migrate >= 4.0 (Migrate.__init__) always puts these into configure_args.
 FLASK_MIGRATE_KEYS = frozenset({"compare_type", "render_as_batch"})

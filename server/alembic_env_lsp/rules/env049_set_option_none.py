@@ -5,8 +5,7 @@ from ..fixes.edits import replace_node
 from ..model import names as N
 from ..model.facts import CallFact
 from ..rule import Docs, Example, Rule, RuleContext, Severity
-from ._shared import constant_str, names_in
-from .env047_none_dereferenced import _guarded_before, _maybe_none
+from ._common import constant_str, guarded_before, maybe_none, names_in
 
 
 def check(ctx: RuleContext) -> None:
@@ -33,7 +32,7 @@ def check(ctx: RuleContext) -> None:
                     source = candidate
         if source is None:
             continue
-        found = _maybe_none(source)
+        found = maybe_none(source)
         if found is None:
             continue
         kind, label = found
@@ -69,7 +68,7 @@ def check(ctx: RuleContext) -> None:
 def _guarded(ctx: RuleContext, call: CallFact, var: str, source: CallFact) -> bool:
     if any(var in names_in(branch.test) for branch, _ in call.branches):
         return True
-    return _guarded_before(call.scope, var, source.node.lineno, call.node.lineno, ctx.facts)
+    return guarded_before(call.scope, var, source.node.lineno, call.node.lineno, ctx.facts)
 
 
 RULE = Rule(

@@ -1,28 +1,11 @@
 import ast
 
 from ..findings import Fix, Severity
-from ..fixes.edits import add_keyword, import_insertion_line, local_name_for
+from ..fixes.edits import add_keyword
 from ..model.facts import CallFact, EngineFact
 from ..model.qualify import qualified_name
 from ..rule import Docs, Example, Rule, RuleContext
-from ..text import Position, Range, TextEdit
-
-
-def null_pool_expr(ctx: RuleContext) -> tuple[str, list[TextEdit]]:
-    facts = ctx.facts
-    for qname in ("sqlalchemy.pool.NullPool", "sqlalchemy.NullPool"):
-        local = local_name_for(facts, qname)
-        if local is not None:
-            return local, []
-    pool = local_name_for(facts, "sqlalchemy.pool")
-    if pool is not None:
-        return f"{pool}.NullPool", []
-    taken = set(facts.module.aliases) | set(facts.module.assignments) | set(facts.module.functions)
-    line = Position(import_insertion_line(facts), 0)
-    eol = ctx.source.line_ending()
-    if "pool" not in taken:
-        return "pool.NullPool", [TextEdit(Range(line, line), f"from sqlalchemy import pool{eol}")]
-    return "NullPool", [TextEdit(Range(line, line), f"from sqlalchemy.pool import NullPool{eol}")]
+from ._common import null_pool_expr
 
 
 def awaited_dispose(engine: EngineFact) -> tuple[CallFact, bool] | None:

@@ -2,7 +2,7 @@ import ast
 
 from ..model.facts import Kind, Scope
 from ..rule import Docs, Example, Rule, RuleContext, Severity
-from ._shared import workspace_view
+from ._common import workspace_view
 
 MESSAGE = (
     "{what} is the application's pooled AsyncEngine{detail}; reusing it in env.py breaks the second asyncio.run() in "
@@ -122,7 +122,6 @@ RULE = Rule(
         fix_safety="No automatic fix: where the URL and engine options come from is the project's choice.",
     ),
     check=check,
-    needs_project=True,
     invalid=(
         Example(
             _ENV,

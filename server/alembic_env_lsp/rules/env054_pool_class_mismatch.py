@@ -2,7 +2,7 @@ from ..findings import Fix
 from ..fixes.edits import replace_node
 from ..model.qualify import qualified_name
 from ..rule import Docs, Example, Rule, RuleContext, Severity
-from .env050_async_engine_without_nullpool import null_pool_expr
+from ._common import null_pool_expr
 
 SYNC_ONLY = frozenset({"QueuePool", "SingletonThreadPool"})
 ASYNC_ONLY = frozenset({"AsyncAdaptedQueuePool"})

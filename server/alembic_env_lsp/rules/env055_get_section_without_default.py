@@ -5,7 +5,7 @@ from ..fixes.edits import add_keyword
 from ..model import names as N
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from . import _snippets as s
-from .env047_none_dereferenced import _guarded_before
+from ._common import guarded_before
 
 GET_SECTION = N.CONFIG + ".get_section"
 
@@ -26,7 +26,7 @@ def check(ctx: RuleContext) -> None:
             assignment = factory.scope.last_assignment(config.id, factory.node.lineno)
             if assignment is None or id(assignment.value) not in by_node:
                 continue
-            if not _guarded_before(
+            if not guarded_before(
                 factory.scope, config.id, assignment.stmt.lineno, factory.node.lineno, facts
             ):
                 if not any(
