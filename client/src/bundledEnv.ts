@@ -166,5 +166,24 @@ export async function ensureServerEnv(req: EnvRequest): Promise<EnvOutcome> {
     if (finishedElsewhere()) return { ok: true, python: envPython(dir), dir, created: false, source: 'existing' };
     return { ok: false, reason: `could not move the server environment into place: ${(e as Error).message}` };
   }
+  removeOtherVersions(path.dirname(dir), req.serverVersion);
   return { ok: true, python: envPython(dir), dir, created: true, source };
+}
+
+/** Environments of other server versions (an updated extension) are not used again: free the space. */
+export function removeOtherVersions(root: string, serverVersion: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (name.startsWith(`${serverVersion}-`)) continue;
+    try {
+      fs.rmSync(path.join(root, name), { recursive: true, force: true });
+    } catch {
+      // in use or already gone: it is tried again after the next update
+    }
+  }
 }

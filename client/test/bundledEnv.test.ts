@@ -161,4 +161,13 @@ describe('bundled server environment (importStrategy useBundled)', () => {
     assert.deepEqual(fs.readdirSync(path.dirname(dir)), [path.basename(dir)], 'the temporary env is removed');
     assert.match(fs.readFileSync(path.join(dir, MARKER), 'utf8'), /"source": "bundled"/);
   });
+
+  it('a new env removes those of other server versions (an updated extension), never this version\'s', async () => {
+    const root = path.join(tmp, 'storage', 'server-env');
+    for (const name of ['0.0.9-py3.11-aaaaaaaaaaaa', '0.1.0-py3.12-bbbbbbbbbbbb']) fs.mkdirSync(path.join(root, name, 'bin'), { recursive: true });
+    const outcome = await ensureServerEnv(request(pythonLike(() => ({ code: 0 })).run));
+    assert.ok(outcome.ok);
+    assert.match(path.basename(outcome.dir), /^0\.1\.0-py3\.11-/);
+    assert.deepEqual(fs.readdirSync(root).sort(), [path.basename(outcome.dir), '0.1.0-py3.12-bbbbbbbbbbbb'].sort(), 'another Python of this version stays');
+  });
 });
