@@ -93,9 +93,7 @@ def url_story(here: Here, expr: ast.expr) -> str | None:
     parts = [f"**URL** `{_title(here, expr)}`"]
     steps = _steps(here, expr, here.scope, 0, {})
     if steps:
-        numbered = "\n".join(
-            f"{index}. {shorten(step, _MAX_STEP)}" for index, step in enumerate(steps, 1)
-        )
+        numbered = "\n".join(f"{index}. {_cut(step)}" for index, step in enumerate(steps, 1))
         parts.append("How it is built, in order:\n\n" + numbered)
     candidates = _candidates(here, expr, value, engines, configures)
     if candidates:
@@ -103,6 +101,14 @@ def url_story(here: Here, expr: ast.expr) -> str | None:
     if not engines and not configures:
         parts.append("No engine or `context.configure(url=...)` in this file is seen reading it.")
     return "\n\n".join(parts)
+
+
+def _cut(step: str) -> str:
+    """At most `_MAX_STEP` characters, never ending inside a code span."""
+    if len(step) <= _MAX_STEP:
+        return step
+    text = step[: _MAX_STEP - 1] + "…"
+    return text + "`" if text.count("`") % 2 else text
 
 
 def _title(here: Here, expr: ast.expr) -> str:
