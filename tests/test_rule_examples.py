@@ -25,12 +25,17 @@ def test_example(rule, kind, example, tmp_path):
     assert findings, f"{rule.code} did not fire ({example.note})"
     first = next((f for f in findings if f.path is None), findings[0])
     source = analysis.source
-    if example.span is not None:
-        assert source.slice(first.range) == example.span, example.note
-    if example.message is not None:
-        assert example.message in first.message, first.message
-    assert first.severity == (example.severity or rule.severity), example.note
-    assert "secret" not in first.message
+    # every finding, not only the first: where it is, what it says, how severe
+    expected = [(example.span, example.message), *example.also]
+    assert len(findings) == len(expected), [(source.slice(f.range), f.message) for f in findings]
+    for finding, (span, message) in zip(findings, expected, strict=True):
+        assert finding.code == rule.code
+        if span is not None:
+            assert source.slice(finding.range) == span, example.note
+        if message is not None:
+            assert message in finding.message, finding.message
+        assert finding.severity == (example.severity or rule.severity), example.note
+        assert "secret" not in finding.message
     if example.fixed is not None or example.fixed_ini is not None:
         offered = [
             f for f in first.fixes if f.edits

@@ -26,6 +26,8 @@ class Example:
     `ini`: alembic.ini text; the example is then checked as a project with that ini.
     `span`: for INVALID examples, the exact text the first finding's range covers.
     `message`: a substring of the first finding's message.
+    `also`: the rule's further findings on the example, in order, as (span, message substring
+    or None); without it the first finding must be the only one.
     `fixed`: the file after applying the first finding's first fix.
     `severity`: the severity the first finding must have (default: the rule's).
     `note`: why the example is there (the trap it covers).
@@ -47,6 +49,7 @@ class Example:
     pyproject: str | None = None
     files: tuple[tuple[str, str], ...] = ()
     environment: tuple[tuple[str, str | None], ...] | None = None
+    also: tuple[tuple[str, str | None], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -41,9 +41,13 @@ def check(ctx: RuleContext) -> None:
                 connection,
                 fixes=[repair] if repair else [],
             )
+    # `run_sync(do_run_migrations(connection))` is reported once, as the run_sync misuse below
+    run_sync_args = {
+        id(c.node.args[0]) for c in facts.calls if c.attr == "run_sync" and c.node.args
+    }
     for call in facts.calls:
         func = call.node.func
-        if isinstance(func, ast.Name) and not call.awaited:
+        if isinstance(func, ast.Name) and not call.awaited and id(call.node) not in run_sync_args:
             fn = call.scope.lookup_function(func.id)
             if fn is not None and not fn.is_async:
                 for arg in call.node.args:

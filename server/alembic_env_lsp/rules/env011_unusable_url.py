@@ -229,12 +229,24 @@ RULE = Rule(
             ini=s.ini("postgres://app:secret@db/app"),
             span='config.get_main_option("sqlalchemy.url")',
             message="'postgres://' is not a SQLAlchemy dialect name",
+            also=(
+                (
+                    "config.get_section(config.config_ini_section, {})",
+                    "'postgres://' is not a SQLAlchemy dialect name",
+                ),
+            ),
             fixed_ini=s.ini("postgresql://app:secret@db/app"),
         ),
         Example(
             s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS),
             ini=s.ini("${DATABASE_URL}"),
             message="configparser does not expand environment variables: '${DATABASE_URL}'",
+            also=(
+                (
+                    "config.get_section(config.config_ini_section, {})",
+                    "configparser does not expand environment variables: '${DATABASE_URL}'",
+                ),
+            ),
             fixed=s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS)
             .replace("from alembic import context\n", "from alembic import context\nimport os\n")
             .replace(
@@ -246,11 +258,18 @@ RULE = Rule(
             s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS),
             ini=s.ini("%(DATABASE_URL)s"),
             message="sqlalchemy.url uses '%(DATABASE_URL)s'",
+            also=(
+                (
+                    "config.get_section(config.config_ini_section, {})",
+                    "sqlalchemy.url uses '%(DATABASE_URL)s'",
+                ),
+            ),
         ),
         Example(
             s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS),
             ini=s.ini("postgresql://app:p%40ss@db/app"),
             message="must be written '%%'",
+            also=(("config.get_section(config.config_ini_section, {})", "must be written '%%'"),),
             fixed_ini=s.ini("postgresql://app:p%%40ss@db/app"),
             note="URL-encoded password in the ini",
         ),
@@ -259,12 +278,21 @@ RULE = Rule(
             ini=s.ini("driver://user:pass@localhost/dbname"),
             severity=Severity.INFO,
             message="Placeholder URL 'driver://...'",
+            also=(
+                (
+                    "config.get_section(config.config_ini_section, {})",
+                    "Placeholder URL 'driver://...'",
+                ),
+            ),
             note="the fresh `alembic init` state: info only",
         ),
         Example(
             s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS),
             ini=s.ini(""),
             message="sqlalchemy.url is empty",
+            also=(
+                ("config.get_section(config.config_ini_section, {})", "sqlalchemy.url is empty"),
+            ),
         ),
         Example(
             "from sqlalchemy import create_engine\nengine = create_engine('postgres://u@h/db')\n",

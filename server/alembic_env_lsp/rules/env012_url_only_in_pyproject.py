@@ -218,18 +218,25 @@ RULE = Rule(
             pyproject=_PYPROJECT_DOTTED,
             span='config.get_main_option("sqlalchemy.url")',
             message="read only the .ini file (online: KeyError: 'url'",
+            also=(
+                ("config.get_section(config.config_ini_section, {})", "read only the .ini file"),
+            ),
             note="the dotted TOML key, the pyproject template's alembic.ini without the URL",
         ),
         Example(
             s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS),
             ini=_INI,
             pyproject=_PYPROJECT_QUOTED,
+            also=(("config.get_section(config.config_ini_section, {})", None),),
             note="the quoted TOML key is not read by get_main_option either",
         ),
         Example(
             s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS),
             pyproject=_PYPROJECT_DOTTED,
             message="has no [alembic] section: offline \"No config file 'alembic.ini' found",
+            also=(
+                ("config.get_section(config.config_ini_section, {})", "has no [alembic] section"),
+            ),
             note="no alembic.ini at all",
         ),
         Example(
