@@ -7,10 +7,10 @@ import ast
 import json
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
+from .cli_files import FileText, UsageError, read_text, write_text_atomically
 from .cli_output import (
     FORMATS,
     INTERNAL_ERROR_CODE,
@@ -22,83 +22,6 @@ from .cli_output import (
 )
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-
-
-class UsageError(Exception):
-    """Bad input from the user: one line on stderr, exit code 2."""
-
-
-# ---- reading and writing files ---------------------------------------------------------
-
-
-@dataclass
-class FileText:
-    path: Path
-    text: str
-    bom: bool
-    encoding: str = "utf-8"
-
-
-def read_text(path: Path) -> FileText:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path}: is a directory") from None
-    except OSError as error:
-        raise UsageError(f"{path}: cannot read ({error.strerror or error})") from None
-    bom = data.startswith(b"\xef\xbb\xbf")
-    encoding = _declared_encoding(data) or "utf-8"
-    try:
-        text = data.decode(
-            "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
-        )
-    except (UnicodeDecodeError, LookupError) as error:
-        reason = (
-            f"not valid {encoding}"
-            if isinstance(error, UnicodeDecodeError)
-            else f"unknown encoding {encoding!r}"
-        )
-        position = f" (byte {error.start})" if isinstance(error, UnicodeDecodeError) else ""
-        raise UsageError(f"{path}: {reason}{position}") from None
-    return FileText(path, text, bom, encoding)
-
-
-def _declared_encoding(data: bytes) -> str | None:
-    """PEP 263 coding cookie on the first two lines."""
-    import re
-
-    for line in data.splitlines()[:2]:
-        match = re.match(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", line)
-        if match:
-            return match.group(1).decode("ascii", "replace")
-    return None
-
-
-def write_text_atomically(original: FileText, new_text: str) -> None:
-    """Temp file + rename: a crash never leaves half a file; keeps encoding, BOM and mode."""
-    path = Path(
-        os.path.realpath(original.path)
-    )  # through a symlink: keep the link, update its target
-    import tempfile
-
-    data = new_text.encode(
-        original.encoding if original.encoding.lower() not in ("utf8",) else "utf-8"
-    )
-    if original.bom and not data.startswith(b"\xef\xbb\xbf"):  # a utf-8-sig cookie writes its own
-        data = b"\xef\xbb\xbf" + data
-    mode = path.stat().st_mode
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 # ---- checking files on disk -------------------------------------------------------------
@@ -202,12 +125,24 @@ class Checker:
     def fix(self, path: Path, *, unsafe: bool):
         """Apply fixes to one env script (and the ini its fixes edit) until none is left;
         the new texts stay pending until written."""
-        from .fixes.pipeline import fix_until_stable
-
         try:
             file = self.text_of(path)
         except UsageError:
             return None  # reported by check()
+        try:
+            return self._fix(path, file, unsafe=unsafe)
+        except UsageError:
+            raise
+        except Exception as error:  # a bug of ours: this file stays as it was, the run goes on
+            import traceback
+
+            self.failed += 1
+            self._log(path, f"fixing failed: {_one_line(error)}", traceback.format_exc())
+            return None
+
+    def _fix(self, path: Path, file: FileText, *, unsafe: bool):
+        from .fixes.pipeline import fix_until_stable
+
         analysis = self.analyze(path, file.text)
         if analysis.facts is None or getattr(analysis, "crashed", False):
             return None
