@@ -215,7 +215,6 @@ def test_connection_variable_is_renamed_but_keywords_and_attributes_are_not():
 
 
 REFUSED = {
-    "connection_without_with": "not in the usual 'with engine.connect() as connection:' block",
     "online_takes_parameters": "takes parameters",
     "name_shared_by_engine_and_block": "'schema' is used both to build the engine and inside the migration block",
     "two_databases": "more than one function connects to a database (run_main(), run_audit())",

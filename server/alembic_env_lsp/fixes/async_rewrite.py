@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from .async_shapes import normalize
 from .rewrite_common import (
     ASYNC_FACTORIES,
     ASYNC_WRAP,
@@ -384,11 +385,16 @@ def _convert_to_async(
     module: cst.Module, sharing_branch: bool, async_driver: str | None = None
 ) -> cst.Module | None:
     imports = ImportMap.of_module(module)
+    if not _looks_async(module, imports):
+        module = normalize(module, imports, lambda node, imp: _engine_kind(node, imp) == "sync")
+        imports = ImportMap.of_module(module)
     plans, reasons = _find_online(module, imports)
     if not plans and not reasons and not _looks_async(module, imports):
         wrapped = _wrap_module_online(module, imports)
         if wrapped is not None:
             module = wrapped
+            imports = ImportMap.of_module(module)
+            module = normalize(module, imports, lambda node, imp: _engine_kind(node, imp) == "sync")
             imports = ImportMap.of_module(module)
             plans, reasons = _find_online(module, imports)
     sync_plans = [p for p in plans if p.kind == "sync"]
@@ -471,10 +477,11 @@ def _wrap_module_online(module: cst.Module, imports: ImportMap) -> cst.Module | 
         moved: list[cst.BaseStatement] = [with_stmt]
         receiver = with_stmt.items[0].item.func.value  # type: ignore[attr-defined]
         if isinstance(receiver, cst.Name):
+            # The statements just before that set up the engine (`x = ...`, `if x is None: ...`).
             for stmt in reversed(module.body[:top_at]):
-                if _assigned_name(stmt) == receiver.value:
-                    moved.insert(0, stmt)
+                if receiver.value not in binds(stmt):
                     break
+                moved.insert(0, stmt)
     else:
         moved = list(block.body)
     moved_reads = reads(*moved)
@@ -608,6 +615,12 @@ def _asyncify(
         bound = binds(stmt)
         in_body = any(body_reads[n] for n in bound)
         in_engine = any(engine_reads[n] for n in bound)
+        if not bound and not _returns_in([stmt]):
+            # A statement binding nothing (`if opts.get(k) is None: opts[k] = v`) goes with
+            # the names it works on when only the migration block uses them.
+            used = reads(stmt)
+            in_body = any(body_reads[n] for n in used) and not any(engine_reads[n] for n in used)
+            in_engine = False
         if in_body and in_engine:
             both = sorted(n for n in bound if body_reads[n] and engine_reads[n])
             raise Refusal(
@@ -804,6 +817,16 @@ def _engine_uses(stmts: list[cst.BaseStatement], engine: str) -> str | None:
     """The first statement using `engine` in a way an AsyncEngine would not support, as code."""
     for stmt in stmts:
         allowed: set[int] = set()
+        for node in find_all(stmt, lambda n: isinstance(n, cst.Comparison)):
+            assert isinstance(node, cst.Comparison)
+            if (
+                isinstance(node.left, cst.Name)
+                and node.left.value == engine
+                and len(node.comparisons) == 1
+                and isinstance(node.comparisons[0].operator, (cst.Is, cst.IsNot))
+                and dotted(node.comparisons[0].comparator) == "None"
+            ):
+                allowed.add(id(node.left))  # `engine is None` holds for an AsyncEngine too
         for node in find_all(stmt, lambda n: isinstance(n, cst.Attribute)):
             assert isinstance(node, cst.Attribute)
             if (
