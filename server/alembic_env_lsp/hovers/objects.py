@@ -55,9 +55,7 @@ def engine_lines(here: Here, engine: EngineFact) -> list[str]:
 def _path_line(engine: EngineFact, candidate: Candidate) -> str:
     when = f"when {shorten(candidate.when, 80)}" if candidate.when else "possibly"
     if not (candidate.text and "://" in candidate.text):
-        return (
-            f"  {when}: known only at run time ({candidate.origin}); its driver cannot be checked."
-        )
+        return f"{when}: known only at run time ({candidate.origin}); its driver cannot be checked."
     info = drivers.driver_info(candidate.text)
     verdict = driver_verdict(info, engine_mode(engine)) if info is not None else None
     shown = f"`{shown_url(candidate.text)}` ({candidate.origin})"

@@ -290,7 +290,15 @@ def _main_option_values(
                 for b, inside in branches
             )
         )
-        for candidate in _values(here, override.node.args[1], override.scope, depth + 1, params):
+        value_node = override.node.args[1]
+        truthy = (
+            {value_node.id, f"{value_node.id} is not None"}
+            if isinstance(value_node, ast.Name)
+            else set()
+        )
+        for candidate in _values(here, value_node, override.scope, depth + 1, params):
+            if candidate.origin == NONE and truthy & {p.strip() for p in cond.split(" and ")}:
+                continue  # `if url: set_main_option(..., url)`: never None there
             out.append(
                 Candidate(
                     candidate.text,
