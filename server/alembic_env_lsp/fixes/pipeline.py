@@ -4,13 +4,15 @@ fix-on-save) and the Fix All command all call `fix_until_stable`.
 Each round takes one fix per finding (safe ones, or any with `unsafe`), skips a fix whose
 edits overlap one already taken, applies them, then analyses the new text again: a fix can
 uncover another (adding NullPool, then the dispose it needs). The loop stops when nothing
-changes, and never keeps a change that leaves the env script unparseable.
+changes, and never keeps a change that leaves the env script unparseable or drops one of
+its comments.
 """
 
 from __future__ import annotations
 
 import ast
 import os
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,15 +171,16 @@ def _apply(
 ) -> tuple[str, dict[str, str], int]:
     """Apply every chosen fix at once; if the env script would not parse, add them one by
     one and keep each that leaves it parsing."""
+    before = _comments(env_text)
     result = _apply_all(env_text, others, [e for fix in chosen for e in fix], text_of)
-    if result is not None and _parses(result[0]):
+    if result is not None and _acceptable(result[0], before):
         return result[0], result[1], len(chosen)
     kept: list[TextEdit] = []
     count = 0
     best = (env_text, dict(others))
     for fix in chosen:
         trial = _apply_all(env_text, others, kept + fix, text_of)
-        if trial is not None and _parses(trial[0]):
+        if trial is not None and _acceptable(trial[0], before):
             kept += fix
             count += 1
             best = trial
@@ -244,6 +247,30 @@ def _clash(a: TextEdit, b: TextEdit) -> bool:
     if a.range.start == a.range.end == b.range.start == b.range.end:
         return False  # two insertions at one point keep their order
     return a.range.start < b.range.end and b.range.start < a.range.end
+
+
+def _acceptable(text: str, comments_before: Counter[str] | None) -> bool:
+    """The fixed env script parses and keeps every comment it had."""
+    if not _parses(text):
+        return False
+    if comments_before is None:
+        return True
+    after = _comments(text)
+    return after is not None and not (comments_before - after)
+
+
+def _comments(text: str) -> Counter[str] | None:
+    import io
+    import tokenize
+
+    try:
+        return Counter(
+            token.string.strip()
+            for token in tokenize.generate_tokens(io.StringIO(text, newline=None).readline)
+            if token.type == tokenize.COMMENT
+        )
+    except (tokenize.TokenError, SyntaxError):
+        return None
 
 
 def _parses(text: str) -> bool:
