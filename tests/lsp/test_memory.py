@@ -29,11 +29,14 @@ class _Sink:
 
     def __init__(self) -> None:
         self.sent: dict[str, int] = {}
+        self.responses: dict[int, dict] = {}
 
     def write(self, data: bytes) -> None:
         body = json.loads(data.split(b"\r\n\r\n", 1)[1])
         method = body.get("method", "response")
         self.sent[method] = self.sent.get(method, 0) + 1
+        if "method" not in body:
+            self.responses[body["id"]] = body
 
     def close(self) -> None:
         pass
@@ -56,13 +59,13 @@ class InProcess:
             json.loads(json.dumps(message), object_hook=protocol.structure_message)
         )
 
-    async def start(self, root: Path) -> None:
+    async def start(self, root: Path, capabilities: dict | None = None) -> None:
         self.send(
             "initialize",
             {
                 "processId": None,
                 "rootUri": root.as_uri(),
-                "capabilities": {},
+                "capabilities": capabilities or {},
                 "workspaceFolders": [{"uri": root.as_uri(), "name": "root"}],
             },
             request=True,
@@ -193,3 +196,18 @@ async def test_a_thousand_files_opened_and_closed_leave_nothing_behind(server, t
     server.close(main_uri)
     await server.settle()
     assert set(server.kept().values()) == {0}
+
+
+async def test_shutdown_with_a_notification_still_running(tmp_path):
+    """`initialized` waits for the client's workspace/configuration answer, which never
+    comes: pygls' shutdown cancels that pending handler while iterating over
+    `_request_futures`, and the server still answers the shutdown without an error."""
+    lsp = InProcess()
+    await lsp.start(tmp_path, {"workspace": {"configuration": True}})
+    assert lsp.sink.sent.get("workspace/configuration") == 1
+    assert len(lsp.server.protocol._request_futures) > 0  # initialized and its question
+    lsp.send("shutdown", None, request=True)
+    for _ in range(100):
+        await asyncio.sleep(0)
+    answer = lsp.sink.responses[2]
+    assert "error" not in answer and answer["result"] is None

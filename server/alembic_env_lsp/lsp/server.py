@@ -49,7 +49,15 @@ class Protocol(LanguageServerProtocol):
             return
         future = self._request_futures.get(msg_id)
         if future is not None:
-            future.add_done_callback(lambda _: self._request_futures.pop(msg_id, None))
+            future.add_done_callback(partial(self._forget_future, msg_id))
+
+    def _forget_future(self, msg_id: Any, _future: Any) -> None:
+        # Later on the loop, not now: pygls' shutdown cancels pending futures while it
+        # iterates over `_request_futures` (the cancel runs this callback at once).
+        try:
+            asyncio.get_running_loop().call_soon(self._request_futures.pop, msg_id, None)
+        except RuntimeError:  # a handler's own thread (@server.thread): no loop there
+            self._request_futures.pop(msg_id, None)
 
     @lsp_method(t.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: t.DidOpenTextDocumentParams):
