@@ -484,3 +484,23 @@ def test_a_wrapped_engine_is_one_step(tmp_path):
     nodes, _ = _graph(explain_markdown(project(tmp_path, env, "sqlite+aiosqlite:///x.db")))
     engines = [ls for _, ls in nodes.values() if "AsyncEngine(...) · line" in ls[0]]
     assert [ls[0] for ls in engines] == ["engine_from_config() in AsyncEngine(...) · line 10"]
+
+
+def test_a_url_that_differs_by_branch_gets_a_verdict_per_path_in_the_diagram():
+    path = ROOT / "tests" / "fixtures" / "hover" / "url_by_branch" / "env.py"
+    analysis = analyze(
+        path.read_text(encoding="utf-8"), str(path), project=ProjectIndex().context_for(path)
+    )
+    md = explain_markdown(analysis)
+    nodes, edges = _graph(md)
+    engine = next(n for n, (_, ls) in nodes.items() if ls[0] == "engine_from_config() · line 19")
+    assert nodes[engine][1][2:4] == [
+        'when DB_KIND == "postgres": driver asyncpg is async-only: MissingGreenlet at connect',
+        'when not (DB_KIND == "postgres"): driver pysqlite: works',
+    ]
+    url = next(src for src, dst in edges if dst == engine and nodes[src][0] == "data")
+    assert nodes[url][1] == [
+        'when DB_KIND == "postgres": postgresql+asyncpg://app:***@db/app',
+        'when not (DB_KIND == "postgres"): sqlite:///local.db',
+    ]
+    assert "s3cret" not in md

@@ -13,8 +13,8 @@ from .. import drivers
 from ..findings import Finding
 from ..hovers import configure_url
 from ..model import names as N
-from ..model.qualify import qualified_name
 from ..model.facts import CallFact, Confidence, ConfigureFact, EngineFact, EnvFacts, UrlValue
+from ..model.qualify import qualified_name
 from ..redact import redact_url
 from ..text import Range
 from .text import short
@@ -218,12 +218,32 @@ class Builder:
             last = run_node
         return last
 
+    def _url_paths(self, engine: EngineFact) -> list[tuple[str, str | None]]:
+        """(label, verdict) for each value the engine's URL takes on some path; empty when it
+        has one value (the model's)."""
+        from ..hovers.common import Here
+        from ..hovers.url_paths import engine_candidates
+        from ..text import Position
+
+        here = Here(self.analysis, self.facts, self.source, Position(0, 0), [], engine.call.scope)
+        out: list[tuple[str, str | None]] = []
+        for candidate in engine_candidates(here, engine):
+            when = f"when {short(candidate.when, 40)}: " if candidate.when else "or: "
+            if candidate.text and "://" in candidate.text:
+                label = when + short(redact_url(candidate.text), 50)
+                verdict = _verdict_words(candidate.text, engine)
+                out.append((label, f"{when}{verdict}" if verdict else None))
+            else:
+                out.append((when + short(f"run-time value ({candidate.origin})", 60), None))
+        return out
+
     def engine_step(self, engine: EngineFact) -> Node:
         """The engine factory call, with the URL it reads as a data node."""
         flow = self.flow
         url = engine.url
+        paths = self._url_paths(engine)
         url_node = flow.add(
-            _url_labels(url),
+            [line for line, _ in paths] if paths else _url_labels(url),
             shape="data",
             spans=[self.span(url.literal)] if url.literal is not None else [],
         )
@@ -236,9 +256,8 @@ class Builder:
             f"{factory} · line {self.line(engine.call.node)}",
             f"{kind}" + (f" {engine.var}" if engine.var else ""),
         ]
-        verdict = _short_verdict(engine)
-        if verdict:
-            lines.append(verdict)
+        verdicts = [v for _, v in paths if v] if paths else [_short_verdict(engine)]
+        lines.extend(v for v in verdicts if v)
         if engine.poolclass is not None:
             lines.append(f"poolclass={self.text(engine.poolclass, 30)}")
         spans = [self.span(engine.call.node.func)]
@@ -372,7 +391,11 @@ def _short_verdict(engine: EngineFact) -> str | None:
     url = engine.url
     if not url.scheme:
         return None
-    info = drivers.driver_info(url.text or "")
+    return _verdict_words(url.text or "", engine)
+
+
+def _verdict_words(text: str, engine: EngineFact) -> str | None:
+    info = drivers.driver_info(text)
     if info is None:
         return None
     if not info.known:

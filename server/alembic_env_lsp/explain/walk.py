@@ -14,8 +14,8 @@ import ast
 from typing import TYPE_CHECKING
 
 from ..model import names as N
-from ..model.qualify import qualified_name
 from ..model.facts import CallFact, Scope
+from ..model.qualify import qualified_name
 
 if TYPE_CHECKING:
     from .graph import Builder, Node
