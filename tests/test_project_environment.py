@@ -415,3 +415,23 @@ def test_a_bare_interpreter_name_is_looked_up_on_path(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "tools" / "bin"))
     found = pyenv.environment_at("python", CLI_FLAG)
     assert found is not None and found.root == tmp_path / "tools"
+
+
+def test_version_note_says_where_a_version_comes_from(tmp_path):
+    from importlib import metadata
+
+    env = project(tmp_path)
+    context = ProjectIndex().context_for(env)
+    assumed = pyenv.version_note(context, "sqlalchemy", "SQLAlchemy")
+    assert assumed.startswith(
+        f"assuming SQLAlchemy {metadata.version('sqlalchemy')} (the one installed"
+    )
+    fake_venv(tmp_path / ".venv", NO_GREENLET)
+    assert (
+        pyenv.version_note(context, "sqlalchemy", "SQLAlchemy")
+        == "SQLAlchemy 2.1.0 in .venv (.venv beside alembic.ini)"
+    )
+    assert (
+        pyenv.version_note(context, "greenlet", "greenlet")
+        == "greenlet is not installed in .venv (.venv beside alembic.ini)"
+    )

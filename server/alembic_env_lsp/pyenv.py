@@ -346,6 +346,29 @@ def judged_environment(ctx: Any) -> JudgedEnvironment | None:
     return JudgedEnvironment(found.version, f"in {found.where(base)}", found)
 
 
+def version_note(project: ProjectContext | None, distribution: str, label: str) -> str:
+    """How hovers name a version: "SQLAlchemy 2.1.0 in .venv (.venv beside alembic.ini)",
+    "SQLAlchemy is not installed in .venv (...)", or, with no project environment, the
+    checker's own version marked as an assumption."""
+    from .knowledge import installed_version
+
+    found = find_environment(project)
+    if found is not None:
+        folders = _project_folders(project) if project is not None else []
+        where = found.where(folders[0] if folders else None)
+        version = found.version(distribution)
+        if version is None:
+            return f"{label} is not installed in {where}"
+        return f"{label} {version} in {where}"
+    own = installed_version(distribution)
+    if own is None:
+        return f"{label}: unknown (no project environment found)"
+    return (
+        f"assuming {label} {own} (the one installed with alembic-env-lsp; no project environment "
+        f"found: set python in [tool.alembic-env-lsp] or pass --python)"
+    )
+
+
 __all__ = [
     "CLI_FLAG",
     "EDITOR_SETTING",
@@ -355,4 +378,5 @@ __all__ = [
     "find_environment",
     "judged_environment",
     "path_problem",
+    "version_note",
 ]
