@@ -87,6 +87,7 @@ _NODE_ONLY = frozenset(
         "ENV021",
         "ENV022",
         "ENV023",
+        "ENV033",
         "ENV035",
         "ENV040",
         "ENV041",

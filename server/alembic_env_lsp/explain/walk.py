@@ -314,6 +314,9 @@ class Walker:
             binding = kind_at(value) if kind_at is not None else scope.lookup_kind(value.id)
             if binding is not None:
                 return binding.kind.name == "ASYNC_ENGINE"
+            for param in scope.params:  # `def f(engine: AsyncEngine)`
+                if param.arg == value.id and param.annotation is not None:
+                    return "AsyncEngine" in ast.unparse(param.annotation)
         return False
 
     def _is_shared_connection(self, call: ast.Call, scope: Scope) -> bool:

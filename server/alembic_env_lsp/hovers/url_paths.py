@@ -210,7 +210,12 @@ def _call_values(
         found = ini.get(section, key) if ini is not None and section and key else None
         if found is not None and found.value is not None:
             return [Candidate(found.value, f"{ini.path.name} [{section}] {key}")]  # type: ignore[union-attr]
-        return [Candidate(None, f"[{section}] {key} of the ini")]
+        return [
+            Candidate(
+                None,
+                f"{key} of {'[' + section + ']' if section else 'a section named at run time'} in the ini",
+            )
+        ]
     if (q in UNQUOTE or q in N.URL_BUILDERS) and first is not None and not q.endswith("create"):
         return _values(here, first, scope, depth + 1, params)
     if isinstance(func, ast.Attribute):

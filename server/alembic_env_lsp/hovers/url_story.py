@@ -57,7 +57,15 @@ def url_expression(here: Here) -> ast.expr | None:
         return None
     if isinstance(expr, ast.Call) and not _url_call(expr, here.scope):
         return None
+    if isinstance(expr, ast.Name) and _holds_a_container(here, expr):
+        return None  # `rec = {}`: a dict that may hold a URL is not one
     return expr
+
+
+def _holds_a_container(here: Here, name: ast.Name) -> bool:
+    values = [a.value for a in here.scope.assignments.get(name.id, ())]
+    literals = (ast.Dict, ast.List, ast.Set, ast.Tuple, ast.DictComp, ast.ListComp)
+    return bool(values) and all(isinstance(v, literals) for v in values)
 
 
 _MAX_STEP = 600  # a step that merges many paths is cut: the values below list them all
@@ -362,7 +370,12 @@ def _call_steps(
         return _main_option_steps(here, call, scope, depth, params)
     if q == N.CONFIG + ".get_section_option" and len(call.args) >= 2:
         section, key = const_str(call.args[0]), const_str(call.args[1])
-        return [f"{at}: `[{section}] {key}` of the ini (`config.get_section_option`)"]
+        where = (
+            f"[{section}]"
+            if section
+            else f"the section named by `{here.snippet(call.args[0], 30)}`"
+        )
+        return [f"{at}: `{key}` of {where} in the ini (`config.get_section_option`)"]
     if q in UNQUOTE and first is not None:
         return _steps(here, first, scope, depth + 1, params) + [
             f"{at}: `{q.rsplit('.', 1)[1]}()` decodes `%` escapes (a `%40` in the password becomes `@`)"
