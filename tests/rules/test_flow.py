@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from alembic_env_lsp import engine
 from alembic_env_lsp.engine import analyze
+from alembic_env_lsp.model.facts import Confidence
 from alembic_env_lsp.project import ProjectIndex
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "flow"
@@ -287,3 +288,40 @@ def test_an_empty_ini_url_before_or_falls_through_to_the_fallback(tmp_path):
     facts = analysis.facts
     value = facts.evaluate_url(facts.module.assignments["url"][0].value, facts.module, 17)
     assert [a.text for a in value.alternatives] == ["", None]
+
+
+def test_a_url_rebound_on_one_path_keeps_both_values_with_their_conditions(tmp_path):
+    analysis, _ = check("url_set_in_branch", tmp_path)
+    [engine_fact] = analysis.facts.engines
+    url = engine_fact.url
+    # the driver is set only when the test holds: a default, not a certainty
+    assert (url.text, url.confidence) == ("postgresql+psycopg://", Confidence.DEFAULT)
+    rows = [
+        (a.text, a.confidence, a.origin, [c.text(analysis.source) for c in a.conditions])
+        for a in url.alternatives
+    ]
+    assert rows == [
+        (
+            "postgresql+psycopg://",
+            Confidence.LITERAL,
+            "environment variable DATABASE_URL",
+            ['db_url.drivername == "postgresql"'],
+        ),
+        (
+            None,
+            Confidence.UNKNOWN,
+            "environment variable DATABASE_URL",
+            ['not (db_url.drivername == "postgresql")'],
+        ),
+    ]
+
+
+def test_unquote_keeps_the_scheme():
+    text = (
+        "from urllib.parse import unquote\nfrom sqlalchemy import create_engine\n\n"
+        "engine = create_engine(unquote('postgresql+asyncpg://u:p%40ss@h/db'))\n"
+    )
+    analysis = analyze(text, "env.py")
+    assert [(f.code, analysis.source.slice(f.range)) for f in analysis.findings] == [
+        ("ENV002", "'postgresql+asyncpg://u:p%40ss@h/db'")
+    ]

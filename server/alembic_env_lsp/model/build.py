@@ -30,7 +30,7 @@ from .facts import (
 )
 from .flow import State, join, narrow, none_of, terminates
 from .qualify import qualified_name, subscript_name
-from .urls import UrlResolver
+from .urls import UrlResolver, unknown
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,9 @@ class _Builder:
         while self._deferred:
             node, fn = self._deferred.pop(0)
             self._body(node.body, _Ctx(fn, None, (), (), ()))
+        # URLs once every name has its bindings (and module names bound below a function).
+        for engine in self.engines:
+            engine.url, engine.url_node = self.urls.engine_url(engine.wrapped or engine.call)
         # Deferred bodies were walked out of order: rules read calls in source order.
         self.calls.sort(key=_position)
         self.withs.sort(key=lambda w: _position_of(w.node))
@@ -341,7 +344,8 @@ class _Builder:
             if binding.kind is Kind.CONFIG:
                 scope.aliases[name] = N.CONFIG
                 self.config_names.add(name)
-        self._state[scope][name] = (Reach(binding, assignment, value, (), none_of(value, binding)),)
+        none = none_of(value, binding)
+        self._state[scope][name] = (Reach(binding, assignment, value, (), none, scope),)
 
     def _binding_of(self, name: str, value: ast.expr, scope: Scope) -> Binding | None:
         if qualified_name(value, scope) == N.CONFIG:
@@ -570,14 +574,13 @@ class _Builder:
                         call.branches,
                         call.in_try,
                     )
-                    url, url_node = self.urls.engine_url(inner_call)
                     fact = EngineFact(
                         call,
                         True,
                         inner_call,
                         N.short(inner_q),
-                        url,
-                        url_node,
+                        _NOT_YET,
+                        None,
                         None,
                         inner_call.keyword("poolclass"),
                     )
@@ -587,14 +590,13 @@ class _Builder:
             return
         if id(call.node) in self._engine_by_node:
             return  # the sync call inside AsyncEngine(...), already recorded as the wrapper
-        url, url_node = self.urls.engine_url(call)
         fact = EngineFact(
             call,
             qname in N.ASYNC_FACTORIES,
             None,
             N.short(qname),
-            url,
-            url_node,
+            _NOT_YET,
+            None,
             None,
             call.keyword("poolclass"),
         )
@@ -699,6 +701,7 @@ class _Builder:
         return targets
 
 
+_NOT_YET = unknown("not evaluated yet")  # engine URLs are evaluated after the walk
 _TRY_STAR: tuple[type, ...] = (ast.TryStar,) if hasattr(ast, "TryStar") else ()
 _MATCH: tuple[type, ...] = (ast.Match,) if hasattr(ast, "Match") else ()
 

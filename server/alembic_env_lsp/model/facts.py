@@ -148,6 +148,7 @@ class Reach:
     node: ast.AST  # where it was bound or narrowed (value, with item, isinstance() test)
     conditions: tuple[Condition, ...] = ()  # outermost first
     none: bool | None = None  # True / False when a test or the value proves it is / is not None
+    scope: Scope | None = field(default=None, repr=False)  # where `assignment` runs
 
     def condition_text(self, source: SourceText) -> str:
         """ "connectable is None and not (x)" ("" on every path)."""
@@ -226,6 +227,9 @@ class UrlValue:
     # The values it may take at run time, each with its own origin (both sides of `a or b`,
     # the ini value and the env.py override); empty when there is only one. Always finite.
     alternatives: tuple[UrlValue, ...] = ()
+    # The if-tests on the path that gives this value (set on the alternatives of a variable
+    # bound differently on different paths).
+    conditions: tuple[Condition, ...] = ()
 
     @property
     def scheme(self) -> str | None:

@@ -51,8 +51,8 @@ def terminates(body: list[ast.stmt]) -> bool:
 
 
 def join(pre: State, sides: list[tuple[State, Condition | None]]) -> State:
-    """The state after a fork. A binding that is not the one from before the fork carries
-    the condition of the side it came through."""
+    """The state after a fork. A binding carries the condition of the side it came through,
+    unless it is the binding from before the fork and came through every side."""
     if not sides:
         return dict(pre)
     names: dict[str, None] = {}
@@ -61,11 +61,14 @@ def join(pre: State, sides: list[tuple[State, Condition | None]]) -> State:
     joined: State = {}
     for name in names:
         before = {id(r) for r in pre.get(name, ())}
+        per_side = [state.get(name, ()) for state, _ in sides]
+        on_side = [{id(r) for r in reaches} for reaches in per_side]
         seen: set[int] = set()
         out: list[Reach] = []
-        for state, condition in sides:
-            for reach in state.get(name, ()):
-                if id(reach) in before or condition is None:
+        for (_, condition), reaches in zip(sides, per_side, strict=True):
+            for reach in reaches:
+                unchanged = id(reach) in before and all(id(reach) in ids for ids in on_side)
+                if unchanged or condition is None:
                     if id(reach) not in seen:
                         seen.add(id(reach))
                         out.append(reach)

@@ -24,6 +24,9 @@ _PASS_THROUGH_METHODS = frozenset(
 )
 
 
+_DECODERS = frozenset({"urllib.parse.unquote", "urllib.parse.unquote_plus"})
+
+
 def unknown(origin: str, names: tuple[str, ...] = (), replaced=()) -> UrlValue:
     return UrlValue(None, Confidence.UNKNOWN, origin, names=names, replaced=tuple(replaced))
 
@@ -85,9 +88,12 @@ class UrlResolver:
                 return UrlValue(head.value, Confidence.LITERAL, "f-string in env.py")
             return unknown("f-string in env.py")
         if isinstance(expr, ast.Name):
-            binding = scope.lookup_kind(expr.id)
+            binding = scope.kind_at(expr)
             if binding is not None and binding.engine is not None and binding.kind is Kind.URL:
                 return self._named(binding.engine.url, expr.id)
+            reaches = scope.possible_bindings(expr)
+            if reaches:
+                return self._reaching(expr.id, reaches, scope, depth)
             assignment = scope.last_assignment(expr.id, line)
             if assignment is None:
                 return unknown(f"variable {expr.id}", (expr.id,))
@@ -136,6 +142,37 @@ class UrlResolver:
         return unknown("expression in env.py")
 
     # ---- helpers ----------------------------------------------------------------------
+
+    def _reaching(self, name: str, reaches, scope: Scope, depth: int) -> UrlValue:
+        """The value of a variable from the bindings that reach the read: one per path."""
+        candidates = []
+        for reach in reaches:
+            if reach.assignment is None:
+                value = unknown(f"variable {name}", (name,))
+            else:
+                stmt = reach.assignment.stmt
+                value = self.evaluate(
+                    reach.assignment.value, reach.scope or scope, stmt.lineno, depth + 1
+                )
+            candidates.append(_with(value, conditions=reach.conditions))
+        if len(candidates) == 1:
+            return self._named(_with(candidates[0], conditions=()), name)
+        names = tuple(dict.fromkeys(n for c in candidates for n in c.names)) + (name,)
+        alternatives = tuple(candidates)
+        if len({(c.text, c.confidence) for c in candidates}) == 1:
+            return _with(candidates[-1], names=names, conditions=(), alternatives=alternatives)
+        known = [c for c in candidates if c.confidence >= Confidence.DEFAULT]
+        if not known:
+            return _with(unknown("one of several values", names), alternatives=alternatives)
+        # Another path gives another value: what we know holds only on some runs.
+        chosen = known[-1]
+        return _with(
+            chosen,
+            confidence=min(chosen.confidence, Confidence.DEFAULT),
+            names=names,
+            conditions=(),
+            alternatives=alternatives,
+        )
 
     def _call(self, call: ast.Call, scope: Scope, line: int, depth: int) -> UrlValue:
         qname = qualified_name(call.func, scope)
@@ -187,6 +224,9 @@ class UrlResolver:
                 return self.evaluate(call.args[0], scope, line, depth + 1)
             return unknown("make_url()")
         if isinstance(func, ast.Name) and func.id == "str" and qname is None and call.args:
+            return self.evaluate(call.args[0], scope, line, depth + 1)
+        if qname in _DECODERS and call.args:
+            # unquote() only decodes %-escapes: the scheme is the argument's
             return self.evaluate(call.args[0], scope, line, depth + 1)
         if isinstance(func, ast.Attribute):
             if func.attr == "replace" and len(call.args) >= 2:
