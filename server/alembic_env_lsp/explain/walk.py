@@ -205,8 +205,11 @@ class Walker:
                 return tails
             return self._step([f"{prefix}{b.text(call, 50)} · line {b.line(call)}"], call, tails)
         if self._is_connection(call):  # conn = engine.connect()
-            is_async = awaited or self._async_receiver(call, scope)
-            kind = "AsyncConnection" if is_async else "Connection"
+            fact = self.calls.get(id(call))
+            started = fact is not None and isinstance(fact.parent, ast.Attribute)  # .start()
+            is_async = awaited or started or self._async_receiver(call, scope)
+            known = is_async or self._known_engine(func.value, scope)
+            kind = "AsyncConnection" if is_async else "Connection" if known else "connection"
             return self._step(
                 [f"{prefix}{b.text(call, 40)} · line {b.line(call)}", kind], call, tails
             )
@@ -298,6 +301,15 @@ class Walker:
                 "engine",
                 "connectable",
             )
+        return False
+
+    def _known_engine(self, expr: ast.expr, scope: Scope) -> bool:
+        """An engine env.py builds (not one it only guesses from a name like `engine`)."""
+        if isinstance(expr, ast.Call):
+            return id(expr) in self.engines
+        if isinstance(expr, ast.Name):
+            binding = scope.lookup_kind(expr.id)
+            return binding is not None or any(e.var == expr.id for e in self.facts.engines)
         return False
 
     def _async_receiver(self, call: ast.Call, scope: Scope) -> bool:

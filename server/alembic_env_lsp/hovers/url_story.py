@@ -111,6 +111,11 @@ def url_story(here: Here, expr: ast.expr) -> str | None:
     return "\n\n".join(parts)
 
 
+def _secret(name: str) -> bool:
+    """A name that holds a secret; `bind_key` and `key` name none (redact's list errs wider)."""
+    return is_secret_name(name) and not re.fullmatch(r"(?i)(\w*_)?key|\w*bind_?key", name)
+
+
 def _cut(step: str) -> str:
     """At most `_MAX_STEP` characters, never ending inside a code span."""
     if len(step) <= _MAX_STEP:
@@ -124,12 +129,12 @@ def _title(here: Here, expr: ast.expr) -> str:
     "devpass")`): then with its string literals masked."""
     secret = False
     for sub in ast.walk(expr):
-        if isinstance(sub, ast.Name) and is_secret_name(sub.id):
+        if isinstance(sub, ast.Name) and _secret(sub.id):
             secret = True
-        elif isinstance(sub, ast.keyword) and sub.arg and is_secret_name(sub.arg):
+        elif isinstance(sub, ast.keyword) and sub.arg and _secret(sub.arg):
             secret = True
         elif isinstance(sub, ast.Constant) and isinstance(sub.value, str):
-            secret = secret or (is_secret_name(sub.value) and "://" not in sub.value)
+            secret = secret or (_secret(sub.value) and "://" not in sub.value)
     if not secret:
         return here.snippet(expr, 60)
     masked = _MaskStrings().visit(ast.parse(ast.unparse(expr), mode="eval"))
@@ -281,7 +286,7 @@ def _name_steps(
 ) -> list[str]:
     if expr.id in params:
         return [f"`{expr.id}` is the helper's argument `{params[expr.id]}`"]
-    if is_secret_name(expr.id):
+    if _secret(expr.id):
         return [f"`{expr.id}`: a secret (its value is never shown)"]
     if isinstance(expr.ctx, ast.Store):
         value = assigned_value(scope, expr)
@@ -362,7 +367,7 @@ def _call_steps(
         text = f"{at}: environment variable `{name}` when it is set"
         if default is None:
             return [text + "; otherwise `None`"]
-        if is_secret_name(name):
+        if _secret(name):
             return [text + "; otherwise a default (a secret: never shown)"]
         rest = _steps(here, default, scope, depth + 1, params)
         return [text + "; otherwise the default: " + "; then ".join(rest)]
@@ -419,7 +424,7 @@ def _helper_steps(
         if kw.arg:
             bound[kw.arg] = here.snippet(kw.value, 40)
     for name in bound:
-        if is_secret_name(name):
+        if _secret(name):
             bound[name] = "***"  # a password argument: never shown
     args = ", ".join(f"`{k}` = `{v}`" for k, v in bound.items())
     out = [
