@@ -1,27 +1,19 @@
-"""The structural repairs for broken async env.py files (ENV003-006, ENV050, ENV051, ENV053)."""
+"""The repairs of broken async env.py files: the structural ones (ENV004-006) and the rules'
+own fixes (ENV003, ENV050, ENV051, ENV053), as the editor and `check --fix` apply them."""
 
 from __future__ import annotations
 
 import pytest
-from alembic_env_lsp.fixes.async_rewrite import (
-    add_dispose,
-    add_null_pool,
+from alembic_env_lsp.fixes.async_repairs import (
+    REPAIRS_BY_RULE,
     repair_async_connection_configure,
-    repair_legacy_async_engine,
     repair_run_sync_misuse,
-    repair_unawaited,
 )
-from support.rewrite_cases import BROKEN_CASES, HERE, SYNC_CASES, case_id, template
+from support.rewrite_cases import BROKEN_CASES, HERE, SYNC_CASES, case_id, rule_fix, template
 from support.rewrite_checks import assert_sound
 
-REPAIRS = [
-    repair_unawaited,
-    repair_async_connection_configure,
-    repair_run_sync_misuse,
-    repair_legacy_async_engine,
-    add_null_pool,
-    add_dispose,
-]
+REPAIRS = [repair_async_connection_configure, repair_run_sync_misuse]
+RULE_FIXES = ["ENV003", "ENV050", "ENV051", "ENV053"]
 # Rules about the async wiring; none of them may report at warning or above after a fix.
 ASYNC_RULES = {
     "ENV001",
@@ -48,6 +40,12 @@ def broken(name: str) -> str:
 def test_repairs_leave_shipped_templates_alone(repair, name):
     source = template(name)
     assert repair(source) == type(repair(source))(source, None, False)
+
+
+@pytest.mark.parametrize("code", RULE_FIXES)
+@pytest.mark.parametrize("name", ["generic", "async", "multidb"])
+def test_rule_fixes_leave_shipped_templates_alone(code, name):
+    assert not rule_fix(code, template(name)).changed
 
 
 @pytest.mark.parametrize("case", SYNC_CASES + BROKEN_CASES, ids=case_id)
@@ -77,7 +75,7 @@ def test_unawaited_inside_async_def_gets_await_not_asyncio_run():
         "        await connection.run_sync(do_run_migrations)\n",
         "        await connection.run_sync(do_run_migrations)\n        connection.commit()\n",
     )
-    result = repair_unawaited(source)
+    result = rule_fix("ENV003", source)
     assert "        await connection.commit()\n" in result.text
     assert "asyncio.run(run_async_migrations())" in result.text  # untouched: it was right
 
@@ -88,12 +86,13 @@ def test_async_helper_that_awaits_is_refused():
         "    await asyncio.sleep(0)\n    context.configure(connection=connection, target_metadata=target_metadata)\n",
         1,
     )
-    result = repair_unawaited(source)
-    assert result.text is None
-    assert "do_run_migrations() is passed to run_sync() but awaits inside" in result.refused
+    result = rule_fix("ENV003", source)
+    assert result.text == source  # no fix offered: it cannot be made sync
 
 
-def test_async_begin_transaction_in_run_sync_target_becomes_with():
+def test_async_begin_transaction_in_run_sync_target_gets_no_fix():
+    """ENV003's fix would have to make the helper sync and its `async with` a `with`: it
+    offers nothing rather than a file that does not compile."""
     head, _, tail = broken("env003_async_helper").partition("async def do_run_migrations")
     source = (
         head
@@ -104,10 +103,8 @@ def test_async_begin_transaction_in_run_sync_target_becomes_with():
             1,
         )
     )
-    result = repair_unawaited(source)
-    assert "def do_run_migrations(connection: Connection) -> None:" in result.text
-    assert "async with context.begin_transaction()" not in result.text
-    assert_sound(source, result.text)
+    result = rule_fix("ENV003", source)
+    assert result.text == source and not result.changed
 
 
 def test_configure_block_using_a_local_variable_is_refused():
@@ -189,7 +186,7 @@ def test_null_pool_reuses_an_imported_null_pool_and_skips_kwargs_splats():
             '        prefix="sqlalchemy.",\n    )\n    other = async_engine_from_config({}, **options)',
         )
     )
-    text = add_null_pool(source).text
+    text = rule_fix("ENV050", source).text
     assert "poolclass=NullPool," in text
     assert "from sqlalchemy import pool" not in text
     assert "other = async_engine_from_config({}, **options)" in text
@@ -200,10 +197,13 @@ def test_dispose_goes_after_the_last_use_of_the_engine():
         "        await connection.run_sync(do_run_migrations)\n",
         "        await connection.run_sync(do_run_migrations)\n    print(connectable.url)\n    print('done')\n",
     )
-    text = add_dispose(source).text
+    text = rule_fix("ENV051", source).text
+    # right after the block that uses it; .url still works on a disposed AsyncEngine
     assert (
-        "    print(connectable.url)\n\n    await connectable.dispose()\n    print('done')\n" in text
-    )
+        "        await connection.run_sync(do_run_migrations)\n    await connectable.dispose()\n"
+        "    print(connectable.url)\n"
+    ) in text
+    assert text.count("dispose()") == 1
 
 
 def test_legacy_wrapper_with_create_engine():
@@ -211,11 +211,9 @@ def test_legacy_wrapper_with_create_engine():
         "from sqlalchemy import create_engine\nfrom sqlalchemy.ext.asyncio import AsyncEngine\n\n"
         "engine = AsyncEngine(create_engine('sqlite+aiosqlite://', future=True, echo=True))\n"
     )
-    text = repair_legacy_async_engine(source).text
-    assert text == (
-        "from sqlalchemy.ext.asyncio import create_async_engine\n\n"
-        "engine = create_async_engine('sqlite+aiosqlite://', echo=True)\n"
-    )
+    text = rule_fix("ENV053", source).text
+    assert "engine = create_async_engine('sqlite+aiosqlite://', echo=True)\n" in text
+    assert "from sqlalchemy.ext.asyncio import create_async_engine\n" in text
 
 
 def test_repairs_refuse_unparseable_files():
@@ -225,8 +223,6 @@ def test_repairs_refuse_unparseable_files():
 
 
 def test_all_repairs_in_rule_order_fix_a_file_with_several_problems():
-    from alembic_env_lsp.fixes.async_rewrite import REPAIRS_BY_RULE
-
     # The 1.5.6 template with the online coroutine never run and a run_sync() misuse on top.
     source = (
         broken("env053_legacy_template")
@@ -236,13 +232,15 @@ def test_all_repairs_in_rule_order_fix_a_file_with_several_problems():
             "await connection.run_sync(do_run_migrations(connection))",
         )
     )
-    text = source
+    text = rule_fix("ENV053", source).text
     for code, repair in REPAIRS_BY_RULE.items():
         result = repair(text)
         assert result.refused is None, (code, result.refused)
         text = result.text
+    for code in ("ENV003", "ENV051"):
+        text = rule_fix(code, text).text
     assert_sound(source, text)
     assert "connectable = async_engine_from_config(" in text
-    assert "await connection.run_sync(do_run_migrations)\n\n    await connectable.dispose()" in text
+    assert "await connection.run_sync(do_run_migrations)\n    await connectable.dispose()" in text
     assert "    asyncio.run(run_migrations_online())" in text
     assert all(not repair(text).changed for repair in REPAIRS_BY_RULE.values())

@@ -6,15 +6,11 @@ import ast
 import os
 
 import pytest
-from alembic_env_lsp.fixes.async_rewrite import (
-    add_dispose,
-    add_null_pool,
-    convert_to_async,
+from alembic_env_lsp.fixes.async_repairs import (
     repair_async_connection_configure,
-    repair_legacy_async_engine,
     repair_run_sync_misuse,
-    repair_unawaited,
 )
+from alembic_env_lsp.fixes.async_rewrite import convert_to_async
 from support.rewrite_cases import (
     ALL_CASES,
     BROKEN_CASES,
@@ -28,14 +24,7 @@ from support.rewrite_cases import (
 from support.rewrite_checks import assert_sound, structure
 
 REGENERATE = os.environ.get("ALEMBIC_ENV_LSP_REGEN") == "1"
-REPAIRS = [
-    repair_unawaited,
-    repair_async_connection_configure,
-    repair_run_sync_misuse,
-    repair_legacy_async_engine,
-    add_null_pool,
-    add_dispose,
-]
+REPAIRS = [repair_async_connection_configure, repair_run_sync_misuse]
 
 # The cookbook's connection-sharing body for run_migrations_online (alembic docs, "Programmatic
 # API use (connection sharing) With Asyncio").

@@ -744,7 +744,7 @@ def _overlap(taken, new) -> bool:
 
 
 def rewrite_functions():
-    from alembic_env_lsp.fixes import async_rewrite, sync_rewrite
+    from alembic_env_lsp.fixes import async_repairs, async_rewrite, sync_rewrite
 
     return {
         "convert_to_async": async_rewrite.convert_to_async,
@@ -752,12 +752,8 @@ def rewrite_functions():
             s, sharing_branch=False
         ),
         "convert_to_sync": sync_rewrite.convert_to_sync,
-        "repair_unawaited": async_rewrite.repair_unawaited,
-        "repair_async_connection_configure": async_rewrite.repair_async_connection_configure,
-        "repair_run_sync_misuse": async_rewrite.repair_run_sync_misuse,
-        "repair_legacy_async_engine": async_rewrite.repair_legacy_async_engine,
-        "add_null_pool": async_rewrite.add_null_pool,
-        "add_dispose": async_rewrite.add_dispose,
+        "repair_async_connection_configure": async_repairs.repair_async_connection_configure,
+        "repair_run_sync_misuse": async_repairs.repair_run_sync_misuse,
     }
 
 

@@ -58,7 +58,7 @@ def convert_to_async_fix(source_text: str) -> Fix:
 
 def repair_fix(source_text: str, code: str, title: str) -> Fix:
     def repair(text: str) -> RewriteResult:
-        from .async_rewrite import REPAIRS_BY_RULE
+        from .async_repairs import REPAIRS_BY_RULE
 
         return REPAIRS_BY_RULE[code](text)
 

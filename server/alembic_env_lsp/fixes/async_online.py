@@ -1,0 +1,294 @@
+"""Finding the online code of a sync env.py: the function whose
+`with <engine>.connect() as connection:` block the async conversion splits (its engine
+created there, at module level, or borrowed from the application), and online code written
+at module level, moved into a function first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from .rewrite_common import (
+    ASYNC_FACTORIES,
+    ASYNC_WRAP,
+    SYNC_FACTORIES,
+    Builder,
+    ImportMap,
+    Refusal,
+    binds,
+    blank_lines,
+    dotted,
+    find_all,
+    reads,
+    taken_names,
+)
+
+
+def _engine_kind(call: cst.CSTNode, imports: ImportMap) -> str | None:
+    """'sync', 'async' or 'wrap' (AsyncEngine(<sync factory>)) for an engine factory call."""
+    if not isinstance(call, cst.Call):
+        return None
+    name = imports.qualname(call.func)
+    if name in SYNC_FACTORIES:
+        return "sync"
+    if name in ASYNC_FACTORIES:
+        return "async"
+    if name == ASYNC_WRAP:
+        return "wrap"
+    return None
+
+
+def _engine_assignment(stmt: cst.CSTNode, imports: ImportMap) -> tuple[str, cst.Call, str] | None:
+    """`X = <engine factory>(...)` -> (X, call, kind)."""
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+        small = stmt.body[0]
+        if (
+            isinstance(small, cst.Assign)
+            and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+        ):
+            kind = _engine_kind(small.value, imports)
+            if kind is not None:
+                return small.targets[0].target.value, small.value, kind
+    return None
+
+
+def _fresh(module: cst.Module | set[str], base: str, *also_taken: str) -> str:
+    """`base`, or `base_2`, `base_3`... when taken. Pass a set of taken names to record the choice."""
+    taken = module if isinstance(module, set) else taken_names(module)
+    name = base
+    n = 2
+    while name in taken or name in also_taken:
+        name = f"{base}_{n}"
+        n += 1
+    if isinstance(module, set):
+        module.add(name)
+    return name
+
+
+@dataclass
+class _Online:
+    func: cst.FunctionDef
+    imports: ImportMap  # the module's imports plus the function's own
+    engine_stmt: (
+        cst.SimpleStatementLine | None
+    )  # `X = factory(...)`; None when created inline in the with
+    engine_in_module: bool  # the engine statement is at module level
+    with_at: int
+    engine: str | None
+    factory: cst.Call
+    kind: str
+    conn: str
+
+
+def _online_in(
+    module: cst.Module, func: cst.FunctionDef, imports: ImportMap
+) -> _Online | str | None:
+    """The `with <engine>.connect() as conn:` plan of a function, a reason it cannot be
+    used, or None when the function opens no connection."""
+    if not isinstance(func.body, cst.IndentedBlock):
+        return None
+    body = func.body.body
+    assigned: dict[str, tuple[cst.SimpleStatementLine, cst.Call, str]] = {}
+    for j, stmt in enumerate(body):
+        found = _engine_assignment(stmt, imports)
+        if found is not None:
+            assigned[found[0]] = (stmt, found[1], found[2])
+            continue
+        if not (isinstance(stmt, cst.With) and len(stmt.items) == 1):
+            continue
+        item = stmt.items[0]
+        call = item.item
+        if not (
+            isinstance(call, cst.Call)
+            and isinstance(call.func, cst.Attribute)
+            and call.func.attr.value in ("connect", "begin")
+            and not call.args
+        ):
+            continue
+        receiver = call.func.value
+        if item.asname is None or not isinstance(item.asname.name, cst.Name):
+            return f"'with {dotted(receiver) or 'engine'}.{call.func.attr.value}()' in {func.name.value}() has no 'as <connection>' name to hand to Alembic"
+        conn = item.asname.name.value
+        kind = _engine_kind(receiver, imports)
+        if kind is not None:
+            return _Online(func, imports, None, False, j, None, receiver, kind, conn)
+        name = dotted(receiver)
+        if isinstance(receiver, cst.Name) and receiver.value in assigned:
+            estmt, ecall, ekind = assigned[receiver.value]
+            return _Online(func, imports, estmt, False, j, receiver.value, ecall, ekind, conn)
+        if isinstance(receiver, cst.Name):
+            module_imports = ImportMap.of_module(module)
+            for mstmt in module.body:
+                found = _engine_assignment(mstmt, module_imports)
+                if found is not None and found[0] == receiver.value:
+                    # Moved into the async function: only if nothing else uses it.
+                    if reads(module)[receiver.value] != 2:
+                        return f"the engine '{receiver.value}' is created at module level and used elsewhere in env.py, so it cannot be turned into an async engine here"
+                    return _Online(
+                        func, imports, mstmt, True, j, receiver.value, found[1], found[2], conn
+                    )
+        if stmt.asynchronous is None:
+            # An engine from the application or a helper: the migration gets its own async
+            # engine built from that engine's URL.
+            local = None
+            if isinstance(receiver, cst.Name):
+                local = next(
+                    (
+                        s
+                        for s in reversed(body[:j])
+                        if _assigned_name(s) == receiver.value
+                        and _engine_assignment(s, imports) is None
+                    ),
+                    None,
+                )
+            if local is not None and any(
+                receiver.value in binds(s) for s in body[:j] if s is not local
+            ):
+                return f"'{receiver.value}' is set more than once in {func.name.value}() before its 'with' block; convert it by hand"
+            if local is not None:
+                value = local.body[0].value  # type: ignore[attr-defined]
+                return _Online(
+                    func, imports, local, False, j, receiver.value, value, "borrowed", conn
+                )
+            if name is None and not isinstance(receiver, cst.Call):
+                return f"the engine used in {func.name.value}() is not a plain name or attribute, so it cannot be converted safely"
+            return _Online(func, imports, None, False, j, None, receiver, "borrowed", conn)
+    return None
+
+
+def _assigned_name(stmt: cst.CSTNode) -> str | None:
+    """X for a one-target `X = value` statement line."""
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+        small = stmt.body[0]
+        if (
+            isinstance(small, cst.Assign)
+            and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+        ):
+            return small.targets[0].target.value
+    return None
+
+
+def _find_online(module: cst.Module, imports: ImportMap) -> tuple[list[_Online], list[str]]:
+    plans: list[_Online] = []
+    reasons: list[str] = []
+    for stmt in module.body:
+        if isinstance(stmt, cst.FunctionDef) and stmt.asynchronous is None:
+            found = _online_in(module, stmt, imports.within(stmt))
+            if isinstance(found, _Online):
+                plans.append(found)
+            elif isinstance(found, str):
+                reasons.append(found)
+    return plans, reasons
+
+
+def _looks_async(module: cst.Module, imports: ImportMap) -> bool:
+    def marker(node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.Call):
+            if _engine_kind(node, imports) in ("async", "wrap"):
+                return True
+            return isinstance(node.func, cst.Attribute) and node.func.attr.value == "run_sync"
+        return False
+
+    return bool(find_all(module, marker))
+
+
+def _connect_with(stmt: cst.CSTNode) -> cst.With | None:
+    """`with <x>.connect()/.begin() as name:` (sync, one item)."""
+    if not (isinstance(stmt, cst.With) and stmt.asynchronous is None and len(stmt.items) == 1):
+        return None
+    item = stmt.items[0]
+    call = item.item
+    if (
+        isinstance(call, cst.Call)
+        and isinstance(call.func, cst.Attribute)
+        and call.func.attr.value in ("connect", "begin")
+        and not call.args
+        and item.asname is not None
+    ):
+        return stmt
+    return None
+
+
+def _wrap_module_online(module: cst.Module, imports: ImportMap) -> cst.Module | None:
+    """Online code written at module level (or in a module-level if/else) moved into its
+    own `def run_migrations_online()` and called where it was, so the usual split applies."""
+    top_at, block, owner = None, None, None
+    for i, stmt in enumerate(module.body):
+        if _connect_with(stmt) is not None:
+            top_at, block = i, None
+            break
+        if isinstance(stmt, cst.If):
+            branches: list[cst.CSTNode] = [stmt]
+            node: cst.CSTNode | None = stmt.orelse
+            while node is not None:
+                branches.append(node)
+                node = node.orelse if isinstance(node, cst.If) else None
+            for branch in branches:
+                body = branch.body
+                if isinstance(body, cst.IndentedBlock) and any(
+                    _connect_with(s) is not None for s in body.body
+                ):
+                    top_at, block, owner = i, body, branch
+                    break
+            if top_at is not None:
+                break
+    if top_at is None:
+        return None
+    if block is None:
+        with_stmt = module.body[top_at]
+        moved: list[cst.BaseStatement] = [with_stmt]
+        receiver = with_stmt.items[0].item.func.value  # type: ignore[attr-defined]
+        if isinstance(receiver, cst.Name):
+            # The statements just before that set up the engine (`x = ...`, `if x is None: ...`).
+            for stmt in reversed(module.body[:top_at]):
+                if receiver.value not in binds(stmt):
+                    break
+                moved.insert(0, stmt)
+    else:
+        moved = list(block.body)
+    moved_reads = reads(*moved)
+    rest_reads = reads(module) - moved_reads
+    used_later = sorted(n for n in binds(*moved) if rest_reads[n])
+    if used_later:
+        raise Refusal(
+            f"the online code at module level binds '{used_later[0]}', which env.py uses elsewhere; move it into a function by hand"
+        )
+    if find_all(
+        module.with_changes(body=moved),
+        lambda n: isinstance(n, (cst.Global, cst.Nonlocal, cst.Return, cst.Yield)),
+        stop_at_defs=True,
+    ):
+        return None
+    name = _fresh(module, "run_migrations_online")
+    builder = Builder(module)
+    first = moved[0]
+    def_stmt = builder.stmt(f"def {name}() -> None:\n    pass")
+    def_stmt = def_stmt.with_changes(
+        body=def_stmt.body.with_changes(body=[first.with_changes(leading_lines=[]), *moved[1:]]),
+        leading_lines=[
+            *blank_lines(2),
+            *(line for line in first.leading_lines if block is None and line.comment is not None),
+        ],
+    )
+    call = builder.stmt(f"{name}()")
+    body = list(module.body)
+    if block is None:
+        at = body.index(first)
+        for stmt in moved:
+            body.remove(stmt)
+        body[at:at] = [def_stmt, call.with_changes(leading_lines=blank_lines(2))]
+        return module.with_changes(body=body)
+    new_block = block.with_changes(body=[call.with_changes(leading_lines=first.leading_lines)])
+    new_owner = owner.with_changes(body=new_block)  # type: ignore[union-attr]
+    top = body[top_at]
+    new_top = top.deep_replace(owner, new_owner) if top is not owner else new_owner
+    own = list(top.leading_lines)
+    while own and own[0].comment is None:
+        own.pop(0)
+    top_leading = [*blank_lines(2), *own]
+    body[top_at : top_at + 1] = [def_stmt, new_top.with_changes(leading_lines=top_leading)]
+    return module.with_changes(body=body)

@@ -1,0 +1,757 @@
+"""Structural repairs for async env.py files wired wrongly: the quick-fixes of ENV004
+(configure() given an AsyncConnection), ENV005 (sync/async `with` mismatches) and ENV006
+(run_sync handed context functions or a helper without a connection parameter).
+
+Every function takes the file's text and returns a RewriteResult; none touches the disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from .async_online import _engine_kind, _find_online, _fresh
+from .async_rewrite import _ASYNC_MODULE, _asyncify, _drop_future, _Rename, _rename
+from .rewrite_common import (
+    ASYNC_WRAP,
+    SYNC_FACTORIES,
+    Builder,
+    ImportMap,
+    Refusal,
+    RewriteResult,
+    binds,
+    blank_lines,
+    dotted,
+    ensure_from_import,
+    find_all,
+    find_kwarg,
+    keep_comments,
+    kwarg,
+    module_level_names,
+    plan_from_import,
+    prune_imports,
+    reads,
+    remove_arg,
+    run,
+    sole_expr,
+    taken_names,
+    with_sole_expr,
+)
+
+__all__ = ["REPAIRS_BY_RULE", "repair_async_connection_configure", "repair_run_sync_misuse"]
+
+
+# --------------------------------------------------------------------------- what is async in a function
+
+# Methods of AsyncEngine/AsyncConnection that return something to await.
+_AWAITABLE_METHODS = {
+    "run_sync",
+    "dispose",
+    "commit",
+    "rollback",
+    "close",
+    "execute",
+    "exec_driver_sql",
+    "begin",
+    "connect",
+    "scalar",
+    "scalars",
+}
+
+
+@dataclass
+class _Scope:
+    engines: set[str]  # AsyncEngine variables
+    conns: set[str]  # AsyncConnection variables
+    sync_engines: dict[str, cst.Call]  # Engine variables (sync factory calls)
+    local: set[str]  # every name bound in the function, parameters included
+
+
+def _params(func: cst.FunctionDef) -> list[cst.Param]:
+    p = func.params
+    out = [*p.posonly_params, *p.params, *p.kwonly_params]
+    if isinstance(p.star_arg, cst.Param):
+        out.append(p.star_arg)
+    if p.star_kwarg is not None:
+        out.append(p.star_kwarg)
+    return out
+
+
+def _scope(func: cst.FunctionDef, imports: ImportMap) -> _Scope:
+    engines: set[str] = set()
+    conns: set[str] = set()
+    sync_engines: dict[str, cst.Call] = {}
+    for param in _params(func):
+        if param.annotation is not None:
+            qn = imports.qualname(param.annotation.annotation)
+            if qn == ASYNC_WRAP:
+                engines.add(param.name.value)
+            elif qn == "sqlalchemy.ext.asyncio.AsyncConnection":
+                conns.add(param.name.value)
+    for node in find_all(func.body, lambda n: isinstance(n, cst.Assign), stop_at_defs=True):
+        if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+            continue
+        name = node.targets[0].target.value
+        kind = _engine_kind(node.value, imports)
+        if kind in ("async", "wrap"):
+            engines.add(name)
+        elif kind == "sync":
+            sync_engines[name] = node.value
+        elif isinstance(node.value, cst.Await) and _method(node.value.expression) in (
+            "connect",
+            "begin",
+        ):
+            conns.add(name)
+    for node in find_all(func.body, lambda n: isinstance(n, cst.With), stop_at_defs=True):
+        for item in node.items:
+            if item.asname is None or not isinstance(item.asname.name, cst.Name):
+                continue
+            if _method(item.item) not in ("connect", "begin"):
+                continue
+            receiver = dotted(item.item.func.value)
+            # Only an async object supports `async with x.connect()`.
+            if node.asynchronous is not None or receiver in engines:
+                conns.add(item.asname.name.value)
+    local = binds(*func.body.body) if isinstance(func.body, cst.IndentedBlock) else set()
+    local |= {p.name.value for p in _params(func)}
+    return _Scope(engines, conns, sync_engines, local)
+
+
+def _method(node: cst.CSTNode) -> str | None:
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        return node.func.attr.value
+    return None
+
+
+def _ctx_ref(node: cst.CSTNode, imports: ImportMap) -> str | None:
+    """'configure' for `context.configure` (the function itself, not a call)."""
+    if isinstance(node, cst.Attribute) and imports.qualname(node.value) == "alembic.context":
+        return node.attr.value
+    return None
+
+
+def _ctx_call(node: cst.CSTNode, imports: ImportMap) -> str | None:
+    return _ctx_ref(node.func, imports) if isinstance(node, cst.Call) else None
+
+
+def _module_defs(module: cst.Module) -> dict[str, cst.FunctionDef]:
+    return {s.name.value: s for s in module.body if isinstance(s, cst.FunctionDef)}
+
+
+def _run_sync_targets(module: cst.Module) -> set[str]:
+    out = set()
+    for call in find_all(module, lambda n: _method(n) == "run_sync"):
+        if call.args and isinstance(call.args[0].value, cst.Name) and not call.args[0].keyword:
+            out.add(call.args[0].value.value)
+    return out
+
+
+class _BeginTransactionToSync(cst.CSTTransformer):
+    """`async with context.begin_transaction():` -> `with`: it is a sync context manager."""
+
+    def __init__(self, imports: ImportMap):
+        self.imports = imports
+        self.count = 0
+
+    def leave_With(self, original_node: cst.With, updated_node: cst.With) -> cst.With:
+        if updated_node.asynchronous is not None and any(
+            _ctx_call(i.item, self.imports) == "begin_transaction" for i in updated_node.items
+        ):
+            self.count += 1
+            return updated_node.with_changes(asynchronous=None)
+        return updated_node
+
+
+def _only_in_defs(
+    module: cst.Module, names: set[str], transformer: cst.CSTTransformer
+) -> cst.Module:
+    """Apply `transformer` inside the functions called `names` only."""
+
+    class _Scoped(cst.CSTTransformer):
+        def leave_FunctionDef(
+            self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+        ) -> cst.FunctionDef:
+            if updated_node.name.value in names:
+                return updated_node.visit(transformer)
+            return updated_node
+
+    return module.visit(_Scoped())
+
+
+# --------------------------------------------------------------------------- ENV004 / ENV005 / ENV006
+
+
+def repair_async_connection_configure(source: str) -> RewriteResult:
+    """ENV004/ENV005: Alembic's sync API used on an AsyncConnection (or a sync `with` on an
+    async object): move that work into `do_run_migrations(connection)` and call it
+    through `await conn.run_sync(...)`."""
+    return run(source, lambda module: _repair_blocks(module, "004"))
+
+
+def repair_run_sync_misuse(source: str) -> RewriteResult:
+    """ENV006: run_sync() given context.run_migrations, context.configure(connection=...),
+    a function without a connection parameter, or a call instead of a function."""
+    return run(source, lambda module: _repair_blocks(module, "006"))
+
+
+@dataclass
+class _Mig:
+    conns: set[str]  # AsyncConnection variables this statement refers to
+    tags: set[str]  # which rules the statement breaks ("003", "004", "005", "006")
+    sync: cst.BaseStatement  # the same work written for a sync Connection
+
+
+class _Blocks(cst.CSTTransformer):
+    """Finds runs of Alembic statements done on the event-loop side of an async def and
+    turns each run into a sync helper called through run_sync()."""
+
+    def __init__(self, module: cst.Module, imports: ImportMap, mode: str, conn_type: str):
+        self.module = module
+        self.module_imports = imports
+        self.mode = mode
+        self.conn_type = conn_type
+        self.builder = Builder(module)
+        self.stack: list[tuple[cst.FunctionDef, ImportMap, _Scope | None]] = []
+        self.tx_bodies: set[int] = set()
+        self.new_defs: list[cst.FunctionDef] = []
+        self.reserved: set[str] = set()
+        self.used_conn_type = False
+        self.module_defs = _module_defs(module)
+        self.taken = taken_names(module)
+
+    # -- bookkeeping
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        imports = self.module_imports.within(node)
+        self.stack.append(
+            (node, imports, _scope(node, imports) if node.asynchronous is not None else None)
+        )
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        self.stack.pop()
+        return updated_node
+
+    def visit_With(self, node: cst.With) -> None:
+        if self.stack and any(
+            _ctx_call(i.item, self.stack[-1][1]) == "begin_transaction" for i in node.items
+        ):
+            self.tx_bodies.add(id(node.body))  # handled as part of the enclosing run
+
+    def leave_With(self, original_node: cst.With, updated_node: cst.With) -> cst.With:
+        # ENV005: `with` on an AsyncEngine/AsyncConnection must be `async with`.
+        if (
+            self.mode != "004"
+            or not self.stack
+            or self.stack[-1][2] is None
+            or updated_node.asynchronous is not None
+        ):
+            return updated_node
+        scope = self.stack[-1][2]
+        for item in updated_node.items:
+            if (
+                _method(item.item) in ("connect", "begin")
+                and dotted(item.item.func.value) in scope.engines | scope.conns
+            ):
+                return updated_node.with_changes(asynchronous=cst.Asynchronous())
+        return updated_node
+
+    # -- classification
+
+    def _classify(self, stmt: cst.BaseStatement, imports: ImportMap, scope: _Scope) -> _Mig | None:
+        if (
+            isinstance(stmt, cst.With)
+            and len(stmt.items) == 1
+            and _ctx_call(stmt.items[0].item, imports) == "begin_transaction"
+        ):
+            if not isinstance(stmt.body, cst.IndentedBlock):
+                return None
+            conns: set[str] = set()
+            tags: set[str] = {"005"} if stmt.asynchronous is not None else set()
+            inner = []
+            for child in stmt.body.body:
+                found = self._classify(child, imports, scope)
+                if found is None:
+                    return None
+                conns |= found.conns
+                tags |= found.tags
+                inner.append(found.sync)
+            if stmt.asynchronous is not None:
+                tags.add("004")  # the begin_transaction() itself runs on the event-loop side
+            return _Mig(
+                conns,
+                tags,
+                stmt.with_changes(asynchronous=None, body=stmt.body.with_changes(body=inner)),
+            )
+        expr = sole_expr(stmt)
+        if expr is None:
+            return None
+        awaited = isinstance(expr, cst.Await)
+        call = expr.expression if awaited else expr
+        if not isinstance(call, cst.Call):
+            return None
+        method = _ctx_call(call, imports)
+        if method in ("configure", "run_migrations", "execute") and not awaited:
+            conns = set()
+            if method == "configure":
+                i = find_kwarg(call, "connection")
+                if i is None or dotted(call.args[i].value) not in scope.conns:
+                    return None
+                conns = {dotted(call.args[i].value)}
+            return _Mig(conns, {"004"}, stmt)
+        if _method(call) != "run_sync" or not call.args:
+            return None
+        conn = dotted(call.func.value)
+        first, rest = call.args[0], list(call.args[1:])
+        if conn is None or first.keyword is not None or first.star:
+            return None
+        tags = set() if awaited else {"003"}
+        target = first.value
+        ref = _ctx_ref(target, imports)
+        if ref in ("configure", "run_migrations"):
+            if any(a.keyword is None and a.star != "**" for a in rest):
+                return None  # extra positional arguments: no safe reading
+            if any(a.keyword is not None and a.keyword.value == "connection" for a in rest):
+                tags.add("006")
+                rest = [
+                    a
+                    for a in rest
+                    if not (a.keyword is not None and a.keyword.value == "connection")
+                ]
+            if ref == "run_migrations":
+                tags.add("006")
+                new = cst.Call(func=target, args=_tidy_args(rest))
+            else:
+                lead = kwarg("connection", cst.Name(conn))
+                args = (
+                    [lead.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))]
+                    if rest
+                    else [lead]
+                )
+                new = cst.Call(func=target, args=[*args, *_tidy_args(rest)])
+            return _Mig({conn}, tags, keep_comments([stmt], with_sole_expr(stmt, new)))
+        if isinstance(target, cst.Lambda) and not rest:
+            params = target.params
+            if (
+                len(params.params) != 1
+                or params.star_arg != cst.MaybeSentinel.DEFAULT
+                and isinstance(params.star_arg, cst.Param)
+            ):
+                return None
+            inner_method = _ctx_call(target.body, imports)
+            if inner_method not in ("configure", "run_migrations"):
+                return None
+            body_call = target.body.visit(_Rename(params.params[0].name.value, conn))
+            if inner_method == "run_migrations":
+                i = find_kwarg(body_call, "connection")
+                if i is not None:
+                    tags.add("006")  # run_migrations(**kw) hands kw to upgrade(), not to Alembic
+                    body_call = remove_arg(body_call, i)
+            return _Mig({conn}, tags, keep_comments([stmt], with_sole_expr(stmt, body_call)))
+        return None
+
+    # -- rewriting a block
+
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        if not self.stack or id(original_node) in self.tx_bodies:
+            return updated_node
+        func, imports, scope = self.stack[-1]
+        if scope is None:
+            return updated_node
+        stmts = list(updated_node.body)
+        out: list[cst.BaseStatement] = []
+        i = 0
+        while i < len(stmts):
+            run_: list[tuple[cst.BaseStatement, _Mig]] = []
+            j = i
+            while j < len(stmts):
+                found = self._classify(stmts[j], imports, scope)
+                if found is None:
+                    break
+                run_.append((stmts[j], found))
+                j += 1
+            if not run_:
+                out.append(self._simple_fixes(stmts[i], imports, scope))
+                i += 1
+                continue
+            conns = set().union(*(m.conns for _, m in run_))
+            tags = set().union(*(m.tags for _, m in run_))
+            if self.mode in tags and len(conns) == 1:
+                out.append(self._extract(func, scope, conns.pop(), run_))
+            else:
+                out.extend(self._simple_fixes(s, imports, scope) for s, _ in run_)
+            i = j
+        return updated_node.with_changes(body=out)
+
+    def _extract(
+        self, func: cst.FunctionDef, scope: _Scope, conn: str, run_: list
+    ) -> cst.BaseStatement:
+        originals = [s for s, _ in run_]
+        sync = [m.sync for _, m in run_]
+        local = (scope.local - {conn}) & set(reads(*sync))
+        if local:
+            name = sorted(local)[0]
+            raise Refusal(
+                f"the Alembic calls in {func.name.value}() use the local variable '{name}', so they cannot move into a separate sync function; move it to module level first"
+            )
+        sync = self._in_transaction(sync, func)
+        param = conn
+        if conn != "connection" and not reads(*sync)["connection"]:
+            param = "connection"
+            sync = _rename(sync, conn, param)
+        sync[0] = sync[0].with_changes(
+            leading_lines=[e for e in sync[0].leading_lines if e.comment is not None]
+        )
+        name = self._helper_name(param, sync)
+        call = self.builder.stmt(f"await {conn}.run_sync({name})")
+        blank = [e for e in originals[0].leading_lines if e.comment is None]
+        call = call.with_changes(leading_lines=blank)
+        # When an existing helper is reused, the block's comments stay here.
+        return keep_comments(originals, call) if name not in self.reserved else call
+
+    def _in_transaction(
+        self, sync: list[cst.BaseStatement], func: cst.FunctionDef
+    ) -> list[cst.BaseStatement]:
+        """Put a bare run_migrations() inside `with context.begin_transaction():` as the
+        template does: without it PostgreSQL rolls the migration back at close, silently."""
+        imports = self.stack[-1][1]
+        if any(
+            _ctx_call(s.items[0].item, imports) == "begin_transaction"
+            for s in sync
+            if isinstance(s, cst.With)
+        ):
+            return sync
+        for stmt in sync:
+            call = sole_expr(stmt)
+            if (
+                _ctx_call(call, imports) == "configure"
+                and find_kwarg(call, "transaction_per_migration") is not None
+            ):
+                return sync  # each revision commits on its own then
+        out = []
+        for stmt in sync:
+            call = sole_expr(stmt)
+            if isinstance(call, cst.Call) and _ctx_call(call, imports) == "run_migrations":
+                ctx = self.builder.code(call.func.value)
+                wrapper = self.builder.stmt(f"with {ctx}.begin_transaction():\n    pass")
+                stmt = wrapper.with_changes(
+                    leading_lines=stmt.leading_lines,
+                    body=wrapper.body.with_changes(body=[stmt.with_changes(leading_lines=[])]),
+                )
+            out.append(stmt)
+        return out
+
+    def _helper_name(self, param: str, sync: list[cst.BaseStatement]) -> str:
+        # Reuse an existing helper that already does exactly this.
+        for existing in self.module_defs.values():
+            ps = _params(existing)
+            if (
+                existing.asynchronous is None
+                and len(ps) == 1
+                and isinstance(existing.body, cst.IndentedBlock)
+            ):
+                candidate = _rename(sync, param, ps[0].name.value)
+                if _same_code(self.builder, existing.body.body, candidate):
+                    return existing.name.value
+        for made in self.new_defs:
+            if _same_code(self.builder, made.body.body, sync):
+                return made.name.value
+        name = _fresh(self.taken, "do_run_migrations")
+        self.reserved.add(name)
+        self.used_conn_type = True
+        new = self.builder.stmt(f"def {name}({param}: {self.conn_type}) -> None:\n    pass")
+        new = new.with_changes(body=new.body.with_changes(body=sync), leading_lines=blank_lines(2))
+        self.new_defs.append(new)
+        return name
+
+    # -- one statement at a time
+
+    def _simple_fixes(
+        self, stmt: cst.BaseStatement, imports: ImportMap, scope: _Scope
+    ) -> cst.BaseStatement:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            return stmt
+        expr = sole_expr(stmt)
+        awaited = isinstance(expr, cst.Await)
+        call = expr.expression if awaited else expr
+        # ENV004: helper(async_conn, ...) on a sync helper -> await async_conn.run_sync(helper, ...)
+        if (
+            self.mode == "004"
+            and not awaited
+            and isinstance(call, cst.Call)
+            and isinstance(call.func, cst.Name)
+            and call.args
+            and not call.args[0].keyword
+            and dotted(call.args[0].value) in scope.conns
+        ):
+            helper = self.module_defs.get(call.func.value)
+            if helper is not None and helper.asynchronous is None:
+                conn = dotted(call.args[0].value)
+                new = self._run_sync_call(conn, call.func, list(call.args[1:]))
+                return keep_comments([stmt], with_sole_expr(stmt, cst.Await(expression=new)))
+        # Every run_sync(...) call in the statement, wherever it sits (`x = await c.run_sync(...)`).
+        outer = self
+
+        class _Calls(cst.CSTTransformer):
+            def visit_Lambda(self, node: cst.Lambda) -> bool:
+                return False
+
+            def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+                if _method(updated_node) == "run_sync" and updated_node.args:
+                    return outer._fix_run_sync(updated_node, imports)
+                return updated_node
+
+        new = stmt.visit(_Calls())
+        return stmt if new.deep_equals(stmt) else keep_comments([stmt], new)
+
+    def _run_sync_call(self, conn: str, func: cst.BaseExpression, rest: list[cst.Arg]) -> cst.Call:
+        args = [
+            cst.Arg(func, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            if rest
+            else cst.Arg(func)
+        ]
+        return cst.Call(
+            func=cst.Attribute(value=cst.parse_expression(conn), attr=cst.Name("run_sync")),
+            args=[*args, *_tidy_args(rest)],
+        )
+
+    def _fix_run_sync(self, call: cst.Call, imports: ImportMap) -> cst.Call:
+        first, rest = call.args[0], list(call.args[1:])
+        target = first.value
+        # run_sync(helper(conn, ...)) passes helper's result, not helper: pass the function.
+        if isinstance(target, cst.Call) and isinstance(target.func, cst.Name) and target.args:
+            helper = self.module_defs.get(target.func.value)
+            if helper is not None and helper.asynchronous is None and not target.args[0].keyword:
+                inner = list(target.args[1:])
+                return call.with_changes(
+                    args=[
+                        cst.Arg(
+                            target.func, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                        )
+                        if inner or rest
+                        else cst.Arg(target.func),
+                        *_tidy_args(inner + rest),
+                    ]
+                )
+        if self.mode != "006":
+            return call
+        ref = _ctx_ref(target, imports)
+        if ref == "configure":
+            i = find_kwarg(call, "connection")
+            if i is not None:
+                return remove_arg(call, i)
+        elif ref == "run_migrations":
+            kw = _tidy_args(
+                [a for a in rest if not (a.keyword is not None and a.keyword.value == "connection")]
+            )
+            lam = cst.parse_expression("lambda _connection: None")
+            lam = lam.with_changes(body=cst.Call(func=target, args=kw))
+            return call.with_changes(
+                args=[first.with_changes(value=lam, comma=cst.MaybeSentinel.DEFAULT)]
+            )
+        return call
+
+
+def _tidy_args(args: list[cst.Arg]) -> list[cst.Arg]:
+    """Arguments moved into a new call: plain separators, no trailing comma."""
+    out = [
+        a.with_changes(
+            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")),
+            whitespace_after_arg=cst.SimpleWhitespace(""),
+        )
+        for a in args
+    ]
+    if out:
+        out[-1] = out[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return out
+
+
+def _same_code(builder: Builder, a: list[cst.BaseStatement], b: list[cst.BaseStatement]) -> bool:
+    import ast
+
+    def dump(stmts: list[cst.BaseStatement]) -> str | None:
+        code = "".join(builder.code(s) for s in stmts)
+        try:
+            tree = ast.parse(
+                "def _():\n" + "".join("    " + line + "\n" for line in code.splitlines())
+            )
+        except SyntaxError:
+            return None
+        body = tree.body[0].body
+        if (
+            body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            body = body[1:]
+        return "".join(ast.dump(s) for s in body)
+
+    first = dump(a)
+    return first is not None and first == dump(b)
+
+
+def _add_connection_param(module: cst.Module, names: set[str], conn_type: str) -> cst.Module:
+    """ENV006c: run_sync() passes the connection positionally; give the helper a parameter."""
+    module_names = module_level_names(module)
+
+    class _AddParam(cst.CSTTransformer):
+        def leave_FunctionDef(
+            self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+        ) -> cst.FunctionDef:
+            if updated_node.name.value not in names:
+                return updated_node
+            body_reads = reads(updated_node.body)
+            name = "connection"
+            if "connection" in binds(*updated_node.body.body) or (
+                "connection" in module_names and body_reads["connection"]
+            ):
+                name = "sync_connection"
+            param = cst.Param(
+                name=cst.Name(name),
+                annotation=cst.Annotation(annotation=cst.Name(conn_type)),
+            )
+            params = updated_node.params
+            others = [*params.params, *params.kwonly_params] or isinstance(
+                params.star_arg, (cst.Param, cst.ParamStar)
+            )
+            if others:
+                param = param.with_changes(
+                    comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                )
+            return updated_node.with_changes(
+                params=params.with_changes(params=[param, *params.params])
+            )
+
+    return module.visit(_AddParam())
+
+
+def _positionless(func: cst.FunctionDef) -> bool:
+    p = func.params
+    return not p.posonly_params and not p.params and not isinstance(p.star_arg, cst.Param)
+
+
+def _repair_blocks(module: cst.Module, mode: str) -> cst.Module | None:
+    imports = ImportMap.of_module(module)
+    original = module
+    # A sync def that opens `with <async engine>.connect()`: the §6 split, engine kept as it is.
+    if mode == "004":
+        plans, _ = _find_online(module, imports)
+        async_plans = [p for p in plans if p.kind in ("async", "wrap")]
+        if len(async_plans) > 1:
+            raise Refusal(
+                "more than one function opens a connection on an async engine; repair them by hand"
+            )
+        if async_plans:
+            module = _asyncify(
+                module, imports, async_plans[0], convert_factory=False, sharing_branch=False
+            )
+            imports = ImportMap.of_module(module)
+        # `async with context.begin_transaction()` inside a sync def or a run_sync() target
+        targets = _run_sync_targets(module)
+        sync_defs = {
+            f.name.value
+            for f in find_all(module, lambda n: isinstance(n, cst.FunctionDef))
+            if f.asynchronous is None
+        }
+        module = _only_in_defs(module, sync_defs | targets, _BeginTransactionToSync(imports))
+        module = _async_with_on_sync_engine(module, imports)
+        imports = ImportMap.of_module(module)
+
+    conn_type = plan_from_import(
+        module, "sqlalchemy.engine", "Connection", prefer_alias="SAConnection"
+    )
+    blocks = _Blocks(module, imports, mode, conn_type)
+    body: list[cst.BaseStatement] = []
+    for stmt in module.body:
+        blocks.new_defs = []
+        new = stmt.visit(blocks)
+        body.extend(blocks.new_defs)
+        body.append(new)
+    module = module.with_changes(body=body)
+    needs_type = blocks.used_conn_type
+    if mode == "006":
+        defs = _module_defs(module)
+        missing = {
+            n
+            for n in _run_sync_targets(module)
+            if n in defs and defs[n].asynchronous is None and _positionless(defs[n])
+        }
+        if missing:
+            module = _add_connection_param(module, missing, conn_type)
+            needs_type = True
+    if needs_type:
+        module, _ = ensure_from_import(module, "sqlalchemy.engine", "Connection", local=conn_type)
+    return None if module.deep_equals(original) else module
+
+
+def _async_with_on_sync_engine(module: cst.Module, imports: ImportMap) -> cst.Module:
+    """ENV005 the other way round: `async with engine.connect()` on a sync Engine; the
+    engine is what is wrong, so build it with the async factory."""
+    wanted: dict[str, str] = {}
+
+    class _Find(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            if node.asynchronous is None:
+                return True
+            scope = _scope(node, imports.within(node))
+            for with_node in find_all(
+                node.body, lambda n: isinstance(n, cst.With) and n.asynchronous is not None
+            ):
+                for item in with_node.items:
+                    receiver = (
+                        dotted(item.item.func.value)
+                        if _method(item.item) in ("connect", "begin")
+                        else None
+                    )
+                    if receiver in scope.sync_engines:
+                        qn = imports.within(node).qualname(scope.sync_engines[receiver].func)
+                        wanted[receiver] = SYNC_FACTORIES[qn]
+            return True
+
+    module.visit(_Find())
+    if not wanted:
+        return module
+    locals_ = {name: plan_from_import(module, _ASYNC_MODULE, name) for name in set(wanted.values())}
+
+    class _Swap(cst.CSTTransformer):
+        def __init__(self) -> None:
+            self.stack: list[bool] = []
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            self.stack.append(node.asynchronous is not None)
+
+        def leave_FunctionDef(
+            self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+        ) -> cst.FunctionDef:
+            self.stack.pop()
+            return updated_node
+
+        def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
+            if not (self.stack and self.stack[-1]) or len(updated_node.targets) != 1:
+                return updated_node
+            target = dotted(updated_node.targets[0].target)
+            if target in wanted and _engine_kind(updated_node.value, imports) == "sync":
+                call = _drop_future(
+                    updated_node.value.with_changes(func=cst.Name(locals_[wanted[target]]))
+                )
+                return updated_node.with_changes(value=call)
+            return updated_node
+
+    module = module.visit(_Swap())
+    for name, local in locals_.items():
+        module, _ = ensure_from_import(module, _ASYNC_MODULE, name, local=local)
+    return prune_imports(module, SYNC_FACTORIES)
+
+
+# Which structural repair answers which rule (quick-fixes of ENV004/ENV005/ENV006). Each one is
+# a no-op (changed=False) on files where it has nothing to do.
+REPAIRS_BY_RULE = {
+    "ENV005": repair_async_connection_configure,
+    "ENV004": repair_async_connection_configure,
+    "ENV006": repair_run_sync_misuse,
+}
