@@ -32,7 +32,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = Path("server") / "alembic_env_lsp"
-TARGETS = ("model/", "rules/", "fixes/", "lsp/convert.py", "cli.py")
+TARGETS = (
+    "model/",
+    "rules/",
+    "fixes/",
+    "lsp/convert.py",
+    "cli.py",
+    "cli_output.py",
+    "cli_files.py",
+)
 
 # The tests that pin each part, fast ones first (-x stops at the first failure).
 TESTS = {
@@ -51,9 +59,15 @@ TESTS = {
         "tests/fixes",
         "tests/robustness/test_regressions.py",
         "tests/test_cli_fixes_and_outputs.py",
+        "tests/test_fix_pipeline.py",
+        "tests/lsp/test_fix_all_same_as_cli.py",
     ],
     "lsp/convert.py": ["tests/lsp/test_diagnostics.py", "tests/lsp/test_actions.py"],
-    "cli.py": ["tests/test_cli.py", "tests/test_cli_fixes_and_outputs.py"],
+    "cli": [  # cli.py, cli_output.py, cli_files.py
+        "tests/test_cli.py",
+        "tests/test_cli_fixes_and_outputs.py",
+        "tests/test_projects_check.py",
+    ],
 }
 
 COMPARISONS = {
