@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from alembic_env_lsp import engine
 from alembic_env_lsp.engine import analyze
+from alembic_env_lsp.findings import Severity
 from alembic_env_lsp.model.facts import Confidence
 from alembic_env_lsp.project import ProjectIndex
 
@@ -325,3 +326,16 @@ def test_unquote_keeps_the_scheme():
     assert [(f.code, analysis.source.slice(f.range)) for f in analysis.findings] == [
         ("ENV002", "'postgresql+asyncpg://u:p%40ss@h/db'")
     ]
+
+
+def test_a_configure_replaced_by_the_one_run_sync_runs_loses_its_options(tmp_path):
+    # configure(connection=<AsyncConnection>, include_object=...) then run_sync(do_run_migrations),
+    # which configures again: Alembic does not fail, but include_object= never applies.
+    analysis, rows = check("configure_replaced_by_run_sync", tmp_path)
+    assert rows == [("ENV004", 35, "context.configure")]
+    [finding] = [f for f in analysis.findings if f.code == "ENV004"]
+    assert finding.severity is Severity.WARNING
+    assert finding.message == (
+        "This context.configure() is replaced by the one in 'do_run_migrations()' that run_sync() "
+        "runs (line 22): its include_object= is lost. Pass those options there."
+    )

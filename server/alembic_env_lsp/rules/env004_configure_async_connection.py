@@ -25,6 +25,45 @@ def _is_async_connection(ctx: RuleContext, expr, scope, targets: set[str]) -> bo
     return binding is not None and binding.kind is Kind.ASYNC_CONNECTION
 
 
+def _configured_again(facts, configure, var: str):
+    """`await <var>.run_sync(fn)` after this configure() in the same scope, where fn calls
+    configure() again with the sync Connection: that one is the configuration that runs."""
+    scope = configure.call.scope
+    for call in scope.calls:
+        if (
+            call.attr == "run_sync"
+            and call.receiver == var
+            and call.node.lineno >= configure.call.node.lineno
+            and call.node.args
+            and isinstance(call.node.args[0], ast.Name)
+        ):
+            fn = scope.lookup_function(call.node.args[0].id)
+            again = [c for c in facts.configures if fn is not None and c.call.scope is fn]
+            if again:
+                return again[0]
+    return None
+
+
+def _report_overridden(ctx: RuleContext, first, later) -> None:
+    kept = {kw.arg for kw in later.call.node.keywords}
+    lost = [
+        kw.arg
+        for kw in first.call.node.keywords
+        if kw.arg is not None and kw.arg != "connection" and kw.arg not in kept
+    ]
+    what = (
+        f"its {', '.join(f'{k}=' for k in lost)} {'is' if len(lost) == 1 else 'are'} lost"
+        if lost
+        else "it has no effect"
+    )
+    ctx.report(
+        f"This context.configure() is replaced by the one in '{later.call.scope.name}()' that run_sync() runs "
+        f"(line {later.call.node.lineno}): {what}. Pass those options there.",
+        first.call.node.func,
+        severity=Severity.WARNING,
+    )
+
+
 def check(ctx: RuleContext) -> None:
     facts = ctx.facts
     targets = run_sync_targets(facts)
@@ -34,6 +73,10 @@ def check(ctx: RuleContext) -> None:
         if connection is not None and _is_async_connection(
             ctx, connection, configure.call.scope, targets
         ):
+            later = _configured_again(facts, configure, connection.id)
+            if later is not None:
+                _report_overridden(ctx, configure, later)
+                continue
             repair = repair or _repair(ctx)
             ctx.report(
                 f"context.configure() needs a synchronous Connection, but '{connection.id}' is an "
