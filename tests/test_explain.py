@@ -504,3 +504,16 @@ def test_a_url_that_differs_by_branch_gets_a_verdict_per_path_in_the_diagram():
         'when not (DB_KIND == "postgres"): sqlite:///local.db',
     ]
     assert "s3cret" not in md
+
+
+def test_multi_db_bind_engines_are_not_credited_with_the_main_url():
+    path = ROOT / "tests" / "fixtures" / "hover" / "multidb_binds" / "env.py"
+    analysis = analyze(
+        path.read_text(encoding="utf-8"), str(path), project=ProjectIndex().context_for(path)
+    )
+    md = explain_markdown(analysis)
+    nodes, _ = _graph(md.split("## Findings")[0])
+    labels = [line for _, lines in nodes.values() for line in lines]
+    assert "URL of the ini section named at run time" in labels
+    assert not any("sqlite:///main.db" in line for line in labels)
+    assert not any("works" in line for line in labels)

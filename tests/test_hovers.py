@@ -926,3 +926,13 @@ def test_the_url_story_never_shows_a_secret_default(tmp_path):
     assert "a secret (its value is never shown)" in joined
     assert "devpa55" not in joined and "h1dden" not in joined
     assert "devuser" in joined  # not a secret: the story shows it
+
+
+def test_multi_db_bind_engines_read_their_own_section():
+    analysis = fixture("multidb_binds")
+    md = hover(analysis, "engine_from_config(", after="def run_migrations_online").markdown
+    assert (
+        "URL: the `sqlalchemy.url` of the ini section named by `name` at run time (one per "
+        "section, not the main URL), as `set_section_option` sets it (line 10)" in md
+    )
+    assert "sqlite:///main.db" not in md and "✓ Works" not in md

@@ -218,6 +218,21 @@ class Builder:
             last = run_node
         return last
 
+    def _here(self, engine: EngineFact):
+        from ..hovers.common import Here
+        from ..text import Position
+
+        return Here(self.analysis, self.facts, self.source, Position(0, 0), [], engine.call.scope)
+
+    def _section_by_name(self, engine: EngineFact) -> list[str]:
+        """Labels for an engine built from `config.get_section(name)` with a computed name."""
+        from ..hovers.objects import section_by_name
+
+        text = section_by_name(self._here(engine), engine)
+        if text is None:
+            return []
+        return ["URL of the ini section named at run time", "one per section, not the main URL"]
+
     def _url_paths(self, engine: EngineFact) -> list[tuple[str, str | None]]:
         """(label, verdict) for each value the engine's URL takes on some path; empty when it
         has one value (the model's)."""
@@ -242,8 +257,9 @@ class Builder:
         flow = self.flow
         url = engine.url
         paths = self._url_paths(engine)
+        per_section = self._section_by_name(engine)
         url_node = flow.add(
-            [line for line, _ in paths] if paths else _url_labels(url),
+            per_section or ([line for line, _ in paths] if paths else _url_labels(url)),
             shape="data",
             spans=[self.span(url.literal)] if url.literal is not None else [],
         )
@@ -256,7 +272,9 @@ class Builder:
             f"{factory} · line {self.line(engine.call.node)}",
             f"{kind}" + (f" {engine.var}" if engine.var else ""),
         ]
-        verdicts = [v for _, v in paths if v] if paths else [_short_verdict(engine)]
+        verdicts = (
+            [] if per_section else [v for _, v in paths if v] if paths else [_short_verdict(engine)]
+        )
         lines.extend(v for v in verdicts if v)
         if engine.poolclass is not None:
             lines.append(f"poolclass={self.text(engine.poolclass, 30)}")

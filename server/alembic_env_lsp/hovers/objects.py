@@ -32,7 +32,10 @@ def engine_lines(here: Here, engine: EngineFact) -> list[str]:
     lines = [first + f"; {path_words(here.facts.path_of(engine.call))}."]
     url = engine.url
     paths = engine_candidates(here, engine)
-    if paths:
+    per_section = section_by_name(here, engine)
+    if per_section is not None:
+        lines.append(per_section)
+    elif paths:
         nested = "".join("\n  - " + _path_line(engine, c) for c in paths)
         lines.append(f"The URL depends on the path ({len(paths)} values):{nested}")
     elif url.text and url.scheme:
@@ -50,6 +53,35 @@ def engine_lines(here: Here, engine: EngineFact) -> list[str]:
     elif engine.is_async:
         lines.append(pool_lifetime(here, engine))
     return lines
+
+
+def section_by_name(here: Here, engine: EngineFact) -> str | None:
+    """`engine_from_config(config.get_section(name), ...)` with a computed `name` (Flask-Migrate's
+    multi-db binds): each engine reads its own section's URL, not the main one."""
+    node = engine.url_node
+    if not (isinstance(node, ast.Call) and node.args):
+        return None
+    scope = engine.call.scope
+    if qualified_name(node.func, scope) != "alembic.context.config.get_section":
+        return None
+    section = node.args[0]
+    if isinstance(section, ast.Constant) or qualified_name(section, scope) == (
+        "alembic.context.config.config_ini_section"
+    ):
+        return None
+    name = here.snippet(section, 30)
+    setters = [
+        c
+        for c in here.facts.calls_named("alembic.context.config.set_section_option")
+        if len(c.node.args) >= 2
+    ]
+    where = ", ".join(f"line {here.line_of(c.node)}" for c in setters[:3])
+    return (
+        f"URL: the `sqlalchemy.url` of the ini section named by `{name}` at run time (one per "
+        "section, not the main URL)"
+        + (f", as `set_section_option` sets it ({where})" if where else "")
+        + "; its driver cannot be checked before run time."
+    )
 
 
 def _path_line(engine: EngineFact, candidate: Candidate) -> str:
