@@ -37,3 +37,23 @@ def test_shape_converts_and_keeps_its_invariants(name, ini_url, tmp_path):
     again = convert(env)
     assert again.refused is None and again.already, (again.changes, again.manual)
     assert env.read_text() == text
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_converted_shape_converts_back_to_sync(name, tmp_path):
+    """`fix --sync` on the converted file: a sync file again, the driver switched back where
+    it is written, no error the sync original did not have, idempotent, comments kept."""
+    env = write_project(tmp_path / "project", name, "sqlite:///app.db")
+    before = errors(env)
+    assert convert(env).refused is None
+
+    back = convert(env, "sync")
+
+    assert back.refused is None and back.changes > 0, back.refused
+    text = env.read_text()
+    assert_sound(source(name), text)
+    tree = ast.parse(text)
+    assert not [n for n in ast.walk(tree) if isinstance(n, (ast.Await, ast.AsyncFunctionDef))]
+    assert not errors(env) - before, text
+    assert convert(env, "sync").already
+    assert (tmp_path / "project" / "alembic.ini").read_text().count("sqlite:///app.db") == 1

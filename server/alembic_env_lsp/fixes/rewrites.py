@@ -228,11 +228,12 @@ def _examples(to: str) -> str:
 
 
 def _string_scheme_edit(source: SourceText, url: UrlValue, old: str, new: str) -> TextEdit | None:
-    """The scheme in an f-string or a concatenated string env.py builds the URL from.
+    """The scheme in an f-string or a concatenated string env.py builds the URL from, or
+    in `url.set(drivername="...")`.
 
-    Only when exactly one string in the file starts with `old://`: then it is this one."""
-    if "env.py" not in url.origin:
-        return None
+    Only when exactly one string in the file holds it: then it is this one."""
+    if url.ini_value is not None:
+        return None  # read from alembic.ini: scheme_edit's business
     found: list[TextEdit] = []
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(source.text).readline))
@@ -248,8 +249,9 @@ def _string_scheme_edit(source: SourceText, url: UrlValue, old: str, new: str) -
             continue
         quote = 3 if text[body_at : body_at + 3] in ('"""', "'''") else 1
         start = body_at + quote
-        if not text.startswith(old + "://", start):
-            continue
+        whole = text[start : start + len(old) + quote] == old + text[body_at : body_at + quote]
+        if not (text.startswith(old + "://", start) or whole):
+            continue  # the URL's scheme, or a drivername="..." naming just the scheme
         line = tok.start[0] - 1
         column = tok.start[1] + start
         found.append(
