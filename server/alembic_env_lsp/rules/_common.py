@@ -275,3 +275,35 @@ def null_pool_expr(ctx: RuleContext) -> tuple[str, list[TextEdit]]:
     if "pool" not in taken:
         return "pool.NullPool", [TextEdit(Range(line, line), f"from sqlalchemy import pool{eol}")]
     return "NullPool", [TextEdit(Range(line, line), f"from sqlalchemy.pool import NullPool{eol}")]
+
+
+def sharing_branch(ctx: RuleContext, stmt: ast.stmt, run: str, coroutine) -> TextEdit | None:
+    """Replace the statement `run` (e.g. `asyncio.run(run_async_migrations())`) with the
+    cookbook's connection-sharing branch: a connection handed in through
+    config.attributes["connection"] goes straight to the function the coroutine gives
+    run_sync(). None when there is no such function or the statement shares its line."""
+    facts = ctx.facts
+    sync_fn = None
+    for inner in coroutine.calls:
+        if (
+            inner.attr == "run_sync"
+            and inner.node.args
+            and isinstance(inner.node.args[0], ast.Name)
+        ):
+            sync_fn = inner.node.args[0].id
+    if sync_fn is None or facts.module.functions.get(sync_fn) is None:
+        return None
+    start = ctx.source.from_utf8(stmt.lineno, stmt.col_offset)
+    line = ctx.source.line(start.line)
+    if line[: start.character].strip() or stmt.end_lineno != stmt.lineno:
+        return None
+    indent = line[: start.character]
+    eol = ctx.source.line_ending()
+    text = (
+        f'connectable = {config_name(facts)}.attributes.get("connection", None){eol}'
+        f"{indent}if connectable is None:{eol}"
+        f"{indent}    {run}{eol}"
+        f"{indent}else:{eol}"
+        f"{indent}    {sync_fn}(connectable)"
+    )
+    return TextEdit(Range(start, ctx.range(stmt).end), text)

@@ -6,6 +6,7 @@ from ..model import names as N
 from ..model.facts import CallFact, Kind
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from . import _snippets as s
+from ._common import sharing_branch
 
 _KNOWN_ASYNC = (Kind.ASYNC_CONNECTION, Kind.ASYNC_ENGINE)
 
@@ -46,10 +47,20 @@ def _report_unrun_call(ctx: RuleContext, call: CallFact, name: str) -> None:
     else:
         asyncio, imports = ensure_module_import(ctx.facts, ctx.source, "asyncio")
         text = ctx.source.slice(ctx.range(call.node))
-        fix = Fix(
-            f"Run it with {asyncio}.run(...)",
-            (*imports, replace_node(ctx.source, call.node, f"{asyncio}.run({text})")),
-        )
+        run = f"{asyncio}.run({text})"
+        edit = replace_node(ctx.source, call.node, run)
+        fn = call.scope.lookup_function(name)
+        if (
+            "connection" not in ctx.facts.attribute_keys
+            and ctx.facts.imports_alembic_context
+            and isinstance(call.parent, ast.Expr)
+            and not call.node.args
+            and fn is not None
+            and ctx.facts.on_online_path(call)
+        ):
+            # asyncio.run() alone breaks async callers (ENV009): write the sharing branch too
+            edit = sharing_branch(ctx, call.parent, run, fn) or edit
+        fix = Fix(f"Run it with {asyncio}.run(...)", (*imports, edit))
     ctx.report(message, call.node, fixes=[fix])
 
 
@@ -110,7 +121,8 @@ RULE = Rule(
         example="run_async_migrations()",
         instead="asyncio.run(run_async_migrations())",
         fix_safety=(
-            "Safe: wraps the call in `asyncio.run(...)` (adding `import asyncio`), adds `await`, or turns an "
+            "Safe: wraps the call in `asyncio.run(...)` (adding `import asyncio`; on the online path, inside the "
+            "connection-sharing branch so async callers keep working), adds `await`, or turns an "
             "`async def` that awaits nothing into a plain `def`."
         ),
     ),
@@ -126,6 +138,27 @@ RULE = Rule(
             span="run_async_migrations()",
             message="'run_async_migrations()' returns a coroutine that is never awaited",
             fixed=s.ASYNC_IMPORTS + s.HEADER + s.ASYNC_ONLINE,
+        ),
+        Example(
+            s.ASYNC_IMPORTS
+            + s.HEADER
+            + s.ASYNC_ONLINE.replace(
+                "    asyncio.run(run_async_migrations())", "    run_async_migrations()"
+            )
+            + "\n\nrun_migrations_online()\n",
+            span="run_async_migrations()",
+            fixed=s.ASYNC_IMPORTS
+            + s.HEADER
+            + s.ASYNC_ONLINE.replace(
+                "    asyncio.run(run_async_migrations())\n",
+                '    connectable = config.attributes.get("connection", None)\n'
+                "    if connectable is None:\n"
+                "        asyncio.run(run_async_migrations())\n"
+                "    else:\n"
+                "        do_run_migrations(connectable)\n",
+            )
+            + "\n\nrun_migrations_online()\n",
+            note="on the online path: asyncio.run() with the connection-sharing branch (no ENV009 after)",
         ),
         Example(
             "async def main():\n    pass\n\nmain()\n",

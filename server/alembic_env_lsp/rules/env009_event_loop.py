@@ -7,9 +7,8 @@ from ..model.facts import CallFact, EnvFacts, Scope
 from ..model.flow import terminates
 from ..model.qualify import qualified_name
 from ..rule import Docs, Example, Rule, RuleContext, Severity
-from ..text import Range, TextEdit
 from . import _snippets as s
-from ._common import config_name, workspace_view
+from ._common import sharing_branch, workspace_view
 
 GET_EVENT_LOOP = frozenset({"asyncio.get_event_loop", "asyncio.events.get_event_loop"})
 
@@ -188,7 +187,6 @@ def _short(view, path: str) -> str:
 def _sharing_fix(ctx: RuleContext, call: CallFact) -> list[Fix]:
     """Replace `asyncio.run(run_async_migrations())` (a whole statement) with the cookbook's
     connection-sharing branch, when the coroutine hands a local function to run_sync()."""
-    facts = ctx.facts
     if not isinstance(call.parent, ast.Expr) or not call.node.args:
         return []
     coroutine = call.node.args[0]
@@ -201,32 +199,9 @@ def _sharing_fix(ctx: RuleContext, call: CallFact) -> list[Fix]:
     fn = call.scope.lookup_function(coroutine.func.id)
     if fn is None or not fn.is_async:
         return []
-    sync_fn = None
-    for inner in fn.calls:
-        if (
-            inner.attr == "run_sync"
-            and inner.node.args
-            and isinstance(inner.node.args[0], ast.Name)
-        ):
-            sync_fn = inner.node.args[0].id
-    if sync_fn is None or facts.module.functions.get(sync_fn) is None:
+    edit = sharing_branch(ctx, call.parent, ctx.source.slice(ctx.range(call.node)), fn)
+    if edit is None:
         return []
-    stmt = call.parent
-    start = ctx.source.from_utf8(stmt.lineno, stmt.col_offset)
-    line = ctx.source.line(start.line)
-    if line[: start.character].strip() or stmt.end_lineno != stmt.lineno:
-        return []
-    indent = line[: start.character]
-    eol = ctx.source.line_ending()
-    run = ctx.source.slice(ctx.range(call.node))
-    text = (
-        f'connectable = {config_name(facts)}.attributes.get("connection", None){eol}'
-        f"{indent}if connectable is None:{eol}"
-        f"{indent}    {run}{eol}"
-        f"{indent}else:{eol}"
-        f"{indent}    {sync_fn}(connectable)"
-    )
-    edit = TextEdit(Range(start, ctx.range(stmt).end), text)
     return [
         Fix(
             'Add the connection-sharing branch (config.attributes["connection"])',
