@@ -314,3 +314,19 @@ def test_fix_async_changes_the_ini_driver_and_says_what_is_left_by_hand(
     )
     status, out, _ = run(capsys, "check", ".")
     assert "ENV001" not in out
+
+
+def test_check_with_unsafe_fixes_marks_and_counts_them(capsys, project, monkeypatch):
+    monkeypatch.chdir(project)
+    _, out, _ = run(capsys, "check", ".")
+    env001 = next(line for line in out.splitlines() if " ENV001 " in line)
+    assert not env001.endswith(" [*]")
+    assert out.splitlines()[-1] == (
+        "Found 10 problems in 1 env script (9 fixable with --fix; 1 more fix with --unsafe-fixes)."
+    )
+    _, out, _ = run(capsys, "check", "--unsafe-fixes", ".")
+    env001 = next(line for line in out.splitlines() if " ENV001 " in line)
+    assert env001.endswith(" [*]")
+    assert out.splitlines()[-1] == (
+        "Found 10 problems in 1 env script (10 fixable with --fix --unsafe-fixes)."
+    )

@@ -109,7 +109,8 @@ def print_text(results: list[FileResult], out: TextIO, summary: Summary) -> None
             f"Found {plural(total, 'problem')} in {files} ({remaining}{'; ' + more if more else ''}).\n"
         )
     elif count:
-        notes = [f"{fixable} fixable with --fix"] if fixable and not summary.fixing else []
+        flags = "--fix --unsafe-fixes" if summary.unsafe else "--fix"
+        notes = [f"{fixable} fixable with {flags}"] if fixable and not summary.fixing else []
         notes += [more] if more else []
         out.write(f"Found {plural(count, 'problem')} in {files}")
         out.write(f" ({'; '.join(notes)}).\n" if notes else ".\n")
