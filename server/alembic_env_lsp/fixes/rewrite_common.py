@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from ..model import names as N
+
 
 @dataclass(frozen=True)
 class RewriteResult:
@@ -39,36 +41,40 @@ class Refusal(Exception):
 
 # --------------------------------------------------------------------------- names
 
-# SQLAlchemy re-exports its public names from several modules; reduce each to one spelling.
-_CANONICAL = {
-    "sqlalchemy.engine.create_engine": "sqlalchemy.create_engine",
-    "sqlalchemy.engine.create.create_engine": "sqlalchemy.create_engine",
-    "sqlmodel.create_engine": "sqlalchemy.create_engine",
-    "sqlalchemy.engine.engine_from_config": "sqlalchemy.engine_from_config",
-    "sqlalchemy.engine.create.engine_from_config": "sqlalchemy.engine_from_config",
-    "sqlalchemy.ext.asyncio.engine.create_async_engine": "sqlalchemy.ext.asyncio.create_async_engine",
-    "sqlalchemy.ext.asyncio.engine.async_engine_from_config": "sqlalchemy.ext.asyncio.async_engine_from_config",
-    "sqlalchemy.ext.asyncio.engine.AsyncEngine": "sqlalchemy.ext.asyncio.AsyncEngine",
-    "sqlalchemy.ext.asyncio.engine.AsyncConnection": "sqlalchemy.ext.asyncio.AsyncConnection",
-    "sqlalchemy.Connection": "sqlalchemy.engine.Connection",
-    "sqlalchemy.engine.base.Connection": "sqlalchemy.engine.Connection",
-    "sqlalchemy.Engine": "sqlalchemy.engine.Engine",
-    "sqlalchemy.engine.base.Engine": "sqlalchemy.engine.Engine",
-    "sqlalchemy.NullPool": "sqlalchemy.pool.NullPool",
-    "sqlalchemy.pool.impl.NullPool": "sqlalchemy.pool.NullPool",
-    "asyncio.runners.run": "asyncio.run",
-}
 
+# SQLAlchemy re-exports its public names from several modules; reduce each to one spelling.
+# The engine factories and runners come from model/names.py (the facts use the same tables);
+# the classes below are only ever imported by the rewrites' own edits.
+def _canonical_table() -> dict[str, str]:
+    table = {q: "sqlalchemy." + N.short(q) for q in N.SYNC_FACTORIES}
+    table.update(
+        {q: "sqlalchemy.ext.asyncio." + N.short(q) for q in N.ASYNC_FACTORIES | N.ASYNC_WRAPPERS}
+    )
+    table.update({q: "asyncio.run" for q in N.RUNNERS if q.startswith("asyncio.")})
+    table.update(
+        {
+            "sqlalchemy.ext.asyncio.engine.AsyncConnection": "sqlalchemy.ext.asyncio.AsyncConnection",
+            "sqlalchemy.Connection": "sqlalchemy.engine.Connection",
+            "sqlalchemy.engine.base.Connection": "sqlalchemy.engine.Connection",
+            "sqlalchemy.Engine": "sqlalchemy.engine.Engine",
+            "sqlalchemy.engine.base.Engine": "sqlalchemy.engine.Engine",
+            "sqlalchemy.NullPool": "sqlalchemy.pool.NullPool",
+            "sqlalchemy.pool.impl.NullPool": "sqlalchemy.pool.NullPool",
+        }
+    )
+    return {alias: name for alias, name in table.items() if alias != name}
+
+
+_CANONICAL = _canonical_table()
+
+# sync factory -> its async counterpart's name, and back (the pairs SQLAlchemy documents)
 SYNC_FACTORIES = {
     "sqlalchemy.create_engine": "create_async_engine",
     "sqlalchemy.engine_from_config": "async_engine_from_config",
 }
-ASYNC_FACTORIES = {
-    "sqlalchemy.ext.asyncio.create_async_engine": "create_engine",
-    "sqlalchemy.ext.asyncio.async_engine_from_config": "engine_from_config",
-}
+ASYNC_FACTORIES = {f"sqlalchemy.ext.asyncio.{a}": N.short(s) for s, a in SYNC_FACTORIES.items()}
 ASYNC_WRAP = "sqlalchemy.ext.asyncio.AsyncEngine"
-CTX = "alembic.context"
+CTX = N.CONTEXT
 
 
 def canonical(qualified: str | None) -> str | None:
