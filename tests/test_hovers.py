@@ -936,3 +936,20 @@ def test_multi_db_bind_engines_read_their_own_section():
         "section, not the main URL), as `set_section_option` sets it (line 10)" in md
     )
     assert "sqlite:///main.db" not in md and "✓ Works" not in md
+
+
+def test_ini_hover_reads_options_as_configparser_does(tmp_path):
+    """A continuation line that looks like an option is part of the value above it: no
+    sqlalchemy.url hover there (the ini hover locates options with the project's reader)."""
+    ini = (
+        "[alembic]\nscript_location = %(here)s\nsqlalchemy.url = sqlite:///x.db\n"
+        "notes = first line\n  sqlalchemy.url = postgresql://not/an/option\n"
+    )
+    ini_path = tmp_path / "alembic.ini"
+    ini_path.write_text(ini, encoding="utf-8")
+    (tmp_path / "env.py").write_text(template("generic"), encoding="utf-8")
+    ctx = ProjectIndex().context_for(tmp_path / "env.py")
+    real = hover_ini(ctx, str(ini_path), ini, Position(2, 3))
+    assert real is not None and real.markdown.startswith("**`sqlalchemy.url`** · `[alembic]`")
+    assert "sqlite:///x.db" in real.markdown
+    assert hover_ini(ctx, str(ini_path), ini, Position(4, 4)) is None

@@ -4,7 +4,7 @@ reads it and with which engine), `script_location`, and section headers (logging
 from __future__ import annotations
 
 import ast
-import re
+import configparser
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,10 +28,8 @@ if TYPE_CHECKING:
     from ..project import IniFile, ProjectContext
 
 
-_INI_HEADER = re.compile(r"^\s*\[(?P<name>[^\]]+)\]")
-
-
-_INI_OPTION = re.compile(r"^(?P<indent>\s*)(?P<key>[^=:\s\[][^=:]*?)\s*[=:]\s*(?P<value>.*?)\s*$")
+# configparser's own option pattern: the line is located the way Alembic's Config reads it.
+_OPTION = configparser.RawConfigParser.OPTCRE
 
 
 def hover_ini(
@@ -58,23 +56,24 @@ def hover_ini(
     if not stripped or stripped[0] in "#;":
         return None
     ini = IniFile(Path(ini_path), ini_text)
-    section = _ini_section_of_line(source, position.line)
-    header = _INI_HEADER.match(line)
+    header = _header_at(ini, position.line)
     if header is not None:
-        start, end = header.start("name") - 1, header.end("name") + 1
-        if not start <= position.character < end:
+        name, rng = header
+        if not rng.start.character <= position.character < rng.end.character:
             return None
-        text = _ini_header_text(project, ini, header.group("name").strip(), ini_path, analysis)
-        return _ini_result(
-            text, Range.of(position.line, start, position.line, end), ini_path, position, analysis
-        )
-    option = _INI_OPTION.match(line)
-    if option is None or section is None:
+        text = _ini_header_text(project, ini, name, ini_path, analysis)
+        return _ini_result(text, rng, ini_path, position, analysis)
+    section = _section_of(ini, position.line)
+    option = _OPTION.match(stripped)
+    found = ini.get(section, option.group("option").strip()) if section and option else None
+    if section is None or option is None or found is None or found.line != position.line:
+        # not an option line as configparser reads it (a continuation, a comment, ...)
         return _ini_result(None, None, ini_path, position, analysis)
-    key = option.group("key").strip().lower()
-    start = option.start("key")
-    end = option.end("value") if option.group("value") else option.end("key")
-    if not start <= position.character < max(end, option.end("key")):
+    key = found.key
+    start = len(line) - len(stripped) + option.start("option")
+    key_end = start + len(option.group("option").rstrip())
+    end = found.value_range.end.character if found.raw else key_end
+    if not start <= position.character < max(end, key_end):
         return _ini_result(None, None, ini_path, position, analysis)
     rng = Range.of(position.line, start, position.line, end)
     text = None
@@ -106,12 +105,27 @@ def _ini_result(
     return HoverResult(assemble(text, finding_sections(hits)), rng)
 
 
-def _ini_section_of_line(source: SourceText, line: int) -> str | None:
-    for index in range(line, -1, -1):
-        match = _INI_HEADER.match(source.line(index))
-        if match is not None:
-            return match.group("name").strip()
+def _header_at(ini: IniFile, line: int) -> tuple[str, Range] | None:
+    """The section whose header is on `line` (from the ini reader), with the header's range."""
+    for name in ini.sections():
+        rng = ini.section_range(name)
+        if rng is not None and rng.start.line == line:
+            return name, rng
     return None
+
+
+def _section_of(ini: IniFile, line: int) -> str | None:
+    """The section a line belongs to: the last header at or above it."""
+    best: tuple[int, str] | None = None
+    for name in ini.sections():
+        rng = ini.section_range(name)
+        if (
+            rng is not None
+            and rng.start.line <= line
+            and (best is None or rng.start.line > best[0])
+        ):
+            best = (rng.start.line, name)
+    return best[1] if best else None
 
 
 def _ini_url_text(project, ini: IniFile, section: str, ini_path: str, analysis) -> str:
