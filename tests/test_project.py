@@ -639,3 +639,24 @@ def test_entry_at_names_the_section_and_option_of_a_line(tmp_path):
         ("post_write_hooks", None),  # the empty last line
     ]
     assert ini.entry_at(42) is None
+
+
+def test_find_env_scripts_reads_each_ini_once_through_the_index(tmp_path, monkeypatch):
+    for name in ("one", "two"):
+        (tmp_path / name / "migrations").mkdir(parents=True)
+        (tmp_path / name / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
+        (tmp_path / name / "migrations" / "env.py").write_text("from alembic import context\n")
+    reads: list[str] = []
+    original = IniFile.read.__func__
+
+    def counting(cls, path):
+        reads.append(Path(path).parent.name)
+        return original(cls, path)
+
+    monkeypatch.setattr(IniFile, "read", classmethod(counting))
+    index = ProjectIndex()
+    found = find_env_scripts([tmp_path], index)
+    assert [p.parent.parent.name for p in found] == ["one", "two"]
+    for env in found:
+        assert index.context_for(env).ini is not None
+    assert sorted(reads) == ["one", "two"]  # not read again by context_for

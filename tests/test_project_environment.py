@@ -435,3 +435,17 @@ def test_version_note_says_where_a_version_comes_from(tmp_path):
         pyenv.version_note(context, "greenlet", "greenlet")
         == "greenlet is not installed in .venv (.venv beside alembic.ini)"
     )
+
+
+def test_a_venv_created_or_removed_later_is_seen(tmp_path):
+    import shutil
+
+    env = project(tmp_path)
+    assert not codes(check(env), "ENV056")  # nothing found yet, and remembered
+    fake_venv(tmp_path / ".venv", NO_GREENLET)
+    assert codes(check(env), "ENV056")
+    shutil.rmtree(tmp_path / ".venv")
+    fake_venv(tmp_path / "venv", ASYNCIO)
+    assert not codes(check(env), "ENV056")
+    found = ProjectIndex().context_for(env).python_environment()
+    assert found is not None and found.found_by == "venv beside alembic.ini"

@@ -575,12 +575,13 @@ def looks_like_env_script(text: str) -> bool:
     return False
 
 
-def find_env_scripts(paths: list[Path]) -> list[Path]:
+def find_env_scripts(paths: list[Path], index: ProjectIndex | None = None) -> list[Path]:
     """env.py files for the given files and folders, as absolute paths, sorted and unique.
 
     A file is taken as is. In a folder, env scripts are found through the script_location
     of every alembic ini and pyproject.toml under it; if there are none, through files
-    named env.py that import alembic's context."""
+    named env.py that import alembic's context. With `index`, the ini and pyproject files
+    are read through it, so checking the scripts found does not parse them again."""
     found: dict[str, Path] = {}
 
     def add(path: Path) -> None:
@@ -602,11 +603,12 @@ def find_env_scripts(paths: list[Path]) -> list[Path]:
             for name in files:
                 path = folder / name
                 if name == "pyproject.toml":
-                    location = PyProject.read(path).script_location
+                    pyproject = index.pyproject(path) if index else PyProject.read(path)
+                    location = pyproject.script_location
                     if location is not None:
                         from_config.append(location / "env.py")
                 elif name.endswith(".ini"):
-                    from_config.extend(_env_scripts_of_ini(path, name))
+                    from_config.extend(_env_scripts_of_ini(path, name, index))
                 elif name == "env.py":
                     candidates.append(path)
         configured = [p for p in from_config if p.is_file()]
@@ -620,12 +622,12 @@ def find_env_scripts(paths: list[Path]) -> list[Path]:
     return sorted(found.values())
 
 
-def _env_scripts_of_ini(path: Path, name: str) -> list[Path]:
+def _env_scripts_of_ini(path: Path, name: str, index: ProjectIndex | None = None) -> list[Path]:
     if name != "alembic.ini":
         # Cheap pre-check before parsing arbitrary ini files (tox.ini, pytest.ini ...).
         if "[alembic]" not in _read_text(path, MAX_CONFIG_BYTES):
             return []
-    ini = IniFile.read(path)
+    ini = index.ini(path) if index is not None else IniFile.read(path)
     if name != "alembic.ini" and not ini.has_section(MAIN_SECTION):
         return []
     scripts = []

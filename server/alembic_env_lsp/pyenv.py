@@ -238,11 +238,53 @@ def _listing(folder: Path) -> dict[str, str]:
 # ---- the project's environment -------------------------------------------------------------
 
 
+_FOUND: dict[tuple, tuple[tuple, PythonEnvironment | None]] = {}
+_FOUND_LIMIT = 4096
+
+
 def find_environment(project: ProjectContext | None) -> PythonEnvironment | None:
-    """The project's environment (see the module docstring for the order), or None."""
+    """The project's environment (see the module docstring for the order), or None.
+
+    Remembered per project folder until a folder it depends on changes (a .venv created or
+    removed changes its parent's mtime); the versions themselves are re-listed whenever
+    site-packages changes."""
     if project is None:
         return None
     choice: PythonChoice = getattr(project, "python_choice", None) or PythonChoice()
+    pyproject = project.pyproject
+    configured = pyproject.tool_alembic_env_lsp.get("python") if pyproject is not None else None
+    folders = _project_folders(project)
+    virtual_env = os.environ.get("VIRTUAL_ENV")
+    key = (choice, repr(configured), pyproject.path if pyproject else None, virtual_env, *folders)
+    watched = [*folders, *(f / name for f in folders for name in VENV_FOLDERS), virtual_env]
+    signature = (
+        tuple(_mtime(p) for p in watched),
+        _mtime(choice.path) if choice.path else None,
+        _is_tool_only(virtual_env) if virtual_env else False,
+        _own_prefixes(),
+    )
+    with _LOCK:
+        hit = _FOUND.get(key)
+    if hit is not None and hit[0] == signature:
+        return hit[1]
+    found = _find_environment(project, choice)
+    with _LOCK:
+        if len(_FOUND) >= _FOUND_LIMIT:
+            _FOUND.clear()
+        _FOUND[key] = (signature, found)
+    return found
+
+
+def _mtime(path: str | Path | None) -> int | None:
+    if not path:
+        return None
+    try:
+        return os.stat(path).st_mtime_ns
+    except (OSError, ValueError):
+        return None
+
+
+def _find_environment(project: ProjectContext, choice: PythonChoice) -> PythonEnvironment | None:
     if choice.path and choice.found_by == CLI_FLAG:
         return environment_at(choice.path, CLI_FLAG)
     pyproject = project.pyproject
