@@ -39,7 +39,7 @@ class _Ctx:
     stmt: ast.stmt | None
     withs: tuple[WithFact, ...]
     branches: tuple[tuple[ast.If, bool], ...]
-    in_try: tuple[ast.stmt, ...]
+    in_try: tuple[ast.Try, ...]
 
 
 def build_facts(tree: ast.Module, source: SourceText, project=None) -> EnvFacts:
@@ -191,7 +191,7 @@ class _Builder:
         elif isinstance(stmt, (ast.Try, *_TRY_STAR)):
             pre = self._state[scope]
             self._state[scope] = dict(pre)
-            inner = _Ctx(scope, stmt, ctx.withs, ctx.branches, ctx.in_try + (stmt,))
+            inner = _Ctx(scope, stmt, ctx.withs, ctx.branches, ctx.in_try + (cast(ast.Try, stmt),))
             self._body(stmt.body, inner)  # type: ignore[attr-defined]
             after_body = self._state[scope]
             # A handler may start anywhere in the body: from either state.

@@ -7,8 +7,12 @@ import ast
 import enum
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..text import SourceText
+
+if TYPE_CHECKING:
+    from ..project import IniValue
 
 
 class Kind(enum.Enum):
@@ -176,7 +180,7 @@ class CallFact:
     branches: tuple[
         tuple[ast.If, bool], ...
     ]  # enclosing ifs, and whether we are in the body (True) or else
-    in_try: tuple[ast.stmt, ...]  # enclosing try statements (Try, TryStar)
+    in_try: tuple[ast.Try, ...]  # enclosing try statements (try/except*: same fields)
 
     @property
     def awaited(self) -> bool:
@@ -217,7 +221,7 @@ class UrlValue:
     confidence: Confidence
     origin: str  # human description: "alembic.ini [alembic] sqlalchemy.url", "literal", "env var X default"
     literal: ast.Constant | None = None  # the env.py string that holds the scheme, when editable
-    ini_value: object | None = None  # project.IniValue when it comes from the ini
+    ini_value: IniValue | None = None  # when it comes from the ini
     ini_path: str | None = None
     names: tuple[str, ...] = ()  # variable / env var / attribute names seen on the way (ENV060)
     replaced: tuple[tuple[str, str], ...] = ()  # .replace(a, b) applied on the way

@@ -155,9 +155,8 @@ def escapes_percent(expr: ast.expr, scope, depth: int = 0) -> bool:
             isinstance(func, ast.Attribute)
             and func.attr == "replace"
             and len(expr.args) >= 2
-            and all(isinstance(a, ast.Constant) for a in expr.args[:2])
-            and expr.args[0].value == "%"
-            and expr.args[1].value == "%%"
+            and constant_str(expr.args[0]) == "%"
+            and constant_str(expr.args[1]) == "%%"
         ):
             return True
         if isinstance(func, ast.Name):

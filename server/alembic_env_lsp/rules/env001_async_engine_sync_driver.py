@@ -1,4 +1,5 @@
 from ..drivers import async_alternative, driver_info
+from ..findings import Fix
 from ..fixes.url import ini_related, scheme_fix, shown
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from . import _snippets as s
@@ -9,7 +10,8 @@ def check(ctx: RuleContext) -> None:
         if not engine.is_async:
             continue
         url = engine.url
-        info = driver_info(url.text) if url.scheme else None
+        scheme = url.scheme
+        info = driver_info(url.text) if scheme and url.text else None
         if info is None or not info.known:
             continue
         # Under the legacy AsyncEngine(sync factory) wrapper, psycopg/oracledb do not switch
@@ -26,8 +28,8 @@ def check(ctx: RuleContext) -> None:
             f'SQLAlchemy will raise "The asyncio extension requires an async driver to be used. '
             f"The loaded '{driver}' is not async.\""
         )
-        fixes = ()
-        alternative = async_alternative(url.scheme)
+        fixes: tuple[Fix, ...] = ()
+        alternative = async_alternative(scheme) if scheme else None
         if alternative:
             fix = scheme_fix(
                 ctx.source, url, alternative, f"Use async driver '{alternative}'", safe=False

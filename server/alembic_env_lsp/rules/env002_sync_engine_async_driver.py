@@ -10,7 +10,8 @@ def check(ctx: RuleContext) -> None:
         if engine.is_async:
             continue
         url = engine.url
-        info = driver_info(url.text) if url.scheme else None
+        scheme = url.scheme
+        info = driver_info(url.text) if scheme and url.text else None
         if info is None or not info.known or info.sync_ok is not False:
             continue
         severity = ctx.severity_for(url)
@@ -23,7 +24,7 @@ def check(ctx: RuleContext) -> None:
             f'await_() here"). Use the async env.py pattern or a sync driver for migrations.'
         )
         fixes = []
-        alternative = sync_alternative(url.scheme)
+        alternative = sync_alternative(scheme) if scheme else None
         if alternative:
             fix = scheme_fix(
                 ctx.source,

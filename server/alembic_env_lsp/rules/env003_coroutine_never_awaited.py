@@ -87,6 +87,8 @@ def _check_async_target(ctx: RuleContext, call: CallFact) -> None:
         return
     fixes = []
     node = fn.node
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return
     if not any(isinstance(n, (ast.Await, ast.AsyncFor, ast.AsyncWith)) for n in ast.walk(node)):
         start = ctx.source.from_utf8(node.lineno, node.col_offset)
         line = ctx.source.line(start.line)

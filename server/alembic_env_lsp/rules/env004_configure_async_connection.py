@@ -70,7 +70,7 @@ def check(ctx: RuleContext) -> None:
     repair = None
     for configure in facts.configures:
         connection = configure.keyword("connection")
-        if connection is not None and _is_async_connection(
+        if isinstance(connection, ast.Name) and _is_async_connection(
             ctx, connection, configure.call.scope, targets
         ):
             later = _configured_again(facts, configure, connection.id)
@@ -94,7 +94,9 @@ def check(ctx: RuleContext) -> None:
             fn = call.scope.lookup_function(func.id)
             if fn is not None and not fn.is_async:
                 for arg in call.node.args:
-                    if _is_async_connection(ctx, arg, call.scope, targets):
+                    if isinstance(arg, ast.Name) and _is_async_connection(
+                        ctx, arg, call.scope, targets
+                    ):
                         repair = repair or _repair(ctx)
                         ctx.report(
                             f"'{func.id}()' runs Alembic synchronously, but '{arg.id}' is an AsyncConnection. "

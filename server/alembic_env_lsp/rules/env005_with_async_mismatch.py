@@ -62,7 +62,9 @@ def check(ctx: RuleContext) -> None:
 
 
 def _receiver_kind(expr: ast.Call, scope) -> Kind | None:
-    receiver = expr.func.value  # type: ignore[union-attr]
+    if not isinstance(expr.func, ast.Attribute):
+        return None
+    receiver = expr.func.value
     if isinstance(receiver, ast.Name):
         binding = scope.kind_at(receiver)
         return binding.kind if binding else None

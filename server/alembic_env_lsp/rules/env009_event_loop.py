@@ -124,9 +124,9 @@ def _decided_by_attributes(facts: EnvFacts, call: CallFact) -> bool:
     if not facts.attribute_keys:
         return False
     names: set[str] = set()
-    for scope in facts.scopes:
-        for name, assignments in scope.assignments.items():
-            if any(_reads_attributes(a.value, scope, set()) for a in assignments):
+    for each in facts.scopes:
+        for name, assignments in each.assignments.items():
+            if any(_reads_attributes(a.value, each, set()) for a in assignments):
                 names.add(name)
     if any(_reads_attributes(branch.test, call.scope, names) for branch, _ in call.branches):
         return True

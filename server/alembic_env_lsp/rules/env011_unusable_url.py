@@ -22,11 +22,12 @@ def check(ctx: RuleContext) -> None:
     facts = ctx.facts
     sites: list[tuple[UrlValue, ast.AST]] = []
     for engine in facts.engines:
-        anchor = engine.url.literal or engine.url_node or engine.call.node.func
+        anchor: ast.AST = engine.url.literal or engine.url_node or engine.call.node.func
         sites.append((engine.url, anchor))
     for configure in facts.configures:
-        if configure.url is not None:
-            sites.append((configure.url, configure.keyword("url")))
+        url_node = configure.keyword("url")
+        if configure.url is not None and url_node is not None:
+            sites.append((configure.url, url_node))
     twins_done: set[tuple[str, int]] = set()
     for url, anchor in sites:
         problem = _problem(ctx, url)
@@ -69,11 +70,10 @@ def _problem(ctx: RuleContext, url: UrlValue) -> tuple[str, Severity, list[Fix]]
         )
     scheme = url.scheme
     if scheme == PLACEHOLDER_SCHEME:
-        severity = Severity.INFO
         return (
             f"Placeholder URL 'driver://...' from 'alembic init' is still configured{where}; alembic will fail with "
             f'"Can\'t load plugin: sqlalchemy.dialects:driver" until it names your database.',
-            severity,
+            Severity.INFO,
             [],
         )
     severity = ctx.severity_for(url, Severity.ERROR)
@@ -114,6 +114,8 @@ def _interpolation_problem(
     ctx: RuleContext, url: UrlValue, where: str
 ) -> tuple[str, Severity, list[Fix]] | None:
     ini = url.ini_value
+    if ini is None:
+        return None
     error = ini.error or ""
     if "InterpolationMissingOptionError" in error:
         view = workspace_view(ctx)

@@ -15,7 +15,9 @@ def check(ctx: RuleContext) -> None:
             continue
         if any(t.handlers for t in call.in_try):
             continue
-        owner = call.node.args[0].value  # the config object: `config` in `config.config_file_name`
+        file_name = call.node.args[0]
+        # the config object: `config` in `config.config_file_name`
+        owner = file_name.value if isinstance(file_name, ast.Attribute) else file_name
         header = f"if {text_of(ctx, owner)}.config_file_name is not None"
         fixes = []
         if isinstance(call.parent, ast.Expr):

@@ -14,7 +14,7 @@ def check(ctx: RuleContext) -> None:
     for engine in facts.engines:
         if facts.path_of(engine.call) not in ("online", "both") or not engine.url.scheme:
             continue
-        dialect = (split_scheme(engine.url.text) or ("", None))[0]
+        dialect = (split_scheme(engine.url.text or "") or ("", None))[0]
         if dialect == "sqlite":
             severity = ctx.severity_for(engine.url, Severity.WARNING)
             break

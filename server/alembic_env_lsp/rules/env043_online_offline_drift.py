@@ -30,7 +30,7 @@ def check(ctx: RuleContext) -> None:
             if source is None:
                 continue
             value = source.keyword(key)
-            if _unknowable(value, source):
+            if value is None or _unknowable(value, source):
                 continue
             theirs = target.keyword(key)
             if theirs is not None:

@@ -61,6 +61,7 @@ def _known_keys(
 ) -> tuple[set[str], str]:
     if depth > 5:
         return set(), ""
+    keys: set[str]
     if isinstance(expr, ast.Dict):
         keys = {k for k in (constant_str(key) for key in expr.keys if key is not None) if k}
         for key, value in zip(expr.keys, expr.values, strict=True):
@@ -80,7 +81,7 @@ def _known_keys(
     if _is_flask_migrate_args(expr):
         return set(FLASK_MIGRATE_KEYS), "flask-migrate"
     if isinstance(expr, ast.Name):
-        keys: set[str] = set()
+        keys = set()
         origin = ""
         assignment = scope.last_assignment(expr.id, line)
         if assignment is not None:
