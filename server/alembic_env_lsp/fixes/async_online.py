@@ -7,6 +7,7 @@ at module level, moved into a function first.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import libcst as cst
 
@@ -21,6 +22,7 @@ from .rewrite_common import (
     blank_lines,
     dotted,
     find_all,
+    leading_lines,
     reads,
     taken_names,
 )
@@ -50,7 +52,7 @@ def _engine_assignment(stmt: cst.CSTNode, imports: ImportMap) -> tuple[str, cst.
             and isinstance(small.targets[0].target, cst.Name)
         ):
             kind = _engine_kind(small.value, imports)
-            if kind is not None:
+            if kind is not None and isinstance(small.value, cst.Call):
                 return small.targets[0].target.value, small.value, kind
     return None
 
@@ -72,13 +74,13 @@ def _fresh(module: cst.Module | set[str], base: str, *also_taken: str) -> str:
 class _Online:
     func: cst.FunctionDef
     imports: ImportMap  # the module's imports plus the function's own
-    engine_stmt: (
-        cst.SimpleStatementLine | None
-    )  # `X = factory(...)`; None when created inline in the with
+    # `X = factory(...)`; None when created inline in the with
+    engine_stmt: cst.BaseStatement | None
     engine_in_module: bool  # the engine statement is at module level
     with_at: int
     engine: str | None
-    factory: cst.Call
+    # the factory call, or for "borrowed" the expression giving the application's engine
+    factory: cst.BaseExpression
     kind: str
     conn: str
 
@@ -91,7 +93,7 @@ def _online_in(
     if not isinstance(func.body, cst.IndentedBlock):
         return None
     body = func.body.body
-    assigned: dict[str, tuple[cst.SimpleStatementLine, cst.Call, str]] = {}
+    assigned: dict[str, tuple[cst.BaseStatement, cst.Call, str]] = {}
     for j, stmt in enumerate(body):
         found = _engine_assignment(stmt, imports)
         if found is not None:
@@ -134,29 +136,33 @@ def _online_in(
             # An engine from the application or a helper: the migration gets its own async
             # engine built from that engine's URL.
             local = None
-            if isinstance(receiver, cst.Name):
+            rname = receiver.value if isinstance(receiver, cst.Name) else None
+            if rname is not None:
                 local = next(
                     (
                         s
                         for s in reversed(body[:j])
-                        if _assigned_name(s) == receiver.value
-                        and _engine_assignment(s, imports) is None
+                        if _assigned_name(s) == rname and _engine_assignment(s, imports) is None
                     ),
                     None,
                 )
-            if local is not None and any(
-                receiver.value in binds(s) for s in body[:j] if s is not local
-            ):
-                return f"'{receiver.value}' is set more than once in {func.name.value}() before its 'with' block; convert it by hand"
-            if local is not None:
-                value = local.body[0].value  # type: ignore[attr-defined]
-                return _Online(
-                    func, imports, local, False, j, receiver.value, value, "borrowed", conn
-                )
+            if local is not None and any(rname in binds(s) for s in body[:j] if s is not local):
+                return f"'{rname}' is set more than once in {func.name.value}() before its 'with' block; convert it by hand"
+            value = _assigned_value(local) if local is not None else None
+            if value is not None:
+                return _Online(func, imports, local, False, j, rname, value, "borrowed", conn)
             if name is None and not isinstance(receiver, cst.Call):
                 return f"the engine used in {func.name.value}() is not a plain name or attribute, so it cannot be converted safely"
             return _Online(func, imports, None, False, j, None, receiver, "borrowed", conn)
     return None
+
+
+def _assigned_value(stmt: cst.CSTNode) -> cst.BaseExpression | None:
+    """value for a one-target `X = value` statement line."""
+    if _assigned_name(stmt) is None:
+        return None
+    small = stmt.body[0]  # type: ignore[attr-defined]
+    return small.value if isinstance(small, cst.Assign) else None
 
 
 def _assigned_name(stmt: cst.CSTNode) -> str | None:
@@ -222,24 +228,25 @@ def _wrap_module_online(module: cst.Module, imports: ImportMap) -> cst.Module | 
             top_at, block = i, None
             break
         if isinstance(stmt, cst.If):
-            branches: list[cst.CSTNode] = [stmt]
-            node: cst.CSTNode | None = stmt.orelse
+            branches: list[cst.If | cst.Else] = [stmt]
+            node: cst.If | cst.Else | None = stmt.orelse
             while node is not None:
                 branches.append(node)
                 node = node.orelse if isinstance(node, cst.If) else None
             for branch in branches:
-                body = branch.body
-                if isinstance(body, cst.IndentedBlock) and any(
-                    _connect_with(s) is not None for s in body.body
+                suite = branch.body
+                if isinstance(suite, cst.IndentedBlock) and any(
+                    _connect_with(s) is not None for s in suite.body
                 ):
-                    top_at, block, owner = i, body, branch
+                    top_at, block, owner = i, suite, branch
                     break
             if top_at is not None:
                 break
     if top_at is None:
         return None
     if block is None:
-        with_stmt = module.body[top_at]
+        with_stmt = _connect_with(module.body[top_at])
+        assert with_stmt is not None
         moved: list[cst.BaseStatement] = [with_stmt]
         receiver = with_stmt.items[0].item.func.value  # type: ignore[attr-defined]
         if isinstance(receiver, cst.Name):
@@ -267,26 +274,29 @@ def _wrap_module_online(module: cst.Module, imports: ImportMap) -> cst.Module | 
     builder = Builder(module)
     first = moved[0]
     def_stmt = builder.stmt(f"def {name}() -> None:\n    pass")
+    assert isinstance(def_stmt, cst.FunctionDef)
     def_stmt = def_stmt.with_changes(
         body=def_stmt.body.with_changes(body=[first.with_changes(leading_lines=[]), *moved[1:]]),
         leading_lines=[
             *blank_lines(2),
-            *(line for line in first.leading_lines if block is None and line.comment is not None),
+            *(line for line in leading_lines(first) if block is None and line.comment is not None),
         ],
     )
     call = builder.stmt(f"{name}()")
-    body = list(module.body)
+    body: list[cst.BaseStatement] = list(module.body)
     if block is None:
         at = body.index(first)
-        for stmt in moved:
-            body.remove(stmt)
+        for gone in moved:
+            body.remove(gone)
         body[at:at] = [def_stmt, call.with_changes(leading_lines=blank_lines(2))]
         return module.with_changes(body=body)
-    new_block = block.with_changes(body=[call.with_changes(leading_lines=first.leading_lines)])
-    new_owner = owner.with_changes(body=new_block)  # type: ignore[union-attr]
+    new_block = block.with_changes(body=[call.with_changes(leading_lines=leading_lines(first))])
+    assert owner is not None
+    new_owner = owner.with_changes(body=new_block)
     top = body[top_at]
-    new_top = top.deep_replace(owner, new_owner) if top is not owner else new_owner
-    own = list(top.leading_lines)
+    # the if/elif/else branch holding the online code, replaced inside its module-level if
+    new_top = cast(cst.BaseStatement, top.deep_replace(owner, new_owner))
+    own = list(leading_lines(top))
     while own and own[0].comment is None:
         own.pop(0)
     top_leading = [*blank_lines(2), *own]

@@ -28,6 +28,7 @@ from .rewrite_common import (
     find_kwarg,
     keep_comments,
     kwarg,
+    leading_lines,
     module_level_names,
     plan_from_import,
     prune_imports,
@@ -404,11 +405,11 @@ class _Blocks(cst.CSTTransformer):
             param = "connection"
             sync = _rename(sync, conn, param)
         sync[0] = sync[0].with_changes(
-            leading_lines=[e for e in sync[0].leading_lines if e.comment is not None]
+            leading_lines=[e for e in leading_lines(sync[0]) if e.comment is not None]
         )
         name = self._helper_name(param, sync)
         call = self.builder.stmt(f"await {conn}.run_sync({name})")
-        blank = [e for e in originals[0].leading_lines if e.comment is None]
+        blank = [e for e in leading_lines(originals[0]) if e.comment is None]
         call = call.with_changes(leading_lines=blank)
         # When an existing helper is reused, the block's comments stay here.
         return keep_comments(originals, call) if name not in self.reserved else call
@@ -439,7 +440,7 @@ class _Blocks(cst.CSTTransformer):
                 ctx = self.builder.code(call.func.value)
                 wrapper = self.builder.stmt(f"with {ctx}.begin_transaction():\n    pass")
                 stmt = wrapper.with_changes(
-                    leading_lines=stmt.leading_lines,
+                    leading_lines=leading_lines(stmt),
                     body=wrapper.body.with_changes(body=[stmt.with_changes(leading_lines=[])]),
                 )
             out.append(stmt)

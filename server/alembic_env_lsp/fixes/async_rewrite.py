@@ -40,6 +40,7 @@ from .rewrite_common import (
     has_star_kwargs,
     keep_comments,
     kwarg,
+    leading_lines,
     prune_imports,
     reads,
     remove_arg,
@@ -413,7 +414,7 @@ def _asyncify(
     new_defs: list[cst.BaseStatement] = []
     if target is None:
         target = _fresh(taken, "do_run_migrations")
-        if to_body and not inner[0].leading_lines:
+        if to_body and not leading_lines(inner[0]):
             inner = [inner[0].with_changes(leading_lines=blank_lines(1)), *inner[1:]]
         moved = trim_leading_blank([*to_body, *inner])
         param = conn
@@ -480,7 +481,7 @@ def _asyncify(
     if dispose_stmts:
         first = dispose_stmts[0]
         dispose = dispose.with_changes(
-            leading_lines=first.leading_lines, trailing_whitespace=first.trailing_whitespace
+            leading_lines=leading_lines(first), trailing_whitespace=first.trailing_whitespace
         )
         dispose = keep_comments(dispose_stmts, dispose)
     async_body.append(dispose)
@@ -521,7 +522,7 @@ def _asyncify(
     online_body.extend(stmts)
     new_func = func.with_changes(body=func.body.with_changes(body=online_body))
     # Comments above the online function (often a section banner) now open the online part.
-    new_defs[0] = new_defs[0].with_changes(leading_lines=func.leading_lines)
+    new_defs[0] = new_defs[0].with_changes(leading_lines=leading_lines(func))
     new_func = new_func.with_changes(leading_lines=blank_lines(2))
 
     module = _replace_stmt(module, func, [*new_defs, new_func])
@@ -665,7 +666,7 @@ def _reusable_helper(
     local = binds(*online_body)
     if any(reads(*rest)[n] for n in local | {conn}):
         return None, []
-    if comments_of(inner[0]) - comments_of(*inner[0].leading_lines):
+    if comments_of(inner[0]) - comments_of(*leading_lines(inner[0])):
         return None, []  # a comment inside the call would have nowhere to go
     if rest:
         rest[-1] = rest[-1].with_changes(

@@ -23,6 +23,7 @@ from .rewrite_common import (
     comment_lines,
     comments_of,
     dotted,
+    leading_lines,
     reads,
     sole_expr,
 )
@@ -99,13 +100,13 @@ def _drop_shared_lookup(
             replacement = _engine_branch(test, name, imports, is_factory)
             if replacement is not None:
                 new = [
-                    replacement[0].with_changes(leading_lines=stmt.leading_lines),
+                    replacement[0].with_changes(leading_lines=leading_lines(stmt)),
                     *replacement[1:],
                 ]
                 lost = comments_of(stmt, test) - comments_of(*new)
                 if lost:
                     new[0] = new[0].with_changes(
-                        leading_lines=[*new[0].leading_lines, *comment_lines(lost.elements())]
+                        leading_lines=[*leading_lines(new[0]), *comment_lines(lost.elements())]
                     )
                 return [*stmts[:i], *stmts[i + 1 : k], *new, *stmts[k + 1 :]]
             if reads(test)[name] or name in binds(test):
@@ -154,14 +155,15 @@ def _engine_branch(
     lost = comments_of(test.orelse) - comments_of(*body)
     if lost:
         body[1] = body[1].with_changes(
-            leading_lines=[*body[1].leading_lines, *comment_lines(lost.elements())]
+            leading_lines=[*leading_lines(body[1]), *comment_lines(lost.elements())]
         )
     return body
 
 
 def _shape(stmts: Sequence[cst.BaseStatement], rename: dict[str, str]) -> str | None:
     """The statements' syntax tree without comments or layout, names renamed."""
-    code = cst.Module(body=[s.visit(_Dedent()) for s in stmts]).code
+    empty = cst.Module(body=[])
+    code = "".join(empty.code_for_node(s) for s in stmts)
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -170,10 +172,6 @@ def _shape(stmts: Sequence[cst.BaseStatement], rename: dict[str, str]) -> str | 
         if isinstance(node, ast.Name) and node.id in rename:
             node.id = rename[node.id]
     return ast.dump(tree)
-
-
-class _Dedent(cst.CSTTransformer):
-    """Nothing to change: libcst renders nested blocks relative to the module."""
 
 
 def _closes(stmt: cst.CSTNode, conn: str) -> bool:
@@ -222,7 +220,7 @@ def _close_to_with(stmts: list[cst.BaseStatement], builder: Builder) -> list[cst
             block = [*between, *end.body.body]
             if block and end.body.body and between:
                 first_try = end.body.body[0]
-                if not first_try.leading_lines:
+                if not leading_lines(first_try):
                     block[len(between)] = first_try.with_changes(
                         leading_lines=[cst.EmptyLine(indent=False)]
                     )
@@ -231,13 +229,13 @@ def _close_to_with(stmts: list[cst.BaseStatement], builder: Builder) -> list[cst
             assert isinstance(with_stmt, cst.With)
             with_stmt = with_stmt.with_changes(
                 body=with_stmt.body.with_changes(body=block),
-                leading_lines=stmt.leading_lines,
+                leading_lines=leading_lines(stmt),
             )
             # comments on the connect line, the `try:` and `finally:` lines stay above the with
             lost = comments_of(stmt, end) - comments_of(with_stmt)
             if lost:
                 with_stmt = with_stmt.with_changes(
-                    leading_lines=[*with_stmt.leading_lines, *comment_lines(lost.elements())]
+                    leading_lines=[*leading_lines(with_stmt), *comment_lines(lost.elements())]
                 )
             return [*stmts[:i], with_stmt, *after]
         break

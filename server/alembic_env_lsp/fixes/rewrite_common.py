@@ -14,6 +14,7 @@ import tokenize
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import libcst as cst
 
@@ -93,7 +94,7 @@ def canonical(qualified: str | None) -> str | None:
     return qualified
 
 
-def dotted(node: cst.BaseExpression) -> str | None:
+def dotted(node: cst.BaseExpression | None) -> str | None:
     """`a.b.c` as text, or None for anything that is not a plain dotted name."""
     if isinstance(node, cst.Name):
         return node.value
@@ -454,14 +455,14 @@ def keep_comments(old: Sequence[cst.CSTNode], new: cst.BaseStatement) -> cst.Bas
     lost = comments_of(*old) - comments_of(new)
     if not lost:
         return new
-    return new.with_changes(leading_lines=[*new.leading_lines, *comment_lines(lost.elements())])
+    return new.with_changes(leading_lines=[*leading_lines(new), *comment_lines(lost.elements())])
 
 
 def trim_leading_blank(stmts: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
     """No blank line right after a `def` line (comment lines stay)."""
     if not stmts:
         return stmts
-    lines = list(stmts[0].leading_lines)
+    lines = list(leading_lines(stmts[0]))
     while lines and lines[0].comment is None:
         lines.pop(0)
     return [stmts[0].with_changes(leading_lines=lines), *stmts[1:]]
@@ -470,12 +471,12 @@ def trim_leading_blank(stmts: list[cst.BaseStatement]) -> list[cst.BaseStatement
 def carry_leading(removed: cst.BaseStatement, following: cst.BaseStatement) -> cst.BaseStatement:
     """`removed` disappears: its leading lines (blank lines, comments) and any other
     comment it held move onto the statement that now takes its place."""
-    inner = comments_of(removed) - comments_of(*removed.leading_lines)
+    inner = comments_of(removed) - comments_of(*leading_lines(removed))
     return following.with_changes(
         leading_lines=[
-            *removed.leading_lines,
+            *leading_lines(removed),
             *comment_lines(inner.elements()),
-            *following.leading_lines,
+            *leading_lines(following),
         ]
     )
 
@@ -512,6 +513,12 @@ class Builder:
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+
+def leading_lines(node: cst.CSTNode) -> Sequence[cst.EmptyLine]:
+    """A statement's comment and blank lines above it (every statement has them; libcst's
+    `BaseStatement` type does not say so)."""
+    return getattr(node, "leading_lines", ())
 
 
 def blank_lines(n: int) -> list[cst.EmptyLine]:
@@ -649,14 +656,17 @@ def unwrap_call(outer: cst.Call, inner: cst.Call) -> cst.Call:
     """`inner` takes the place of `outer(inner)`, re-indented to where `outer` stood."""
     ws = outer.whitespace_before_args
     if isinstance(ws, cst.ParenthesizedWhitespace) and ws.last_line.value:
-        inner = inner.visit(Dedent(ws.last_line.value))
+        inner = cast(cst.Call, inner.visit(Dedent(ws.last_line.value)))
     return inner.with_changes(lpar=outer.lpar, rpar=outer.rpar)
 
 
 # --------------------------------------------------------------------------- imports
 
 
-def _import_from_module(stmt: cst.CSTNode) -> tuple[cst.SimpleStatementLine, cst.ImportFrom] | None:
+def _import_from_module(
+    stmt: cst.CSTNode,
+) -> tuple[cst.SimpleStatementLine, cst.ImportFrom, Sequence[cst.ImportAlias]] | None:
+    """`from <module> import a, b` (not relative, not `*`): the line, the import, its names."""
     if (
         isinstance(stmt, cst.SimpleStatementLine)
         and len(stmt.body) == 1
@@ -668,7 +678,7 @@ def _import_from_module(stmt: cst.CSTNode) -> tuple[cst.SimpleStatementLine, cst
             and node.module is not None
             and not isinstance(node.names, cst.ImportStar)
         ):
-            return stmt, node
+            return stmt, node, node.names
     return None
 
 
@@ -683,7 +693,9 @@ def _is_future(stmt: cst.CSTNode) -> bool:
     return found is not None and dotted(found[1].module) == "__future__"
 
 
-def _imported_modules(stmt: cst.SimpleStatementLine) -> list[str]:
+def _imported_modules(stmt: cst.CSTNode) -> list[str]:
+    if not isinstance(stmt, cst.SimpleStatementLine):
+        return []
     out = []
     for small in stmt.body:
         if isinstance(small, cst.ImportFrom) and small.module is not None:
@@ -711,7 +723,7 @@ def ensure_import_module(module: cst.Module, name: str) -> tuple[cst.Module, str
         return module, local
     if name in module_level_names(module):
         raise Refusal(f"the name '{name}' is already used for something else in env.py")
-    body = list(module.body)
+    body: list[cst.BaseStatement] = list(module.body)
     start = _header_end(body)
     pos = next((i for i in range(start, len(body)) if _is_import(body[i])), None)
     new = Builder(module).stmt(f"import {name}")
@@ -719,7 +731,7 @@ def ensure_import_module(module: cst.Module, name: str) -> tuple[cst.Module, str
         pos = start
     else:
         # Take over the first import's leading lines so a header comment stays on top.
-        new = new.with_changes(leading_lines=body[pos].leading_lines)
+        new = new.with_changes(leading_lines=leading_lines(body[pos]))
         body[pos] = body[pos].with_changes(leading_lines=[])
     body.insert(pos, new)
     return module.with_changes(body=body), name
@@ -789,12 +801,12 @@ def ensure_from_import(
     alias = cst.ImportAlias(
         name=cst.Name(name), asname=None if local == name else cst.AsName(name=cst.Name(local))
     )
-    body = list(module.body)
+    body: list[cst.BaseStatement] = list(module.body)
     for i, stmt in enumerate(body):
         found = _import_from_module(stmt)
         if found is not None and dotted(found[1].module) == mod:
-            line, node = found
-            names = list(node.names)
+            line, node, imported = found
+            names = list(imported)
             last = names[-1]
             if node.lpar is not None and isinstance(last.comma, cst.Comma):
                 # Parenthesised one-per-line list with a trailing comma.
@@ -885,15 +897,15 @@ class _PruneImports:
         found = _import_from_module(stmt)
         if found is None:
             return stmt
-        line, node = found
-        keep = [a for a in node.names if self._keep(node, a)]
-        if len(keep) == len(node.names):
+        line, node, names = found
+        keep = [a for a in names if self._keep(node, a)]
+        if len(keep) == len(names):
             return stmt
         if not keep:
             return None
-        if not self._keep(node, node.names[-1]):
+        if not self._keep(node, names[-1]):
             # The last name went: the new last one takes its closing comma/whitespace.
-            keep[-1] = keep[-1].with_changes(comma=node.names[-1].comma)
+            keep[-1] = keep[-1].with_changes(comma=names[-1].comma)
         new = line.with_changes(body=[node.with_changes(names=keep)])
         return keep_comments([line], new)
 

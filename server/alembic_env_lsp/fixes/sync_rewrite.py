@@ -28,6 +28,7 @@ from .rewrite_common import (
     find_all,
     find_kwarg,
     keep_comments,
+    leading_lines,
     plan_from_import,
     prune_imports,
     reads,
@@ -362,10 +363,10 @@ def _convert_to_sync(module: cst.Module) -> cst.Module | None:
         ):  # `asyncio.run(main())  # note` goes away too
             lost[site.trailing_whitespace.comment.value.rstrip()] += 1
         own = [
-            line for line in stmts[0].leading_lines if line.comment is not None
+            line for line in leading_lines(stmts[0]) if line.comment is not None
         ]  # the site's blank lines suffice
         stmts[0] = stmts[0].with_changes(
-            leading_lines=[*site.leading_lines, *comment_lines(lost.elements()), *own]
+            leading_lines=[*leading_lines(site), *comment_lines(lost.elements()), *own]
         )
         # Identity of nodes does not survive a visit(): edit the body list first.
         module = module.with_changes(body=[s for s in module.body if s is not func])
