@@ -953,3 +953,32 @@ def test_ini_hover_reads_options_as_configparser_does(tmp_path):
     assert real is not None and real.markdown.startswith("**`sqlalchemy.url`** · `[alembic]`")
     assert "sqlite:///x.db" in real.markdown
     assert hover_ini(ctx, str(ini_path), ini, Position(4, 4)) is None
+
+
+def test_url_values_skip_impossible_paths_and_name_patterns_and_defaults(tmp_path):
+    text = (
+        "import os\n"
+        "from alembic import context\n"
+        "from sqlalchemy import create_engine\n"
+        "from app import app\n"
+        "url = os.getenv('DATABASE_URL') or os.getenv('TEST_DB_URL')\n"
+        "if not url:\n"
+        "    url = 'postgresql://app@db/app'\n"
+        "if url.startswith('postgres://'):\n"
+        "    url = url.replace('postgres://', 'postgresql+psycopg2://', 1)\n"
+        "fallback = app.config.get('DB_URI', 'sqlite:///test.db')\n"
+        "engine = create_engine(url)\n"
+        "other = create_engine(fallback)\n"
+    )
+    analysis = project(tmp_path, text, "sqlite:///x.db")
+    md = hover(analysis, "url)", after="engine = ").markdown
+    values = md[md.index("It may take") :]
+    assert "(`None`)" not in values  # `if not url:` replaced it on the path where it was None
+    assert "and not url: `postgresql://app@db/app` (string at line 7)" in values
+    pattern = hover(analysis, "postgres://", after="url.replace(").markdown
+    assert pattern.startswith("**Database URL pattern** `postgres://`")
+    assert "Read by" not in pattern
+    md = hover(analysis, "fallback)", after="other = ").markdown
+    assert "`'DB_URI'` of `app.config` when it has one; otherwise the default" in md
+    assert "- when app.config has 'DB_URI': known only at run time" in md
+    assert "- when app.config has no 'DB_URI': `sqlite:///test.db`" in md

@@ -260,9 +260,27 @@ def _string_hover(here: Here, node: ast.Constant) -> tuple[str, Range] | None:
     return None
 
 
+# String methods whose URL-looking argument is a pattern to look for, not a URL that is used.
+_PATTERN_METHODS = frozenset(
+    {"replace", "startswith", "endswith", "find", "index", "count", "split", "removeprefix"}
+)
+
+
 def _url_literal_hover(here: Here, node: ast.Constant) -> str:
     text = str(node.value)
     lines = url_lines(text)
+    parent = here.parent
+    if (
+        isinstance(parent, ast.Call)
+        and isinstance(parent.func, ast.Attribute)
+        and parent.func.attr in _PATTERN_METHODS
+        and node in parent.args
+    ):
+        lines.append(
+            f"A pattern for `.{parent.func.attr}()`, not a URL that is used: the engine gets the "
+            "string it is applied to (hover that name for its values)."
+        )
+        return compose(f"**Database URL pattern** `{shown_url(text)}`", None, lines)
     for engine in here.facts.engines:
         if engine.url.literal is node:
             lines.append(engine_summary(here, engine))

@@ -142,7 +142,10 @@ def _name_values(
         for reach in assigned:
             assert reach.assignment is not None
             when = reach.condition_text(here.source) if len(assigned) > 1 else ""
+            truthy = _truthy_tests(expr.id) & {p.strip() for p in when.split(" and ")}
             for candidate in _values(here, reach.assignment.value, scope, depth + 1, params):
+                if truthy and candidate.origin == NONE:
+                    continue  # this path tested the name true: it is not None here
                 out.append(Candidate(candidate.text, candidate.origin, _and(when, candidate.when)))
         return out
     assignment = scope.last_assignment(expr.id, expr.lineno)
@@ -151,6 +154,11 @@ def _name_values(
     if assignment is None:
         return [Candidate(None, f"`{expr.id}`, known only at run time")]
     return _values(here, assignment.value, scope, depth + 1, params)
+
+
+def _truthy_tests(name: str) -> set[str]:
+    """Condition texts (as `Condition.text` writes them) that hold only when `name` is set."""
+    return {name, f"not (not {name})", f"{name} is not None", f"not ({name} is None)"}
 
 
 def _built_value(
@@ -246,6 +254,19 @@ def _call_values(
             ]
         if func.attr in PASS_THROUGH:
             return base
+        if func.attr == "get" and len(call.args) >= 2:  # a mapping's value, else the default
+            key = here.snippet(call.args[0], 30)
+            owner = here.snippet(func.value, 30)
+            out = [Candidate(None, f"`{owner}[{key}]`", f"{owner} has {key}")]
+            for candidate in _values(here, call.args[1], scope, depth + 1, params):
+                out.append(
+                    Candidate(
+                        candidate.text,
+                        candidate.origin,
+                        _and(f"{owner} has no {key}", candidate.when),
+                    )
+                )
+            return out
         return [Candidate(None, f"`{here.snippet(call, 40)}`")]
     if isinstance(func, ast.Name):
         if func.id == "str" and first is not None:

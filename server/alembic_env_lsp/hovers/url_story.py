@@ -399,6 +399,13 @@ def _call_steps(
         if func.attr == "set":
             sets = ", ".join(f"{k.arg}={here.snippet(k.value, 30)}" for k in call.keywords if k.arg)
             return base + [f"{at}: `.set({sets})`"]
+        if func.attr == "get" and len(call.args) >= 2:
+            key = here.snippet(call.args[0], 30)
+            rest = _steps(here, call.args[1], scope, depth + 1, params)
+            return base + [
+                f"{at}: `{key}` of `{here.snippet(func.value, 30)}` when it has one; otherwise the "
+                "default: " + "; then ".join(rest)
+            ]
         if func.attr in PASS_THROUGH:
             hide = next((k for k in call.keywords if k.arg == "hide_password"), None)
             note = " (the real password)" if hide is not None else ""
