@@ -108,21 +108,23 @@ def test_fix_writes_safe_fixes_and_keeps_comments(project):
     for line in before.splitlines():
         if line.strip().startswith("#"):
             assert line in after.splitlines()
-    assert "    asyncio.run(run_async_migrations())" in after
+    # ENV003's fix: run the coroutine, or share the connection a caller handed over
+    assert "        asyncio.run(run_async_migrations())" in after
+    assert '    connectable = config.attributes.get("connection", None)' in after
     assert "        await connection.run_sync(do_run_migrations)" in after
     assert "    await connectable.dispose()" in after
     assert oct(env.stat().st_mode & 0o777) == "0o640"
     lines = result.stdout.splitlines()
     problems = [line for line in lines if line.startswith("migrations/env.py:")]
-    assert [p.split(": ")[1].split()[0] for p in problems] == ["ENV001", "ENV009"]
+    assert [p.split(": ")[1].split()[0] for p in problems] == ["ENV001"]
     assert lines[-1] == (
-        "Found 11 problems in 1 env script (9 fixed, 2 remaining; 2 more fixes with --unsafe-fixes)."
+        "Found 10 problems in 1 env script (9 fixed, 1 remaining; 1 more fix with --unsafe-fixes)."
     )
     again = run("check", "--fix", ".", cwd=project)  # idempotent: nothing left to fix
     assert env.read_text() == after
     assert again.stdout.splitlines()[:-1] == lines[:-1]
     assert again.stdout.splitlines()[-1] == (
-        "Found 2 problems in 1 env script (2 more fixes with --unsafe-fixes)."
+        "Found 1 problem in 1 env script (1 more fix with --unsafe-fixes)."
     )
 
 
@@ -136,7 +138,7 @@ def test_unsafe_fixes_apply_every_fix_the_editor_offers(project):
     assert "postgresql+psycopg2://" in ini.read_text()  # --diff writes nothing
     result = run("check", "--fix", "--unsafe-fixes", ".", cwd=project)
     assert result.stdout.splitlines() == [
-        "Found 11 problems in 1 env script (11 fixed, 0 remaining)."
+        "Found 10 problems in 1 env script (10 fixed, 0 remaining)."
     ]
     assert result.returncode == 0
     assert "sqlalchemy.url = postgresql+asyncpg://app:s3cr3t-pass@localhost:5432/app" in (
@@ -151,7 +153,7 @@ def test_diff_does_not_write(project):
     before = env.read_text()
     result = run("check", "--diff", ".", cwd=project)
     assert result.returncode == 0
-    assert "+    asyncio.run(run_async_migrations())" in result.stdout
+    assert "+        asyncio.run(run_async_migrations())" in result.stdout
     assert env.read_text() == before
 
 

@@ -135,15 +135,16 @@ def test_a_path_without_env_scripts_exits_2(capsys, tmp_path):
 # ---- SARIF levels ---------------------------------------------------------------------------
 
 
-def test_sarif_info_findings_are_notes(capsys, project, monkeypatch):
-    monkeypatch.chdir(project)
-    run(capsys, "check", "--fix", ".")  # leaves ENV001 (warning) and ENV009 (info)
-    status, out, _ = run(capsys, "check", "--format", "sarif", ".")
+def test_sarif_info_findings_are_notes(capsys, tmp_path, monkeypatch):
+    (tmp_path / "env.py").write_text(NO_FINAL_NEWLINE)
+    monkeypatch.chdir(tmp_path)
+    status, out, _ = run(capsys, "check", "--format", "sarif", "env.py")
     sarif = json.loads(out)
     levels = {r["ruleId"]: r["level"] for r in sarif["runs"][0]["results"]}
-    assert levels == {"ENV001": "warning", "ENV009": "note"}
+    # info (ENV042, ENV051) → note, warning → warning, error → error
+    assert levels == {"ENV022": "warning", "ENV042": "note", "ENV046": "error", "ENV051": "note"}
     rules = {r["id"]: r for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
-    assert rules["ENV009"]["defaultConfiguration"]["level"] == "note"
+    assert rules["ENV042"]["defaultConfiguration"]["level"] == "note"
     assert rules["ENV003"]["defaultConfiguration"]["level"] == "error"
 
 

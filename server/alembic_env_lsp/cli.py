@@ -231,9 +231,10 @@ def _diff(before: str, after: str, path: Path, header: str = "") -> str:
     return redact_text(header + "".join(diff))
 
 
-def _targets(paths: list[str]) -> list[Path]:
+def _targets(paths: list[str], index=None) -> list[Path]:
     """The env scripts to check; a path that does not exist, or in which no env script is
-    found, is an error (a mistyped CI path must fail loudly)."""
+    found, is an error (a mistyped CI path must fail loudly). With the run's project
+    `index`, each alembic.ini is read and parsed once for finding and for checking."""
     from .project import find_env_scripts
 
     found: dict[Path, None] = {}
@@ -241,7 +242,7 @@ def _targets(paths: list[str]) -> list[Path]:
         path = Path(raw)
         if not path.exists():
             raise UsageError(f"{raw}: no such file or directory")
-        scripts = find_env_scripts([path])
+        scripts = find_env_scripts([path], index)
         if not scripts:
             raise UsageError(
                 f"{raw}: no env script found (no alembic.ini or pyproject.toml with a "
@@ -293,8 +294,8 @@ def _parses(text: str) -> bool:
 
 
 def cmd_check(args, out) -> int:
-    targets = _targets(args.paths or ["."])
     checker = Checker(args.paths or ["."], _base_settings(args), _python(args))
+    targets = _targets(args.paths or ["."], checker.index)
     unsafe = bool(getattr(args, "unsafe_fixes", False))
     summary = Summary(fixing=bool(args.fix or args.diff), unsafe=unsafe)
     if summary.fixing:
@@ -332,8 +333,8 @@ def cmd_fix(args, out) -> int:
     from .redact import redact_text
     from .text import apply_edits
 
-    targets = _targets(args.paths or ["."])
     checker = Checker(args.paths or ["."], _base_settings(args), _python(args))
+    targets = _targets(args.paths or ["."], checker.index)
     status = EXIT_OK
     pattern = "async" if args.to_async else "sync"
     for target in targets:
