@@ -6,6 +6,8 @@ Every function takes the file's text and returns a RewriteResult; none touches t
 
 from __future__ import annotations
 
+from typing import cast
+
 import libcst as cst
 
 from .async_online import (
@@ -107,7 +109,7 @@ class _Rename(cst.CSTTransformer):
 def _rename(nodes: list[cst.BaseStatement], old: str, new: str) -> list[cst.BaseStatement]:
     if old == new:
         return nodes
-    return [n.visit(_Rename(old, new)) for n in nodes]
+    return [cast(cst.BaseStatement, n.visit(_Rename(old, new))) for n in nodes]
 
 
 def _config_expr(module: cst.Module, imports: ImportMap) -> str | None:
@@ -175,7 +177,7 @@ def _drop_future(call: cst.Call) -> cst.Call:
 def _replace_stmt(
     module: cst.Module, old: cst.BaseStatement, new: list[cst.BaseStatement]
 ) -> cst.Module:
-    body = list(module.body)
+    body: list[cst.BaseStatement] = list(module.body)
     i = next(i for i, s in enumerate(body) if s is old)
     body[i : i + 1] = new
     return module.with_changes(body=body)
@@ -276,9 +278,11 @@ def _asyncify(
         raise Refusal(
             f"{fname}() contains a '{kind}' statement, which would change meaning once its body is split into several functions"
         )
-    body = list(func.body.body)
+    assert isinstance(func.body, cst.IndentedBlock)  # _online_in() checked it
+    body: list[cst.BaseStatement] = list(func.body.body)
     doc = docstring_of(body)
-    with_node: cst.With = body[plan.with_at]
+    with_node = body[plan.with_at]
+    assert isinstance(with_node, cst.With)
     if not isinstance(with_node.body, cst.IndentedBlock):
         raise Refusal(
             f"the 'with' block in {fname}() is written on one line; put its body on its own lines first"
@@ -399,8 +403,11 @@ def _asyncify(
             ],
         )
     elif convert_factory:
-        sync_qualified = plan.imports.qualname(factory.func)
-        async_name = SYNC_FACTORIES[sync_qualified]
+        assert isinstance(factory, cst.Call)  # a sync factory call (_online_in)
+        qualified = plan.imports.qualname(factory.func)
+        assert qualified is not None
+        sync_qualified = qualified
+        async_name = SYNC_FACTORIES[qualified]
         module, local = ensure_from_import(module, _ASYNC_MODULE, async_name, taken=taken)
         module, nullpool = _nullpool_expr(module, plan.imports, taken)
         factory = _with_nullpool(
@@ -425,7 +432,9 @@ def _asyncify(
         ):
             param = "connection"
             moved = _rename(moved, conn, param)
-        do_def = builder.stmt(f"def {target}({param}: {conn_type}) -> None:\n    pass")
+        do_def = cast(
+            cst.FunctionDef, builder.stmt(f"def {target}({param}: {conn_type}) -> None:\n    pass")
+        )
         do_def = do_def.with_changes(
             body=do_def.body.with_changes(body=moved, footer=with_node.body.footer),
             leading_lines=blank_lines(2),
@@ -442,23 +451,28 @@ def _asyncify(
     item = with_node.items[0]
     if plan.engine_stmt is None:
         engine = _fresh(taken, "connectable")
-        async_body.append(builder.stmt(f"{engine} = None").with_changes())
-        async_body[-1] = _replace_assigned_value(async_body[-1], factory)
+        placeholder = cast(cst.SimpleStatementLine, builder.stmt(f"{engine} = None"))
+        async_body.append(_replace_assigned_value(placeholder, factory))
+        opened = cast(cst.Call, item.item)  # `<engine>.connect()` (_online_in)
+        func_attr = cast(cst.Attribute, opened.func)
         item = item.with_changes(
-            item=item.item.with_changes(func=item.item.func.with_changes(value=cst.Name(engine)))
+            item=opened.with_changes(func=func_attr.with_changes(value=cst.Name(engine)))
         )
     engine_stmt = None
     if plan.engine_stmt is not None:
+        engine_line = cast(cst.SimpleStatementLine, plan.engine_stmt)  # `X = ...`
         engine_stmt = keep_comments(
-            [plan.engine_stmt], _replace_assigned_value(plan.engine_stmt, factory)
+            [plan.engine_stmt], _replace_assigned_value(engine_line, factory)
         )
-    if plan.engine_in_module:
+    if plan.engine_in_module and engine_stmt is not None:
         async_body.append(engine_stmt.with_changes(leading_lines=[]))
     for stmt in engine_side:
-        async_body.append(engine_stmt if stmt is plan.engine_stmt else stmt)
-    run_sync = builder.stmt(f"await {conn}.run_sync({target})")
+        is_engine = stmt is plan.engine_stmt and engine_stmt is not None
+        async_body.append(cast(cst.BaseStatement, engine_stmt) if is_engine else stmt)
+    run_sync = cast(cst.SimpleStatementLine, builder.stmt(f"await {conn}.run_sync({target})"))
     if extra_args:
-        call = sole_expr(run_sync).expression
+        awaited = cast(cst.Await, sole_expr(run_sync))
+        call = cast(cst.Call, awaited.expression)
         call = call.with_changes(
             args=[
                 call.args[0].with_changes(
@@ -467,7 +481,7 @@ def _asyncify(
                 *extra_args,
             ]
         )
-        run_sync = with_sole_expr(run_sync, sole_expr(run_sync).with_changes(expression=call))
+        run_sync = with_sole_expr(run_sync, awaited.with_changes(expression=call))
     async_with = with_node.with_changes(
         asynchronous=cst.Asynchronous(),
         items=[item],
@@ -479,13 +493,13 @@ def _asyncify(
     async_body.extend(post)
     dispose = builder.stmt(f"await {engine}.dispose()").with_changes(leading_lines=blank_lines(1))
     if dispose_stmts:
-        first = dispose_stmts[0]
+        first = cast(cst.SimpleStatementLine, dispose_stmts[0])  # `engine.dispose()`
         dispose = dispose.with_changes(
             leading_lines=leading_lines(first), trailing_whitespace=first.trailing_whitespace
         )
         dispose = keep_comments(dispose_stmts, dispose)
     async_body.append(dispose)
-    runner_def = builder.stmt(f"async def {runner}() -> None:\n    pass")
+    runner_def = cast(cst.FunctionDef, builder.stmt(f"async def {runner}() -> None:\n    pass"))
     runner_def = runner_def.with_changes(
         body=runner_def.body.with_changes(body=trim_leading_blank(async_body)),
         leading_lines=blank_lines(2),
@@ -526,7 +540,7 @@ def _asyncify(
     new_func = new_func.with_changes(leading_lines=blank_lines(2))
 
     module = _replace_stmt(module, func, [*new_defs, new_func])
-    if plan.engine_in_module:
+    if plan.engine_in_module and plan.engine_stmt is not None:
         module = _drop_module_stmt(module, plan.engine_stmt)
     if convert_factory and sync_qualified is not None:
         module = prune_imports(module, [sync_qualified, *_SYNC_ONLY_POOLS])
@@ -561,7 +575,7 @@ def _engine_uses(stmts: list[cst.BaseStatement], engine: str) -> str | None:
                 allowed.add(id(node.value))
         for node in find_all(stmt, lambda n: isinstance(n, cst.Name) and n.value == engine):
             if id(node) not in allowed:
-                first = cst.Module(body=[stmt]).code.strip().splitlines()
+                first = cst.Module(body=[]).code_for_node(stmt).strip().splitlines()
                 return first[0] if first else engine
     return None
 
@@ -610,7 +624,7 @@ def _returns_in(stmts: list[cst.BaseStatement]) -> bool:
 
 
 def _drop_module_stmt(module: cst.Module, stmt: cst.BaseStatement) -> cst.Module:
-    body = list(module.body)
+    body: list[cst.BaseStatement] = list(module.body)
     i = next(i for i, s in enumerate(body) if s is stmt)
     removed = body.pop(i)
     if i < len(body):
