@@ -72,6 +72,7 @@ class _Builder:
         self.loaded_names: set[str] = set()
         self.urls = UrlResolver(self)
         self._engine_by_node: dict[int, EngineFact] = {}
+        self._targets: dict[int, set[str]] = {}  # _call_targets, by id() of the CallFact
 
     # ---- statements -------------------------------------------------------------------
 
@@ -691,6 +692,9 @@ class _Builder:
 
     def _call_targets(self, call: CallFact) -> set[str]:
         """Local functions a call runs: f(), run_sync(f), asyncio.run(f()), anyio.run(f)."""
+        cached = self._targets.get(id(call))
+        if cached is not None:
+            return cached
         targets: set[str] = set()
         node = call.node
         if isinstance(node.func, ast.Name) and node.func.id in self.module.functions:
@@ -698,6 +702,7 @@ class _Builder:
         for arg in list(node.args) + [kw.value for kw in node.keywords]:
             if isinstance(arg, ast.Name) and arg.id in self.module.functions:
                 targets.add(arg.id)
+        self._targets[id(call)] = targets
         return targets
 
 

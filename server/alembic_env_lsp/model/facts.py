@@ -154,6 +154,17 @@ class Reach:
     none: bool | None = None  # True / False when a test or the value proves it is / is not None
     scope: Scope | None = field(default=None, repr=False)  # where `assignment` runs
 
+    def under(self, condition: Condition) -> Reach:
+        """The same binding, reached through one more (outer) test."""
+        return Reach(
+            self.binding,
+            self.assignment,
+            self.node,
+            (condition, *self.conditions),
+            self.none,
+            self.scope,
+        )
+
     def condition_text(self, source: SourceText) -> str:
         """ "connectable is None and not (x)" ("" on every path)."""
         return " and ".join(c.text(source) for c in self.conditions)

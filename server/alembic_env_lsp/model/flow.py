@@ -60,7 +60,11 @@ def join(pre: State, sides: list[tuple[State, Condition | None]]) -> State:
         names.update(dict.fromkeys(state))
     joined: State = {}
     for name in names:
-        before = {id(r) for r in pre.get(name, ())}
+        old = pre.get(name)
+        if old is not None and all(state.get(name) is old for state, _ in sides):
+            joined[name] = old  # untouched on every side (the common case: cheap)
+            continue
+        before = {id(r) for r in old or ()}
         per_side = [state.get(name, ()) for state, _ in sides]
         on_side = [{id(r) for r in reaches} for reaches in per_side]
         seen: set[int] = set()
@@ -73,7 +77,7 @@ def join(pre: State, sides: list[tuple[State, Condition | None]]) -> State:
                         seen.add(id(reach))
                         out.append(reach)
                     continue
-                out.append(replace(reach, conditions=(condition, *reach.conditions)))
+                out.append(reach.under(condition))
         joined[name] = tuple(out[-_MAX_REACHES:])
     return joined
 
