@@ -8,6 +8,7 @@ from support.lsp import apply_text_edits, at, capabilities, codes, editor, edits
 pytestmark = pytest.mark.asyncio
 
 ASYNC_URL = "postgresql+asyncpg://app:s3cr3t@db/app"
+SYNC_URL = "postgresql+psycopg2://app:s3cr3t@db/app"
 PERCENT = 'config.set_main_option("app_option", os.environ["APP_OPTION"])\n'
 
 
@@ -175,7 +176,8 @@ async def test_convert_to_async_command(make_project):
         uri = ed.open(project.env)
         await ed.diagnostics(uri, 1)
         result = await ed.command("alembic-env.convertToAsync", uri)
-        assert result == {"applied": True, "reason": None}
+        assert result["applied"] is True and result["reason"] is None
+        assert result["changes"] >= 1 and result["manual"] == []
         [request] = ed.client.applied_edits
         edits, version = edits_for(request.edit, uri)
         assert version == 1
@@ -245,3 +247,22 @@ async def test_no_code_actions_for_other_files(tmp_path):
         whole = t.Range(start=t.Position(line=0, character=0), end=t.Position(line=1, character=0))
         assert await ed.code_actions(uri, whole) == []
         assert await ed.code_actions(uri, whole, only=["source.fixAll"]) == []
+
+
+async def test_convert_to_async_moves_the_driver_in_alembic_ini_and_says_what_is_left(make_project):
+    """The conversion is the project's (as `fix --async`): the ini's psycopg2 URL becomes
+    asyncpg in the same WorkspaceEdit, and the result counts the changes for the client."""
+    project = make_project(template="generic", url=SYNC_URL)
+    async with editor(folders=[project.root]) as ed:
+        uri = ed.open(project.env)
+        await ed.diagnostics(uri, 1)
+        result = await ed.command("alembic-env.convertToAsync", uri)
+        assert result["applied"] is True and result["reason"] is None
+        [request] = ed.client.applied_edits
+        env_edits, _ = edits_for(request.edit, uri)
+        ini_edits, ini_version = edits_for(request.edit, project.ini.as_uri())
+        assert ini_version is None  # not open: the file on disk
+        ini_after = apply_text_edits(project.ini.read_text(), ini_edits)
+        assert "sqlalchemy.url = postgresql+asyncpg://app:s3cr3t@db/app" in ini_after
+        assert result["changes"] == len(env_edits) + len(ini_edits) == 7
+        assert result["manual"] == []  # nothing left to change by hand

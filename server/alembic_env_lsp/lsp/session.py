@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ..redact import redact_text
 from . import convert
 from .config import SettingsStore
-from .documents import ENV, INI, PYTHON, Document, Documents, kind_of, path_key
+from .documents import ENV, INI, PYTHON, Document, Documents, kind_of, path_key, uri_to_path
 from .jobs import EnvInput, EnvResult, IniItem, analyse_env, file_uri, ini_dependents
 from .publish import Client, Outbox
 from .snapshot import EnvSnapshot, Files, IniSnapshot
@@ -557,6 +557,20 @@ class Session:
                 holder.waiters.append(future)
             await future
         return self.docs.get(uri)
+
+    async def any_result(self, uri: Any) -> EnvResult | None:
+        """The open env script's current analysis, else an analysis of the file on disk
+        (commands run from the file explorer)."""
+        if not isinstance(uri, str):
+            return None
+        found = await self.env_result(uri)
+        if found is not None:
+            return found[1]
+        doc = self.docs.get(uri)
+        path = doc.path if doc is not None else uri_to_path(uri)
+        if path is None or not os.path.isfile(path):
+            return None
+        return await self.result_from_disk(path)
 
     async def result_from_disk(self, path: str) -> EnvResult | None:
         """An analysis of an env script that is not open (commands run from the file explorer)."""

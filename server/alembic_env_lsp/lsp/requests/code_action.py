@@ -86,7 +86,7 @@ async def resolve(session: Session, action: Any) -> Any:
     data = convert.action_data(action)
     if not isinstance(data, dict) or data.get("action") != "convert":
         return action
-    edit, _ = await convert_edit(session, str(data.get("uri")))
+    edit = (await convert_edit(session, str(data.get("uri")))).edit
     if edit is None:
         # nothing to apply: running the command instead tells the user why
         command = (

@@ -1,53 +1,51 @@
-"""The async rewrite of an env script as a WorkspaceEdit (for the code action and the command)."""
+"""The async conversion of an env script as a WorkspaceEdit (for the code action and the
+command): fixes/rewrites.convert_project on the current analysis, so the URL's driver moves
+too (env.py, alembic.ini or pyproject.toml) and what only the user can change is named."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-from ...text import SourceText
-from .. import convert
-from ..documents import uri_to_path
-from ..jobs import read_text
 
 if TYPE_CHECKING:
     from ..session import Session
 
+CONVERT_LABEL = "Convert env.py to the async connection pattern"
 
-async def convert_edit(session: Session, uri: str) -> tuple[Any, str | None]:
-    """(WorkspaceEdit, None) converting the file to the async pattern, or (None, why not)."""
-    doc = session.docs.get(uri)
-    lines: convert.Lines
-    if doc is not None:
-        text, version, lines = doc.text, doc.version, doc
-    else:
-        path = uri_to_path(uri)
-        if path is None:
-            return None, "not a file"
-        read, problem = read_text(path)
-        if read is None:
-            return None, problem
-        text, version, lines = read, None, SourceText(read)
 
-    def compute() -> tuple[Any, str | None]:
-        from ...fixes.async_rewrite import convert_to_async
-        from ...text import diff_edits
+@dataclass(frozen=True)
+class Conversion:
+    edit: Any  # the WorkspaceEdit; None when there is nothing to apply
+    reason: str | None  # why not, when edit is None
+    changes: int = 0  # places changed (env.py hunks and edits to other files)
+    manual: tuple[str, ...] = ()  # what the user must change by hand (URLs masked)
 
-        outcome = convert_to_async(text)
-        if outcome.refused:
-            return None, outcome.refused
-        if not outcome.changed or outcome.text is None:
-            return None, "env.py already uses the async connection pattern"
-        return diff_edits(text, outcome.text), None
+    def answer(self, applied: bool, reason: str | None) -> dict:
+        """The command's result, as the client shows it."""
+        return {
+            "applied": applied,
+            "reason": reason,
+            "changes": self.changes if applied else 0,
+            "manual": list(self.manual),
+        }
 
-    edits, reason = await asyncio.to_thread(compute)
-    if edits is None:
-        return None, reason
+
+async def convert_edit(session: Session, uri: str) -> Conversion:
+    result = await session.any_result(uri)
+    if result is None or result.analysis is None:
+        return Conversion(None, "not an env script this server can read")
+    from ...fixes.rewrites import convert_project  # libcst: not at startup
+
+    done = await asyncio.to_thread(convert_project, result.analysis, to="async")
+    if done.refused is not None:
+        return Conversion(None, done.refused, manual=done.manual)
+    if done.already:
+        return Conversion(
+            None, "env.py already uses the async connection pattern", manual=done.manual
+        )
     current = session.docs.get(uri)
-    if current is not None and current.version != version:
-        return None, "the file changed while the rewrite was computed; try again"
-    files = [convert.FileEdits(uri, version, lines, list(edits))]
-    features = session.features
-    return convert.workspace_edit(
-        files, session.codec, document_changes=features.document_changes
-    ), None
+    if current is not None and current.version != result.version:
+        return Conversion(None, "the file changed while the rewrite was computed; try again")
+    edit = session.files.workspace_edit(done.edits, result)
+    return Conversion(edit, None, done.changes, done.manual)
