@@ -29,6 +29,7 @@ from .facts import (
     WithFact,
 )
 from .flow import State, join, narrow, none_of, terminates
+from .paths import Paths
 from .qualify import qualified_name, subscript_name
 from .urls import UrlResolver, unknown
 
@@ -72,7 +73,6 @@ class _Builder:
         self.loaded_names: set[str] = set()
         self.urls = UrlResolver(self)
         self._engine_by_node: dict[int, EngineFact] = {}
-        self._targets: dict[int, set[str]] = {}  # _call_targets, by id() of the CallFact
 
     # ---- statements -------------------------------------------------------------------
 
@@ -105,7 +105,8 @@ class _Builder:
                 configure.url = self.urls.evaluate(
                     url, configure.call.scope, configure.call.node.lineno
                 )
-        online, offline, executed = self._paths()
+        paths = Paths(self.module, self.scopes, self.calls, self.dispatch)
+        online, offline, executed = paths.online_offline_executed()
         metadata = self.module.assignments.get("target_metadata")
         return EnvFacts(
             tree=self.tree,
@@ -122,7 +123,7 @@ class _Builder:
             online_functions=online,
             offline_functions=offline,
             executed_functions=executed,
-            in_caller_transaction=self._in_caller_transaction(),
+            in_caller_transaction=paths.in_caller_transaction(),
             target_metadata=metadata[-1] if metadata else None,
             imports_alembic_context=self.imports_context,
             imports=self.imports,
@@ -604,107 +605,6 @@ class _Builder:
         self.engines.append(fact)
         self._engine_by_node[id(call.node)] = fact
 
-    # ---- paths ------------------------------------------------------------------------
-
-    def _paths(self) -> tuple[set[str], set[str], set[str]]:
-        """Which top-level functions run in online mode, offline mode, or at all."""
-        module = self.module
-        edges: dict[str, set[str]] = {}
-        for name, fn in module.functions.items():
-            edges[name] = self._callees(fn)
-
-        def closure(roots: set[str]) -> set[str]:
-            seen: set[str] = set()
-            todo = list(roots)
-            while todo:
-                name = todo.pop()
-                if name in seen or name not in module.functions:
-                    continue
-                seen.add(name)
-                todo.extend(edges.get(name, ()))
-            return seen
-
-        online_roots: set[str] = set()
-        offline_roots: set[str] = set()
-        all_roots: set[str] = set()
-        dispatch = self.dispatch
-        for call in module.calls:
-            targets = self._call_targets(call)
-            all_roots |= targets
-            branch = None
-            if dispatch is not None:
-                for node, in_body in call.branches:
-                    if node is dispatch.node:
-                        branch = "offline" if in_body == dispatch.offline_in_body else "online"
-            if branch == "offline":
-                offline_roots |= targets
-            elif branch == "online":
-                online_roots |= targets
-            else:
-                online_roots |= targets
-                if dispatch is not None:
-                    offline_roots |= targets
-        if dispatch is not None and not dispatch_in_module(dispatch, module):
-            # The offline check lives inside a helper: everything reachable may run either way.
-            executed = closure(all_roots)
-            return executed, executed, executed
-        return closure(online_roots), closure(offline_roots), closure(all_roots)
-
-    def _in_caller_transaction(self) -> set[str]:
-        """Top-level functions only ever run inside a transaction their caller opened:
-        `with engine.begin() as c: c.run_sync(fn)` / `fn(c)`, or called from such a function."""
-        sites: dict[str, list[CallFact]] = {}
-        for call in self.calls:
-            for name in self._call_targets(call):
-                sites.setdefault(name, []).append(call)
-        inside: set[str] = set()
-        changed = True
-        while changed:
-            changed = False
-            for name, calls in sites.items():
-                if name not in inside and all(
-                    any(self._opens_transaction(w) for w in call.withs)
-                    or _top_name(call.scope) in inside
-                    for call in calls
-                ):
-                    inside.add(name)
-                    changed = True
-        return inside
-
-    def _opens_transaction(self, with_: WithFact) -> bool:
-        expr = with_.item.context_expr
-        if not isinstance(expr, ast.Call):
-            return False
-        if qualified_name(expr.func, with_.scope) == "alembic.context.begin_transaction":
-            return True
-        return isinstance(expr.func, ast.Attribute) and expr.func.attr in (
-            "begin",
-            "begin_twophase",
-        )
-
-    def _callees(self, fn: Scope) -> set[str]:
-        names: set[str] = set()
-        for scope in self.scopes:
-            if _inside(scope, fn):
-                for call in scope.calls:
-                    names |= self._call_targets(call)
-        return names
-
-    def _call_targets(self, call: CallFact) -> set[str]:
-        """Local functions a call runs: f(), run_sync(f), asyncio.run(f()), anyio.run(f)."""
-        cached = self._targets.get(id(call))
-        if cached is not None:
-            return cached
-        targets: set[str] = set()
-        node = call.node
-        if isinstance(node.func, ast.Name) and node.func.id in self.module.functions:
-            targets.add(node.func.id)
-        for arg in list(node.args) + [kw.value for kw in node.keywords]:
-            if isinstance(arg, ast.Name) and arg.id in self.module.functions:
-                targets.add(arg.id)
-        self._targets[id(call)] = targets
-        return targets
-
 
 _NOT_YET = unknown("not evaluated yet")  # engine URLs are evaluated after the walk
 _TRY_STAR: tuple[type, ...] = (ast.TryStar,) if hasattr(ast, "TryStar") else ()
@@ -723,24 +623,6 @@ def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
     )
-
-
-def dispatch_in_module(dispatch: Dispatch, module: Scope) -> bool:
-    return any(dispatch.node is stmt for stmt in module.node.body)  # type: ignore[union-attr]
-
-
-def _top_name(scope: Scope) -> str | None:
-    while scope.parent is not None and not scope.parent.is_module:
-        scope = scope.parent
-    return None if scope.is_module else scope.name
-
-
-def _inside(scope: Scope, fn: Scope) -> bool:
-    while scope is not None:
-        if scope is fn:
-            return True
-        scope = scope.parent  # type: ignore[assignment]
-    return False
 
 
 def _annotation_name(node: ast.expr | None) -> str | None:

@@ -2,7 +2,7 @@ import ast
 
 from ..findings import Fix
 from ..fixes.edits import insert_at
-from ..model.build import dispatch_in_module
+from ..model.paths import dispatch_in_module
 from ..model.facts import EnvFacts, Scope
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from ..text import Position, Range
