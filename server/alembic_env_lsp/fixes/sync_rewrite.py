@@ -10,6 +10,7 @@ called it when that is safe; do_run_migrations and a connection-sharing branch s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import libcst as cst
 
@@ -102,16 +103,19 @@ def _find(module: cst.Module, imports: ImportMap) -> list[_Plan]:
             if len(assign.targets) != 1 or not isinstance(assign.targets[0].target, cst.Name):
                 continue
             kind = _kind(assign.value, fimp)
+            value = assign.value
+            if kind is None or not isinstance(value, cst.Call):
+                continue
             if kind == "async":
-                factory = ASYNC_FACTORIES[fimp.qualname(assign.value.func)]
+                factory = ASYNC_FACTORIES[fimp.qualname(value.func) or ""]
                 plans.append(
-                    _Plan(stmt, fimp, child, assign.targets[0].target.value, assign.value, factory)
+                    _Plan(stmt, fimp, child, assign.targets[0].target.value, value, factory)
                 )
                 break
             if kind == "wrap":
-                args = assign.value.args
+                args = value.args
                 if len(args) == 1 and not args[0].keyword and isinstance(args[0].value, cst.Call):
-                    inner = unwrap_call(assign.value, args[0].value)
+                    inner = unwrap_call(value, args[0].value)
                     plans.append(
                         _Plan(stmt, fimp, child, assign.targets[0].target.value, inner, None)
                     )
@@ -201,8 +205,9 @@ class _Desync(cst.CSTTransformer):
 
 def _call_sites(module: cst.Module, name: str, imports: ImportMap) -> list[cst.SimpleStatementLine]:
     """Statements `asyncio.run(name())` (or `loop.run_until_complete(name())`)."""
-    sites = []
+    sites: list[cst.SimpleStatementLine] = []
     for stmt in find_all(module, lambda n: isinstance(n, cst.SimpleStatementLine)):
+        assert isinstance(stmt, cst.SimpleStatementLine)
         call = sole_expr(stmt)
         if not (isinstance(call, cst.Call) and len(call.args) == 1):
             continue
@@ -289,7 +294,7 @@ class _Unrun(cst.CSTTransformer):
     def leave_SimpleStatementLine(self, original_node, updated_node):
         if original_node is not self.site:
             return updated_node
-        call = sole_expr(updated_node)
+        call = cast(cst.Call, sole_expr(updated_node))  # `asyncio.run(main())` (_call_sites)
         return updated_node.with_changes(
             body=[updated_node.body[0].with_changes(value=call.args[0].value)]
         )
@@ -343,7 +348,7 @@ def _convert_to_sync(module: cst.Module) -> cst.Module | None:
                 )
             )
         else:
-            body.append(stmt.visit(desync))
+            body.append(cast(cst.BaseStatement, stmt.visit(desync)))
     if desync.problem:
         raise Refusal(f"{name}(): {desync.problem}")
     sync_func = func.with_changes(asynchronous=None, body=func.body.with_changes(body=body))
@@ -351,7 +356,7 @@ def _convert_to_sync(module: cst.Module) -> cst.Module | None:
     host = _enclosing_def(module, site)
     inline = host is not None and host is not func and _safe_to_inline(host, site, sync_func)
     if inline:
-        stmts = list(sync_func.body.body)
+        stmts: list[cst.BaseStatement] = list(cast(cst.IndentedBlock, sync_func.body).body)
         doc = docstring_of(stmts)
         if doc is not None:
             stmts.remove(doc)
@@ -375,7 +380,7 @@ def _convert_to_sync(module: cst.Module) -> cst.Module | None:
         module = module.with_changes(body=[sync_func if s is func else s for s in module.body])
         module = module.visit(_Unrun(site))
 
-    if factory_local is not None:
+    if factory_local is not None and plan.sync_factory is not None:
         module, _ = ensure_from_import(module, "sqlalchemy", plan.sync_factory, local=factory_local)
     module = prune_imports(
         module,
@@ -390,6 +395,7 @@ def _convert_to_sync(module: cst.Module) -> cst.Module | None:
 def _builds_sync_engine(module: cst.Module, imports: ImportMap) -> bool:
     factories = {"sqlalchemy.create_engine", "sqlalchemy.engine_from_config"}
     for call in find_all(module, lambda n: isinstance(n, cst.Call)):
+        assert isinstance(call, cst.Call)
         if imports.within(module).qualname(call.func) in factories:
             return True
     return False
