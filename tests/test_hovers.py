@@ -978,6 +978,11 @@ def test_url_values_skip_impossible_paths_and_name_patterns_and_defaults(tmp_pat
     pattern = hover(analysis, "postgres://", after="url.replace(").markdown
     assert pattern.startswith("**Database URL pattern** `postgres://`")
     assert "Read by" not in pattern
+    replacement = hover(analysis, "postgresql+psycopg2://", after="url.replace(").markdown
+    assert replacement.startswith("**Database URL** `postgresql+psycopg2://`")
+    assert "Read by `create_engine` (line 11, a sync Engine) when this value is the one used" in (
+        replacement
+    )
     md = hover(analysis, "fallback)", after="other = ").markdown
     assert "`'DB_URI'` of `app.config` when it has one; otherwise the default" in md
     assert "- when app.config has 'DB_URI': known only at run time" in md

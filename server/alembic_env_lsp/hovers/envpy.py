@@ -275,6 +275,7 @@ def _url_literal_hover(here: Here, node: ast.Constant) -> str:
         and isinstance(parent.func, ast.Attribute)
         and parent.func.attr in _PATTERN_METHODS
         and node in parent.args
+        and not (parent.func.attr == "replace" and parent.args.index(node) == 1)  # the new text
     ):
         lines.append(
             f"A pattern for `.{parent.func.attr}()`, not a URL that is used: the engine gets the "
