@@ -64,10 +64,15 @@ def test_env056_reads_greenlet_and_sqlalchemy_versions():
     assert not codes(analyze(ASYNC, environment={"greenlet": "3.1.1"}), "ENV056")
 
 
-def test_env057_message_says_which_sqlalchemy_is_installed():
+def test_env057_message_says_which_sqlalchemy_the_project_runs(monkeypatch):
+    # the project's environment decides, never the checker's own SQLAlchemy
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
     text = "from sqlalchemy import create_engine\nengine = create_engine('postgresql://u@h/db')\n"
     [finding] = codes(analyze(text), "ENV057")
-    assert f"SQLAlchemy {metadata.version('sqlalchemy')} is installed here" in finding.message
+    assert "no project environment was found to tell which SQLAlchemy it runs" in finding.message
+    assert metadata.version("sqlalchemy") not in finding.message
+    [finding] = codes(analyze(text, environment={"sqlalchemy": "2.0.36"}), "ENV057")
+    assert "SQLAlchemy 2.0.36 is installed here" in finding.message
     [finding] = codes(analyze(text, environment={"sqlalchemy": None}), "ENV057")
     assert "SQLAlchemy is not installed here" in finding.message
 

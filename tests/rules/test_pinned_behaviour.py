@@ -161,3 +161,15 @@ def test_env057_names_the_21_default_driver_on_sqlalchemy_20():
     [finding] = [f for f in analysis.findings if f.code == "ENV057"]
     assert "SQLAlchemy 2.0.36 is installed here" in finding.message
     assert [e.new_text for e in finding.fixes[0].edits] == ["postgresql+psycopg"]
+
+
+def test_env048_judges_the_projects_flask_migrate_not_the_checkers(monkeypatch):
+    from alembic_env_lsp.rules.env048_duplicate_configure_option import _FLASK
+
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    [(severity, span, message)] = findings(_FLASK, "ENV048")
+    assert (severity, span) == (Severity.WARNING, "compare_type")
+    assert (
+        "(Flask-Migrate 4+ puts compare_type and render_as_batch in configure_args; "
+        "no project environment was found to tell its version)"
+    ) in message

@@ -4,6 +4,7 @@ from ..findings import Fix
 from ..fixes.edits import remove_keyword
 from ..knowledge import version_tuple
 from ..model.facts import Scope
+from ..pyenv import judged_environment
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from ..text import Position, Range
 from ._common import constant_str
@@ -24,14 +25,27 @@ def check(ctx: RuleContext) -> None:
                 severity = Severity.ERROR
                 note = ""
                 if origin == "flask-migrate" and name in FLASK_MIGRATE_KEYS:
-                    version = ctx.installed_version("flask-migrate")
+                    # the project's Flask-Migrate decides, not the checker's
+                    env = judged_environment(ctx)
+                    version = env.version("flask-migrate") if env is not None else None
                     if version is not None and version_tuple(version)[:1] < (4,):
                         continue
                     if version is None:
                         severity = Severity.WARNING
-                        note = " (Flask-Migrate 4+ puts compare_type and render_as_batch in configure_args; Flask-Migrate is not installed where the checker runs)"
+                        why = (
+                            f"Flask-Migrate is not installed {env.where}"
+                            if env is not None
+                            else "no project environment was found to tell its version"
+                        )
+                        note = (
+                            " (Flask-Migrate 4+ puts compare_type and render_as_batch in "
+                            f"configure_args; {why})"
+                        )
                     else:
-                        note = f" (Flask-Migrate {version}, installed here, always puts compare_type and render_as_batch in configure_args)"
+                        note = (
+                            f" (Flask-Migrate {version}, {env.where}, always puts compare_type "  # type: ignore[union-attr]
+                            "and render_as_batch in configure_args)"
+                        )
                 keyword = explicit[name]
                 start = ctx.source.from_utf8(keyword.lineno, keyword.col_offset)
                 span = Range(start, Position(start.line, start.character + len(name)))

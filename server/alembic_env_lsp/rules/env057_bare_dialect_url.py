@@ -1,6 +1,7 @@
 from ..drivers import driver_info
 from ..fixes.url import ini_related, scheme_fix
 from ..knowledge import version_tuple
+from ..pyenv import judged_environment
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from . import _snippets as s
 
@@ -33,12 +34,15 @@ def check(ctx: RuleContext) -> None:
         if severity is None:
             continue
         new21, old20, module21 = DEFAULTS[scheme]
-        version = ctx.installed_version("sqlalchemy")
-        seen = (
-            f"SQLAlchemy {version} is installed here"
-            if version
-            else "SQLAlchemy is not installed here"
-        )
+        # the project's SQLAlchemy decides which driver a bare scheme picks
+        env = judged_environment(ctx)
+        version = env.version("sqlalchemy") if env is not None else None
+        if env is None:
+            seen = "no project environment was found to tell which SQLAlchemy it runs"
+        elif version:
+            seen = f"SQLAlchemy {version} is installed {env.where.removeprefix('installed ')}"
+        else:
+            seen = f"SQLAlchemy is not installed {env.where.removeprefix('installed ')}"
         if engine.is_async:
             consequence = (
                 f"fails: \"The loaded '{old20}' is not async\""
