@@ -2,8 +2,8 @@ import ast
 
 from ..findings import Fix
 from ..fixes.edits import insert_at
-from ..model.paths import dispatch_in_module
 from ..model.facts import EnvFacts, Scope
+from ..model.paths import dispatch_in_module
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from ..text import Position, Range
 from . import _snippets as s
@@ -32,14 +32,29 @@ def check(ctx: RuleContext) -> None:
         _nothing_dispatched(ctx)
         return
     leads = _functions_leading_to_migrations(facts)
+    uncalled = {
+        name
+        for name, fn in leads.items()
+        if fn.node is not None
+        and name not in facts.loaded_names
+        and not getattr(fn.node, "decorator_list", None)
+    }
+    # configure() calls outside the never-called functions: the modes that do run
+    running = {
+        c.mode
+        for c in facts.configures
+        if not any(_inside(c.call.scope, leads[name]) for name in uncalled)
+    }
     reported: set[str] = set()
-    for name in sorted(leads, key=lambda n: leads[n].node.lineno):  # type: ignore[union-attr]
+    for name in sorted(uncalled, key=lambda n: leads[n].node.lineno):  # type: ignore[union-attr]
         fn = leads[name]
         node = fn.node
-        if node is None or name in facts.loaded_names or getattr(node, "decorator_list", None):
+        if node is None:
             continue
-        reported.add(name)
         mode = _mode_of(facts, fn)
+        if mode is not None and mode in running:
+            continue  # a leftover helper: that mode's migrations run elsewhere (inline)
+        reported.add(name)
         what = {
             "online": "online migrations ('alembic upgrade') never run",
             "offline": "'alembic upgrade --sql' writes nothing",
@@ -256,6 +271,16 @@ RULE = Rule(
         Example(
             "from alembic import context\nfrom myapp.migrations import run_env\n\nrun_env(context)\n",
             note="handed over to the project's code",
+        ),
+        Example(
+            s.env(s.SYNC_ONLINE, imports=s.SYNC_IMPORTS).replace(
+                "\nif context.is_offline_mode():",
+                "\ndef do_run_migrations(connection):\n"
+                "    context.configure(connection=connection, target_metadata=target_metadata)\n"
+                "    with context.begin_transaction():\n        context.run_migrations()\n\n\n"
+                "if context.is_offline_mode():",
+            ),
+            note="a leftover helper never called while the online function migrates inline",
         ),
         Example(
             "from alembic import context\nfrom myapp.db import apply\n\n\ndef run_migrations_online(connection):\n"
