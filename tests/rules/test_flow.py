@@ -339,3 +339,14 @@ def test_a_configure_replaced_by_the_one_run_sync_runs_loses_its_options(tmp_pat
         "This context.configure() is replaced by the one in 'do_run_migrations()' that run_sync() "
         "runs (line 22): its include_object= is lost. Pass those options there."
     )
+
+
+def test_a_function_using_a_module_engine_bound_below_it(tmp_path):
+    # Python resolves `engine` when run_migrations_online() runs, after the module bound it:
+    # the connection is an AsyncConnection (ENV004 was missed when facts followed file order).
+    analysis, rows = check("module_name_bound_below", tmp_path)
+    assert rows == [
+        ("ENV005", 16, "engine.connect()"),
+        ("ENV004", 17, "connection"),
+        ("ENV050", 33, "create_async_engine"),
+    ]
