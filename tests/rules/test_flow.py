@@ -350,3 +350,27 @@ def test_a_function_using_a_module_engine_bound_below_it(tmp_path):
         ("ENV004", 17, "connection"),
         ("ENV050", 33, "create_async_engine"),
     ]
+
+
+def test_a_conditional_override_gives_each_value_its_condition(tmp_path):
+    (tmp_path / "alembic.ini").write_text(
+        "[alembic]\nscript_location = %(here)s\nsqlalchemy.url = sqlite:///app.db\n"
+    )
+    env = tmp_path / "env.py"
+    env.write_text(
+        "import os\nfrom alembic import context\nfrom sqlalchemy import engine_from_config\n\n"
+        "config = context.config\nif os.environ.get('DB_KIND') == 'pg':\n"
+        "    config.set_main_option('sqlalchemy.url', os.environ['PG_URL'])\n"
+        "engine = engine_from_config(config.get_section(config.config_ini_section, {}))\n"
+    )
+    project = ProjectIndex().context_for(env)
+    analysis = analyze(env.read_text(), str(env), project=project, rules=())
+    [engine_fact] = analysis.facts.engines
+    rows = [
+        (a.text, [c.text(analysis.source) for c in a.conditions])
+        for a in engine_fact.url.alternatives
+    ]
+    assert rows == [
+        ("sqlite:///app.db", ["not (os.environ.get('DB_KIND') == 'pg')"]),
+        (None, ["os.environ.get('DB_KIND') == 'pg'"]),
+    ]

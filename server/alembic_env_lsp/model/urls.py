@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from . import names as N
-from .facts import CallFact, Confidence, Kind, Scope, UrlValue
+from .facts import CallFact, Condition, Confidence, Kind, Scope, UrlValue
 from .qualify import qualified_name, subscript_name
 
 if TYPE_CHECKING:
@@ -346,12 +346,20 @@ class UrlResolver:
             if conditional and value.confidence < Confidence.DEFAULT and ini.text is not None:
                 # Only sometimes overridden: the ini value is what runs otherwise.
                 names = value.names
+                # the path of each: under the override's if-tests, or (one test) its negation
+                tests = tuple(Condition(branch.test, held) for branch, held in override.branches)
+                otherwise = (
+                    (Condition(tests[0].test, not tests[0].holds),) if len(tests) == 1 else ()
+                )
                 return _with(
                     ini,
                     confidence=min(ini.confidence, Confidence.DEFAULT),
                     origin=f"{ini.origin}, unless env.py overrides it from {value.origin}",
                     names=names,
-                    alternatives=(ini, value),
+                    alternatives=(
+                        _with(ini, conditions=otherwise),
+                        _with(value, conditions=tests),
+                    ),
                 )
             return _with(
                 value, origin=f"config.set_main_option({key!r}, ...) in env.py: {value.origin}"
