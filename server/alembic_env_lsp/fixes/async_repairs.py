@@ -8,6 +8,7 @@ Every function takes the file's text and returns a RewriteResult; none touches t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import libcst as cst
 
@@ -25,6 +26,7 @@ from .rewrite_common import (
     dotted,
     ensure_from_import,
     find_all,
+    find_instances,
     find_kwarg,
     keep_comments,
     kwarg,
@@ -90,7 +92,7 @@ def _scope(func: cst.FunctionDef, imports: ImportMap) -> _Scope:
                 engines.add(param.name.value)
             elif qn == "sqlalchemy.ext.asyncio.AsyncConnection":
                 conns.add(param.name.value)
-    for node in find_all(func.body, lambda n: isinstance(n, cst.Assign), stop_at_defs=True):
+    for node in find_instances(func.body, cst.Assign, stop_at_defs=True):
         if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
             continue
         name = node.targets[0].target.value
@@ -98,21 +100,21 @@ def _scope(func: cst.FunctionDef, imports: ImportMap) -> _Scope:
         if kind in ("async", "wrap"):
             engines.add(name)
         elif kind == "sync":
-            sync_engines[name] = node.value
+            sync_engines[name] = cast(cst.Call, node.value)  # a factory call (_engine_kind)
         elif isinstance(node.value, cst.Await) and _method(node.value.expression) in (
             "connect",
             "begin",
         ):
             conns.add(name)
-    for node in find_all(func.body, lambda n: isinstance(n, cst.With), stop_at_defs=True):
-        for item in node.items:
+    for with_stmt in find_instances(func.body, cst.With, stop_at_defs=True):
+        for item in with_stmt.items:
             if item.asname is None or not isinstance(item.asname.name, cst.Name):
                 continue
             if _method(item.item) not in ("connect", "begin"):
                 continue
             receiver = dotted(item.item.func.value)
             # Only an async object supports `async with x.connect()`.
-            if node.asynchronous is not None or receiver in engines:
+            if with_stmt.asynchronous is not None or receiver in engines:
                 conns.add(item.asname.name.value)
     local = binds(*func.body.body) if isinstance(func.body, cst.IndentedBlock) else set()
     local |= {p.name.value for p in _params(func)}
@@ -655,9 +657,7 @@ def _repair_blocks(module: cst.Module, mode: str) -> cst.Module | None:
         # `async with context.begin_transaction()` inside a sync def or a run_sync() target
         targets = _run_sync_targets(module)
         sync_defs = {
-            f.name.value
-            for f in find_all(module, lambda n: isinstance(n, cst.FunctionDef))
-            if f.asynchronous is None
+            f.name.value for f in find_instances(module, cst.FunctionDef) if f.asynchronous is None
         }
         module = _only_in_defs(module, sync_defs | targets, _BeginTransactionToSync(imports))
         module = _async_with_on_sync_engine(module, imports)

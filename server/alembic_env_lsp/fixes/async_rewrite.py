@@ -37,6 +37,7 @@ from .rewrite_common import (
     ensure_from_import,
     ensure_import_module,
     find_all,
+    find_instances,
     find_kwarg,
     has_await,
     has_star_kwargs,
@@ -229,10 +230,7 @@ def _convert_to_async(
             return None  # already async; the repairs handle async files wired wrongly
         if reasons:
             raise Refusal(reasons[0])
-        if any(
-            _engine_kind(n, imports) == "sync"
-            for n in find_all(module, lambda n: isinstance(n, cst.Call))
-        ):
+        if any(_engine_kind(n, imports) == "sync" for n in find_instances(module, cst.Call)):
             raise Refusal(
                 "env.py creates a sync engine but not in the usual 'with engine.connect() as connection:' block inside a function, so the online part cannot be rewritten safely"
             )
@@ -555,7 +553,7 @@ def _engine_uses(stmts: list[cst.BaseStatement], engine: str) -> str | None:
     """The first statement using `engine` in a way an AsyncEngine would not support, as code."""
     for stmt in stmts:
         allowed: set[int] = set()
-        for node in find_all(stmt, lambda n: isinstance(n, cst.Comparison)):
+        for node in find_instances(stmt, cst.Comparison):
             assert isinstance(node, cst.Comparison)
             if (
                 isinstance(node.left, cst.Name)
@@ -565,16 +563,15 @@ def _engine_uses(stmts: list[cst.BaseStatement], engine: str) -> str | None:
                 and dotted(node.comparisons[0].comparator) == "None"
             ):
                 allowed.add(id(node.left))  # `engine is None` holds for an AsyncEngine too
-        for node in find_all(stmt, lambda n: isinstance(n, cst.Attribute)):
-            assert isinstance(node, cst.Attribute)
+        for attribute in find_instances(stmt, cst.Attribute):
             if (
-                isinstance(node.value, cst.Name)
-                and node.value.value == engine
-                and node.attr.value in _ENGINE_ATTRS
+                isinstance(attribute.value, cst.Name)
+                and attribute.value.value == engine
+                and attribute.attr.value in _ENGINE_ATTRS
             ):
-                allowed.add(id(node.value))
-        for node in find_all(stmt, lambda n: isinstance(n, cst.Name) and n.value == engine):
-            if id(node) not in allowed:
+                allowed.add(id(attribute.value))
+        for use in find_instances(stmt, cst.Name):
+            if use.value == engine and id(use) not in allowed:
                 first = cst.Module(body=[]).code_for_node(stmt).strip().splitlines()
                 return first[0] if first else engine
     return None
@@ -617,7 +614,7 @@ def _bare_return(node: cst.CSTNode) -> bool:
 
 def _returns_in(stmts: list[cst.BaseStatement]) -> bool:
     return any(
-        find_all(s, lambda n: isinstance(n, cst.Return), stop_at_defs=True)
+        find_instances(s, cst.Return, stop_at_defs=True)
         for s in stmts
         if not isinstance(s, (cst.FunctionDef, cst.ClassDef))
     )

@@ -14,11 +14,13 @@ import tokenize
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import TypeVar, cast
 
 import libcst as cst
 
 from ..model import names as N
+
+NodeT = TypeVar("NodeT", bound=cst.CSTNode)
 
 
 @dataclass(frozen=True)
@@ -400,6 +402,14 @@ def find_all(
     finder = _Finder(predicate, stop_at_defs)
     root.visit(finder)
     return finder.found
+
+
+def find_instances(
+    root: cst.CSTNode, kind: type[NodeT], *, stop_at_defs: bool = False
+) -> list[NodeT]:
+    """`find_all` for one node class, typed as that class."""
+    found = find_all(root, lambda n: isinstance(n, kind), stop_at_defs=stop_at_defs)
+    return [n for n in found if isinstance(n, kind)]
 
 
 def has_await(node: cst.CSTNode) -> bool:

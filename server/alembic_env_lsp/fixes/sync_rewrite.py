@@ -27,6 +27,7 @@ from .rewrite_common import (
     dotted,
     ensure_from_import,
     find_all,
+    find_instances,
     find_kwarg,
     keep_comments,
     leading_lines,
@@ -206,7 +207,7 @@ class _Desync(cst.CSTTransformer):
 def _call_sites(module: cst.Module, name: str, imports: ImportMap) -> list[cst.SimpleStatementLine]:
     """Statements `asyncio.run(name())` (or `loop.run_until_complete(name())`)."""
     sites: list[cst.SimpleStatementLine] = []
-    for stmt in find_all(module, lambda n: isinstance(n, cst.SimpleStatementLine)):
+    for stmt in find_instances(module, cst.SimpleStatementLine):
         assert isinstance(stmt, cst.SimpleStatementLine)
         call = sole_expr(stmt)
         if not (isinstance(call, cst.Call) and len(call.args) == 1):
@@ -394,7 +395,7 @@ def _convert_to_sync(module: cst.Module) -> cst.Module | None:
 
 def _builds_sync_engine(module: cst.Module, imports: ImportMap) -> bool:
     factories = {"sqlalchemy.create_engine", "sqlalchemy.engine_from_config"}
-    for call in find_all(module, lambda n: isinstance(n, cst.Call)):
+    for call in find_instances(module, cst.Call):
         assert isinstance(call, cst.Call)
         if imports.within(module).qualname(call.func) in factories:
             return True
