@@ -112,7 +112,7 @@ def _scope(func: cst.FunctionDef, imports: ImportMap) -> _Scope:
                 continue
             if _method(item.item) not in ("connect", "begin"):
                 continue
-            receiver = dotted(item.item.func.value)
+            receiver = _receiver(item.item)
             # Only an async object supports `async with x.connect()`.
             if with_stmt.asynchronous is not None or receiver in engines:
                 conns.add(item.asname.name.value)
@@ -142,10 +142,22 @@ def _module_defs(module: cst.Module) -> dict[str, cst.FunctionDef]:
     return {s.name.value: s for s in module.body if isinstance(s, cst.FunctionDef)}
 
 
+def _receiver(node: cst.CSTNode) -> str | None:
+    """'engine' for `engine.connect()`: the dotted name a method is called on."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        return dotted(node.func.value)
+    return None
+
+
 def _run_sync_targets(module: cst.Module) -> set[str]:
     out = set()
-    for call in find_all(module, lambda n: _method(n) == "run_sync"):
-        if call.args and isinstance(call.args[0].value, cst.Name) and not call.args[0].keyword:
+    for call in find_instances(module, cst.Call):
+        if (
+            _method(call) == "run_sync"
+            and call.args
+            and isinstance(call.args[0].value, cst.Name)
+            and not call.args[0].keyword
+        ):
             out.add(call.args[0].value.value)
     return out
 
@@ -176,7 +188,7 @@ def _only_in_defs(
             self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
         ) -> cst.FunctionDef:
             if updated_node.name.value in names:
-                return updated_node.visit(transformer)
+                return cast(cst.FunctionDef, updated_node.visit(transformer))
             return updated_node
 
     return module.visit(_Scoped())
@@ -256,7 +268,7 @@ class _Blocks(cst.CSTTransformer):
         for item in updated_node.items:
             if (
                 _method(item.item) in ("connect", "begin")
-                and dotted(item.item.func.value) in scope.engines | scope.conns
+                and _receiver(item.item) in scope.engines | scope.conns
             ):
                 return updated_node.with_changes(asynchronous=cst.Asynchronous())
         return updated_node
@@ -291,22 +303,24 @@ class _Blocks(cst.CSTTransformer):
         expr = sole_expr(stmt)
         if expr is None:
             return None
+        line = cast(cst.SimpleStatementLine, stmt)  # sole_expr() found its expression
         awaited = isinstance(expr, cst.Await)
-        call = expr.expression if awaited else expr
+        call = expr.expression if isinstance(expr, cst.Await) else expr
         if not isinstance(call, cst.Call):
             return None
         method = _ctx_call(call, imports)
         if method in ("configure", "run_migrations", "execute") and not awaited:
-            conns = set()
+            used: set[str] = set()
             if method == "configure":
                 i = find_kwarg(call, "connection")
-                if i is None or dotted(call.args[i].value) not in scope.conns:
+                given = dotted(call.args[i].value) if i is not None else None
+                if given is None or given not in scope.conns:
                     return None
-                conns = {dotted(call.args[i].value)}
-            return _Mig(conns, {"004"}, stmt)
+                used = {given}
+            return _Mig(used, {"004"}, stmt)
         if _method(call) != "run_sync" or not call.args:
             return None
-        conn = dotted(call.func.value)
+        conn = _receiver(call)
         first, rest = call.args[0], list(call.args[1:])
         if conn is None or first.keyword is not None or first.star:
             return None
@@ -334,7 +348,7 @@ class _Blocks(cst.CSTTransformer):
                     else [lead]
                 )
                 new = cst.Call(func=target, args=[*args, *_tidy_args(rest)])
-            return _Mig({conn}, tags, keep_comments([stmt], with_sole_expr(stmt, new)))
+            return _Mig({conn}, tags, keep_comments([stmt], with_sole_expr(line, new)))
         if isinstance(target, cst.Lambda) and not rest:
             params = target.params
             if (
@@ -346,13 +360,15 @@ class _Blocks(cst.CSTTransformer):
             inner_method = _ctx_call(target.body, imports)
             if inner_method not in ("configure", "run_migrations"):
                 return None
-            body_call = target.body.visit(_Rename(params.params[0].name.value, conn))
+            body_call = cast(
+                cst.Call, target.body.visit(_Rename(params.params[0].name.value, conn))
+            )  # a context.configure()/run_migrations() call (_ctx_call)
             if inner_method == "run_migrations":
                 i = find_kwarg(body_call, "connection")
                 if i is not None:
                     tags.add("006")  # run_migrations(**kw) hands kw to upgrade(), not to Alembic
                     body_call = remove_arg(body_call, i)
-            return _Mig({conn}, tags, keep_comments([stmt], with_sole_expr(stmt, body_call)))
+            return _Mig({conn}, tags, keep_comments([stmt], with_sole_expr(line, body_call)))
         return None
 
     # -- rewriting a block
