@@ -9,7 +9,7 @@ import ast
 from typing import TYPE_CHECKING
 
 from .. import drivers
-from ..model.facts import EnvFacts, Kind
+from ..model.facts import CallFact, EnvFacts, Kind
 from ..model.qualify import qualified_name
 from ..text import Position, Range
 from .common import (
@@ -115,15 +115,17 @@ def _url_story_hover(here: Here) -> tuple[str, Range] | None:
     return text, rng
 
 
+def _symbol_and_call(here: Here, node: ast.expr) -> tuple[str | None, CallFact | None]:
+    """The catalog symbol a name or attribute stands for, and its call when it is called."""
+    key = symbol_key(qualified_name(node, here.scope))
+    parent = here.parent
+    call = here.call_fact(parent) if isinstance(parent, ast.Call) and parent.func is node else None
+    return key, call
+
+
 def _attribute_hover(here: Here, node: ast.Attribute) -> tuple[str, Range] | None:
     rng = attr_range(here.source, node)
-    qname = qualified_name(node, here.scope)
-    key = symbol_key(qname)
-    call = (
-        here.call_fact(here.parent)
-        if isinstance(here.parent, ast.Call) and here.parent.func is node
-        else None
-    )
+    key, call = _symbol_and_call(here, node)
     if key is not None:
         return symbol_text(here, key, call, node), rng
     # Methods of engines and connections: known by the receiver's kind, not by an import.
@@ -146,13 +148,7 @@ def _attribute_hover(here: Here, node: ast.Attribute) -> tuple[str, Range] | Non
 
 def _name_hover(here: Here, node: ast.Name) -> tuple[str, Range] | None:
     rng = here.rng(node)
-    qname = qualified_name(node, here.scope)
-    key = symbol_key(qname)
-    call = (
-        here.call_fact(here.parent)
-        if isinstance(here.parent, ast.Call) and here.parent.func is node
-        else None
-    )
+    key, call = _symbol_and_call(here, node)
     if key is not None:
         return symbol_text(here, key, call, node), rng
     name = node.id

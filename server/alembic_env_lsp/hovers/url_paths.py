@@ -156,6 +156,15 @@ def _name_values(
     return _values(here, assignment.value, scope, depth + 1, params)
 
 
+def getter_default(call: ast.Call) -> ast.expr | None:
+    """The default of `os.getenv(name, default)` / `os.environ.get(name, default=...)`."""
+    default = call.args[1] if len(call.args) > 1 else None
+    for kw in call.keywords:
+        if kw.arg == "default":
+            default = kw.value
+    return default
+
+
 def _truthy_tests(name: str) -> set[str]:
     """Condition texts (as `Condition.text` writes them) that hold only when `name` is set."""
     return {name, f"not (not {name})", f"{name} is not None", f"not ({name} is None)"}
@@ -193,10 +202,7 @@ def _call_values(
     first = call.args[0] if call.args else None
     if q in N.ENV_GETTERS:
         name = const_str(first) or "?"
-        default = call.args[1] if len(call.args) > 1 else None
-        for kw in call.keywords:
-            if kw.arg == "default":
-                default = kw.value
+        default = getter_default(call)
         out = [Candidate(None, f"environment variable {name}", f"{name} is set")]
         if default is None:
             return out + [Candidate(None, NONE, f"{name} is not set")]

@@ -25,6 +25,7 @@ from .url_paths import (
     Candidate,
     assigned_value,
     candidates_of,
+    getter_default,
     within,
 )
 
@@ -360,10 +361,7 @@ def _call_steps(
     first = call.args[0] if call.args else None
     if q in N.ENV_GETTERS:
         name = const_str(first) or "?"
-        default = call.args[1] if len(call.args) > 1 else None
-        for kw in call.keywords:
-            if kw.arg == "default":
-                default = kw.value
+        default = getter_default(call)
         text = f"{at}: environment variable `{name}` when it is set"
         if default is None:
             return [text + "; otherwise `None`"]
