@@ -2,8 +2,11 @@
 sync, async, Flask-Migrate, multi-database and pyproject-configured, with the exact findings."""
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -24,32 +27,31 @@ def _version(name):
 
 
 def run_check(*extra):
-    return subprocess.run(
-        [sys.executable, "-m", "alembic_env_lsp", "check", *ARGS, *extra],
-        cwd=PROJECTS,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    """On a copy outside the checkout: the environment rules look for the project's
+    environment (a .venv beside a pyproject.toml above it, $VIRTUAL_ENV), and these
+    projects have none; the checkout's own .venv must not be taken for theirs."""
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "projects"
+        shutil.copytree(PROJECTS, copy)
+        env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+        return subprocess.run(
+            [sys.executable, "-m", "alembic_env_lsp", "check", *ARGS, *extra],
+            cwd=copy,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
 
 
 def expected_rows():
     alembic = _version("alembic")
-    flask_migrate = _version("flask-migrate")
-    if flask_migrate is None:
-        env048 = (
-            "warning",
-            "'compare_type' is passed explicitly and also through **conf_args (Flask-Migrate 4+ puts compare_type and "
-            'render_as_batch in configure_args; Flask-Migrate is not installed where the checker runs): "TypeError: '
-            "configure() got multiple values for keyword argument 'compare_type'\".",
-        )
-    else:
-        env048 = (
-            "error",
-            f"'compare_type' is passed explicitly and also through **conf_args (Flask-Migrate {flask_migrate}, installed "
-            f'here, always puts compare_type and render_as_batch in configure_args): "TypeError: configure() got multiple '
-            f"values for keyword argument 'compare_type'\".",
-        )
+    env048 = (
+        "warning",
+        "'compare_type' is passed explicitly and also through **conf_args (Flask-Migrate 4+ puts compare_type and "
+        "render_as_batch in configure_args; no project environment was found to tell its version): "
+        "\"TypeError: configure() got multiple values for keyword argument 'compare_type'\".",
+    )
     env012 = (
         "sqlalchemy.url is set in [tool.alembic] of pyproject.toml, but Config.get_main_option()/get_section() read "
         "only the .ini file (online: KeyError: 'url'; offline: \"Connection, url, or dialect_name is required.\")."
