@@ -25,7 +25,6 @@ from .rewrite_common import (
     blank_lines,
     dotted,
     ensure_from_import,
-    find_all,
     find_instances,
     find_kwarg,
     keep_comments,
@@ -447,16 +446,19 @@ class _Blocks(cst.CSTTransformer):
         for stmt in sync:
             call = sole_expr(stmt)
             if (
-                _ctx_call(call, imports) == "configure"
+                isinstance(call, cst.Call)
+                and _ctx_call(call, imports) == "configure"
                 and find_kwarg(call, "transaction_per_migration") is not None
             ):
                 return sync  # each revision commits on its own then
-        out = []
+        out: list[cst.BaseStatement] = []
         for stmt in sync:
             call = sole_expr(stmt)
             if isinstance(call, cst.Call) and _ctx_call(call, imports) == "run_migrations":
-                ctx = self.builder.code(call.func.value)
-                wrapper = self.builder.stmt(f"with {ctx}.begin_transaction():\n    pass")
+                ctx = self.builder.code(cast(cst.Attribute, call.func).value)  # context.<...>
+                wrapper = cast(
+                    cst.With, self.builder.stmt(f"with {ctx}.begin_transaction():\n    pass")
+                )
                 stmt = wrapper.with_changes(
                     leading_lines=leading_lines(stmt),
                     body=wrapper.body.with_changes(body=[stmt.with_changes(leading_lines=[])]),
@@ -474,15 +476,18 @@ class _Blocks(cst.CSTTransformer):
                 and isinstance(existing.body, cst.IndentedBlock)
             ):
                 candidate = _rename(sync, param, ps[0].name.value)
-                if _same_code(self.builder, existing.body.body, candidate):
+                if _same_code(self.builder, list(existing.body.body), candidate):
                     return existing.name.value
         for made in self.new_defs:
-            if _same_code(self.builder, made.body.body, sync):
+            if _same_code(self.builder, list(cast(cst.IndentedBlock, made.body).body), sync):
                 return made.name.value
         name = _fresh(self.taken, "do_run_migrations")
         self.reserved.add(name)
         self.used_conn_type = True
-        new = self.builder.stmt(f"def {name}({param}: {self.conn_type}) -> None:\n    pass")
+        new = cast(
+            cst.FunctionDef,
+            self.builder.stmt(f"def {name}({param}: {self.conn_type}) -> None:\n    pass"),
+        )
         new = new.with_changes(body=new.body.with_changes(body=sync), leading_lines=blank_lines(2))
         self.new_defs.append(new)
         return name
@@ -496,7 +501,7 @@ class _Blocks(cst.CSTTransformer):
             return stmt
         expr = sole_expr(stmt)
         awaited = isinstance(expr, cst.Await)
-        call = expr.expression if awaited else expr
+        call = expr.expression if isinstance(expr, cst.Await) else expr
         # ENV004: helper(async_conn, ...) on a sync helper -> await async_conn.run_sync(helper, ...)
         if (
             self.mode == "004"
@@ -508,10 +513,10 @@ class _Blocks(cst.CSTTransformer):
             and dotted(call.args[0].value) in scope.conns
         ):
             helper = self.module_defs.get(call.func.value)
-            if helper is not None and helper.asynchronous is None:
-                conn = dotted(call.args[0].value)
-                new = self._run_sync_call(conn, call.func, list(call.args[1:]))
-                return keep_comments([stmt], with_sole_expr(stmt, cst.Await(expression=new)))
+            conn = dotted(call.args[0].value)
+            if helper is not None and helper.asynchronous is None and conn is not None:
+                made = self._run_sync_call(conn, call.func, list(call.args[1:]))
+                return keep_comments([stmt], with_sole_expr(stmt, cst.Await(expression=made)))
         # Every run_sync(...) call in the statement, wherever it sits (`x = await c.run_sync(...)`).
         outer = self
 
@@ -524,8 +529,8 @@ class _Blocks(cst.CSTTransformer):
                     return outer._fix_run_sync(updated_node, imports)
                 return updated_node
 
-        new = stmt.visit(_Calls())
-        return stmt if new.deep_equals(stmt) else keep_comments([stmt], new)
+        fixed = cast(cst.SimpleStatementLine, stmt.visit(_Calls()))
+        return stmt if fixed.deep_equals(stmt) else keep_comments([stmt], fixed)
 
     def _run_sync_call(self, conn: str, func: cst.BaseExpression, rest: list[cst.Arg]) -> cst.Call:
         args = [
@@ -600,7 +605,7 @@ def _same_code(builder: Builder, a: list[cst.BaseStatement], b: list[cst.BaseSta
             )
         except SyntaxError:
             return None
-        body = tree.body[0].body
+        body = cast(ast.FunctionDef, tree.body[0]).body
         if (
             body
             and isinstance(body[0], ast.Expr)
@@ -686,7 +691,7 @@ def _repair_blocks(module: cst.Module, mode: str) -> cst.Module | None:
     body: list[cst.BaseStatement] = []
     for stmt in module.body:
         blocks.new_defs = []
-        new = stmt.visit(blocks)
+        new = cast(cst.BaseStatement, stmt.visit(blocks))
         body.extend(blocks.new_defs)
         body.append(new)
     module = module.with_changes(body=body)
@@ -716,18 +721,16 @@ def _async_with_on_sync_engine(module: cst.Module, imports: ImportMap) -> cst.Mo
             if node.asynchronous is None:
                 return True
             scope = _scope(node, imports.within(node))
-            for with_node in find_all(
-                node.body, lambda n: isinstance(n, cst.With) and n.asynchronous is not None
-            ):
+            for with_node in find_instances(node.body, cst.With):
+                if with_node.asynchronous is None:
+                    continue
                 for item in with_node.items:
                     receiver = (
-                        dotted(item.item.func.value)
-                        if _method(item.item) in ("connect", "begin")
-                        else None
+                        _receiver(item.item) if _method(item.item) in ("connect", "begin") else None
                     )
-                    if receiver in scope.sync_engines:
+                    if receiver is not None and receiver in scope.sync_engines:
                         qn = imports.within(node).qualname(scope.sync_engines[receiver].func)
-                        wanted[receiver] = SYNC_FACTORIES[qn]
+                        wanted[receiver] = SYNC_FACTORIES[qn or ""]
             return True
 
     module.visit(_Find())
@@ -752,10 +755,13 @@ def _async_with_on_sync_engine(module: cst.Module, imports: ImportMap) -> cst.Mo
             if not (self.stack and self.stack[-1]) or len(updated_node.targets) != 1:
                 return updated_node
             target = dotted(updated_node.targets[0].target)
-            if target in wanted and _engine_kind(updated_node.value, imports) == "sync":
-                call = _drop_future(
-                    updated_node.value.with_changes(func=cst.Name(locals_[wanted[target]]))
-                )
+            value = updated_node.value
+            if (
+                target in wanted
+                and isinstance(value, cst.Call)
+                and _engine_kind(value, imports) == "sync"
+            ):
+                call = _drop_future(value.with_changes(func=cst.Name(locals_[wanted[target]])))
                 return updated_node.with_changes(value=call)
             return updated_node
 
