@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass
 
 from ..model import names as N
-from ..model.facts import EngineFact, Scope
+from ..model.facts import EngineFact, Scope, UrlValue
 from ..model.qualify import qualified_name
 from .common import Here, const_str, main_section
 
@@ -154,6 +154,14 @@ def _name_values(
     if assignment is None:
         return [Candidate(None, f"`{expr.id}`, known only at run time")]
     return _values(here, assignment.value, scope, depth + 1, params)
+
+
+def from_model(here: Here, value: UrlValue) -> Candidate:
+    """A value of the model's URL evaluator, with the if-tests of its path."""
+    conditions = getattr(value, "conditions", ())
+    return Candidate(
+        value.text, value.origin, " and ".join(c.text(here.source) for c in conditions)
+    )
 
 
 def getter_default(call: ast.Call) -> ast.expr | None:
@@ -369,7 +377,7 @@ def engine_candidates(here: Here, engine: EngineFact) -> list[Candidate]:
         if q == N.CONFIG + ".get_section" and main:
             found = _main_option_values(here, "sqlalchemy.url", engine.call.node, scope, 0, {})
         else:
-            found = [Candidate(a.text, a.origin) for a in engine.url.alternatives]
+            found = [from_model(here, a) for a in engine.url.alternatives]
     else:
         found = _values(here, node, scope, 0, {})
     unique: list[Candidate] = []

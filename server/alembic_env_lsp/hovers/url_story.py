@@ -25,6 +25,7 @@ from .url_paths import (
     Candidate,
     assigned_value,
     candidates_of,
+    from_model,
     getter_default,
     within,
 )
@@ -518,12 +519,12 @@ def _candidates(
     found = candidates_of(here, expr)
     if not any(c.text and "://" in c.text for c in found):
         if value is not None and (value.scheme or any(a.scheme for a in value.alternatives)):
-            found = [Candidate(v.text, v.origin) for v in (value.alternatives or (value,))]
+            found = [from_model(here, v) for v in (value.alternatives or (value,))]
         elif _is_url_part(found):
             return _readers(here, engines, configures)
         elif engines and (engines[0].url.scheme or engines[0].url.alternatives):
             value = engines[0].url
-            found = [Candidate(v.text, v.origin) for v in (value.alternatives or (value,))]
+            found = [from_model(here, v) for v in (value.alternatives or (value,))]
     if not found:
         return None
     blocks = []
