@@ -81,7 +81,7 @@ def noqa_edit(source: SourceText, line: int, code: str) -> TextEdit | None:
     if match and match.group("codes"):
         end = match.end("codes")
         return TextEdit(Range(Position(line, end), Position(line, end)), f", {code}")
-    if match:  # a bare "# noqa" already silences everything
+    if match:  # a bare noqa comment already silences every code
         return TextEdit(Range(Position(line, len(text)), Position(line, len(text))), "")
     stripped = len(text.rstrip())
     return TextEdit(Range(Position(line, stripped), Position(line, len(text))), f"  # noqa: {code}")
