@@ -11,11 +11,17 @@ from typing import cast
 import libcst as cst
 
 from .async_online import (
+    _bare_return,
     _engine_kind,
+    _engine_uses,
     _find_online,
+    _flow_escapes,
     _fresh,
+    _listen_on_sync,
     _looks_async,
     _Online,
+    _returns_in,
+    _takes_params,
     _wrap_module_online,
 )
 from .async_shapes import normalize
@@ -36,7 +42,6 @@ from .rewrite_common import (
     dotted,
     ensure_from_import,
     ensure_import_module,
-    find_all,
     find_instances,
     find_kwarg,
     has_await,
@@ -182,25 +187,6 @@ def _replace_stmt(
     i = next(i for i, s in enumerate(body) if s is old)
     body[i : i + 1] = new
     return module.with_changes(body=body)
-
-
-def _takes_params(func: cst.FunctionDef) -> bool:
-    p = func.params
-    return bool(
-        p.params
-        or p.posonly_params
-        or p.kwonly_params
-        or isinstance(p.star_arg, cst.Param)
-        or p.star_kwarg
-    )
-
-
-def _flow_escapes(func: cst.FunctionDef) -> list[cst.CSTNode]:
-    return find_all(
-        func.body,
-        lambda n: isinstance(n, (cst.Return, cst.Yield, cst.Global, cst.Nonlocal)),
-        stop_at_defs=True,
-    )
 
 
 # --------------------------------------------------------------------------- finding the online function
@@ -543,81 +529,6 @@ def _asyncify(
     if convert_factory and sync_qualified is not None:
         module = prune_imports(module, [sync_qualified, *_SYNC_ONLY_POOLS])
     return module
-
-
-# Attributes an AsyncEngine has like an Engine: reading them outside the `with` stays valid.
-_ENGINE_ATTRS = {"url", "dialect", "name", "driver", "echo", "sync_engine", "pool"}
-
-
-def _engine_uses(stmts: list[cst.BaseStatement], engine: str) -> str | None:
-    """The first statement using `engine` in a way an AsyncEngine would not support, as code."""
-    for stmt in stmts:
-        allowed: set[int] = set()
-        for node in find_instances(stmt, cst.Comparison):
-            assert isinstance(node, cst.Comparison)
-            if (
-                isinstance(node.left, cst.Name)
-                and node.left.value == engine
-                and len(node.comparisons) == 1
-                and isinstance(node.comparisons[0].operator, (cst.Is, cst.IsNot))
-                and dotted(node.comparisons[0].comparator) == "None"
-            ):
-                allowed.add(id(node.left))  # `engine is None` holds for an AsyncEngine too
-        for attribute in find_instances(stmt, cst.Attribute):
-            if (
-                isinstance(attribute.value, cst.Name)
-                and attribute.value.value == engine
-                and attribute.attr.value in _ENGINE_ATTRS
-            ):
-                allowed.add(id(attribute.value))
-        for use in find_instances(stmt, cst.Name):
-            if use.value == engine and id(use) not in allowed:
-                first = cst.Module(body=[]).code_for_node(stmt).strip().splitlines()
-                return first[0] if first else engine
-    return None
-
-
-_LISTENERS = {"sqlalchemy.event.listens_for", "sqlalchemy.event.listen"}
-
-
-class _ListenOnSync(cst.CSTTransformer):
-    def __init__(self, engine: str, imports: ImportMap):
-        self.engine, self.imports = engine, imports
-
-    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
-        args = updated_node.args
-        if (
-            canonical(self.imports.qualname(updated_node.func)) in _LISTENERS
-            and args
-            and args[0].keyword is None
-            and isinstance(args[0].value, cst.Name)
-            and args[0].value.value == self.engine
-        ):
-            target = cst.Attribute(value=args[0].value, attr=cst.Name("sync_engine"))
-            return updated_node.with_changes(args=[args[0].with_changes(value=target), *args[1:]])
-        return updated_node
-
-
-def _listen_on_sync(stmt: cst.BaseStatement, engine: str, imports: ImportMap) -> cst.BaseStatement:
-    """`event.listens_for(engine, ...)` -> `event.listens_for(engine.sync_engine, ...)`."""
-    if not reads(stmt)[engine]:
-        return stmt
-    return stmt.visit(_ListenOnSync(engine, imports))  # type: ignore[return-value]
-
-
-def _bare_return(node: cst.CSTNode) -> bool:
-    """`return` or `return None`: the online function's result is never used."""
-    return isinstance(node, cst.Return) and (
-        node.value is None or (isinstance(node.value, cst.Name) and node.value.value == "None")
-    )
-
-
-def _returns_in(stmts: list[cst.BaseStatement]) -> bool:
-    return any(
-        find_instances(s, cst.Return, stop_at_defs=True)
-        for s in stmts
-        if not isinstance(s, (cst.FunctionDef, cst.ClassDef))
-    )
 
 
 def _drop_module_stmt(module: cst.Module, stmt: cst.BaseStatement) -> cst.Module:
