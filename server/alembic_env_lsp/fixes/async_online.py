@@ -26,6 +26,8 @@ from .rewrite_common import (
     find_instances,
     leading_lines,
     reads,
+)
+from .rewrite_imports import (
     taken_names,
 )
 

@@ -36,21 +36,23 @@ from .rewrite_common import (
     binds,
     blank_lines,
     dotted,
-    ensure_from_import,
     find_instances,
     find_kwarg,
     keep_comments,
     kwarg,
     leading_lines,
     module_level_names,
-    plan_from_import,
-    prune_imports,
     reads,
     remove_arg,
     run,
     sole_expr,
-    taken_names,
     with_sole_expr,
+)
+from .rewrite_imports import (
+    ensure_from_import,
+    plan_from_import,
+    prune_imports,
+    taken_names,
 )
 
 __all__ = ["REPAIRS_BY_RULE", "repair_async_connection_configure", "repair_run_sync_misuse"]

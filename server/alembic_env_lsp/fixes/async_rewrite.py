@@ -40,8 +40,6 @@ from .rewrite_common import (
     comments_of,
     docstring_of,
     dotted,
-    ensure_from_import,
-    ensure_import_module,
     find_instances,
     find_kwarg,
     has_await,
@@ -49,14 +47,18 @@ from .rewrite_common import (
     keep_comments,
     kwarg,
     leading_lines,
-    prune_imports,
     reads,
     remove_arg,
     run,
     sole_expr,
-    taken_names,
     trim_leading_blank,
     with_sole_expr,
+)
+from .rewrite_imports import (
+    ensure_from_import,
+    ensure_import_module,
+    prune_imports,
+    taken_names,
 )
 
 __all__ = ["RewriteResult", "convert_to_async"]

@@ -25,19 +25,21 @@ from .rewrite_common import (
     comments_of,
     docstring_of,
     dotted,
-    ensure_from_import,
     find_all,
     find_instances,
     find_kwarg,
     keep_comments,
     leading_lines,
-    plan_from_import,
-    prune_imports,
     reads,
     remove_arg,
     run,
     sole_expr,
     unwrap_call,
+)
+from .rewrite_imports import (
+    ensure_from_import,
+    plan_from_import,
+    prune_imports,
 )
 
 __all__ = ["RewriteResult", "convert_to_sync"]
