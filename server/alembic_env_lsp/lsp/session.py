@@ -17,51 +17,22 @@ import asyncio
 import os
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..redact import redact_text
 from . import convert
 from .config import SettingsStore
-from .documents import ENV, INI, PYTHON, Document, Documents, kind_of, path_key, uri_to_path
+from .documents import ENV, INI, PYTHON, Document, Documents, kind_of, path_key
 from .jobs import EnvInput, EnvResult, IniItem, analyse_env, file_uri, ini_dependents
 from .publish import Client, Outbox
 from .snapshot import EnvSnapshot, Files, IniSnapshot
+from .units import IniState, Unit, wake
 from .worker import Worker
 
 if TYPE_CHECKING:
     from ..project import ProjectIndex
     from ..workspace import Workspace
-
-
-@dataclass(eq=False)
-class Unit:
-    """One env script being checked: open in the editor, or read from disk because an open
-    ini file configures it."""
-
-    key: str
-    path: str | None  # None: an editor buffer that is not a file
-    requested: int = 0
-    completed: int = 0
-    result: EnvResult | None = None
-    waiters: list = field(default_factory=list)
-
-    @property
-    def current(self) -> bool:
-        return self.completed == self.requested and self.result is not None
-
-
-@dataclass(eq=False)
-class IniState:
-    """An open ini file: the env scripts it configures (found on the worker)."""
-
-    key: str
-    path: str
-    requested: int = 0
-    completed: int = 0
-    dependents: frozenset[str] = frozenset()
-    waiters: list = field(default_factory=list)
 
 
 class Session:
@@ -219,7 +190,7 @@ class Session:
                 elif doc.key in self._deps(unit):
                     self._submit(unit)
             if state is not None:
-                self._wake(state)
+                wake(state)
             self.outbox.forget_ini(doc.key)
             self._publish_ini(doc.key, closing_uri=uri)
         self.outbox.forget(uri)
@@ -321,7 +292,7 @@ class Session:
         if unit is None:
             return
         self.worker.discard(("env", key))
-        self._wake(unit)
+        wake(unit)
         if unit.result is not None:
             for ini_key in unit.result.ini_items:
                 self._publish_ini(ini_key)
@@ -385,7 +356,7 @@ class Session:
             self.log_once("warning", redact_text(problem), show=True)
         for message in result.internal_errors:
             self.log_once("error", f"a rule failed (other rules still report): {message}")
-        self._wake(unit)
+        wake(unit)
         doc = self.docs.by_key(key)
         if doc is not None and doc.kind == ENV and doc.version == result.version:
             if self.features.pull_diagnostics:
@@ -440,14 +411,8 @@ class Session:
             unit = self.units.get(env_key)
             if unit is not None and not self._live(unit):
                 self._release(env_key)
-        self._wake(state)
+        wake(state)
         self._publish_ini(key)
-
-    def _wake(self, holder) -> None:
-        waiters, holder.waiters = holder.waiters, []
-        for future in waiters:
-            if not future.done():
-                future.set_result(None)
 
     # ------------------------------------------------------------------ publishing
 
@@ -557,37 +522,6 @@ class Session:
                 holder.waiters.append(future)
             await future
         return self.docs.get(uri)
-
-    async def any_result(self, uri: Any) -> EnvResult | None:
-        """The open env script's current analysis, else an analysis of the file on disk
-        (commands run from the file explorer)."""
-        if not isinstance(uri, str):
-            return None
-        found = await self.env_result(uri)
-        if found is not None:
-            return found[1]
-        doc = self.docs.get(uri)
-        path = doc.path if doc is not None else uri_to_path(uri)
-        if path is None or not os.path.isfile(path):
-            return None
-        return await self.result_from_disk(path)
-
-    async def result_from_disk(self, path: str) -> EnvResult | None:
-        """An analysis of an env script that is not open (commands run from the file explorer)."""
-        key = path_key(path)
-        inp = EnvInput(
-            gen=-1,
-            key=key,
-            path=path,
-            uri=file_uri(path),
-            version=None,
-            text=None,
-            editor=self.settings.for_path(path),
-            ini_versions={d.key: d.version for d in self.docs if d.kind == INI},
-            uris={d.key: d.uri for d in self.docs},
-            code=self.code,
-        )
-        return await asyncio.to_thread(analyse_env, inp, self.projects, self.codec)
 
     # ------------------------------------------------------------------ snapshots for requests
 

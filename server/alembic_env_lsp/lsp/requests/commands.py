@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ...redact import redact_text
 from .. import convert
 from ..actions import safe_edits
+from .results import any_result
 from .rewrite import CONVERT_LABEL, convert_edit
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 
 async def explain(session: Session, uri: Any) -> dict:
-    result = await session.any_result(uri)
+    result = await any_result(session, uri)
     if result is None or result.analysis is None:
         return {"markdown": "", "summary": "", "reason": "not an env script this server can read"}
     from ... import explain as flow  # not at startup: the engine loads on the warm-up thread
@@ -47,7 +48,7 @@ async def convert_to_async(session: Session, uri: Any, options: Any = None) -> d
 async def fix_all(session: Session, uri: Any) -> dict:
     if not isinstance(uri, str):
         return {"applied": False, "reason": "expected the URI of an env.py file"}
-    result = await session.any_result(uri)
+    result = await any_result(session, uri)
     if result is None or result.analysis is None:
         return {"applied": False, "reason": "not an env script this server can read"}
     # the fix pipeline re-analyses until stable: off the loop

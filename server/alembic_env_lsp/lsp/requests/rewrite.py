@@ -8,6 +8,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .results import any_result
+
 if TYPE_CHECKING:
     from ..session import Session
 
@@ -32,7 +34,7 @@ class Conversion:
 
 
 async def convert_edit(session: Session, uri: str) -> Conversion:
-    result = await session.any_result(uri)
+    result = await any_result(session, uri)
     if result is None or result.analysis is None:
         return Conversion(None, "not an env script this server can read")
     from ...fixes.rewrites import convert_project  # libcst: not at startup
