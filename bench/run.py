@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The benchmark suite (issue 7): the real server against the pygls + libcst floor, in one run.
+"""The benchmark suite (BENCHMARKS.md): the real server against the pygls + libcst floor, in one run.
 
     .venv/bin/python bench/run.py [--quick] [--update-doc] [--server-cmd "..."] [--only GROUP,...]
 
@@ -670,7 +670,7 @@ def budgets(res: dict) -> list[dict]:
             "1.3x",
             verdict(ratio(r, f), 1.3, "x"),
         )
-    # memory over a day of editing (issue 16): flat, i.e. ≤ 0.1 KB per edit cycle
+    # memory over a day of editing: flat, i.e. ≤ 0.1 KB per edit cycle
     edit = ((res.get("soak") or {}).get("edit") or {}).get("real")
     if edit:
         slope = edit["slope_kb_per_cycle"]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Memory over a day of editing (issue 16): RSS slope per edit cycle, and the open/close run.
+"""Memory over a day of editing: RSS slope per edit cycle, and the open/close run.
 
     .venv/bin/python bench/soak.py [--cycles 12000] [--files 1000] [--json-out FILE]
 
@@ -16,7 +16,7 @@ Two runs, each a real server process over stdio (the harness of bench/lsp_bench.
   driver (psycopg2 -> asyncpg), wait for env.py's new diagnostics, close both. RSS before the
   first and after the last, and the slope per file.
 
-Budget (issue 16): growth at most 0.1 KB per edit cycle (1.2 MB over 12,000); the open/close
+Budget (BENCHMARKS.md): growth at most 0.1 KB per edit cycle (1.2 MB over 12,000); the open/close
 run back within a few MB of where it started. Nothing here asserts: run.py reports verdicts.
 """
 

@@ -1,4 +1,4 @@
-"""Flat memory over a day of editing (issue 16): what the server keeps after many
+"""Flat memory over a day of editing: what the server keeps after many
 notifications and after many files opened and closed, counted, not timed.
 
 The server runs in this process, fed JSON-RPC messages the way pygls' reader does, so the
