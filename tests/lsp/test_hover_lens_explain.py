@@ -26,8 +26,10 @@ async def test_hover_on_the_engine_factory_explains_it_with_this_files_facts(mak
         assert hover.contents.kind == "markdown"
         assert "async_engine_from_config" in text
         assert "psycopg2" in text and "async" in text.lower()
-        # over the diagnostic: the rule's docs
-        assert "ENV001" in text and "**What it does.**" in text
+        # over the diagnostic: its message and where the rule is documented (not the whole page)
+        assert "⚠ **ENV001** (error)" in text
+        assert "Docs: `alembic-env-lsp explain ENV001`, docs/rules.md#env001." in text
+        assert "**What it does.**" not in text
         assert "s3cr3t" not in text
         assert hover.range.start.line == env001.range.start.line
 
