@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from alembic_env_lsp import drivers
+from alembic_env_lsp import driver_tables, drivers
 from alembic_env_lsp.drivers import (
     FALLBACK_SOURCE,
     async_alternative,
@@ -404,7 +404,7 @@ def test_fallback_for_sqlalchemy_20_defaults(tmp_path, monkeypatch):
 def test_fallback_table_agrees_with_installed_sqlalchemy(tmp_path, monkeypatch):
     monkeypatch.setenv(drivers.CACHE_DIR_ENV, str(tmp_path / "cache"))
     drivers.reset()
-    real = {s: driver_info(s) for s in drivers._FALLBACK_21}
+    real = {s: driver_info(s) for s in driver_tables.FALLBACK_21}
     monkeypatch.setattr(drivers, "_read_installed_version", lambda: None)
     drivers.reset()
     for scheme, expected in real.items():

@@ -25,6 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .driver_tables import (
+    ASYNC_BY_DIALECT,
+    FALLBACK_20_OVERRIDES,
+    FALLBACK_21,
+    PACKAGES,
+    SYNC_BY_DIALECT,
+)
+
 CACHE_DIR_ENV = "ALEMBIC_ENV_LSP_CACHE_DIR"
 FALLBACK_SOURCE = "built-in fallback table"
 # Any async driver needs greenlet, which SQLAlchemy 2.1 only installs with this extra.
@@ -53,96 +61,6 @@ class DriverInfo:
     dbapi_module: str | None
     packages: tuple[str, ...]
     source: str
-
-
-# DBAPI module -> what to `pip install`. SQLAlchemy names the module but not its
-# distribution, so this one mapping is ours.
-_PACKAGES: dict[str, tuple[str, ...]] = {
-    "psycopg2": ("psycopg2-binary",),
-    "psycopg": ("psycopg[binary]",),
-    "psycopg2cffi": ("psycopg2cffi",),
-    "asyncpg": ("asyncpg",),
-    "pg8000": ("pg8000",),
-    "pymysql": ("PyMySQL",),
-    "MySQLdb": ("mysqlclient",),
-    "aiomysql": ("aiomysql",),
-    "asyncmy": ("asyncmy",),
-    "mysql.connector": ("mysql-connector-python",),
-    "mariadb": ("mariadb",),
-    "cymysql": ("cymysql",),
-    "sqlite3": (),
-    "aiosqlite": ("aiosqlite",),
-    "sqlcipher3": ("sqlcipher3",),
-    "oracledb": ("oracledb",),
-    "cx_Oracle": ("cx_Oracle",),
-    "pyodbc": ("pyodbc",),
-    "aioodbc": ("aioodbc",),
-    "pymssql": ("pymssql",),
-    "mssql_python": ("mssql-python",),
-}
-
-
-# --- the fallback table, only for when SQLAlchemy is not importable ---
-# scheme -> (sync_ok, async_ok, driver, dbapi module), as on SQLAlchemy 2.1.
-_FALLBACK_21: dict[str, tuple[bool, bool, str, str]] = {
-    "postgresql": (True, True, "psycopg", "psycopg"),
-    "postgresql+psycopg2": (True, False, "psycopg2", "psycopg2"),
-    "postgresql+psycopg2cffi": (True, False, "psycopg2cffi", "psycopg2cffi"),
-    "postgresql+psycopg": (True, True, "psycopg", "psycopg"),
-    "postgresql+psycopg_async": (False, True, "psycopg", "psycopg"),
-    "postgresql+asyncpg": (False, True, "asyncpg", "asyncpg"),
-    "postgresql+pg8000": (True, False, "pg8000", "pg8000"),
-    "sqlite": (True, False, "pysqlite", "sqlite3"),
-    "sqlite+pysqlite": (True, False, "pysqlite", "sqlite3"),
-    "sqlite+pysqlcipher": (True, False, "pysqlcipher", "sqlcipher3"),
-    "sqlite+aiosqlite": (False, True, "aiosqlite", "aiosqlite"),
-    "oracle": (True, True, "oracledb", "oracledb"),
-    "oracle+oracledb": (True, True, "oracledb", "oracledb"),
-    "oracle+oracledb_async": (False, True, "oracledb", "oracledb"),
-    "oracle+cx_oracle": (True, False, "cx_oracle", "cx_Oracle"),
-    "mssql": (True, False, "pyodbc", "pyodbc"),
-    "mssql+pyodbc": (True, False, "pyodbc", "pyodbc"),
-    "mssql+pymssql": (True, False, "pymssql", "pymssql"),
-    "mssql+mssqlpython": (True, False, "mssqlpython", "mssql_python"),
-    "mssql+aioodbc": (False, True, "aioodbc", "aioodbc"),
-}
-for _dialect in ("mysql", "mariadb"):
-    _FALLBACK_21[_dialect] = (True, False, "mysqldb", "MySQLdb")
-    for _driver, _module in (
-        ("mysqldb", "MySQLdb"),
-        ("pymysql", "pymysql"),
-        ("mysqlconnector", "mysql.connector"),
-        ("mariadbconnector", "mariadb"),
-        ("cymysql", "cymysql"),
-        ("pyodbc", "pyodbc"),
-    ):
-        _FALLBACK_21[f"{_dialect}+{_driver}"] = (True, False, _driver, _module)
-    for _driver in ("aiomysql", "asyncmy"):
-        _FALLBACK_21[f"{_dialect}+{_driver}"] = (False, True, _driver, _driver)
-
-# SQLAlchemy 2.0 picked different default drivers for two bare dialect names.
-_FALLBACK_20_OVERRIDES: dict[str, tuple[bool, bool, str, str]] = {
-    "postgresql": (True, False, "psycopg2", "psycopg2"),
-    "oracle": (True, False, "cx_oracle", "cx_Oracle"),
-}
-
-# Suggestions for the other mode, by dialect: the usual driver people reach for.
-_ASYNC_BY_DIALECT = {
-    "postgresql": "postgresql+asyncpg",
-    "sqlite": "sqlite+aiosqlite",
-    "mysql": "mysql+aiomysql",
-    "mariadb": "mariadb+aiomysql",
-    "mssql": "mssql+aioodbc",
-    "oracle": "oracle+oracledb",
-}
-_SYNC_BY_DIALECT = {
-    "postgresql": "postgresql+psycopg",
-    "sqlite": "sqlite",
-    "mysql": "mysql+pymysql",
-    "mariadb": "mariadb+pymysql",
-    "mssql": "mssql+pyodbc",
-    "oracle": "oracle+oracledb",
-}
 
 
 # --- public API ---
@@ -179,7 +97,7 @@ def async_alternative(scheme: str) -> str | None:
     info = driver_info(scheme)
     if info is None or not info.known or info.async_ok is not False:
         return None
-    return _ASYNC_BY_DIALECT.get(info.dialect)
+    return ASYNC_BY_DIALECT.get(info.dialect)
 
 
 def sync_alternative(scheme: str) -> str | None:
@@ -187,7 +105,7 @@ def sync_alternative(scheme: str) -> str | None:
     info = driver_info(scheme)
     if info is None or not info.known or info.sync_ok is not False:
         return None
-    return _SYNC_BY_DIALECT.get(info.dialect)
+    return SYNC_BY_DIALECT.get(info.dialect)
 
 
 def sqlalchemy_version() -> str | None:
@@ -386,9 +304,9 @@ def _run_dump() -> dict[str, Any] | None:
 
 
 def _fallback_table(version: str | None) -> _Table:
-    rows = dict(_FALLBACK_21)
+    rows = dict(FALLBACK_21)
     if version is not None and _major_minor(version) < (2, 1):
-        rows.update(_FALLBACK_20_OVERRIDES)
+        rows.update(FALLBACK_20_OVERRIDES)
     schemes = {}
     for scheme, (sync_ok, async_ok, driver, module) in rows.items():
         schemes[scheme] = {
@@ -462,7 +380,7 @@ def _build_info(scheme: str) -> DriverInfo:
         sync_dialect=row.get("sync_dialect"),
         async_dialect=row.get("async_dialect"),
         dbapi_module=module,
-        packages=_PACKAGES.get(module, ()) if module else (),
+        packages=PACKAGES.get(module, ()) if module else (),
         source=table.source,
     )
 
