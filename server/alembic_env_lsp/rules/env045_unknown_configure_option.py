@@ -70,7 +70,11 @@ def _known_options(ctx: RuleContext) -> tuple[frozenset[str], str] | None:
     if options is None:
         return None
     version = ctx.installed_version("alembic")
-    return options, f"alembic {version}" if version else "the installed alembic"
+    if environment is not None:  # versions given by the caller (tests, rule examples)
+        return options, f"alembic {version}" if version else "the installed alembic"
+    # No project environment: say whose alembic the option list comes from.
+    mine = f"alembic {version}" if version else "the alembic installed with alembic-env-lsp"
+    return options, f"{mine} (the checker's own; no project environment found)"
 
 
 _ENV = """from alembic import context
