@@ -409,7 +409,7 @@ def test_pyproject_tables(root):
     )
     pyproject = PyProject.read(path)
     assert pyproject.error is None
-    # The dotted TOML key is a nested table (catalog ENV012).
+    # The dotted TOML key is a nested table (ENV012).
     assert pyproject.tool_alembic["sqlalchemy"] == {"url": "postgresql://u:p@h/db"}
     assert pyproject.tool_alembic_env_lsp == {"ignore": ["ENV022"]}
     assert pyproject.script_location == root / "db" / "migrations"

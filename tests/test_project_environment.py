@@ -1,5 +1,5 @@
-"""The environment rules judge the project's Python environment, not the checker's
-(issue 11 item 8): where it is found (pyenv.py), what is read from it (dist-info names,
+"""The environment rules judge the project's Python environment, not the checker's:
+where it is found (pyenv.py), what is read from it (dist-info names,
 never an import), and what ENV035 / ENV045 / ENV056 then say."""
 
 from __future__ import annotations

@@ -95,7 +95,7 @@ class RuleContext:
         return SourceText(ini.text) if ini is not None else None
 
     def severity_for(self, url: UrlValue, base: Severity | None = None) -> Severity | None:
-        """Catalog §2.4: literal keeps the severity, a default drops error→warning,
+        """docs/architecture.md, URL confidence: literal keeps the severity, a default drops error→warning,
         a heuristic drops to info, an unknown URL reports nothing."""
         base = base or self.sink.default_severity
         if url.confidence is Confidence.LITERAL:

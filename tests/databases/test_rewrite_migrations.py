@@ -171,7 +171,7 @@ def test_fixed_project_migrates(case, backend, make_database, tmp_path):
     project = make_project(tmp_path / "project", case.apply(), url, case)
 
     env_py = case.apply()
-    logs = "fileConfig(" in env_py  # without logging setup alembic prints nothing (catalog E19)
+    logs = "fileConfig(" in env_py  # without logging setup alembic prints nothing (ENV022)
 
     up = alembic(project, url, "upgrade", "head")
     assert up.returncode == 0, report(up)

@@ -1,4 +1,4 @@
-"""convert_to_async (catalog §6) on the sync shapes people have, and what it refuses."""
+"""convert_to_async (the async pattern, docs/architecture.md) on the sync shapes people have, and what it refuses."""
 
 from __future__ import annotations
 

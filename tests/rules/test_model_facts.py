@@ -1,4 +1,4 @@
-"""The facts issue 3's rules read: imports, config.attributes keys, names read, offline URLs."""
+"""The facts the rules read: imports, config.attributes keys, names read, offline URLs."""
 
 from alembic_env_lsp.engine import analyze
 from alembic_env_lsp.model.facts import Confidence

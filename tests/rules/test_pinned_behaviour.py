@@ -1,4 +1,4 @@
-"""Behaviour a mutation audit found unpinned (issue 13): each test asserts what the user sees."""
+"""Behaviour a mutation audit found unpinned (make mutation): each test asserts what the user sees."""
 
 from __future__ import annotations
 

@@ -530,7 +530,7 @@ def _positionless(func: cst.FunctionDef) -> bool:
 def _repair_blocks(module: cst.Module, mode: str) -> cst.Module | None:
     imports = ImportMap.of_module(module)
     original = module
-    # A sync def that opens `with <async engine>.connect()`: the §6 split, engine kept as it is.
+    # A sync def that opens `with <async engine>.connect()`: the async template's split, engine kept as it is.
     if mode == "004":
         plans, _ = _find_online(module, imports)
         async_plans = [p for p in plans if p.kind in ("async", "wrap")]

@@ -1,4 +1,4 @@
-"""Rewrite env.py to Alembic's async connection pattern (catalog §6), and the structural
+"""Rewrite env.py to Alembic's async connection pattern (docs/architecture.md), and the structural
 repairs for async env.py files that are wired wrongly (ENV003-ENV006, ENV050, ENV051, ENV053).
 
 Every function takes the file's text and returns a RewriteResult; none touches the disk.

@@ -1,5 +1,5 @@
 """Convert an async env.py back to the sync pattern, for projects that keep a sync driver
-for migrations (the inverse of catalog §6, offered with ENV001/ENV002).
+for migrations (the inverse of the async pattern in docs/architecture.md, offered with ENV001/ENV002).
 
 The async function that builds the engine becomes plain sync code: the async factory
 becomes the sync one, `async with` becomes `with`, `await conn.run_sync(fn, ...)` becomes

@@ -28,7 +28,7 @@ class Kind(enum.Enum):
 
 
 class Confidence(enum.IntEnum):
-    # Catalog §2.4: how sure we are of a URL; severity drops with it.
+    # How sure we are of a URL; severity drops with it (docs/architecture.md, URL confidence).
     UNKNOWN = 0
     HEURISTIC = 1
     DEFAULT = 2
@@ -226,7 +226,7 @@ class CallFact:
 
 @dataclass(eq=False)
 class UrlValue:
-    """Where a database URL comes from and what is known of it (catalog §2.4)."""
+    """Where a database URL comes from and what is known of it (docs/architecture.md, URL confidence)."""
 
     text: str | None  # the URL (or only "scheme://") when known; NEVER shown unredacted
     confidence: Confidence

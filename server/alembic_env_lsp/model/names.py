@@ -101,7 +101,7 @@ ASYNC_METHODS = frozenset(
     {"run_sync", "dispose", "commit", "close", "execute", "begin", "rollback"}
 )
 
-# Names of helpers that set up logging in application code (catalog §0 ENV022).
+# Names of helpers that set up logging in application code (ENV022, docs/rules.md).
 LOG_HELPER_WORDS = (
     "setup_logging",
     "configure_logging",

@@ -1,4 +1,4 @@
-"""Where an engine's URL comes from: a small static evaluator (catalog §2.4).
+"""Where an engine's URL comes from: a small static evaluator (docs/architecture.md, URL confidence).
 
 It follows literals, local variables, `os.getenv` defaults, `.replace()`, `make_url().set()`,
 local helpers such as `get_url()`, `config.set_main_option()` overrides and alembic.ini.

@@ -15,7 +15,7 @@ def check(ctx: RuleContext) -> None:
         if info is None or not info.known:
             continue
         # Under the legacy AsyncEngine(sync factory) wrapper, psycopg/oracledb do not switch
-        # to their async variant; async factories do (catalog §2.1).
+        # to their async variant; async factories do (SQLAlchemy's dialect registry, drivers.py).
         works = info.wrap_ok if engine.wrapped is not None else info.async_ok
         if works is not False:
             continue

@@ -11,7 +11,7 @@ def check(ctx: RuleContext) -> None:
     if not facts.imports_alembic_context or "alembic.context.is_offline_mode" in facts.references:
         return
     if not facts.configures and not facts.calls_named("alembic.context.run_migrations"):
-        return  # nothing runs migrations here; ENV046 (issue 3) is about that
+        return  # nothing runs migrations here; ENV046 is about that
     entry = _module_entry_call(facts)
     fixes = []
     where = (
