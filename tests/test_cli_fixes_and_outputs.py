@@ -65,6 +65,22 @@ def test_explain_of_a_project_folder_masks_the_password(capsys, project, monkeyp
     assert "s3cr3t" not in out
 
 
+def test_explain_of_an_alembic_ini_explains_the_env_script_it_names(capsys, project):
+    status, out, err = run(capsys, "explain", project / "alembic.ini")
+    assert status == 0 and err == ""
+    assert out.startswith("# What `env.py` does\n")
+    assert "does not parse" not in out
+    assert "postgresql+psycopg2://app:***@localhost:5432/app" in out and "s3cr3t" not in out
+
+
+def test_explain_of_a_config_file_naming_no_env_script_is_a_usage_error(capsys, tmp_path):
+    ini = tmp_path / "tox.ini"
+    ini.write_text("[tox]\nenvlist = py311\n")
+    status, out, err = run(capsys, "explain", ini)
+    assert status == 2 and out == ""
+    assert "not an env script, and it names no env script (script_location)" in err
+
+
 # ---- one file never stops the others --------------------------------------------------------
 
 
@@ -306,7 +322,8 @@ def test_fix_async_changes_the_ini_driver_and_says_what_is_left_by_hand(
     status, out, err = run(capsys, "fix", "--async", ".")
     assert status == 0 and err == ""
     assert out.splitlines() == [
-        "migrations/env.py: rewritten to the async pattern: 1 change (also alembic.ini)",
+        "migrations/env.py: already in the async pattern; the URL's driver changed in "
+        "alembic.ini: 1 change",
         "  to change by hand: when DATABASE_URL is set, it must name an async driver too "
         "(postgresql+asyncpg://)",
     ]
@@ -315,6 +332,19 @@ def test_fix_async_changes_the_ini_driver_and_says_what_is_left_by_hand(
     )
     status, out, _ = run(capsys, "check", ".")
     assert "ENV001" not in out
+
+
+def test_fix_async_of_alembics_generic_template_names_both_files(capsys, tmp_path, monkeypatch):
+    (tmp_path / "migrations").mkdir()
+    shutil.copy(TEMPLATES / "generic" / "env.py", tmp_path / "migrations" / "env.py")
+    ini = tmp_path / "alembic.ini"
+    ini.write_text("[alembic]\nscript_location = migrations\nsqlalchemy.url = sqlite:///app.db\n")
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run(capsys, "fix", "--async", ".")
+    assert status == 0 and err == ""
+    assert out.startswith("migrations/env.py: rewritten to the async pattern (also alembic.ini): ")
+    assert "sqlalchemy.url = sqlite+aiosqlite:///app.db" in ini.read_text()
+    assert "async_engine_from_config" in (tmp_path / "migrations" / "env.py").read_text()
 
 
 def test_check_with_unsafe_fixes_marks_and_counts_them(capsys, project, monkeypatch):

@@ -369,15 +369,18 @@ def cmd_fix(args, out) -> int:
                 out.write(_diff(before.text, after, path, header if index == 0 else ""))
             continue
         for _path, before, after in changed:
-            write_text_atomically(before, after)
-        files = (
-            ""
-            if len(changed) == 1
-            else f" (also {', '.join(display(p) for p, _, _ in changed[1:])})"
-        )
-        out.write(
-            f"{name}: rewritten to the {pattern} pattern: {plural(conversion.changes, 'change')}{files}\n"
-        )
+            if after != before.text:
+                write_text_atomically(before, after)
+        configs = ", ".join(display(p) for p, _, _ in changed[1:])
+        if conversion.text == file.text:
+            # env.py already had the pattern: only the URL's driver moved in the config files.
+            line = (
+                f"{name}: already in the {pattern} pattern; the URL's driver changed in {configs}"
+            )
+        else:
+            also = f" (also {configs})" if configs else ""
+            line = f"{name}: rewritten to the {pattern} pattern{also}"
+        out.write(f"{line}: {plural(conversion.changes, 'change')}\n")
         out.writelines(f"  {line}\n" for line in by_hand)
     return status
 
@@ -395,14 +398,34 @@ def cmd_explain(args, out) -> int:
     from .explain import explain_markdown
     from .redact import redact_text
 
-    # A folder: its (first) env script; a file: that file, whatever its name.
-    target = path if path.is_file() else _targets([args.target])[0]
+    # A folder: its (first) env script; an alembic.ini or pyproject.toml: the env scripts its
+    # script_location names; any other file: that file, whatever its name.
+    if path.is_dir():
+        targets = _targets([args.target])[:1]
+    elif path.suffix in (".ini", ".toml"):
+        targets = _env_scripts_named_by(path)
+    else:
+        targets = [path]
     checker = Checker([args.target], _base_settings(args), _python(args))
-    file = read_text(target)
-    analysis = checker.analyze(target, file.text)
-    out.write(redact_text(explain_markdown(analysis)))
-    out.write("\n")
+    for target in targets:
+        file = read_text(target)
+        analysis = checker.analyze(target, file.text)
+        out.write(redact_text(explain_markdown(analysis)))
+        out.write("\n")
     return EXIT_OK
+
+
+def _env_scripts_named_by(config: Path) -> list[Path]:
+    """The env scripts an alembic ini or pyproject.toml points at; a config file naming
+    none is a usage error (its text is not Python to explain)."""
+    from .project import env_scripts_of_config
+
+    scripts = [p for p in env_scripts_of_config(config) if p.is_file()]
+    if not scripts:
+        raise UsageError(
+            f"{config}: not an env script, and it names no env script (script_location)"
+        )
+    return scripts
 
 
 def cmd_rules(args, out) -> int:

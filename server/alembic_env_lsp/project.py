@@ -622,6 +622,15 @@ def find_env_scripts(paths: list[Path], index: ProjectIndex | None = None) -> li
     return sorted(found.values())
 
 
+def env_scripts_of_config(path: Path) -> list[Path]:
+    """The env.py paths an alembic ini (every section's script_location) or a
+    pyproject.toml ([tool.alembic] script_location) names, existing or not."""
+    if path.name == "pyproject.toml":
+        location = PyProject.read(path).script_location
+        return [location / "env.py"] if location is not None else []
+    return _env_scripts_of_ini(path, path.name)
+
+
 def _env_scripts_of_ini(path: Path, name: str, index: ProjectIndex | None = None) -> list[Path]:
     if name != "alembic.ini":
         # Cheap pre-check before parsing arbitrary ini files (tox.ini, pytest.ini ...).
