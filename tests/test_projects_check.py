@@ -155,7 +155,8 @@ def expected_rows():
             12,
             "ENV045",
             "warning",
-            f"context.configure() has no option 'include_objects' in alembic {alembic}: unknown keywords are kept in the "
+            f"context.configure() has no option 'include_objects' in alembic {alembic} (the checker's own; no project "
+            "environment found): unknown keywords are kept in the "
             "context's options and silently ignored. Did you mean 'include_object'?",
         ),
     ]

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from alembic_env_lsp.redact import password_span, redact_text, redact_url
+from alembic_env_lsp.redact import is_secret_name, password_span, redact_text, redact_url
 
 
 @pytest.mark.parametrize(
@@ -116,3 +116,19 @@ def test_redact_text_configparser_message():
     out = redact_text(message)
     assert "s3cret" not in out
     assert "'postgresql://app:***@%(host)s/app'" in out
+
+
+@pytest.mark.parametrize(
+    "name, secret",
+    [
+        ("db_password", True),
+        ("api_key", True),
+        ("secret_key", True),
+        ("keys", False),
+        ("url", False),
+    ],
+)
+def test_secret_names_but_not_the_logging_sections_keys(name, secret):
+    # `keys = root` is in every logging section of alembic.ini: masking it hid every 't' of
+    # an error message that quoted a continued sqlalchemy.url value.
+    assert is_secret_name(name) is secret

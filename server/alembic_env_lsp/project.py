@@ -301,7 +301,8 @@ class IniFile:
         for raw, start, end in secrets:
             for cut in range(start, end):
                 tail = raw[cut:]
-                if tail in message:
+                # A tail of one or two characters would mask every such letter in the message.
+                if len(tail) >= 3 and tail in message:
                     message = message.replace(tail, "***" + raw[end:])
                     break
         return redact_text(message)

@@ -18,7 +18,8 @@ _USERNAME = re.compile(r"[^:/@?#\s]*:")
 # Values that name a secret rather than hold one; showing them helps and leaks nothing.
 _PLACEHOLDER = re.compile(r"%\(\w+\)s|\$\{\w+\}|\$\w+|\{\w*\}|\*+")
 # Option or key names whose value is a secret (or may hold one): never shown.
-_SECRET_NAME = re.compile(r"(?i)pass|pwd|secret|token|key")
+# `keys` is excluded: it is the option every logging section of alembic.ini has.
+_SECRET_NAME = re.compile(r"(?i)pass|pwd|secret|token|key(?!s$)")
 _SECRET_PARAM_NAMES = {"password", "passwd", "pwd", "pass", "sslpassword", "secret"}
 # An ODBC-style `PWD=...;` nested inside a parameter value, raw or percent-encoded.
 _SECRET_PARAM = re.compile(r"(?i)((?:^|;|%3B)\s*(?:password|passwd|pwd))(=|%3D)(.*?)(?=;|%3B|&|$)")
