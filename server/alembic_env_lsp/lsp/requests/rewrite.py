@@ -8,6 +8,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..jobs import MAX_ENV_BYTES
 from .results import any_result
 
 if TYPE_CHECKING:
@@ -34,6 +35,11 @@ class Conversion:
 
 
 async def convert_edit(session: Session, uri: str) -> Conversion:
+    doc = session.docs.get(uri)
+    if doc is not None and len(doc.text) > MAX_ENV_BYTES:  # never analysed either (jobs.py)
+        return Conversion(
+            None, f"the file is larger than {MAX_ENV_BYTES // 2**20} MB: not converted"
+        )
     result = await any_result(session, uri)
     if result is None or result.analysis is None:
         return Conversion(None, "not an env script this server can read")
