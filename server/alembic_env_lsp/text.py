@@ -169,16 +169,32 @@ def diff_edits(old: str, new: str) -> tuple[TextEdit, ...]:
 
     Edits replace whole lines, so an editor keeps the cursor and undo history elsewhere."""
     import difflib
+    from itertools import accumulate
 
     old_lines = old.splitlines(keepends=True)
     new_lines = new.splitlines(keepends=True)
+    # Only the middle that differs goes to SequenceMatcher: without autojunk it is quadratic
+    # in repeated lines, and a rewrite of a long file changes a few lines near its top.
+    head = 0
+    limit = min(len(old_lines), len(new_lines))
+    while head < limit and old_lines[head] == new_lines[head]:
+        head += 1
+    tail = 0
+    while (
+        tail < limit - head
+        and old_lines[len(old_lines) - 1 - tail] == new_lines[len(new_lines) - 1 - tail]
+    ):
+        tail += 1
+    old_middle = old_lines[head : len(old_lines) - tail]
+    new_middle = new_lines[head : len(new_lines) - tail]
+    offsets = [0, *accumulate(len(line) for line in old_lines)]
     source = SourceText(old)
     edits = []
-    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
+    matcher = difflib.SequenceMatcher(a=old_middle, b=new_middle, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
-        start = source.position_at(sum(len(line) for line in old_lines[:i1]))
-        end = source.position_at(sum(len(line) for line in old_lines[:i2]))
-        edits.append(TextEdit(Range(start, end), "".join(new_lines[j1:j2])))
+        start = source.position_at(offsets[head + i1])
+        end = source.position_at(offsets[head + i2])
+        edits.append(TextEdit(Range(start, end), "".join(new_middle[j1:j2])))
     return tuple(edits)
