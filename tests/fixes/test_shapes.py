@@ -15,10 +15,6 @@ from support.rewrite_checks import assert_sound
 def test_shape_converts_and_keeps_its_invariants(name, ini_url, tmp_path):
     if name in SQLITE_ONLY and not ini_url.startswith("sqlite"):
         pytest.skip("the URL is a SQLite path")
-    if name == "begin_block_no_transaction" and ini_url.startswith("postgresql"):
-        # ENV007 does not yet see that run_sync(f) inside `async with engine.begin()` runs f in
-        # a transaction (requested from the rules' owner on the board).
-        pytest.xfail("ENV007 false positive on engine.begin() + run_sync")
     env = write_project(tmp_path / "project", name, ini_url)
     before = errors(env)
 

@@ -409,7 +409,7 @@ def _asyncify(
         target = _fresh(taken, "do_run_migrations")
         if to_body and not leading_lines(inner[0]):
             inner = [inner[0].with_changes(leading_lines=blank_lines(1)), *inner[1:]]
-        moved = trim_leading_blank([*to_body, *inner])
+        moved = _in_transaction(trim_leading_blank([*to_body, *inner]), builder)
         param = conn
         if (
             conn != "connection"
@@ -556,6 +556,34 @@ def _is_call_on(stmt: cst.CSTNode, receiver: str | None, method: str) -> bool:
         and call.func.attr.value == method
         and dotted(call.func.value) == receiver
     )
+
+
+def _in_transaction(stmts: list[cst.BaseStatement], builder: Builder) -> list[cst.BaseStatement]:
+    """Wrap a bare `context.run_migrations()` in `with context.begin_transaction():`.
+
+    A sync block under `engine.begin()` needed none, but the async pattern also calls the
+    helper with a shared connection (config.attributes), where nothing else commits; under
+    `engine.begin()` Alembic sees the connection's transaction and the block does nothing."""
+    code = cst.Module(body=[])
+    if any("begin_transaction" in code.code_for_node(stmt) for stmt in stmts):
+        return stmts
+    out: list[cst.BaseStatement] = []
+    for stmt in stmts:
+        call = sole_expr(stmt)
+        if (
+            isinstance(call, cst.Call)
+            and isinstance(call.func, cst.Attribute)
+            and call.func.attr.value == "run_migrations"
+        ):
+            owner = code.code_for_node(call.func.value)
+            block = cast(cst.With, builder.stmt(f"with {owner}.begin_transaction():\n    pass"))
+            line = cast(cst.SimpleStatementLine, stmt)
+            stmt = block.with_changes(
+                body=block.body.with_changes(body=[line.with_changes(leading_lines=[])]),
+                leading_lines=line.leading_lines,
+            )
+        out.append(stmt)
+    return out
 
 
 def _reusable_helper(
