@@ -338,13 +338,3 @@ def function_hover(here: Here, name: str) -> str | None:
             f"Calls `context.configure` ({configure.mode}) at line {here.line_of(configure.call.node)}."
         )
     return compose(title, None, lines)
-
-
-def annotation_label(node: ast.expr | None) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value.rsplit(".", 1)[-1]
-    return None

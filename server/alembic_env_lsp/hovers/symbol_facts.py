@@ -9,11 +9,10 @@ import re
 from .. import drivers
 from ..model import names as N
 from ..model.facts import CallFact, Scope
-from ..model.qualify import qualified_name
+from ..model.qualify import annotation_name, qualified_name
 from ..redact import is_secret_name
 from .common import Here, compose, const_str, main_section, path_words, shorten, symbol_key
 from .objects import (
-    annotation_label,
     connection_summary,
     engine_lines,
     engine_summary,
@@ -229,7 +228,7 @@ def _facts_connection_class(here: Here, call: CallFact | None, node: ast.AST) ->
     for outer in reversed(here.chain[:-1]):
         if isinstance(outer, ast.arg) and outer.annotation is not None:
             fn = here.scope
-            label = annotation_label(outer.annotation)
+            label = annotation_name(outer.annotation)
             if fn.params and fn.params[0] is outer and fn.name in run_sync_targets(here.facts):
                 site = run_sync_calls_for(here.facts, fn.name)
                 where = f" (line {here.line_of(site[0].node)})" if site else ""

@@ -30,7 +30,7 @@ from .facts import (
 )
 from .flow import State, join, narrow, none_of, terminates
 from .paths import Paths
-from .qualify import qualified_name, subscript_name
+from .qualify import annotation_name, qualified_name, subscript_name
 from .urls import UrlResolver, unknown
 
 
@@ -302,7 +302,7 @@ class _Builder:
         for param in fn.params + list(args.kwonlyargs) + [args.vararg, args.kwarg]:
             if param is None:
                 continue
-            label = _annotation_name(param.annotation)
+            label = annotation_name(param.annotation)
             binding = None
             if label == "AsyncConnection":
                 binding = Binding(Kind.ASYNC_CONNECTION, param)
@@ -623,13 +623,3 @@ def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
     )
-
-
-def _annotation_name(node: ast.expr | None) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value.rsplit(".", 1)[-1]
-    return None

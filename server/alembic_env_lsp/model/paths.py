@@ -98,7 +98,7 @@ class Paths:
     def _callees(self, fn: Scope) -> set[str]:
         names: set[str] = set()
         for scope in self.scopes:
-            if _inside(scope, fn):
+            if scope_within(scope, fn):
                 for call in scope.calls:
                     names |= self._call_targets(call)
         return names
@@ -129,7 +129,8 @@ def _top_name(scope: Scope) -> str | None:
     return None if scope.is_module else scope.name
 
 
-def _inside(scope: Scope, fn: Scope) -> bool:
+def scope_within(scope: Scope, fn: Scope) -> bool:
+    """True when `scope` is `fn` or nested in it."""
     while scope is not None:
         if scope is fn:
             return True

@@ -27,3 +27,14 @@ def qualified_name(expr: ast.AST, scope: Scope) -> str | None:
 def subscript_name(var: str, key: str) -> str:
     """The synthetic name `section["sqlalchemy.url"] = ...` is remembered under."""
     return f"{var}[{key}]"
+
+
+def annotation_name(node: ast.expr | None) -> str | None:
+    """The last name of an annotation: `Connection`, `sa.engine.Connection`, `"Connection"`."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value.rsplit(".", 1)[-1]
+    return None

@@ -3,7 +3,7 @@ import ast
 from ..findings import Fix
 from ..fixes.edits import insert_at
 from ..model.facts import EnvFacts, Scope
-from ..model.paths import dispatch_in_module
+from ..model.paths import dispatch_in_module, scope_within
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from ..text import Position, Range
 from . import _snippets as s
@@ -43,7 +43,7 @@ def check(ctx: RuleContext) -> None:
     running = {
         c.mode
         for c in facts.configures
-        if not any(_inside(c.call.scope, leads[name]) for name in uncalled)
+        if not any(scope_within(c.call.scope, leads[name]) for name in uncalled)
     }
     reported: set[str] = set()
     for name in sorted(uncalled, key=lambda n: leads[n].node.lineno):  # type: ignore[union-attr]
@@ -169,16 +169,8 @@ def _top_level(scope: Scope) -> Scope | None:
     return None if scope.is_module else scope
 
 
-def _inside(scope: Scope, fn: Scope) -> bool:
-    while scope is not None:
-        if scope is fn:
-            return True
-        scope = scope.parent  # type: ignore[assignment]
-    return False
-
-
 def _mode_of(facts: EnvFacts, fn: Scope) -> str | None:
-    modes = {c.mode for c in facts.configures if _inside(c.call.scope, fn)}
+    modes = {c.mode for c in facts.configures if scope_within(c.call.scope, fn)}
     return modes.pop() if len(modes) == 1 else None
 
 
