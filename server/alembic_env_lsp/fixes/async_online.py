@@ -11,25 +11,21 @@ from typing import cast
 
 import libcst as cst
 
-from .rewrite_common import (
-    ASYNC_FACTORIES,
-    ASYNC_WRAP,
-    SYNC_FACTORIES,
-    Builder,
-    ImportMap,
-    Refusal,
-    binds,
-    blank_lines,
-    canonical,
-    dotted,
-    find_all,
-    find_instances,
-    leading_lines,
-    reads,
-)
+from .rewrite_common import Refusal
 from .rewrite_imports import (
     taken_names,
 )
+from .rewrite_names import (
+    ASYNC_FACTORIES,
+    ASYNC_WRAP,
+    SYNC_FACTORIES,
+    ImportMap,
+    binds,
+    canonical,
+    dotted,
+    reads,
+)
+from .rewrite_nodes import Builder, blank_lines, find_all, find_instances, leading_lines
 
 
 def _engine_kind(call: cst.CSTNode, imports: ImportMap) -> str | None:

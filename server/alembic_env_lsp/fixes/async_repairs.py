@@ -27,32 +27,25 @@ from .async_scope import (
     _Scope,
     _scope,
 )
-from .rewrite_common import (
-    SYNC_FACTORIES,
-    Builder,
-    ImportMap,
-    Refusal,
-    RewriteResult,
-    binds,
-    blank_lines,
-    dotted,
-    find_instances,
-    find_kwarg,
-    keep_comments,
-    kwarg,
-    leading_lines,
-    module_level_names,
-    reads,
-    remove_arg,
-    run,
-    sole_expr,
-    with_sole_expr,
-)
+from .rewrite_common import Refusal, RewriteResult, run
 from .rewrite_imports import (
     ensure_from_import,
     plan_from_import,
     prune_imports,
     taken_names,
+)
+from .rewrite_names import SYNC_FACTORIES, ImportMap, binds, dotted, module_level_names, reads
+from .rewrite_nodes import (
+    Builder,
+    blank_lines,
+    find_instances,
+    find_kwarg,
+    keep_comments,
+    kwarg,
+    leading_lines,
+    remove_arg,
+    sole_expr,
+    with_sole_expr,
 )
 
 __all__ = ["REPAIRS_BY_RULE", "repair_async_connection_configure", "repair_run_sync_misuse"]

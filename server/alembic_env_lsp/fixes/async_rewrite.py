@@ -25,21 +25,22 @@ from .async_online import (
     _wrap_module_online,
 )
 from .async_shapes import normalize
-from .rewrite_common import (
-    SYNC_FACTORIES,
+from .rewrite_common import Refusal, RewriteResult, run
+from .rewrite_imports import (
+    ensure_from_import,
+    ensure_import_module,
+    prune_imports,
+    taken_names,
+)
+from .rewrite_names import SYNC_FACTORIES, ImportMap, binds, canonical, dotted, reads
+from .rewrite_nodes import (
     Builder,
-    ImportMap,
-    Refusal,
-    RewriteResult,
     add_kwarg,
-    binds,
     blank_lines,
-    canonical,
     carry_leading,
     comment_lines,
     comments_of,
     docstring_of,
-    dotted,
     find_instances,
     find_kwarg,
     has_await,
@@ -47,18 +48,10 @@ from .rewrite_common import (
     keep_comments,
     kwarg,
     leading_lines,
-    reads,
     remove_arg,
-    run,
     sole_expr,
     trim_leading_blank,
     with_sole_expr,
-)
-from .rewrite_imports import (
-    ensure_from_import,
-    ensure_import_module,
-    prune_imports,
-    taken_names,
 )
 
 __all__ = ["RewriteResult", "convert_to_async"]

@@ -10,7 +10,8 @@ from typing import cast
 import libcst as cst
 
 from .async_online import _engine_kind
-from .rewrite_common import ASYNC_WRAP, ImportMap, binds, dotted, find_instances
+from .rewrite_names import ASYNC_WRAP, ImportMap, binds, dotted
+from .rewrite_nodes import find_instances
 
 # Methods of AsyncEngine/AsyncConnection that return something to await.
 _AWAITABLE_METHODS = {

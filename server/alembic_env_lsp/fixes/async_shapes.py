@@ -16,17 +16,8 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from .rewrite_common import (
-    Builder,
-    ImportMap,
-    binds,
-    comment_lines,
-    comments_of,
-    dotted,
-    leading_lines,
-    reads,
-    sole_expr,
-)
+from .rewrite_names import ImportMap, binds, dotted, reads
+from .rewrite_nodes import Builder, comment_lines, comments_of, leading_lines, sole_expr
 
 
 def normalize(module: cst.Module, imports: ImportMap, is_factory) -> cst.Module:

@@ -8,20 +8,16 @@ from collections.abc import Iterable, Sequence
 
 import libcst as cst
 
-from .rewrite_common import (
+from .rewrite_common import Refusal
+from .rewrite_names import ImportMap, canonical, dotted, module_level_names, reads
+from .rewrite_nodes import (
     Builder,
-    ImportMap,
-    Refusal,
-    canonical,
     carry_leading,
     comment_lines,
     comments_of,
     docstring_of,
-    dotted,
     keep_comments,
     leading_lines,
-    module_level_names,
-    reads,
 )
 
 

@@ -14,32 +14,25 @@ from typing import cast
 
 import libcst as cst
 
-from .rewrite_common import (
-    ASYNC_FACTORIES,
-    ASYNC_WRAP,
-    ImportMap,
-    Refusal,
-    RewriteResult,
-    binds,
+from .rewrite_common import Refusal, RewriteResult, run
+from .rewrite_imports import (
+    ensure_from_import,
+    plan_from_import,
+    prune_imports,
+)
+from .rewrite_names import ASYNC_FACTORIES, ASYNC_WRAP, ImportMap, binds, dotted, reads
+from .rewrite_nodes import (
     comment_lines,
     comments_of,
     docstring_of,
-    dotted,
     find_all,
     find_instances,
     find_kwarg,
     keep_comments,
     leading_lines,
-    reads,
     remove_arg,
-    run,
     sole_expr,
     unwrap_call,
-)
-from .rewrite_imports import (
-    ensure_from_import,
-    plan_from_import,
-    prune_imports,
 )
 
 __all__ = ["RewriteResult", "convert_to_sync"]
