@@ -11,6 +11,12 @@ not a gate: the score and the survivors are printed (and written as JSON with --
     .venv/bin/python scripts/mutate.py                      # a sample of 60 mutants, seed 1
     .venv/bin/python scripts/mutate.py --sample 0 --json mutation.json   # every mutant
     .venv/bin/python scripts/mutate.py --only rules/env050 --sample 20
+    .venv/bin/python scripts/mutate.py --replay mutation.json --survivors  # after new tests
+
+--replay runs the mutants of an earlier --json again, found by their text (lines move as
+the code changes; a mutant whose line is gone is reported as such and not counted);
+--survivors keeps only those that survived (a killed mutant stays killed while the tests
+that killed it stay).
 
 `make mutation` runs the default sample.
 """
@@ -67,6 +73,8 @@ TESTS = {
         "tests/test_cli.py",
         "tests/test_cli_fixes_and_outputs.py",
         "tests/test_projects_check.py",
+        "tests/test_pinned_cli.py",
+        "tests/lsp/test_startup.py::test_serve_through_the_cli",  # `serve`
     ],
 }
 
@@ -106,7 +114,7 @@ def mutants_of(relative: str, text: str) -> list[Mutant]:
     lines = text.splitlines()
     found: dict[tuple[int, str], Mutant] = {}
 
-    def add(node: ast.AST, kind: str, new_line: str | None) -> None:
+    def add(node: ast.expr | ast.stmt, kind: str, new_line: str | None) -> None:
         line_no = node.lineno
         if new_line is None or new_line == lines[line_no - 1]:
             return
@@ -115,7 +123,8 @@ def mutants_of(relative: str, text: str) -> list[Mutant]:
             found[key] = Mutant(relative, line_no, kind, lines[line_no - 1], new_line)
 
     for node in ast.walk(tree):
-        if getattr(node, "lineno", None) is None or node.lineno != getattr(node, "end_lineno", -1):
+        line_no = getattr(node, "lineno", None)
+        if line_no is None or line_no != getattr(node, "end_lineno", -1):
             if not isinstance(node, (ast.If, ast.While)):
                 continue
         if isinstance(node, (ast.If, ast.While)) and node.test.lineno == node.test.end_lineno:
@@ -172,6 +181,32 @@ def all_mutants(only: str | None) -> list[Mutant]:
         if not relative.startswith(TARGETS) or (only and only not in relative):
             continue
         result.extend(mutants_of(relative, path.read_text(encoding="utf-8")))
+    return result
+
+
+def replayed(path: Path, survivors_only: bool) -> list[Mutant]:
+    """The mutants of an earlier run, at the line that now holds their original text: in
+    their module, or else in the one module the line moved to (code moves between modules)."""
+    base = ROOT / PACKAGE
+    modules = {
+        p.relative_to(base).as_posix(): p.read_text(encoding="utf-8").splitlines()
+        for p in sorted(base.rglob("*.py"))
+        if p.relative_to(base).as_posix().startswith(TARGETS)
+    }
+    result = []
+    for raw in json.loads(path.read_text(encoding="utf-8"))["mutants"]:
+        if survivors_only and raw["outcome"] != "survived":
+            continue
+        mutant = Mutant(raw["path"], raw["line"], raw["kind"], raw["before"], raw["after"])
+        holders = [mutant.path] if mutant.before in modules.get(mutant.path, ()) else []
+        holders = holders or [m for m, lines in modules.items() if mutant.before in lines]
+        if len(holders) == 1:
+            mutant.path = holders[0]
+            same = [n for n, line in enumerate(modules[mutant.path], 1) if line == mutant.before]
+            mutant.line = min(same, key=lambda n: abs(n - mutant.line))
+        else:
+            mutant.outcome = "gone (line changed)"
+        result.append(mutant)
     return result
 
 
@@ -233,20 +268,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=600, help="seconds per mutant")
     parser.add_argument("--json", type=Path, help="write every result here")
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
+    parser.add_argument("--replay", type=Path, help="run the mutants of an earlier --json")
+    parser.add_argument(
+        "--survivors", action="store_true", help="with --replay, only the mutants that survived"
+    )
     args = parser.parse_args(argv)
 
-    mutants = all_mutants(args.only)
+    mutants = replayed(args.replay, args.survivors) if args.replay else all_mutants(args.only)
     if args.list:
         for m in mutants:
             print(f"{m.path}:{m.line}: {m.kind}: {m.after.strip()}")
         print(f"{len(mutants)} mutants")
         return 0
     chosen = mutants
-    if args.sample and args.sample < len(mutants):
+    if args.sample and args.sample < len(mutants) and not args.replay:
         chosen = sorted(
             random.Random(args.seed).sample(mutants, args.sample), key=lambda m: (m.path, m.line)
         )
-    print(f"{len(mutants)} mutants; running {len(chosen)} (seed {args.seed})", flush=True)
+    origin = f"replaying {args.replay}" if args.replay else f"seed {args.seed}"
+    print(f"{len(mutants)} mutants; running {len(chosen)} ({origin})", flush=True)
     copy = make_copy()
     try:
         # Tests that already fail without a mutant (work in progress) cannot tell anything:
@@ -254,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
         baseline: dict[tuple[str, ...], tuple[str, tuple[str, ...]]] = {}
         for number, mutant in enumerate(chosen, 1):
             tests = tests_for(mutant.path)
+            if mutant.outcome:  # replayed, and its line is gone
+                print(f"[{number}/{len(chosen)}] {mutant.outcome} {mutant.path}:{mutant.line}")
+                continue
             if tuple(tests) not in baseline:
                 outcome, _, failed = run_tests(copy, tests, args.timeout * 3, stop=False)
                 if failed:
