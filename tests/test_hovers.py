@@ -840,7 +840,7 @@ def test_a_url_set_on_two_branches_gets_a_verdict_per_path():
         )
         assert (
             '  - when not (DB_KIND == "postgres"): `sqlite:///local.db` (set at line 15) — ✓ Works: '
-            "a sync engine loads `SQLiteDialect_pysqlite`." in md
+            "a sync engine loads `SQLiteDialect_pysqlite` (" in md
         )
         # both branches override it: the ini value is never the one used
         assert "sqlite:///app.db" not in md
@@ -879,7 +879,7 @@ def test_the_url_story_follows_env_helper_unquote_and_replace():
     )
     assert "- when DATABASE_URL is not set: `postgresql+asyncpg://…@…/app` (built at line 18)" in md
     assert (
-        "`async_engine_from_config` (line 39): ✓ Works: the async engine loads `PGDialect_asyncpg`."
+        "`async_engine_from_config` (line 39): ✓ Works: the async engine loads `PGDialect_asyncpg` ("
         in md
     )
     assert "offline `context.configure(url=...)` (line 27): no driver is loaded" in md

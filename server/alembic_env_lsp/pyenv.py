@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .drivers import DriverInfo
     from .project import ProjectContext
 
 CLI_FLAG = "--python"
@@ -411,11 +412,94 @@ def version_note(project: ProjectContext | None, distribution: str, label: str) 
     )
 
 
+# ---- which SQLAlchemy a driver verdict is judged with -----------------------------------------
+
+
+@dataclass(frozen=True)
+class SqlalchemyBasis:
+    """The SQLAlchemy a driver verdict is judged with: the project's (`where` names its
+    environment), or, with no project environment found, the checker's own (`where` None)."""
+
+    version: str | None
+    where: str | None
+
+    @property
+    def assumed(self) -> bool:
+        return self.where is None
+
+    def label(self) -> str:
+        """ "SQLAlchemy 2.0.36 in .venv", or the hedge when it is the checker's."""
+        if self.where is None:
+            mine = f" {self.version}" if self.version else ""
+            return f"checker's SQLAlchemy{mine}: no project environment found"
+        if self.version is None:
+            return f"SQLAlchemy is not installed in {self.where}"
+        return f"SQLAlchemy {self.version} in {self.where}"
+
+
+def sqlalchemy_basis(
+    project: ProjectContext | None, judged: JudgedEnvironment | None = None
+) -> SqlalchemyBasis:
+    """From a rule's JudgedEnvironment when given, else from the project's environment."""
+    from .drivers import sqlalchemy_version
+
+    if judged is None:
+        found = find_environment(project)
+        if found is not None:
+            folders = _project_folders(project) if project is not None else []
+            judged = JudgedEnvironment(
+                found.version, f"in {found.where(folders[0] if folders else None)}", found
+            )
+    if judged is None:
+        return SqlalchemyBasis(sqlalchemy_version(), None)
+    where = judged.where.removeprefix("in ").removeprefix("installed ")
+    if judged.environment is not None:
+        folders = _project_folders(project) if project is not None else []
+        where = _short(judged.environment.root, folders[0] if folders else None)
+    return SqlalchemyBasis(judged.version("sqlalchemy"), where or "here")
+
+
+def bare_default_driver(scheme: str, version: str | None) -> str | None:
+    """The driver a bare `postgresql://` / `oracle://` loads on a SQLAlchemy version (2.1
+    changed it); None for any other scheme or an unknown version."""
+    from .driver_tables import FALLBACK_20_OVERRIDES, FALLBACK_21
+
+    if scheme not in FALLBACK_20_OVERRIDES or not version:
+        return None
+    numbers = [int(n) for n in re.findall(r"\d+", version)[:2]] + [0, 0]
+    rows = FALLBACK_20_OVERRIDES if tuple(numbers[:2]) < (2, 1) else FALLBACK_21
+    return rows[scheme][2]
+
+
+def driver_info_for(url_or_scheme: str, version: str | None) -> DriverInfo | None:
+    """`drivers.driver_info` as the project's SQLAlchemy `version` sees it: the checker's
+    registry answers for the driver that version loads (a bare `postgresql://` is psycopg2
+    on 2.0, psycopg on 2.1). Unknown version: the checker's own answer."""
+    from dataclasses import replace
+
+    from .drivers import driver_info, sqlalchemy_version
+
+    info = driver_info(url_or_scheme)
+    if info is None or not info.known or "+" in info.scheme:
+        return info
+    driver = bare_default_driver(info.scheme, version)
+    if driver is None or bare_default_driver(info.scheme, sqlalchemy_version()) == driver:
+        return info if driver is None else replace(info, source=f"SQLAlchemy {version}")
+    named = driver_info(f"{info.dialect}+{driver}")
+    if named is None or not named.known:
+        return info
+    return replace(named, scheme=info.scheme, source=f"SQLAlchemy {version}")
+
+
 __all__ = [
     "CLI_FLAG",
     "EDITOR_SETTING",
     "PythonChoice",
     "PythonEnvironment",
+    "SqlalchemyBasis",
+    "bare_default_driver",
+    "driver_info_for",
+    "sqlalchemy_basis",
     "environment_at",
     "find_environment",
     "judged_environment",

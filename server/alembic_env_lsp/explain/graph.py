@@ -15,6 +15,7 @@ from ..hovers import configure_url
 from ..model import names as N
 from ..model.facts import CallFact, Confidence, ConfigureFact, EngineFact, EnvFacts, UrlValue
 from ..model.qualify import qualified_name
+from ..pyenv import SqlalchemyBasis, driver_info_for, sqlalchemy_basis
 from ..redact import redact_url
 from ..text import Range
 from .text import short
@@ -66,6 +67,7 @@ class Builder:
         self.facts: EnvFacts = analysis.facts  # type: ignore[assignment]
         self.source = analysis.source
         self.project = analysis.project
+        self.basis = sqlalchemy_basis(analysis.project)
         self.flow = Flow()
         self.logging_node: Node | None = None
         self.offline_node: Node | None = None
@@ -246,7 +248,7 @@ class Builder:
             when = f"when {short(candidate.when, 40)}: " if candidate.when else "or: "
             if candidate.text and "://" in candidate.text:
                 label = when + short(redact_url(candidate.text), 50)
-                verdict = _verdict_words(candidate.text, engine)
+                verdict = _verdict_words(candidate.text, engine, self.basis)
                 out.append((label, f"{when}{verdict}" if verdict else None))
             else:
                 out.append((when + short(f"run-time value ({candidate.origin})", 60), None))
@@ -273,9 +275,15 @@ class Builder:
             f"{kind}" + (f" {engine.var}" if engine.var else ""),
         ]
         verdicts = (
-            [] if per_section else [v for _, v in paths if v] if paths else [_short_verdict(engine)]
+            []
+            if per_section
+            else [v for _, v in paths if v]
+            if paths
+            else [_short_verdict(engine, self.basis)]
         )
         lines.extend(v for v in verdicts if v)
+        if any(verdicts) and not self.basis.assumed:
+            lines.append(f"judged with {self.basis.label()}")
         if engine.poolclass is not None:
             lines.append(f"poolclass={self.text(engine.poolclass, 30)}")
         spans = [self.span(engine.call.node.func)]
@@ -405,15 +413,25 @@ def _url_labels(url: UrlValue) -> list[str]:
     return ["URL not known statically", short(url.origin, 70)]
 
 
-def _short_verdict(engine: EngineFact) -> str | None:
+def _short_verdict(engine: EngineFact, basis: SqlalchemyBasis) -> str | None:
     url = engine.url
     if not url.scheme:
         return None
-    return _verdict_words(url.text or "", engine)
+    return _verdict_words(url.text or "", engine, basis)
 
 
-def _verdict_words(text: str, engine: EngineFact) -> str | None:
-    info = drivers.driver_info(text)
+def _verdict_words(text: str, engine: EngineFact, basis: SqlalchemyBasis) -> str | None:
+    """Short verdict, judged with the project's SQLAlchemy; a bare `postgresql://` with no
+    project environment found gets both versions' words when they differ."""
+    scheme = drivers.split_scheme(text)
+    if basis.assumed and scheme is not None and scheme[1] is None:
+        new, old = (_words(driver_info_for(text, v), engine) for v in ("2.1", "2.0"))
+        if new and old and new != old:
+            return f"SQLAlchemy 2.1+: {new}; 2.0: {old}"
+    return _words(driver_info_for(text, None if basis.assumed else basis.version), engine)
+
+
+def _words(info: drivers.DriverInfo | None, engine: EngineFact) -> str | None:
     if info is None:
         return None
     if not info.known:

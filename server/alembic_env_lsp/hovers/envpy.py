@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from .. import drivers
 from ..model.facts import CallFact, EnvFacts, Kind
 from ..model.qualify import qualified_name
+from ..pyenv import sqlalchemy_basis
 from ..text import Position, Range
 from .common import (
     Here,
@@ -35,7 +36,7 @@ from .objects import (
 )
 from .symbol_facts import configure_keyword_facts, option_facts, symbol_text
 from .texts import CONFIGURE_KEYWORDS, FACTORY_KEYWORDS
-from .url import driver_verdict, engine_mode, shown_url, url_lines
+from .url import engine_mode, shown_url, url_lines, verdict_for
 from .url_story import url_consumers, url_expression, url_story
 
 if TYPE_CHECKING:
@@ -264,7 +265,7 @@ _PATTERN_METHODS = frozenset(
 
 def _url_literal_hover(here: Here, node: ast.Constant) -> str:
     text = str(node.value)
-    lines = url_lines(text)
+    lines = url_lines(text, project=here.project)
     parent = here.parent
     if (
         isinstance(parent, ast.Call)
@@ -281,14 +282,14 @@ def _url_literal_hover(here: Here, node: ast.Constant) -> str:
     for engine in here.facts.engines:
         if engine.url.literal is node:
             lines.append(engine_summary(here, engine))
-            verdict = driver_verdict(drivers.driver_info(text), engine_mode(engine))
+            verdict = verdict_for(text, engine_mode(engine), sqlalchemy_basis(here.project))
             if verdict:
                 lines.append(verdict)
     engines, _ = url_consumers(here, node)
     for engine in engines:
         if engine.url.literal is node:
             continue
-        verdict = driver_verdict(drivers.driver_info(text), engine_mode(engine))
+        verdict = verdict_for(text, engine_mode(engine), sqlalchemy_basis(here.project))
         kind = "an AsyncEngine" if engine.is_async else "a sync Engine"
         lines.append(
             f"Read by `{engine.factory}` (line {here.line_of(engine.call.node)}, {kind}) when this "

@@ -8,9 +8,9 @@ import configparser
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import drivers
 from ..model import names as N
 from ..model.facts import EnvFacts
+from ..pyenv import sqlalchemy_basis
 from ..text import Position, Range, SourceText
 from .common import (
     HoverResult,
@@ -21,7 +21,7 @@ from .common import (
     shorten,
 )
 from .texts import LOGGING_HEADERS
-from .url import driver_verdict, engine_mode, shown_url, url_lines
+from .url import engine_mode, shown_url, url_lines, verdict_for
 
 if TYPE_CHECKING:
     from ..engine import Analysis
@@ -139,7 +139,7 @@ def _ini_url_text(project, ini: IniFile, section: str, ini_path: str, analysis) 
             f"Value: `{shown_url(found.value)}`"
             + (" (after `%` interpolation)" if "%(" in found.raw else "")
         )
-        lines.extend(url_lines(found.value))
+        lines.extend(url_lines(found.value, project=project))
     lines.extend(
         _ini_readers(
             project, ini_path, section, found.value if found is not None else None, analysis
@@ -171,8 +171,8 @@ def _ini_readers(project, ini_path: str, section: str, value: str | None, analys
         line = source.from_utf8(engine.call.node.lineno, engine.call.node.col_offset).line + 1
         kind = "an AsyncEngine" if engine.is_async else "a sync Engine"
         text = f"`{shown}` line {line}: `{engine.factory}` builds {kind} from it"
-        info = drivers.driver_info(value) if value else None
-        verdict = driver_verdict(info, engine_mode(engine)) if info is not None else None
+        basis = sqlalchemy_basis(project)
+        verdict = verdict_for(value, engine_mode(engine), basis) if value else None
         lines.append(text + (f". {verdict}" if verdict else "."))
     offline = [c for c in facts.configures if c.mode == "offline" and c.keyword("url") is not None]
     for configure in offline:

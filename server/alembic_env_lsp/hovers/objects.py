@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import ast
 
-from .. import drivers
 from ..model.facts import CallFact, Confidence, EngineFact, EnvFacts, Kind, Scope
 from ..model.qualify import qualified_name
+from ..pyenv import sqlalchemy_basis
 from ..rules.env050_async_engine_without_nullpool import awaited_dispose
 from .common import Here, compose, path_words, shorten
 from .texts import SYMBOLS
-from .url import driver_verdict, engine_mode, shown_url, url_lines, url_origin_words
+from .url import engine_mode, shown_url, url_lines, url_origin_words, verdict_for
 from .url_paths import Candidate, engine_candidates
 
 
@@ -36,7 +36,7 @@ def engine_lines(here: Here, engine: EngineFact) -> list[str]:
     if per_section is not None:
         lines.append(per_section)
     elif paths:
-        nested = "".join("\n  - " + _path_line(engine, c) for c in paths)
+        nested = "".join("\n  - " + _path_line(here, engine, c) for c in paths)
         lines.append(f"The URL depends on the path ({len(paths)} values):{nested}")
     elif url.text and url.scheme:
         text = f"URL `{shown_url(url.text)}` from {url.origin}"
@@ -45,7 +45,7 @@ def engine_lines(here: Here, engine: EngineFact) -> list[str]:
         elif url.confidence is Confidence.HEURISTIC:
             text += " — a guess"
         lines.append(text + ".")
-        lines.extend(url_lines(url.text, engine_mode=engine_mode(engine)))
+        lines.extend(url_lines(url.text, engine_mode=engine_mode(engine), project=here.project))
     else:
         lines.append(f"URL not known statically ({url.origin}); its driver cannot be checked.")
     if engine.poolclass is not None:
@@ -84,12 +84,11 @@ def section_by_name(here: Here, engine: EngineFact) -> str | None:
     )
 
 
-def _path_line(engine: EngineFact, candidate: Candidate) -> str:
+def _path_line(here: Here, engine: EngineFact, candidate: Candidate) -> str:
     when = f"when {shorten(candidate.when, 80)}" if candidate.when else "possibly"
     if not (candidate.text and "://" in candidate.text):
         return f"{when}: known only at run time ({candidate.origin}); its driver cannot be checked."
-    info = drivers.driver_info(candidate.text)
-    verdict = driver_verdict(info, engine_mode(engine)) if info is not None else None
+    verdict = verdict_for(candidate.text, engine_mode(engine), sqlalchemy_basis(here.project))
     shown = f"`{shown_url(candidate.text)}` ({candidate.origin})"
     return f"{when}: {shown}" + (f" — {verdict}" if verdict else ".")
 

@@ -430,7 +430,7 @@ def option_facts(here: Here, project, section: str, key: str, call: CallFact | N
         return lines
     if key == "sqlalchemy.url" or drivers.split_scheme(found.value) is not None:
         lines.append(f"{where}: `{shown_url(found.value)}`")
-        lines.extend(url_lines(found.value))
+        lines.extend(url_lines(found.value, project=here.project))
     elif is_secret_name(key):
         lines.append(f"{where} (value hidden).")
     else:
@@ -481,7 +481,7 @@ def configure_keyword_facts(here: Here, call: CallFact, keyword: ast.keyword) ->
         )
         if found is not None:
             lines.append(f"Resolves to `{shown_url(found[0])}` ({found[1]}).")
-            lines.extend(url_lines(found[0]))
+            lines.extend(url_lines(found[0], project=here.project))
         lines.append("Offline mode loads no DBAPI, so any driver (async ones too) works here.")
     elif keyword.arg == "literal_binds" and not (
         isinstance(value, ast.Constant) and value.value is True

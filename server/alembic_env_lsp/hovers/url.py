@@ -10,13 +10,16 @@ from .. import drivers
 from ..model import names as N
 from ..model.facts import EngineFact, EnvFacts, Scope, UrlValue
 from ..model.qualify import qualified_name
+from ..pyenv import SqlalchemyBasis, bare_default_driver, driver_info_for, sqlalchemy_basis
 from ..redact import redact_url
 from .common import const_str, main_section, shorten
 
 
-def url_lines(text: str, engine_mode: str | None = None) -> list[str]:
-    """Dialect, driver, sync/async support, package; plus the verdict for an engine kind."""
-    info = drivers.driver_info(text)
+def url_lines(text: str, engine_mode: str | None = None, project=None) -> list[str]:
+    """Dialect, driver, sync/async support, package; plus the verdict for an engine kind,
+    as the project's SQLAlchemy sees them."""
+    basis = sqlalchemy_basis(project)
+    info = driver_info_for(text, None if basis.assumed else basis.version)
     if info is None:
         return ["Not a URL SQLAlchemy can parse: it has no `scheme://`."]
     if not info.known:
@@ -28,20 +31,47 @@ def url_lines(text: str, engine_mode: str | None = None) -> list[str]:
     if not written:
         first += f" (SQLAlchemy {_sa_version(info)} default for `{info.dialect}://`)"
     lines.append(first + ".")
-    lines.append(_support(info))
+    depends = not written and bare_default_driver(info.scheme, "2.0") is not None
+    lines.append(("On SQLAlchemy 2.1+: " if depends and basis.assumed else "") + _support(info))
     install = _install(info)
     if install:
         lines.append(install)
-    if not written and info.dialect in ("postgresql", "oracle"):
-        old = "psycopg2" if info.dialect == "postgresql" else "cx_oracle"
+    if depends:
+        old, new = bare_default_driver(info.scheme, "2.0"), bare_default_driver(info.scheme, "2.1")
         lines.append(
-            f"A bare `{info.dialect}://` depends on the SQLAlchemy version: 2.0 picks `{old}` (sync only); name the driver to be explicit."
+            f"A bare `{info.dialect}://` depends on the SQLAlchemy version: 2.0 picks `{old}` (sync only), "
+            f"2.1 `{new}`; {basis.label()}. Name the driver to be explicit."
         )
     if engine_mode is not None:
-        verdict = driver_verdict(info, engine_mode)
+        verdict = verdict_for(text, engine_mode, basis)
         if verdict:
             lines.append(verdict)
     return lines
+
+
+def verdict_for(text: str, mode: str, basis: SqlalchemyBasis) -> str | None:
+    """The verdict of an engine kind on a URL, judged with the project's SQLAlchemy and
+    saying which one; a bare scheme with no project environment gets both versions' verdicts."""
+    scheme = drivers.split_scheme(text)
+    if scheme is not None and scheme[1] is None and basis.assumed:
+        by_version = [
+            (v, driver_verdict(driver_info_for(text, v), mode, v)) for v in ("2.1", "2.0")
+        ]
+        if all(v for _, v in by_version) and by_version[0][1] != by_version[1][1]:
+            (_, new), (_, old) = by_version
+            return (
+                f"On SQLAlchemy 2.1+: {_bare(new)}; on 2.0: {_bare(old)} (no project environment "
+                "found to tell which one runs it)."
+            )
+    info = driver_info_for(text, None if basis.assumed else basis.version)
+    verdict = driver_verdict(info, mode, None if basis.assumed else basis.version)
+    if verdict is None:
+        return None
+    return f"{_bare(verdict)} ({basis.label()})."
+
+
+def _bare(verdict: str | None) -> str:
+    return (verdict or "").removesuffix(".")
 
 
 def _sa_version(info: drivers.DriverInfo) -> str:
@@ -96,13 +126,16 @@ def _unknown_dialect(info: drivers.DriverInfo, text: str) -> str:
     return f"SQLAlchemy ({info.source}) has no dialect `{info.scheme}` and raises {error}; a third-party dialect may not be installed."
 
 
-def _greenlet_text() -> str:
-    version = drivers.sqlalchemy_version() or ""
+def _greenlet_text(version: str | None = None) -> str:
+    version = version or drivers.sqlalchemy_version() or ""
     call = "await_only()" if version.startswith("2.0") or version.startswith("1.") else "await_()"
     return f"greenlet_spawn has not been called; can't call {call} here. Was IO attempted in an unexpected place?"
 
 
-def driver_verdict(info: drivers.DriverInfo | None, mode: str) -> str | None:
+def driver_verdict(
+    info: drivers.DriverInfo | None, mode: str, version: str | None = None
+) -> str | None:
+    """The verdict itself; `version`: the SQLAlchemy judged with (its error texts differ)."""
     if info is None or not info.known:
         return None
     driver = info.driver or info.dialect
@@ -110,7 +143,7 @@ def driver_verdict(info: drivers.DriverInfo | None, mode: str) -> str | None:
         if info.sync_ok:
             return f"✓ Works: a sync engine loads `{info.sync_dialect or driver}`."
         if info.sync_ok is False:
-            return f"✗ Fails at the first connection: `{driver}` is async-only and SQLAlchemy raises `MissingGreenlet: {_greenlet_text()}`"
+            return f"✗ Fails at the first connection: `{driver}` is async-only and SQLAlchemy raises `MissingGreenlet: {_greenlet_text(version)}`"
         return None
     works = info.wrap_ok if mode == "wrap" else info.async_ok
     if works:

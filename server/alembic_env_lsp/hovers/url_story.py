@@ -15,9 +15,10 @@ from .. import drivers
 from ..model import names as N
 from ..model.facts import ConfigureFact, EngineFact, Scope, UrlValue
 from ..model.qualify import qualified_name
+from ..pyenv import SqlalchemyBasis, sqlalchemy_basis
 from ..redact import is_secret_name, redact_url
 from .common import Here, const_str, main_section, shorten
-from .url import driver_verdict, engine_mode, shown_url
+from .url import engine_mode, shown_url, verdict_for
 from .url_paths import (
     MAX_DEPTH,
     PASS_THROUGH,
@@ -335,17 +336,16 @@ def _built_string_steps(
             out.extend(_steps(here, piece, scope, depth + 1, params))
     out.append(f"{at}: put together as `{here.snippet(expr, 60)}`")
     for text in constants:
-        out.extend(_query_notes(text))
+        out.extend(_query_notes(text, sqlalchemy_basis(here.project)))
     return out
 
 
-def _query_notes(text: str) -> list[str]:
+def _query_notes(text: str, basis: SqlalchemyBasis) -> list[str]:
     notes = []
     if "async_fallback" in text:
         notes.append(
             "`async_fallback=True` is SQLAlchemy 1.4/2.0's mode that lets an asyncio driver run under "
-            "a sync engine (deprecated in 2.0, gone in 2.1); SQLAlchemy "
-            f"{drivers.sqlalchemy_version() or '?'} is installed here"
+            f"a sync engine (deprecated in 2.0, gone in 2.1); {basis.label()}"
         )
     if "+" in text and "://" in text:
         scheme = text.split("://", 1)[0]
@@ -528,6 +528,7 @@ def _candidates(
     if not found:
         return None
     blocks = []
+    basis = sqlalchemy_basis(here.project)
     for candidate in found:
         when = f"when {shorten(candidate.when, 80)}: " if candidate.when else ""
         if candidate.text and "://" in candidate.text:
@@ -538,7 +539,11 @@ def _candidates(
         info = drivers.driver_info(candidate.text) if candidate.text else None
         for engine in engines:
             where = f"`{engine.factory}` (line {here.line_of(engine.call.node)})"
-            verdict = driver_verdict(info, engine_mode(engine)) if info is not None else None
+            verdict = (
+                verdict_for(candidate.text, engine_mode(engine), basis)
+                if candidate.text and info is not None
+                else None
+            )
             if verdict is not None:
                 verdicts.append(f"{where}: {verdict}")
             elif info is None:

@@ -1,17 +1,26 @@
-from ..drivers import async_alternative, driver_info
+from ..drivers import async_alternative
 from ..findings import Fix
 from ..fixes.url import ini_related, scheme_fix, shown
+from ..pyenv import bare_default_driver, driver_info_for, judged_environment
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from . import _snippets as s
 
 
 def check(ctx: RuleContext) -> None:
+    judged: list = []  # looked up once, and only for a bare scheme
     for engine in ctx.facts.engines:
         if not engine.is_async:
             continue
         url = engine.url
         scheme = url.scheme
-        info = driver_info(url.text) if scheme and url.text else None
+        # A bare `postgresql://` loads what the PROJECT's SQLAlchemy picks (2.0: psycopg2).
+        version = None
+        if scheme and bare_default_driver(scheme, "2.0") is not None:
+            if not judged:
+                env = judged_environment(ctx)
+                judged.append((env, env.version("sqlalchemy") if env is not None else None))
+            version = judged[0][1]
+        info = driver_info_for(url.text, version) if scheme and url.text else None
         if info is None or not info.known:
             continue
         # Under the legacy AsyncEngine(sync factory) wrapper, psycopg/oracledb do not switch
@@ -28,8 +37,16 @@ def check(ctx: RuleContext) -> None:
             f'SQLAlchemy will raise "The asyncio extension requires an async driver to be used. '
             f"The loaded '{driver}' is not async.\""
         )
+        if version is not None and info.driver:
+            env = judged[0][0]
+            where = f", {env.where}" if env is not None else ""
+            message += (
+                f" A bare '{scheme}://' loads {info.driver} on SQLAlchemy {version}{where}; "
+                f"2.1 loads {bare_default_driver(scheme or '', '2.1')}."
+            )
         fixes: tuple[Fix, ...] = ()
-        alternative = async_alternative(scheme) if scheme else None
+        named = f"{info.dialect}+{info.driver}" if version is not None and info.driver else scheme
+        alternative = async_alternative(named) if named else None
         if alternative:
             fix = scheme_fix(
                 ctx.source, url, alternative, f"Use async driver '{alternative}'", safe=False
@@ -50,7 +67,8 @@ RULE = Rule(
             "Finds async engine factories whose URL (a literal, an `os.getenv` default, or `sqlalchemy.url` "
             "in alembic.ini) names a driver that SQLAlchemy's dialect registry says cannot run under asyncio. "
             "psycopg (v3) and oracledb serve both modes and are not reported, except under the legacy "
-            "`AsyncEngine(engine_from_config(...))` wrapper, which never asks for their async variant."
+            "`AsyncEngine(engine_from_config(...))` wrapper, which never asks for their async variant. A bare "
+            "`postgresql://` is judged with the project's SQLAlchemy: 2.0 loads psycopg2 (sync only), 2.1 psycopg."
         ),
         why=(
             'SQLAlchemy refuses when the engine is created: "The asyncio extension requires an async driver '
@@ -91,6 +109,15 @@ RULE = Rule(
             span="'mysql+pymysql://u@h/db'",
             severity=Severity.WARNING,
             note="env var default: evidence drops error to warning",
+        ),
+        Example(
+            s.env(s.ASYNC_ONLINE, imports=s.ASYNC_IMPORTS),
+            ini=s.ini("postgresql://app@db/app"),
+            environment=(("sqlalchemy", "2.0.36"),),
+            span="async_engine_from_config",
+            message="A bare 'postgresql://' loads psycopg2 on SQLAlchemy 2.0.36, installed here",
+            fixed_ini=s.ini("postgresql+asyncpg://app@db/app"),
+            note="the project's SQLAlchemy 2.0 loads psycopg2 for a bare postgresql://",
         ),
         Example(
             "from sqlalchemy import engine_from_config\nfrom sqlalchemy.ext.asyncio import AsyncEngine\n"

@@ -1,7 +1,6 @@
-from ..drivers import driver_info
 from ..fixes.url import ini_related, scheme_fix
 from ..knowledge import version_tuple
-from ..pyenv import judged_environment
+from ..pyenv import driver_info_for, judged_environment
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from . import _snippets as s
 
@@ -18,7 +17,11 @@ def check(ctx: RuleContext) -> None:
         scheme = url.scheme
         if scheme not in DEFAULTS:
             continue
-        info = driver_info(scheme)
+        # the project's SQLAlchemy decides which driver a bare scheme picks
+        env = judged_environment(ctx)
+        version = env.version("sqlalchemy") if env is not None else None
+        # judged with that version: where it fails outright, ENV001/ENV002 say so instead
+        info = driver_info_for(scheme, version)
         if info is None or not info.known:
             continue
         works = (
@@ -34,9 +37,6 @@ def check(ctx: RuleContext) -> None:
         if severity is None:
             continue
         new21, old20, module21 = DEFAULTS[scheme]
-        # the project's SQLAlchemy decides which driver a bare scheme picks
-        env = judged_environment(ctx)
-        version = env.version("sqlalchemy") if env is not None else None
         if env is None:
             seen = "no project environment was found to tell which SQLAlchemy it runs"
         elif version:
@@ -83,8 +83,9 @@ RULE = Rule(
     docs=Docs(
         what=(
             "Notes engine URLs (literal, default or alembic.ini) that name no driver for PostgreSQL or Oracle, and "
-            "says which SQLAlchemy version is installed where the checker runs. Offline `url=` is not checked: no "
-            "driver is loaded there."
+            "says which SQLAlchemy version the project's environment has. When that version makes the engine fail "
+            "(an async engine on SQLAlchemy 2.0 gets psycopg2), ENV001 reports the error instead. Offline `url=` "
+            "is not checked: no driver is loaded there."
         ),
         why=(
             "SQLAlchemy 2.1 made psycopg (v3) the default for `postgresql://` and oracledb for `oracle://`; 2.0 used "
@@ -116,6 +117,12 @@ RULE = Rule(
         Example(
             s.env(s.ASYNC_ONLINE, imports=s.ASYNC_IMPORTS),
             ini=s.ini("postgresql+asyncpg://app@db/app"),
+        ),
+        Example(
+            s.env(s.ASYNC_ONLINE, imports=s.ASYNC_IMPORTS),
+            ini=s.ini("postgresql://app@db/app"),
+            environment=(("sqlalchemy", "2.0.36"),),
+            note="on the project's SQLAlchemy 2.0 it fails outright: ENV001's error, not this note",
         ),
         Example(
             "from alembic import context\n\ncontext.configure(url='postgresql://u@h/db', literal_binds=True)\n",
