@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 from alembic.config import Config
+from alembic_env_lsp.config_files import IniFile, PyProject
 from alembic_env_lsp.project import (
-    IniFile,
     ProjectIndex,
-    PyProject,
     find_env_scripts,
     looks_like_env_script,
 )
@@ -363,10 +362,10 @@ def test_not_utf8_ini(root):
 
 
 def test_huge_ini(root, monkeypatch):
-    import alembic_env_lsp.project as project
+    import alembic_env_lsp.config_files as config_files
 
     path = write(root / "alembic.ini", "[alembic]\n" + "x = 1\n" * 1000)
-    monkeypatch.setattr(project, "MAX_CONFIG_BYTES", 1024)
+    monkeypatch.setattr(config_files, "MAX_CONFIG_BYTES", 1024)
     ini = IniFile.read(path)
     assert ini.error.startswith("file too large (6010 bytes")
     assert ini.sections() == []

@@ -14,7 +14,7 @@ from . import _snippets as s
 from ._common import constant_str
 
 if TYPE_CHECKING:
-    from ..project import PyProject
+    from ..config_files import PyProject
 
 KEY = "sqlalchemy.url"
 _TABLE = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?$")
