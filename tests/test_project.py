@@ -659,3 +659,27 @@ def test_find_env_scripts_reads_each_ini_once_through_the_index(tmp_path, monkey
     for env in found:
         assert index.context_for(env).ini is not None
     assert sorted(reads) == ["one", "two"]  # not read again by context_for
+
+
+def test_forget_drops_a_closed_projects_listings_and_keeps_the_open_ones(root):
+    for name in ("open", "closed"):
+        write(root / name / "alembic.ini", "[alembic]\nscript_location = %(here)s/migrations\n")
+        write(root / name / "migrations" / "env.py", "from alembic import context\n")
+    index = ProjectIndex()
+    open_env = root / "open" / "migrations" / "env.py"
+    closed_env = root / "closed" / "migrations" / "env.py"
+    index.context_for(open_env)
+    index.context_for(closed_env)
+    listed = set(index._listings)
+    assert str(root / "closed") in listed and str(root / "closed" / "migrations") in listed
+
+    index.forget(closed_env.parent, keep=[open_env])
+
+    # the closed project's two folders go; the open one's, and the shared root, stay
+    assert listed - set(index._listings) == {
+        str(root / "closed"),
+        str(root / "closed" / "migrations"),
+    }
+    # a forgotten folder is listed again when asked: the context is the same
+    context = index.context_for(closed_env)
+    assert context.ini is not None and context.ini.path == root / "closed" / "alembic.ini"

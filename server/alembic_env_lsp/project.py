@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,21 @@ class ProjectIndex:
                 self._listings.clear()
             else:
                 self._files.pop(_path_key(path), None)
+
+    def forget(self, folder: Path, keep: Iterable[Path | str] = ()) -> None:
+        """Drop the listings made for a script in `folder` (the folder and its ancestors),
+        except the folders on the way up from a path in `keep` (what is still checked): the
+        listings of a closed project must not pile up in a server that runs all day."""
+        still_listed: set[str] = set()
+        for path in keep:
+            kept = Path(os.path.abspath(path))
+            still_listed.add(str(kept))
+            still_listed.update(str(parent) for parent in kept.parents)
+        start = Path(os.path.abspath(folder))
+        with self._lock:
+            for listed in (start, *start.parents):
+                if str(listed) not in still_listed:
+                    self._listings.pop(str(listed), None)
 
     def ini(self, path: Path) -> IniFile:
         return self._cached(path, IniFile.read, IniFile)

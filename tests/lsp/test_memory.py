@@ -130,6 +130,7 @@ class InProcess:
             "ini pushes": len(outbox.ini_sent) + len(outbox.ini_nonempty),
             "said once": len(outbox.said),
             "project files cached": len(session.projects._files),
+            "project folders listed": len(session.projects._listings),
             "workspace files cached": len(session.code._entries),
         }
 

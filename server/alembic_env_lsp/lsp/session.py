@@ -310,6 +310,10 @@ class Session:
         still_read.update(doc.key for doc in self.docs)
         for key in deps - still_read:
             self.projects.invalidate(Path(key))
+        if path is not None:
+            still_checked = [u.path for u in self.units.values() if u.path is not None]
+            still_checked.extend(doc.path for doc in self.docs if doc.path is not None)
+            self.projects.forget(Path(path).parent, keep=still_checked)
         if path is not None and self._code is not None:
             self._code.invalidate(Path(path))
 
