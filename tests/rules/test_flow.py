@@ -45,10 +45,34 @@ def test_url_read_then_written_back_resolves_to_the_ini_value(tmp_path):
     ]
     [engine_fact] = analysis.facts.engines
     assert engine_fact.url.text == "postgresql+asyncpg://app@localhost/app"
-    origins = [a.origin for a in engine_fact.url.alternatives]
-    assert origins == [
+    assert paths(analysis, engine_fact.url) == SELF_REFERENCE_PATHS
+
+
+# `url = config.get_main_option("sqlalchemy.url") or os.environ.get("DATABASE_URL")`
+SELF_REFERENCE_PATHS = [
+    (
+        "postgresql+asyncpg://app@localhost/app",
         "alembic.ini [alembic] sqlalchemy.url (line 3)",
+        ['config.get_main_option("sqlalchemy.url")'],
+    ),
+    (
+        None,
         "environment variable DATABASE_URL",
+        ['not (config.get_main_option("sqlalchemy.url"))', "DATABASE_URL is set"],
+    ),
+    (
+        None,
+        "None: environment variable DATABASE_URL is not set",
+        ['not (config.get_main_option("sqlalchemy.url"))', "DATABASE_URL is not set"],
+    ),
+]
+
+
+def paths(analysis, value):
+    """Each alternative of a URL value as (text, origin, condition texts)."""
+    return [
+        (a.text, a.origin, [c.text(analysis.source) for c in a.conditions])
+        for a in value.alternatives
     ]
 
 
@@ -247,10 +271,7 @@ def test_the_url_evaluator_is_kept_for_any_expression(tmp_path):
     value = facts.evaluate_url(facts.module.assignments["url"][0].value, facts.module, 7)
     assert isinstance(url_name, ast.Name)
     assert value.text == "postgresql+asyncpg://app@localhost/app"
-    assert [a.origin for a in value.alternatives] == [
-        "alembic.ini [alembic] sqlalchemy.url (line 3)",
-        "environment variable DATABASE_URL",
-    ]
+    assert paths(analysis, value) == SELF_REFERENCE_PATHS
 
 
 def test_analysis_remembers_what_it_was_run_with():
@@ -288,7 +309,12 @@ def test_an_empty_ini_url_before_or_falls_through_to_the_fallback(tmp_path):
     assert engine_fact.url.text is None  # unknown: what get_settings() returns
     facts = analysis.facts
     value = facts.evaluate_url(facts.module.assignments["url"][0].value, facts.module, 17)
-    assert [a.text for a in value.alternatives] == ["", None]
+    # the empty ini value is never the result of `or`: only the fallback is left
+    assert (value.text, value.origin, value.alternatives) == (
+        None,
+        "get_settings().database_url",
+        (),
+    )
 
 
 def test_a_url_rebound_on_one_path_keeps_both_values_with_their_conditions(tmp_path):

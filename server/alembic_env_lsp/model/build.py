@@ -23,18 +23,32 @@ from .facts import (
     Assignment,
     Binding,
     CallFact,
+    Case,
     Condition,
     ConfigureFact,
     Dispatch,
     EngineFact,
     EnvFacts,
     ImportFact,
+    Iteration,
     Kind,
+    Raised,
     Reach,
+    ReturnPath,
     Scope,
     WithFact,
 )
-from .flow import State, join, narrow, none_of, terminates
+from .flow import (
+    PathConditions,
+    State,
+    exits,
+    extend_path,
+    join,
+    merge_paths,
+    narrow,
+    none_of,
+    terminates,
+)
 from .paths import Paths
 from .qualify import annotation_name, qualified_name, subscript_name
 from .urls import UrlResolver
@@ -63,6 +77,9 @@ class _Builder(Classifier):
         self.module = Scope("<module>", tree, False, None, reaching=self.reaching)
         # The reaching bindings at the point the walk has got to, per scope being walked.
         self._state: dict[Scope, State] = {self.module: {}}
+        # The conditions every run reaching the walk's current point has met, per scope (None:
+        # no run gets there, after a return or raise); a return records them (ReturnPath).
+        self._path: dict[Scope, PathConditions] = {self.module: ()}
         # Function bodies run when called, after the module body has bound its names: they
         # are walked after it, so a function sees module names bound below it, as at run time.
         self._deferred: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, Scope]] = []
@@ -87,7 +104,11 @@ class _Builder(Classifier):
         self._body(self.tree.body, ctx)
         while self._deferred:
             node, fn = self._deferred.pop(0)
+            self._path[fn] = ()
             self._body(node.body, _Ctx(fn, None, (), (), ()))
+            end = self._path[fn]
+            if end is not None and fn.returns:
+                fn.return_paths.append(ReturnPath(None, node, end))  # falls off its end: None
         # URLs once every name has its bindings (and module names bound below a function).
         for engine in self.engines:
             engine.url, engine.url_node = self.urls.engine_url(engine.wrapped or engine.call)
@@ -188,49 +209,71 @@ class _Builder(Classifier):
             self._expr(stmt.test, ctx, stmt)
             self._note_dispatch(stmt, scope)
             pre = self._state[scope]
+            pre_path = self._path[scope]
             sides: list[tuple[State, Condition | None]] = []
+            path_ends: list[PathConditions] = []
             for holds, body in ((True, stmt.body), (False, stmt.orelse)):
                 self._state[scope] = dict(narrow(pre, stmt.test, holds))
+                self._path[scope] = extend_path(pre_path, Condition(stmt.test, holds))
                 branches = ctx.branches + ((stmt, holds),)
                 self._body(body, _Ctx(scope, stmt, ctx.withs, branches, ctx.in_try))
+                path_ends.append(self._path[scope])
                 if not terminates(body):
                     sides.append((self._state[scope], Condition(stmt.test, holds)))
             self._state[scope] = join(pre, sides)
+            self._path[scope] = merge_paths(path_ends)
         elif isinstance(stmt, (ast.Try, *_TRY_STAR)):
             pre = self._state[scope]
+            pre_path = self._path[scope]
             self._state[scope] = dict(pre)
+            self._path[scope] = extend_path(pre_path, Raised(stmt, False))
             inner = _Ctx(scope, stmt, ctx.withs, ctx.branches, ctx.in_try + (cast(ast.Try, stmt),))
             self._body(stmt.body, inner)  # type: ignore[attr-defined]
             after_body = self._state[scope]
+            path_ends = []
+            body_path = self._path[scope]
             # A handler may start anywhere in the body: from either state.
             failed = join(pre, [(pre, None), (after_body, None)])
             ends: list[tuple[State, Condition | None]] = []
             for handler in stmt.handlers:  # type: ignore[attr-defined]
                 self._state[scope] = dict(failed)
+                self._path[scope] = extend_path(pre_path, Raised(stmt, True, handler))
                 if handler.type is not None:
                     self._expr(handler.type, ctx, handler)
                 if handler.name:
                     self._bind_unknown(scope, handler.name, handler)
                 self._body(handler.body, ctx)
+                path_ends.append(self._path[scope])
                 if not terminates(handler.body):
                     ends.append((self._state[scope], None))
             self._state[scope] = dict(after_body)
+            self._path[scope] = body_path
             self._body(stmt.orelse, ctx)  # type: ignore[attr-defined]
+            path_ends.append(self._path[scope])
             if not terminates(stmt.body):  # type: ignore[attr-defined]
                 ends.append((self._state[scope], None))
             self._state[scope] = join(pre, ends) if ends else dict(failed)
+            after = merge_paths(path_ends)
+            # `finally` runs on every way out, returns included
+            self._path[scope] = pre_path if after is None else after
             self._body(stmt.finalbody, ctx)  # type: ignore[attr-defined]
+            if after is None:
+                self._path[scope] = None
         elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
             pre = self._state[scope]
+            pre_path = self._path[scope]
             self._state[scope] = dict(pre)
             if isinstance(stmt, ast.While):
                 self._expr(stmt.test, ctx, stmt)
+                self._path[scope] = extend_path(pre_path, Condition(stmt.test, True))
             else:
                 self._expr(stmt.iter, ctx, stmt)
                 self._bind_targets(stmt.target, stmt, scope)
-            self._body(stmt.body, ctx)
+                self._path[scope] = extend_path(pre_path, Iteration(stmt, True))
+            self._body(stmt.body, ctx)  # once: one iteration stands for all
             # The body may run zero or more times.
             self._state[scope] = join(pre, [(pre, None), (self._state[scope], None)])
+            self._path[scope] = pre_path
             self._body(stmt.orelse, ctx)
         elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             value = stmt.value
@@ -248,27 +291,48 @@ class _Builder(Classifier):
             if stmt.value is not None:
                 scope.returns.append(stmt.value)
                 self._expr(stmt.value, ctx, stmt)
+            path = self._path.get(scope)
+            if path is not None and not scope.is_module:
+                scope.return_paths.append(ReturnPath(stmt.value, stmt, path))
+            self._path[scope] = None
+        elif isinstance(stmt, (ast.Raise, ast.Continue, ast.Break)) or exits(stmt):
+            self._generic(stmt, ctx)
+            self._path[scope] = None
         elif isinstance(stmt, _MATCH):
             self._expr(stmt.subject, ctx, stmt)  # type: ignore[attr-defined]
             pre = self._state[scope]
+            pre_path = self._path[scope]
             ends = [(pre, None)]
+            path_ends = [pre_path]  # no case matched
             for case in stmt.cases:  # type: ignore[attr-defined]
                 self._state[scope] = dict(pre)
+                taken = Case(case.pattern, True, stmt.subject)  # type: ignore[attr-defined]
+                self._path[scope] = extend_path(pre_path, taken)
                 self._body(case.body, ctx)
                 ends.append((self._state[scope], None))
+                path_ends.append(self._path[scope])
             self._state[scope] = join(pre, ends)
+            self._path[scope] = merge_paths(path_ends)
         elif isinstance(stmt, ast.Delete):
             for target in stmt.targets:
                 if isinstance(target, ast.Name):
                     self._state[scope].pop(target.id, None)
                 else:
                     self._expr(target, ctx, stmt)
+        elif isinstance(stmt, ast.Assert):
+            self._generic(stmt, ctx)
+            # past it only when the test held (python -O drops asserts: env.py is not run so)
+            self._state[scope] = dict(narrow(self._state[scope], stmt.test, True))
         else:
-            for child in ast.iter_child_nodes(stmt):
-                if isinstance(child, ast.expr):
-                    self._expr(child, ctx, stmt)
-                elif isinstance(child, ast.stmt):
-                    self._stmt(child, ctx)
+            self._generic(stmt, ctx)
+
+    def _generic(self, stmt: ast.stmt, ctx: _Ctx) -> None:
+        """A statement with no flow of its own: its expressions (and nested statements)."""
+        for child in ast.iter_child_nodes(stmt):
+            if isinstance(child, ast.expr):
+                self._expr(child, ctx, stmt)
+            elif isinstance(child, ast.stmt):
+                self._stmt(child, ctx)
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: _Ctx) -> None:
         args = node.args

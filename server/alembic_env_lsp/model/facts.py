@@ -50,6 +50,9 @@ class Scope:
     kinds: dict[str, Binding] = field(default_factory=dict)
     calls: list[CallFact] = field(default_factory=list)
     returns: list[ast.expr] = field(default_factory=list)
+    # Every way out of a function that a path reaches, with the conditions of its path
+    # (build.py); unlike `returns`, it includes returning None and leaves out dead code.
+    return_paths: list[ReturnPath] = field(default_factory=list)
     functions: dict[str, Scope] = field(default_factory=dict)
     # The bindings that reach each name read, by id() of its ast.Name (shared by all scopes
     # of a file; filled by build.py).
@@ -133,14 +136,78 @@ class Binding:
 
 @dataclass(frozen=True, eq=False)
 class Condition:
-    """An `if` test on the path from a binding to a use, and whether it held."""
+    """A test on a path, and whether it held: an `if` / `while` / `or` test here; what a
+    `try`, a `for` loop, a `match` or an environment variable decided in the subclasses."""
 
-    test: ast.expr
+    test: ast.AST
     holds: bool
 
     def text(self, source: SourceText) -> str:
         text = source.slice(source.node_range(self.test))
         return text if self.holds else f"not ({text})"
+
+
+@dataclass(frozen=True, eq=False)
+class Raised(Condition):
+    """The path went through an `except` clause of the `try` in `test` (holds), or through its
+    body or `else` with nothing raised so far (not holds)."""
+
+    handler: ast.ExceptHandler | None = None
+
+    def text(self, source: SourceText) -> str:
+        where = f"the `try` at line {getattr(self.test, 'lineno', '?')}"
+        if not self.holds:
+            return f"{where} raised nothing"
+        caught = self.handler.type if self.handler is not None else None
+        if caught is None:
+            return f"{where} raised an exception"
+        return f"{where} raised {source.slice(source.node_range(caught))}"
+
+
+@dataclass(frozen=True, eq=False)
+class Iteration(Condition):
+    """Inside the body of the `for` loop in `test` (the body is walked once: each value it
+    binds or returns stands for every iteration)."""
+
+    def text(self, source: SourceText) -> str:
+        return f"in an iteration of the `for` loop at line {getattr(self.test, 'lineno', '?')}"
+
+
+@dataclass(frozen=True, eq=False)
+class Case(Condition):
+    """A `case` of a `match` was taken: `test` is its pattern, `subject` what is matched."""
+
+    subject: ast.expr | None = None
+
+    def text(self, source: SourceText) -> str:
+        pattern = source.slice(source.node_range(self.test))
+        if self.subject is None:
+            return f"`case {pattern}` matched"
+        return f"{source.slice(source.node_range(self.subject))} matches `{pattern}`"
+
+
+@dataclass(frozen=True, eq=False)
+class EnvSet(Condition):
+    """An environment variable read by `test` (`os.getenv(name)`, `os.environ.get(name)`) is
+    set (holds) or not."""
+
+    name: str = "?"
+
+    def text(self, source: SourceText) -> str:
+        return f"{self.name} is set" if self.holds else f"{self.name} is not set"
+
+
+@dataclass(frozen=True, eq=False)
+class ReturnPath:
+    """One way out of a function: the returned expression (None: a bare `return` or the end of
+    the body, which return None) and the conditions that hold on every run that takes it, in
+    path order. Runs that took an earlier return never reach a later one, so when a condition
+    cannot be written as a conjunction (`if a: if b: return x`), the later return carries the
+    tests both paths share and stands for "otherwise"."""
+
+    value: ast.expr | None
+    node: ast.AST  # the return statement, or the function for the end of its body
+    conditions: tuple[Condition, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -239,12 +306,16 @@ class UrlValue:
     # (section, key) of the alembic.ini option this value was read from (or was looked for:
     # set even when the option is missing, so ENV012 can tell "read from the ini, not there").
     ini_key: tuple[str, str] | None = None
-    # The values it may take at run time, each with its own origin (both sides of `a or b`,
-    # the ini value and the env.py override); empty when there is only one. Always finite.
+    # The values it may take at run time, each with its own origin and conditions (both sides
+    # of `a or b`, the ini value and the env.py override, each `return` of a helper, a set or
+    # unset environment variable); empty when there is only one. Flat and always finite.
     alternatives: tuple[UrlValue, ...] = ()
     # The if-tests on the path that gives this value (set on the alternatives of a variable
     # bound differently on different paths).
     conditions: tuple[Condition, ...] = ()
+    # The value is None on this path (an unset environment variable read without a default, a
+    # helper returning None); a read narrowed by `if not url: raise` drops such alternatives.
+    none: bool = False
 
     @property
     def scheme(self) -> str | None:

@@ -38,12 +38,51 @@ def none_of(value: ast.expr | None, binding: Binding | None) -> bool | None:
     return None
 
 
+# Calls that end the process: `if url is None: sys.exit("...")` ends that path like a raise.
+_EXITS = frozenset({"sys.exit", "exit", "quit", "os._exit", "os.abort"})
+
+# The conditions met on every run reaching a point (None: no run reaches it).
+PathConditions = tuple[Condition, ...] | None
+
+
+def exits(stmt: ast.stmt) -> bool:
+    """`sys.exit(...)` and the like as a statement."""
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+        return False
+    func, parts = stmt.value.func, []
+    while isinstance(func, ast.Attribute):
+        parts.append(func.attr)
+        func = func.value
+    if not isinstance(func, ast.Name):
+        return False
+    return ".".join([func.id, *reversed(parts)]) in _EXITS
+
+
+def extend_path(path: PathConditions, condition: Condition) -> PathConditions:
+    return None if path is None else (*path, condition)
+
+
+def merge_paths(ends: list[PathConditions]) -> PathConditions:
+    """The conditions after a fork: those every side that falls through shares (a side's own
+    tests are dropped when another side also falls through: "a or b" is no conjunction)."""
+    live = [end for end in ends if end is not None]
+    if not live:
+        return None
+    shared: list[Condition] = []
+    for conditions in zip(*live, strict=False):
+        first = conditions[0]
+        if not all(c is first for c in conditions):
+            break
+        shared.append(first)
+    return tuple(shared)
+
+
 def terminates(body: list[ast.stmt]) -> bool:
     """The block never falls through to the statement after it."""
     if not body:
         return False
     last = body[-1]
-    if isinstance(last, (ast.Return, ast.Raise, ast.Continue, ast.Break)):
+    if isinstance(last, (ast.Return, ast.Raise, ast.Continue, ast.Break)) or exits(last):
         return True
     if isinstance(last, ast.If):
         return terminates(last.body) and terminates(last.orelse)

@@ -8,17 +8,22 @@ It never guesses: what it cannot see is UNKNOWN, carrying the names seen on the 
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from . import names as N
-from .facts import CallFact, Condition, Confidence, Kind, Scope, UrlValue
+from .facts import CallFact, Condition, Confidence, EnvSet, Kind, Reach, Scope, UrlValue
 from .qualify import qualified_name, subscript_name
 
 if TYPE_CHECKING:
     from .build import _Builder
 
-_MAX_DEPTH = 8
+_MAX_DEPTH = 16
+# More values than this for one expression (a generated file, helpers calling helpers): the
+# rest stand as one unknown value.
+_MAX_ALTERNATIVES = 16
 _PASS_THROUGH_METHODS = frozenset(
     {"render_as_string", "get_secret_value", "strip", "unicode_string", "__str__"}
 )
@@ -38,6 +43,8 @@ class UrlResolver:
         # then `set_main_option(k, url)`) must end, not recurse.
         self._active: set[int] = set()
         self._active_keys: set[str] = set()
+        # id(helper scope) -> what it returns (helpers calling helpers stay linear)
+        self._helpers: dict[int, UrlValue] = {}
 
     # ---- entry points -----------------------------------------------------------------
 
@@ -78,6 +85,8 @@ class UrlResolver:
             return UrlValue(
                 expr.value, Confidence.LITERAL, "string literal in env.py", literal=expr
             )
+        if isinstance(expr, ast.Constant) and expr.value is None:
+            return _none(f"None (line {expr.lineno})")
         if isinstance(expr, ast.JoinedStr):
             head = expr.values[0] if expr.values else None
             if (
@@ -114,7 +123,9 @@ class UrlResolver:
         if isinstance(expr, ast.BoolOp) and isinstance(expr.op, ast.Or):
             values = [self.evaluate(v, scope, line, depth + 1) for v in expr.values]
             names = tuple(n for v in values for n in v.names)
-            alternatives = tuple(values)
+            alternatives = _or_paths(expr.values, values)
+            if len(alternatives) == 1:  # the others are None or empty: never the result
+                return _with(alternatives[0], conditions=(), names=names)
             for value in values:
                 if value.text == "" and value is not values[-1]:
                     continue  # an empty value is falsy: `or` goes on to the next one
@@ -143,9 +154,11 @@ class UrlResolver:
 
     # ---- helpers ----------------------------------------------------------------------
 
-    def _reaching(self, name: str, reaches, scope: Scope, depth: int) -> UrlValue:
+    def _reaching(
+        self, name: str, reaches: tuple[Reach, ...], scope: Scope, depth: int
+    ) -> UrlValue:
         """The value of a variable from the bindings that reach the read: one per path."""
-        candidates = []
+        values: list[tuple[UrlValue, Reach]] = []
         for reach in reaches:
             if reach.assignment is None:
                 value = unknown(f"variable {name}", (name,))
@@ -154,25 +167,47 @@ class UrlResolver:
                 value = self.evaluate(
                     reach.assignment.value, reach.scope or scope, stmt.lineno, depth + 1
                 )
-            candidates.append(_with(value, conditions=reach.conditions))
-        if len(candidates) == 1:
-            return self._named(_with(candidates[0], conditions=()), name)
-        names = tuple(dict.fromkeys(n for c in candidates for n in c.names)) + (name,)
-        alternatives = tuple(candidates)
-        if len({(c.text, c.confidence) for c in candidates}) == 1:
-            return _with(candidates[-1], names=names, conditions=(), alternatives=alternatives)
-        known = [c for c in candidates if c.confidence >= Confidence.DEFAULT]
-        if not known:
-            return _with(unknown("one of several values", names), alternatives=alternatives)
-        # Another path gives another value: what we know holds only on some runs.
-        chosen = known[-1]
-        return _with(
-            chosen,
-            confidence=min(chosen.confidence, Confidence.DEFAULT),
-            names=names,
-            conditions=(),
-            alternatives=alternatives,
-        )
+            if reach.none is False:
+                # narrowed (`if not url: raise`, `assert url`): its None values never get here
+                kept = _without_none(value)
+                if kept is None:
+                    continue
+                value = kept
+            values.append((value, reach))
+        if not values:
+            return unknown(f"variable {name}", (name,))
+        if len(values) == 1:
+            return self._named(_with(values[0][0], conditions=()), name)
+        candidates = [path for value, reach in values for path in _paths(value, reach.conditions)]
+        return _one_of(candidates, name, prefer_last=True)
+
+    def _helper(self, name: str, helper: Scope, depth: int) -> UrlValue:
+        """What a local helper returns: every `return` a path reaches, each under the
+        conditions of its path (an `if`, a `try`, an earlier return not taken)."""
+        cached = self._helpers.get(id(helper))
+        if cached is not None:
+            return cached  # the same whatever the call site: its arguments are not followed
+        value = self._helper_value(name, helper, depth)
+        self._helpers[id(helper)] = value
+        return value
+
+    def _helper_value(self, name: str, helper: Scope, depth: int) -> UrlValue:
+        if len(helper.return_paths) == 1 and helper.return_paths[0].value is not None:
+            returned = helper.return_paths[0].value
+            return self._named(self.evaluate(returned, helper, returned.lineno, depth + 1), name)
+        candidates: list[UrlValue] = []
+        for way_out in helper.return_paths:
+            if way_out.value is None:
+                line = getattr(way_out.node, "lineno", "?")
+                value = _none(f"None returned by {name}() (line {line})")
+                if isinstance(way_out.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    value = _none(f"None: {name}() ends without a return")
+            else:
+                value = self.evaluate(way_out.value, helper, way_out.value.lineno, depth + 1)
+            candidates.extend(_paths(value, way_out.conditions))
+        if not candidates:
+            return unknown(f"{name}()", (name,))
+        return _one_of(candidates, name, prefer_last=False)
 
     def _call(self, call: ast.Call, scope: Scope, line: int, depth: int) -> UrlValue:
         qname = qualified_name(call.func, scope)
@@ -184,15 +219,25 @@ class UrlResolver:
                 if kw.arg == "default":
                     default = kw.value
             names = (name,) if name else ()
+            if name is None:
+                return unknown("an environment variable named at run time")
+            variable = unknown(f"environment variable {name}", names)
+            is_set = _with(variable, conditions=(EnvSet(call, True, name),))
+            unset = (EnvSet(call, False, name),)
+            if default is None:
+                # None when it is not set: one binding, two values (`if not url: raise` drops it)
+                none = _with(_none(f"None: environment variable {name} is not set"), names=names)
+                return _with(variable, alternatives=(is_set, _with(none, conditions=unset)))
             if isinstance(default, ast.Constant) and isinstance(default.value, str):
-                return UrlValue(
+                fallback = UrlValue(
                     default.value,
                     Confidence.DEFAULT,
                     f"default of environment variable {name}",
                     literal=default,
                     names=names,
                 )
-            return unknown(f"environment variable {name}", names)
+                return _with(fallback, alternatives=(is_set, _with(fallback, conditions=unset)))
+            return variable
         if qname == N.CONFIG + ".get_main_option":
             key = _constant_str(call.args[0]) if call.args else None
             if key is None:
@@ -234,11 +279,7 @@ class UrlResolver:
                 base = self.evaluate(func.value, scope, line, depth + 1)
                 if old is None or new is None:
                     return unknown("str.replace() with computed arguments", base.names)
-                replaced = base.replaced + ((old, new),)
-                if base.text is None:
-                    return unknown(base.origin, base.names, replaced)
-                text = base.text.replace(old, new)
-                return _with(base, text=text, replaced=replaced, literal=None)
+                return _each(base, partial(_replaced, old=old, new=new))
             if func.attr == "set":
                 base = self.evaluate(func.value, scope, line, depth + 1)
                 for kw in call.keywords:
@@ -246,24 +287,14 @@ class UrlResolver:
                         new_driver = _constant_str(kw.value)
                         if new_driver is None:
                             return unknown("URL.set(drivername=...)", base.names)
-                        rest = (
-                            base.text.split("://", 1)[1] if base.text and "://" in base.text else ""
-                        )
-                        confidence = max(base.confidence, Confidence.LITERAL)
-                        return _with(
-                            base, text=f"{new_driver}://{rest}", confidence=confidence, literal=None
-                        )
+                        return _each(base, partial(_driver_set, driver=new_driver))
                 return base
             if func.attr in _PASS_THROUGH_METHODS:
                 return self.evaluate(func.value, scope, line, depth + 1)
         if isinstance(func, ast.Name):
             helper = scope.lookup_function(func.id)
             if helper is not None:
-                for returned in helper.returns:
-                    value = self.evaluate(returned, helper, returned.lineno, depth + 1)
-                    if value.confidence is not Confidence.UNKNOWN:
-                        return _with(value, names=value.names + (func.id,))
-                return unknown(f"{func.id}()", (func.id,))
+                return self._helper(func.id, helper, depth)
         return unknown(_dotted(func) + "()" if _dotted(func) else "call")
 
     def _from_config_dict(
@@ -408,6 +439,145 @@ class UrlResolver:
 
 def _with(value: UrlValue, **changes: Any) -> UrlValue:
     return replace(value, **changes)
+
+
+def _none(origin: str) -> UrlValue:
+    return UrlValue(None, Confidence.UNKNOWN, origin, none=True)
+
+
+def _paths(value: UrlValue, conditions: tuple[Condition, ...]) -> list[UrlValue]:
+    """The values `value` stands for (itself, or its alternatives), each under `conditions`
+    and then its own: alternatives stay flat however deep the helpers go. A value whose
+    conditions contradict each other (`if os.getenv("X"): return os.getenv("X")` has no
+    None) is left out."""
+    out = []
+    for leaf in value.alternatives or (value,):
+        joined = _consistent(conditions + leaf.conditions)
+        if joined is not None:
+            out.append(_with(leaf, conditions=joined, alternatives=()))
+    return out
+
+
+_GETTER_NAMES = frozenset({"os.getenv", "os.environ.get", "getenv", "environ.get"})
+
+
+def _env_name(node: ast.AST) -> str | None:
+    """X in `os.getenv("X")` / `os.environ.get("X", ...)`."""
+    if isinstance(node, ast.Call) and _dotted(node.func) in _GETTER_NAMES and node.args:
+        return _constant_str(node.args[0])
+    return None
+
+
+def _consistent(conditions: tuple[Condition, ...]) -> tuple[Condition, ...] | None:
+    """The conditions without repeats of what an earlier one says about an environment
+    variable; None when they contradict (X truthy, then X not set)."""
+    truthy: set[str] = set()  # `if os.getenv("X"):` held: X is set (and not empty)
+    said: dict[str, bool] = {}
+    out: list[Condition] = []
+    for condition in conditions:
+        if isinstance(condition, EnvSet):
+            known = True if condition.name in truthy else said.get(condition.name)
+            if known is not None:
+                if known != condition.holds:
+                    return None
+                continue
+            said[condition.name] = condition.holds
+        else:
+            name = _env_name(condition.test)
+            if name is not None and condition.holds:
+                if said.get(name) is False:
+                    return None
+                truthy.add(name)
+        out.append(condition)
+    return tuple(out)
+
+
+def _without_none(value: UrlValue) -> UrlValue | None:
+    """`value` on a path where it is known not to be None (None: no value is left)."""
+    if not value.alternatives:
+        return None if value.none else value
+    kept = tuple(a for a in value.alternatives if not a.none)
+    if len(kept) == len(value.alternatives):
+        return value
+    if not kept:
+        return None
+    if len(kept) == 1:
+        return _with(kept[0], conditions=(), names=value.names)
+    return _with(value, alternatives=kept)
+
+
+def _or_paths(operands: list[ast.expr], values: list[UrlValue]) -> tuple[UrlValue, ...]:
+    """`a or b or c`: a's values when a is truthy, b's when a is not and b is, c's when neither
+    is. A None (or empty) operand that is not the last never gives the result."""
+    out: list[UrlValue] = []
+    skipped: tuple[Condition, ...] = ()
+    for index, (operand, value) in enumerate(zip(operands, values, strict=True)):
+        last = index == len(operands) - 1
+        taken = skipped if last else (*skipped, Condition(operand, True))
+        for leaf in _paths(value, ()):
+            if not last and (leaf.none or leaf.text == ""):
+                continue
+            # `os.getenv(X)` being truthy says X is set: no need to say it twice
+            own = tuple(c for c in leaf.conditions if last or c.test is not operand)
+            out.append(_with(leaf, conditions=taken + own))
+        skipped = (*skipped, Condition(operand, False))
+    return _capped(out)
+
+
+def _capped(values: list[UrlValue]) -> tuple[UrlValue, ...]:
+    if len(values) <= _MAX_ALTERNATIVES:
+        return tuple(values)
+    rest = unknown(f"{len(values) - _MAX_ALTERNATIVES + 1} more values (not followed)")
+    return (*values[: _MAX_ALTERNATIVES - 1], rest)
+
+
+def _one_of(candidates: list[UrlValue], name: str, prefer_last: bool) -> UrlValue:
+    """One value standing for several paths: the known one (the last bound, or the first
+    returned) at no more than DEFAULT confidence, carrying every path as an alternative."""
+    if len(candidates) == 1:
+        only = candidates[0]
+        return _with(only, conditions=(), names=only.names + (name,))
+    names = tuple(dict.fromkeys(n for c in candidates for n in c.names)) + (name,)
+    alternatives = _capped(candidates)
+    if len({(c.text, c.confidence, c.none) for c in candidates}) == 1:
+        return _with(candidates[-1], names=names, conditions=(), alternatives=alternatives)
+    known = [c for c in candidates if c.confidence >= Confidence.DEFAULT]
+    if not known:
+        return _with(unknown("one of several values", names), alternatives=alternatives)
+    # Another path gives another value: what we know holds only on some runs.
+    chosen = known[-1] if prefer_last else known[0]
+    return _with(
+        chosen,
+        confidence=min(chosen.confidence, Confidence.DEFAULT),
+        names=names,
+        conditions=(),
+        alternatives=alternatives,
+    )
+
+
+def _each(value: UrlValue, change: Callable[[UrlValue], UrlValue]) -> UrlValue:
+    """`change` applied to the value and to every alternative (`.replace()` on any path)."""
+    changed = change(value)
+    if not value.alternatives:
+        return changed
+    return _with(changed, alternatives=tuple(change(a) for a in value.alternatives))
+
+
+def _replaced(value: UrlValue, old: str, new: str) -> UrlValue:
+    replaced = value.replaced + ((old, new),)
+    if value.text is None:
+        if value.none:
+            return value  # None.replace() raises: nothing to rewrite
+        return _with(unknown(value.origin, value.names, replaced), conditions=value.conditions)
+    return _with(value, text=value.text.replace(old, new), replaced=replaced, literal=None)
+
+
+def _driver_set(value: UrlValue, driver: str) -> UrlValue:
+    if value.none:
+        return value
+    rest = value.text.split("://", 1)[1] if value.text and "://" in value.text else ""
+    confidence = max(value.confidence, Confidence.LITERAL)
+    return _with(value, text=f"{driver}://{rest}", confidence=confidence, literal=None)
 
 
 def _constant_str(node: ast.AST | None) -> str | None:

@@ -1,0 +1,103 @@
+"""URL values path by path: every `return` of a helper, every getter's unset case, each
+with the conditions of its path (fixtures in tests/fixtures/flow/)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from alembic_env_lsp.engine import analyze
+from alembic_env_lsp.model.facts import Confidence
+from alembic_env_lsp.project import ProjectIndex
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "flow"
+
+
+def analysis_of(name: str, tmp_path: Path):
+    shutil.copytree(FIXTURES / name, tmp_path / name)
+    env_path = tmp_path / name / "env.py"
+    project = ProjectIndex().context_for(env_path)
+    analysis = analyze(env_path.read_text(encoding="utf-8"), str(env_path), project=project)
+    assert not analysis.internal_errors, analysis.internal_errors
+    return analysis
+
+
+def paths(analysis, value):
+    """Each alternative as (text, origin, None-ness, condition texts)."""
+    return [
+        (a.text, a.origin, a.none, [c.text(analysis.source) for c in a.conditions])
+        for a in value.alternatives
+    ]
+
+
+NOT_SET = 'not (os.getenv("INVENTORY_DB"))'
+NOT_PYTEST = 'not ("pytest" in sys.modules)'
+INI_URL = "postgresql+asyncpg://inventory@db/inventory"
+HELPER_PATHS = [
+    # `if os.getenv("INVENTORY_DB"): return os.getenv("INVENTORY_DB")`: never None there
+    (None, "environment variable INVENTORY_DB", False, ['os.getenv("INVENTORY_DB")']),
+    ("sqlite:///", "f-string in env.py", False, [NOT_SET, '"pytest" in sys.modules']),
+    (
+        None,
+        "settings.DATABASE_URL",
+        False,
+        [NOT_SET, NOT_PYTEST, "the `try` at line 23 raised nothing"],
+    ),
+    (
+        INI_URL,
+        "alembic.ini [alembic] sqlalchemy.url (line 3)",
+        False,
+        [NOT_SET, NOT_PYTEST, "the `try` at line 23 raised AttributeError"],
+    ),
+]
+
+
+def test_every_return_of_a_helper_is_a_value_with_the_conditions_of_its_path(tmp_path):
+    # early returns, an if, a try/except, a settings attribute: the engine's URL used to be the
+    # first return the evaluator could read (the f-string), as if it were the only one
+    analysis = analysis_of("url_from_helper_returns", tmp_path)
+    [engine] = analysis.facts.engines
+    assert (engine.url.text, engine.url.confidence) == ("sqlite:///", Confidence.DEFAULT)
+    assert paths(analysis, engine.url) == HELPER_PATHS
+    # `url = database_url()` then `context.configure(url=url)`: the same four paths
+    [offline] = [c for c in analysis.facts.configures if c.mode == "offline"]
+    assert offline.url is not None and paths(analysis, offline.url) == HELPER_PATHS
+    # a condition-free value would read as "on every run": each one has its path
+    assert all(a.conditions for a in engine.url.alternatives)
+
+
+def test_nested_helpers_a_loop_and_a_narrowed_none(tmp_path):
+    # driver_url() -> reports_url() -> dsn_from_environment(); the loop's `return None` is
+    # dropped where `if dsn is not None:` holds; `.replace()` applies to the path it is on
+    analysis = analysis_of("url_from_nested_helpers", tmp_path)
+    [engine] = analysis.facts.engines
+    is_async = 'os.environ.get("REPORTS_ASYNC") == "1"'
+    variable = "an environment variable named at run time"
+    ini = "alembic.ini [alembic] sqlalchemy.url (line 3)"
+    assert paths(analysis, engine.url) == [
+        (None, variable, False, [is_async, "dsn is not None"]),
+        (
+            "postgresql+asyncpg://reports@db/reports",
+            ini,
+            False,
+            [is_async, "not (dsn is not None)"],
+        ),
+        (None, variable, False, [f"not ({is_async})", "dsn is not None"]),
+        (
+            "postgresql://reports@db/reports",
+            ini,
+            False,
+            [f"not ({is_async})", "not (dsn is not None)"],
+        ),
+    ]
+    replaced = [a.replaced for a in engine.url.alternatives]
+    assert replaced[1] == (("postgresql://", "postgresql+asyncpg://"),)
+    assert replaced[3] == ()
+    # the loop's helper on its own: the value found in an iteration, or None after the loop
+    facts = analysis.facts
+    [call] = [c for c in facts.calls if c.attr is None and c.node.func.id == "dsn_from_environment"]
+    value = facts.evaluate_url(call.node, call.scope, call.node.lineno)
+    assert paths(analysis, value) == [
+        (None, variable, False, ["in an iteration of the `for` loop at line 13", "value"]),
+        (None, "None (line 17)", True, []),
+    ]
