@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from ..text import SourceText
 
 if TYPE_CHECKING:
-    from ..project import IniValue
+    from ..config_files import IniValue
 
 
 class Kind(enum.Enum):
