@@ -29,7 +29,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
-import run as suite  # noqa: E402
+from bench_inputs import prepare  # noqa: E402
 
 PY = sys.executable
 
@@ -42,7 +42,7 @@ def inputs(tmp: Path, key: str) -> tuple[Path, Path]:
         "k5": "steady-5k",
         "c50": "big-50k",
     }[key]
-    files = suite.prepare(tmp, [group])
+    files = prepare(tmp, [group])
     return files[key]
 
 
