@@ -3,9 +3,11 @@ with the conditions of its path (fixtures in tests/fixtures/flow/)."""
 
 from __future__ import annotations
 
+import ast
 import shutil
 from pathlib import Path
 
+import pytest
 from alembic_env_lsp.engine import analyze
 from alembic_env_lsp.model.facts import Confidence
 from alembic_env_lsp.project import ProjectIndex
@@ -101,3 +103,57 @@ def test_nested_helpers_a_loop_and_a_narrowed_none(tmp_path):
         (None, variable, False, ["in an iteration of the `for` loop at line 13", "value"]),
         (None, "None (line 17)", True, []),
     ]
+
+
+def helper_value(analysis, name: str):
+    """What `name()` evaluates to, as the URL evaluator reads a call of that helper."""
+    facts = analysis.facts
+    call = ast.Call(func=ast.Name(name, ast.Load()), args=[], keywords=[])
+    return facts.evaluate_url(call, facts.module, len(analysis.source.text.splitlines()))
+
+
+@pytest.mark.parametrize(
+    "helper",
+    ["raises_when_missing", "asserts_it", "exits_when_none", "required", "run_migrations_online"],
+)
+def test_a_name_checked_before_use_has_no_none_value(tmp_path, helper):
+    # `if not url: raise`, `assert url`, `if url is None: sys.exit()`, `os.environ["X"]`, and
+    # `if not url: return` before create_engine(url): the getter's None is not a path any more
+    analysis = analysis_of("url_checked_before_use", tmp_path)
+    if helper == "run_migrations_online":
+        [engine] = analysis.facts.engines
+        value = engine.url
+    else:
+        value = helper_value(analysis, helper)
+    assert (value.text, value.origin, value.none, value.alternatives) == (
+        None,
+        "environment variable ORDERS_DB",
+        False,
+        (),
+    )
+
+
+def test_an_unchecked_getter_keeps_its_none_value(tmp_path):
+    analysis = analysis_of("url_checked_before_use", tmp_path)
+    assert paths(analysis, helper_value(analysis, "unchecked")) == [
+        (None, "environment variable ORDERS_DB", False, ["ORDERS_DB is set"]),
+        (None, "None: environment variable ORDERS_DB is not set", True, ["ORDERS_DB is not set"]),
+    ]
+    # the ini value checked by `if not url: raise` is the ini value alone
+    value = helper_value(analysis, "ini_checked")
+    assert (value.text, value.alternatives) == ("postgresql://orders@db/orders", ())
+
+
+def test_os_environ_subscript_is_never_none_at_its_reads(tmp_path):
+    analysis = analysis_of("url_checked_before_use", tmp_path)
+    required = analysis.facts.function("required")
+    assert required is not None
+    [returned] = required.returns
+    assert isinstance(returned, ast.Name)
+    assert [r.none for r in required.possible_bindings(returned)] == [False]
+    unchecked = analysis.facts.function("raises_when_missing")
+    assert unchecked is not None
+    [read] = unchecked.returns
+    assert isinstance(read, ast.Name)
+    # narrowed by `if not url: raise`: the one binding reaching the return is not None
+    assert [r.none for r in unchecked.possible_bindings(read)] == [False]

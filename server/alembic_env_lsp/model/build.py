@@ -395,7 +395,7 @@ class _Builder(Classifier):
             if binding.kind is Kind.CONFIG:
                 scope.aliases[name] = N.CONFIG
                 self.config_names.add(name)
-        none = none_of(value, binding)
+        none = False if self._never_none(value, scope) else none_of(value, binding)
         self._state[scope][name] = (Reach(binding, assignment, value, (), none, scope),)
 
     def _bind_unknown(self, scope: Scope, name: str, node: ast.AST) -> None:

@@ -81,6 +81,20 @@ class Classifier:
             return self._kind_of_expr(inner, scope)
         return None
 
+    def _never_none(self, value: ast.expr, scope: Scope) -> bool:
+        """`os.environ["X"]` (KeyError when unset) and `os.getenv("X", "default")`."""
+        if isinstance(value, ast.Await):
+            value = value.value
+        if isinstance(value, ast.Subscript):
+            return qualified_name(value.value, scope) == "os.environ"
+        if isinstance(value, ast.Call) and qualified_name(value.func, scope) in N.ENV_GETTERS:
+            default = value.args[1] if len(value.args) > 1 else None
+            for kw in value.keywords:
+                if kw.arg == "default":
+                    default = kw.value
+            return isinstance(default, ast.Constant) and isinstance(default.value, str)
+        return False
+
     def _with_binding(self, expr: ast.expr, fact: WithFact, scope: Scope) -> Binding | None:
         if (
             isinstance(expr, ast.Call)
