@@ -35,7 +35,7 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from lsp_bench import Connection, client_capabilities, proc_status  # noqa: E402
+from lsp_client import Connection, client_capabilities, proc_status  # noqa: E402
 
 PY = sys.executable
 SAMPLE = BENCH / "env_async_sample.py"
