@@ -74,7 +74,6 @@ TESTS = {
         "tests/test_cli_fixes_and_outputs.py",
         "tests/test_projects_check.py",
         "tests/test_pinned_cli.py",
-        "tests/lsp/test_startup.py::test_serve_through_the_cli",  # `serve`
     ],
 }
 

@@ -1,6 +1,9 @@
 """The command line's less travelled paths, pinned by what a user sees (mutation testing,
 scripts/mutate.py, found them unpinned): `rules --format markdown`, no command at all, and
-the one-line report of a bug of ours."""
+the one-line report of a bug of ours, `serve --tcp`."""
+
+import subprocess
+import sys
 
 import pytest
 from alembic_env_lsp import cli, rules
@@ -48,3 +51,20 @@ def test_a_bug_of_ours_is_one_masked_line_saying_where(capsys, monkeypatch):
     assert "s3cr3t" not in err
     # where it failed: the innermost frame, this test's `broken`
     assert err.endswith(f" at test_pinned_cli.py:{broken.__code__.co_firstlineno + 1}\n")
+
+
+def test_serve_passes_its_tcp_address_to_the_server():
+    """`serve --tcp` listens on that address (a bad one is the server's usage error), and
+    never falls back to stdio."""
+    result = subprocess.run(
+        [sys.executable, "-m", "alembic_env_lsp", "serve", "--tcp", "localhost:http"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "alembic-env-lsp serve: error: --tcp expects HOST:PORT, got 'localhost:http'" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr

@@ -3,6 +3,7 @@ user gets after applying the fix (in the editor, or with the CLI)."""
 
 from __future__ import annotations
 
+from alembic_env_lsp import cli
 from alembic_env_lsp.engine import analyze
 from alembic_env_lsp.text import apply_edits
 
@@ -67,3 +68,86 @@ def test_env004_fix_adds_no_transaction_when_each_migration_has_its_own():
         "    context.run_migrations()\n"
     ) in text
     assert "begin_transaction" not in text
+
+
+def test_env007_fix_names_context_the_way_the_file_does():
+    text = fixed(
+        "import alembic\n"
+        "from sqlalchemy import create_engine\n\n\n"
+        "def run_migrations_online():\n"
+        '    engine = create_engine("postgresql+psycopg2://u@h/db")\n'
+        "    with engine.connect() as connection:\n"
+        "        alembic.context.configure(connection=connection)\n"
+        "        alembic.context.run_migrations()\n\n\n"
+        "run_migrations_online()\n",
+        "ENV007",
+    )
+    assert (
+        "        alembic.context.configure(connection=connection)\n"
+        "        with alembic.context.begin_transaction():\n"
+        "            alembic.context.run_migrations()\n"
+    ) in text
+
+
+def test_env050_fix_reaches_nullpool_through_the_sqlalchemy_module_alias():
+    text = fixed(
+        "import sqlalchemy as sa\n"
+        "from sqlalchemy.ext.asyncio import create_async_engine\n\n\n"
+        "async def run_async_migrations():\n"
+        '    engine = create_async_engine("postgresql+asyncpg://u@h/db")\n'
+        "    await engine.dispose()\n",
+        "ENV050",
+    )
+    assert text == (
+        "import sqlalchemy as sa\n"
+        "from sqlalchemy.ext.asyncio import create_async_engine\n\n\n"
+        "async def run_async_migrations():\n"
+        '    engine = create_async_engine("postgresql+asyncpg://u@h/db", poolclass=sa.NullPool)\n'
+        "    await engine.dispose()\n"
+    )
+
+
+SYNC_ENV_WITH_COMPAT_IMPORT = """\
+from alembic import context
+from sqlalchemy import pool
+
+try:
+    from app.compat import engine_from_config
+except ImportError:
+    from sqlalchemy import engine_from_config
+
+config = context.config
+
+
+def run_migrations_online():
+    connectable = engine_from_config(
+        config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool
+    )
+    with connectable.connect() as connection:
+        context.configure(connection=connection)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+run_migrations_online()
+"""
+
+
+def test_fix_async_reads_the_import_in_an_except_handler(tmp_path, capsys):
+    """The name bound last (the except handler's import) is SQLAlchemy's factory: the file
+    is converted, its async counterpart imported."""
+    (tmp_path / "migrations").mkdir()
+    env = tmp_path / "migrations" / "env.py"
+    env.write_text(SYNC_ENV_WITH_COMPAT_IMPORT, encoding="utf-8")
+    (tmp_path / "alembic.ini").write_text(
+        "[alembic]\nscript_location = migrations\nsqlalchemy.url = postgresql+asyncpg://u@h/db\n",
+        encoding="utf-8",
+    )
+    status = cli.main(["fix", "--async", str(env)])
+    out, err = capsys.readouterr()
+    assert (status, err) == (0, "")
+    assert out.startswith(f"{cli.display(env)}: rewritten to the async pattern: ")
+    text = env.read_text(encoding="utf-8")
+    assert "from sqlalchemy.ext.asyncio import async_engine_from_config\n" in text
+    assert "    connectable = async_engine_from_config(\n" in text
+    assert "        await connection.run_sync(do_run_migrations)\n" in text
