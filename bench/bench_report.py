@@ -143,6 +143,15 @@ def budgets(res: dict) -> list[dict]:
             {"budget": name, "value": value_txt, "limit": limit_txt, "met": met, "verdict": txt}
         )
 
+    def add_ratio(name, value, floor, limit):
+        """A budget `value ≤ limit × floor` (both in ms)."""
+        add(
+            name,
+            f"{fmt(value, ' ms')} = {fmt_ratio(ratio(value, floor))} of {fmt(floor, ' ms')}",
+            f"{limit}x",
+            verdict(ratio(value, floor), limit, "x"),
+        )
+
     def g(group, server, metric):
         try:
             return med(res["groups"][group][server]["ms"][metric])
@@ -163,18 +172,13 @@ def budgets(res: dict) -> list[dict]:
 
     # change->diagnostics, 94 lines, <= 1.5x floor parse
     r, p = g("steady-a", "real", "change"), g("steady-a", "parse", "change")
-    add(
-        "change→diagnostics, 94-line env.py ≤ 1.5× floor parse",
-        f"{fmt(r, ' ms')} = {fmt_ratio(ratio(r, p))} of {fmt(p, ' ms')}",
-        "1.5x",
-        verdict(ratio(r, p), 1.5, "x"),
-    )
+    add_ratio("change→diagnostics, 94-line env.py ≤ 1.5× floor parse", r, p, 1.5)
     r, p = g("steady-sync", "real", "change"), g("steady-sync", "parse", "change")
-    add(
+    add_ratio(
         "(same budget, extra input) change→diagnostics, Alembic's generic template + asyncpg URL ≤ 1.5× floor parse",
-        f"{fmt(r, ' ms')} = {fmt_ratio(ratio(r, p))} of {fmt(p, ' ms')}",
-        "1.5x",
-        verdict(ratio(r, p), 1.5, "x"),
+        r,
+        p,
+        1.5,
     )
     for metric in ("hover", "codeAction"):
         v = g("steady-a", "real", metric)
@@ -188,18 +192,10 @@ def budgets(res: dict) -> list[dict]:
             verdict(v, 1.0, " ms"),
         )
     r, n = g("life-a", "real", "startup"), g("life-a", "none", "startup")
-    add(
-        "startup (spawn→initialize) ≤ 1.1× floor none",
-        f"{fmt(r, ' ms')} = {fmt_ratio(ratio(r, n))} of {fmt(n, ' ms')}",
-        "1.1x",
-        verdict(ratio(r, n), 1.1, "x"),
-    )
+    add_ratio("startup (spawn→initialize) ≤ 1.1× floor none", r, n, 1.1)
     r, p = g("life-a", "real", "ttfd"), g("life-a", "parse", "ttfd")
-    add(
-        "spawn→first diagnostics (open right after initialize) ≤ 1.05× floor parse",
-        f"{fmt(r, ' ms')} = {fmt_ratio(ratio(r, p))} of {fmt(p, ' ms')}",
-        "1.05x",
-        verdict(ratio(r, p), 1.05, "x"),
+    add_ratio(
+        "spawn→first diagnostics (open right after initialize) ≤ 1.05× floor parse", r, p, 1.05
     )
     for grp_name, how in (("big-50k", "full-text edits"), ("big-50k-incr", "incremental edits")):
         v, n = g(grp_name, "real", "change"), g(grp_name, "none", "change")
@@ -218,12 +214,7 @@ def budgets(res: dict) -> list[dict]:
         verdict(d, 5.0, " MiB"),
     )
     r, p = g("steady-5k", "real", "change"), g("steady-5k", "parse", "change")
-    add(
-        "5,000-line env script: change→diagnostics ≤ 1.3× floor parse",
-        f"{fmt(r, ' ms')} = {fmt_ratio(ratio(r, p))} of {fmt(p, ' ms')}",
-        "1.3x",
-        verdict(ratio(r, p), 1.3, "x"),
-    )
+    add_ratio("5,000-line env script: change→diagnostics ≤ 1.3× floor parse", r, p, 1.3)
     # Bursts: the last edit of a burst waits for at most the analysis already running plus its
     # own, i.e. <= 2 analyses (one analysis = the steady change->diagnostics median).
     b, c = g("steady-5k", "real", "burst"), g("steady-5k", "real", "change")
@@ -273,12 +264,7 @@ def budgets(res: dict) -> list[dict]:
     ):
         c = (cli.get("corpora") or {}).get(name) or {}
         r, f = med(c.get("cli_ms_stats")), cli.get("floor_ms")
-        add(
-            f"CLI, {what} ≤ 1.3× (1,000 libcst parses + one interpreter start)",
-            f"{fmt(r, ' ms')} = {fmt_ratio(ratio(r, f))} of {fmt(f, ' ms')}",
-            "1.3x",
-            verdict(ratio(r, f), 1.3, "x"),
-        )
+        add_ratio(f"CLI, {what} ≤ 1.3× (1,000 libcst parses + one interpreter start)", r, f, 1.3)
     # memory over a day of editing: flat, i.e. ≤ 0.1 KB per edit cycle
     edit = ((res.get("soak") or {}).get("edit") or {}).get("real")
     if edit:

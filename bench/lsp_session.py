@@ -153,33 +153,7 @@ def run_session(
         enc_variants = [json.dumps(v) for v in variants]
         for i in range(1, args.runs + 1):
             version += 1
-            if args.change_mode == "full":
-                change_json = '{"text": ' + enc_variants[i % 2] + "}"
-            elif i % 2:  # append the comment line
-                change_json = json.dumps(
-                    {
-                        "range": {
-                            "start": {"line": nlines, "character": 0},
-                            "end": {"line": nlines, "character": 0},
-                        },
-                        "text": EDIT_LINE,
-                    }
-                )
-            else:  # remove it again
-                change_json = json.dumps(
-                    {
-                        "range": {
-                            "start": {"line": nlines, "character": 0},
-                            "end": {"line": nlines + 1, "character": 0},
-                        },
-                        "text": "",
-                    }
-                )
-            body = (
-                '{"jsonrpc": "2.0", "method": "textDocument/didChange", "params": '
-                f'{{"textDocument": {{"uri": {json.dumps(uri)}, "version": {version:d}}}, '
-                f'"contentChanges": [{change_json}]}}}}'
-            ).encode()
+            body = change_body(uri, version, i, enc_variants, nlines, args.change_mode)
             conn.stash.clear()  # everything older than this iteration is stale
             t_send = conn.notify("", body=body)
             if busy_hover:
@@ -270,33 +244,7 @@ def run_session(
             for k in range(args.burst_size):
                 version += 1
                 edit_no += 1
-                if args.change_mode == "full":
-                    change_json = '{"text": ' + enc_variants[edit_no % 2] + "}"
-                elif edit_no % 2:
-                    change_json = json.dumps(
-                        {
-                            "range": {
-                                "start": {"line": nlines, "character": 0},
-                                "end": {"line": nlines, "character": 0},
-                            },
-                            "text": EDIT_LINE,
-                        }
-                    )
-                else:
-                    change_json = json.dumps(
-                        {
-                            "range": {
-                                "start": {"line": nlines, "character": 0},
-                                "end": {"line": nlines + 1, "character": 0},
-                            },
-                            "text": "",
-                        }
-                    )
-                body = (
-                    '{"jsonrpc": "2.0", "method": "textDocument/didChange", "params": '
-                    f'{{"textDocument": {{"uri": {json.dumps(uri)}, "version": {version:d}}}, '
-                    f'"contentChanges": [{change_json}]}}}}'
-                ).encode()
+                body = change_body(uri, version, edit_no, enc_variants, nlines, args.change_mode)
                 t_send = conn.notify("", body=body)
                 if k < args.burst_size - 1:
                     time.sleep(args.burst_gap_ms / 1000)
@@ -391,3 +339,38 @@ def _is_publish(uri: str, version: int) -> Callable[[dict], bool]:
         return v is None or v >= version
 
     return pred
+
+
+def change_body(
+    uri: str, version: int, edit_no: int, enc_variants: list[str], nlines: int, mode: str
+) -> bytes:
+    """The didChange of edit number `edit_no`, pre-encoded: odd edits add EDIT_LINE at the
+    end of the file, even ones take it away (the whole text, or with mode "incremental" a
+    ranged edit at the end)."""
+    if mode == "full":
+        change_json = '{"text": ' + enc_variants[edit_no % 2] + "}"
+    elif edit_no % 2:  # append the comment line
+        change_json = json.dumps(
+            {
+                "range": {
+                    "start": {"line": nlines, "character": 0},
+                    "end": {"line": nlines, "character": 0},
+                },
+                "text": EDIT_LINE,
+            }
+        )
+    else:  # remove it again
+        change_json = json.dumps(
+            {
+                "range": {
+                    "start": {"line": nlines, "character": 0},
+                    "end": {"line": nlines + 1, "character": 0},
+                },
+                "text": "",
+            }
+        )
+    return (
+        '{"jsonrpc": "2.0", "method": "textDocument/didChange", "params": '
+        f'{{"textDocument": {{"uri": {json.dumps(uri)}, "version": {version:d}}}, '
+        f'"contentChanges": [{change_json}]}}}}'
+    ).encode()

@@ -25,7 +25,14 @@ from .rewrite_names import (
     dotted,
     reads,
 )
-from .rewrite_nodes import Builder, blank_lines, find_all, find_instances, leading_lines
+from .rewrite_nodes import (
+    Builder,
+    blank_lines,
+    find_all,
+    find_instances,
+    leading_lines,
+    single_assignment,
+)
 
 
 def _engine_kind(call: cst.CSTNode, imports: ImportMap) -> str | None:
@@ -44,16 +51,13 @@ def _engine_kind(call: cst.CSTNode, imports: ImportMap) -> str | None:
 
 def _engine_assignment(stmt: cst.CSTNode, imports: ImportMap) -> tuple[str, cst.Call, str] | None:
     """`X = <engine factory>(...)` -> (X, call, kind)."""
-    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
-        small = stmt.body[0]
-        if (
-            isinstance(small, cst.Assign)
-            and len(small.targets) == 1
-            and isinstance(small.targets[0].target, cst.Name)
-        ):
-            kind = _engine_kind(small.value, imports)
-            if kind is not None and isinstance(small.value, cst.Call):
-                return small.targets[0].target.value, small.value, kind
+    found = single_assignment(stmt)
+    if found is None:
+        return None
+    name, value = found
+    kind = _engine_kind(value, imports)
+    if kind is not None and isinstance(value, cst.Call):
+        return name, value, kind
     return None
 
 
@@ -159,23 +163,14 @@ def _online_in(
 
 def _assigned_value(stmt: cst.CSTNode) -> cst.BaseExpression | None:
     """value for a one-target `X = value` statement line."""
-    if _assigned_name(stmt) is None:
-        return None
-    small = stmt.body[0]  # type: ignore[attr-defined]
-    return small.value if isinstance(small, cst.Assign) else None
+    found = single_assignment(stmt)
+    return found[1] if found is not None else None
 
 
 def _assigned_name(stmt: cst.CSTNode) -> str | None:
     """X for a one-target `X = value` statement line."""
-    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
-        small = stmt.body[0]
-        if (
-            isinstance(small, cst.Assign)
-            and len(small.targets) == 1
-            and isinstance(small.targets[0].target, cst.Name)
-        ):
-            return small.targets[0].target.value
-    return None
+    found = single_assignment(stmt)
+    return found[0] if found is not None else None
 
 
 def _find_online(module: cst.Module, imports: ImportMap) -> tuple[list[_Online], list[str]]:

@@ -17,7 +17,14 @@ from collections.abc import Sequence
 import libcst as cst
 
 from .rewrite_names import ImportMap, binds, dotted, reads
-from .rewrite_nodes import Builder, comment_lines, comments_of, leading_lines, sole_expr
+from .rewrite_nodes import (
+    Builder,
+    comment_lines,
+    comments_of,
+    leading_lines,
+    single_assignment,
+    sole_expr,
+)
 
 
 def normalize(module: cst.Module, imports: ImportMap, is_factory) -> cst.Module:
@@ -46,18 +53,6 @@ def _normalize_block(
     return _close_to_with(stmts, builder)
 
 
-def _assign(stmt: cst.CSTNode) -> tuple[str, cst.BaseExpression] | None:
-    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
-        small = stmt.body[0]
-        if (
-            isinstance(small, cst.Assign)
-            and len(small.targets) == 1
-            and isinstance(small.targets[0].target, cst.Name)
-        ):
-            return small.targets[0].target.value, small.value
-    return None
-
-
 def _is_shared_lookup(value: cst.BaseExpression, imports: ImportMap) -> bool:
     """`<config>.attributes.get("connection"...)` or `<config>.attributes["connection"]`."""
     if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
@@ -82,7 +77,7 @@ def _drop_shared_lookup(
     stmts: list[cst.BaseStatement], imports: ImportMap, is_factory
 ) -> list[cst.BaseStatement]:
     for i, stmt in enumerate(stmts):
-        first = _assign(stmt)
+        first = single_assignment(stmt)
         if first is None or not _is_shared_lookup(first[1], imports):
             continue
         name = first[0]
@@ -123,7 +118,7 @@ def _engine_branch(
     ):
         return None
     body = list(test.body.body)
-    made = _assign(body[0])
+    made = single_assignment(body[0])
     if made is None or made[0] != name or not is_factory(made[1], imports):
         return None
     if test.orelse is None:
@@ -178,7 +173,7 @@ def _closes(stmt: cst.CSTNode, conn: str) -> bool:
 
 def _close_to_with(stmts: list[cst.BaseStatement], builder: Builder) -> list[cst.BaseStatement]:
     for i, stmt in enumerate(stmts):
-        found = _assign(stmt)
+        found = single_assignment(stmt)
         if found is None:
             continue
         conn, value = found

@@ -193,6 +193,19 @@ def sole_expr(stmt: cst.CSTNode) -> cst.BaseExpression | None:
     return None
 
 
+def single_assignment(stmt: cst.CSTNode) -> tuple[str, cst.BaseExpression] | None:
+    """(X, value) for a statement line that is one `X = value` (one target, a plain name)."""
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+        small = stmt.body[0]
+        if (
+            isinstance(small, cst.Assign)
+            and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+        ):
+            return small.targets[0].target.value, small.value
+    return None
+
+
 def with_sole_expr(
     stmt: cst.SimpleStatementLine, value: cst.BaseExpression
 ) -> cst.SimpleStatementLine:

@@ -54,39 +54,37 @@ class Files:
         return convert.FileEdits(file_uri(path), None, SourceText(text), edits)
 
 
+class _ReadsFiles:
+    """The encoding and client features every snapshot answers with come from its `files`."""
+
+    files: Files
+
+    @property
+    def codec(self) -> convert.Codec:
+        return self.files.codec
+
+    @property
+    def features(self) -> convert.ClientFeatures:
+        return self.files.features
+
+
 @dataclass(frozen=True)
-class EnvSnapshot:
+class EnvSnapshot(_ReadsFiles):
     """An open env script at its current version, with the analysis of exactly that text."""
 
     doc: Document
     result: EnvResult
     files: Files
 
-    @property
-    def codec(self) -> convert.Codec:
-        return self.files.codec
-
-    @property
-    def features(self) -> convert.ClientFeatures:
-        return self.files.features
-
 
 @dataclass(frozen=True)
-class IniSnapshot:
+class IniSnapshot(_ReadsFiles):
     """An open ini file once every env script that reads it has been analysed against it."""
 
     doc: Document
     items: list[tuple[EnvResult, IniItem]]  # what is shown on the file, and the analysis behind it
     reading: Any  # engine.Analysis of an env script that reads this file, or None
     files: Files
-
-    @property
-    def codec(self) -> convert.Codec:
-        return self.files.codec
-
-    @property
-    def features(self) -> convert.ClientFeatures:
-        return self.files.features
 
     @property
     def is_alembic_config(self) -> bool:

@@ -177,22 +177,10 @@ class EnvView:
         if not dotted or "(" in dotted:
             return None
         head, _, rest = dotted.partition(".")
-        if head in summary.classes and not rest:
-            return Definition(
-                "class",
-                f"{module}.{head}" if module else head,
-                summary.path,
-                module,
-                summary.classes[head],
-            )
-        if head in summary.assigns and not rest:
-            return Definition(
-                "assign",
-                f"{module}.{head}" if module else head,
-                summary.path,
-                module,
-                summary.assigns[head],
-            )
+        for kind, defined in (("class", summary.classes), ("assign", summary.assigns)):
+            if head in defined and not rest:
+                qualified = f"{module}.{head}" if module else head
+                return Definition(kind, qualified, summary.path, module, defined[head])
         ref = summary.aliases.get(head)
         if ref is None:
             return None
