@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from alembic_env_lsp.engine import analyze
-from alembic_env_lsp.model.facts import Confidence
+from alembic_env_lsp.model.alternatives import group_alternatives, same_value, simplify
+from alembic_env_lsp.model.facts import Condition, Confidence, EnvSet, Raised
 from alembic_env_lsp.project import ProjectIndex
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "flow"
@@ -157,3 +158,84 @@ def test_os_environ_subscript_is_never_none_at_its_reads(tmp_path):
     assert isinstance(read, ast.Name)
     # narrowed by `if not url: raise`: the one binding reaching the return is not None
     assert [r.none for r in unchecked.possible_bindings(read)] == [False]
+
+
+def groups(analysis, value, key=same_value):
+    return [
+        (len(g.values), g.values[0].text, g.values[0].origin, g.text(analysis.source))
+        for g in group_alternatives(value, key)
+    ]
+
+
+def test_paths_through_independent_ifs_group_by_value_with_exact_conditions(tmp_path):
+    # `url = A or B`; `if not url: url = literal`; then two independent
+    # `if "+x" in url: url = url.replace("+x", "")`: 10 paths, 3 values
+    analysis = analysis_of("url_normalised_twice", tmp_path)
+    [engine] = analysis.facts.engines
+    assert len(engine.url.alternatives) == 10
+    assert groups(analysis, engine.url) == [
+        (
+            2,
+            "postgresql://ledger@localhost/ledger",
+            "string literal in env.py",
+            'not url and "+asyncpg" in url',
+        ),
+        (
+            4,
+            None,
+            "environment variable LEDGER_DATABASE_URL",
+            'os.getenv("LEDGER_DATABASE_URL") and url',
+        ),
+        (
+            4,
+            None,
+            "environment variable LEDGER_TEST_URL",
+            'not (os.getenv("LEDGER_DATABASE_URL")) and LEDGER_TEST_URL is set and url',
+        ),
+    ]
+    # the literal holds "+asyncpg": the path where `"+asyncpg" in url` fails never has it, so
+    # the stripped URL is the only literal value and no ENV002 (sync engine, async driver)
+    assert [f.code for f in analysis.findings if f.code == "ENV002"] == []
+    assert engine.url.text == "postgresql://ledger@localhost/ledger"
+    # grouped by an outcome instead (what a hover's driver verdict does): one group per kind
+    known = groups(analysis, engine.url, key=lambda v: v.text is not None)
+    assert [(n, when) for n, _, _, when in known] == [
+        (2, 'not url and "+asyncpg" in url'),
+        (8, 'os.getenv("LEDGER_DATABASE_URL") and url, or LEDGER_TEST_URL is set and url'),
+    ]
+
+
+def _condition(test: ast.expr, holds: bool) -> Condition:
+    return Condition(test, holds)
+
+
+def test_simplify_merges_only_exact_complements():
+    a, b, c = (ast.parse(name, mode="eval").body for name in ("a", "b", "c"))
+    A, B, C = _condition(a, True), _condition(b, True), _condition(c, True)
+    not_b = _condition(b, False)
+    # A and B, or A and not B: A
+    assert simplify([(A, B), (A, not_b)]) == ((A,),)
+    # A, or A and C: A
+    assert simplify([(A,), (A, C)]) == ((A,),)
+    # A and B, or A and not B and C: A and B, or A and C
+    assert simplify([(A, B), (A, not_b, C)]) == ((A, B), (A, C))
+    # a different node with the same text is not a complement: nothing merges
+    other_b = _condition(ast.parse("b", mode="eval").body, False)
+    assert simplify([(A, B), (A, other_b)]) == ((A, B), (A, other_b))
+    # the same environment variable, read by two getters, is one condition
+    first, second = (ast.parse('os.getenv("X")', mode="eval").body for _ in range(2))
+    is_set, unset = EnvSet(first, True, "X"), EnvSet(second, False, "X")
+    assert simplify([(A, is_set), (A, unset)]) == ((A,),)
+
+
+def test_a_try_with_two_handlers_is_not_split_in_two():
+    tree = ast.parse("try:\n    x()\nexcept KeyError:\n    y()\nexcept ValueError:\n    z()\n")
+    node = tree.body[0]
+    assert isinstance(node, ast.Try)
+    body, first = Raised(node, False), Raised(node, True, node.handlers[0])
+    # "raised nothing" or "raised KeyError" is not "always": ValueError is a third way
+    assert simplify([(body,), (first,)]) == ((body,), (first,))
+    single = ast.parse("try:\n    x()\nexcept Exception:\n    y()\n").body[0]
+    assert isinstance(single, ast.Try)
+    caught = Raised(single, True, single.handlers[0])
+    assert simplify([(Raised(single, False),), (caught,)]) == ((),)

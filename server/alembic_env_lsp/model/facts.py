@@ -143,7 +143,10 @@ class Condition:
     holds: bool
 
     def text(self, source: SourceText) -> str:
-        text = source.slice(source.node_range(self.test))
+        test = self.test
+        if not self.holds and isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            return source.slice(source.node_range(test.operand))  # `if not url:` failed: "url"
+        text = source.slice(source.node_range(test))
         return text if self.holds else f"not ({text})"
 
 
@@ -222,19 +225,21 @@ class Reach:
     scope: Scope | None = field(default=None, repr=False)  # where `assignment` runs
 
     def under(self, condition: Condition) -> Reach:
-        """The same binding, reached through one more (outer) test."""
+        """The same binding, reached through one more test: an outer `if` (tested before the
+        ones inside it) or a later one (tested after): in source order, the order they run."""
+        conditions = sorted((condition, *self.conditions), key=_where)
         return Reach(
-            self.binding,
-            self.assignment,
-            self.node,
-            (condition, *self.conditions),
-            self.none,
-            self.scope,
+            self.binding, self.assignment, self.node, tuple(conditions), self.none, self.scope
         )
 
     def condition_text(self, source: SourceText) -> str:
         """ "connectable is None and not (x)" ("" on every path)."""
         return " and ".join(c.text(source) for c in self.conditions)
+
+
+def _where(condition: Condition) -> tuple[int, int]:
+    test = condition.test
+    return (getattr(test, "lineno", 0), getattr(test, "col_offset", 0))
 
 
 @dataclass(eq=False)

@@ -136,6 +136,8 @@ def narrow(state: State, test: ast.expr, holds: bool) -> State:
     if isinstance(test, ast.Name):
         return _update(state, test.id, _not_none) if holds else state
     if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        if isinstance(test.ops[0], (ast.In, ast.NotIn)):
+            return _narrow_contains(state, test, holds)
         return _narrow_none(state, test, holds)
     if (
         isinstance(test, ast.Call)
@@ -161,6 +163,28 @@ def _narrow_none(state: State, test: ast.Compare, holds: bool) -> State:
     else:
         return state
     return _update(state, left.id, _none if is_none else _not_none)
+
+
+def _narrow_contains(state: State, test: ast.Compare, holds: bool) -> State:
+    """`if "+asyncpg" in url:`: a binding to a string literal goes only to the side its
+    text decides (the other side never sees it)."""
+    part, whole = test.left, test.comparators[0]
+    if not (
+        isinstance(part, ast.Constant)
+        and isinstance(part.value, str)
+        and isinstance(whole, ast.Name)
+    ):
+        return state
+    inside = holds if isinstance(test.ops[0], ast.In) else not holds
+    text: str = part.value
+
+    def keep(reach: Reach) -> Reach | None:
+        value = reach.assignment.value if reach.assignment is not None else None
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            return reach if (text in value.value) == inside else None
+        return reach
+
+    return _update(state, whole.id, keep)
 
 
 def _narrow_isinstance(state: State, test: ast.Call, holds: bool) -> State:

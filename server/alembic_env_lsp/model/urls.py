@@ -447,9 +447,9 @@ def _none(origin: str) -> UrlValue:
 
 def _paths(value: UrlValue, conditions: tuple[Condition, ...]) -> list[UrlValue]:
     """The values `value` stands for (itself, or its alternatives), each under `conditions`
-    and then its own: alternatives stay flat however deep the helpers go. A value whose
-    conditions contradict each other (`if os.getenv("X"): return os.getenv("X")` has no
-    None) is left out."""
+    (the path from it to the read or the return) and then its own (met while computing it):
+    alternatives stay flat however deep the helpers go. A value whose conditions contradict
+    each other (`if os.getenv("X"): return os.getenv("X")` has no None) is left out."""
     out = []
     for leaf in value.alternatives or (value,):
         joined = _consistent(conditions + leaf.conditions)
@@ -471,7 +471,12 @@ def _env_name(node: ast.AST) -> str | None:
 def _consistent(conditions: tuple[Condition, ...]) -> tuple[Condition, ...] | None:
     """The conditions without repeats of what an earlier one says about an environment
     variable; None when they contradict (X truthy, then X not set)."""
-    truthy: set[str] = set()  # `if os.getenv("X"):` held: X is set (and not empty)
+    # `if os.getenv("X"):` held: X is set (and not empty), wherever it is in the list
+    truthy = {
+        name
+        for c in conditions
+        if c.holds and not isinstance(c, EnvSet) and (name := _env_name(c.test)) is not None
+    }
     said: dict[str, bool] = {}
     out: list[Condition] = []
     for condition in conditions:
@@ -482,12 +487,6 @@ def _consistent(conditions: tuple[Condition, ...]) -> tuple[Condition, ...] | No
                     return None
                 continue
             said[condition.name] = condition.holds
-        else:
-            name = _env_name(condition.test)
-            if name is not None and condition.holds:
-                if said.get(name) is False:
-                    return None
-                truthy.add(name)
         out.append(condition)
     return tuple(out)
 
