@@ -860,7 +860,9 @@ def test_the_url_story_follows_env_helper_unquote_and_replace():
     analysis = fixture("url_story")
     md = hover(analysis, "database_url)", nth=1).markdown  # set_main_option(..., database_url)
     assert md.startswith("**URL** `database_url`")
-    steps = md[md.index("How it is built, in order:") : md.index("It may take")]
+    # the values and verdicts come first, then how the value is built
+    assert md.index("It may take") < md.index("How it is built, in order:")
+    steps = md[md.index("How it is built, in order:") :]
     order = [
         "environment variable `DATABASE_URL` when it is set",
         'calls the helper `get_postgres_dsn` (line 17) with `driver` = `"asyncpg"`',
@@ -991,9 +993,10 @@ def test_url_values_skip_impossible_paths_and_name_patterns_and_defaults(tmp_pat
     )
     analysis = project(tmp_path, text, "sqlite:///x.db")
     md = hover(analysis, "url)", after="engine = ").markdown
-    values = md[md.index("It may take") :]
+    values = md[md.index("It takes one of 6 values at run time, 2 outcomes:") :]
     assert "(`None`)" not in values  # `if not url:` replaced it on the path where it was None
-    assert "and not url: `postgresql://app@db/app` (string at line 7)" in values
+    # the paths through both ifs that end on the literal: one outcome, one condition
+    assert "- when not url: `postgresql://app@db/app` (string at line 7)\n" in values
     pattern = hover(analysis, "postgres://", after="url.replace(").markdown
     assert pattern.startswith("**Database URL pattern** `postgres://`")
     assert "Read by" not in pattern

@@ -239,19 +239,36 @@ class Builder:
         """(label, verdict) for each value the engine's URL takes on some path; empty when it
         has one value (the model's)."""
         from ..hovers.common import Here
+        from ..hovers.url_groups import group_by
         from ..hovers.url_paths import engine_candidates
         from ..text import Position
 
         here = Here(self.analysis, self.facts, self.source, Position(0, 0), [], engine.call.scope)
         out: list[tuple[str, str | None]] = []
-        for candidate in engine_candidates(here, engine):
-            when = f"when {short(candidate.when, 40)}: " if candidate.when else "or: "
-            if candidate.text and "://" in candidate.text:
-                label = when + short(redact_url(candidate.text), 50)
-                verdict = _verdict_words(candidate.text, engine, self.basis)
-                out.append((label, f"{when}{verdict}" if verdict else None))
+
+        def verdict(candidate) -> str | None:
+            if not (candidate.text and "://" in candidate.text):
+                return None
+            return _verdict_words(candidate.text, engine, self.basis)
+
+        paths = engine_candidates(here, engine)
+
+        def kind(c) -> str:
+            return "url" if c.text and "://" in c.text else "none" if c.origin == "`None`" else "?"
+
+        groups = group_by(paths, lambda c: (kind(c), verdict(c)))
+        for group in groups:
+            condition = group.when() if len(groups) > 1 else ""
+            when = (
+                f"when {short(condition, 60)}: " if condition else "or: " if len(groups) > 1 else ""
+            )
+            texts = [t for t in group.texts() if "://" in t]
+            if texts:
+                label = when + " or ".join(short(redact_url(t), 50) for t in texts[:2])
+                words = verdict(group.candidates[0])
+                out.append((label, f"{when}{words}" if words else None))
             else:
-                out.append((when + short(f"run-time value ({candidate.origin})", 60), None))
+                out.append((when + short(f"run-time value ({group.origins()})", 60), None))
         return out
 
     def engine_step(self, engine: EngineFact) -> Node:

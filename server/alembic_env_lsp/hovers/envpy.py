@@ -38,6 +38,7 @@ from .symbol_facts import configure_keyword_facts, option_facts, symbol_text
 from .texts import CONFIGURE_KEYWORDS, FACTORY_KEYWORDS
 from .url import engine_mode, shown_url, url_lines, verdict_for
 from .url_story import url_consumers, url_expression, url_story
+from .url_tokens import url_token_hover
 
 if TYPE_CHECKING:
     from ..engine import Analysis
@@ -88,11 +89,11 @@ def _symbol_hover(analysis: Analysis, facts: EnvFacts, pos: Position) -> tuple[s
             return (text, name_range) if text else None
         return None
     if isinstance(node, ast.arg):
-        return _param_hover(here, node)
+        return _param_hover(here, node) or url_token_hover(here)
     if isinstance(node, ast.keyword):
         return _keyword_hover(here, node)
     if isinstance(node, ast.alias):
-        return _import_hover(here, node)
+        return _import_hover(here, node) or url_token_hover(here)
     found = None
     if isinstance(node, ast.Attribute):
         found = _attribute_hover(here, node)
@@ -100,7 +101,9 @@ def _symbol_hover(analysis: Analysis, facts: EnvFacts, pos: Position) -> tuple[s
         found = _name_hover(here, node)
     elif isinstance(node, ast.Constant) and isinstance(node.value, str):
         found = _string_hover(here, node)
-    return found if found is not None else _url_story_hover(here)
+    if found is None:
+        found = _url_story_hover(here)
+    return found if found is not None else url_token_hover(here)
 
 
 def _url_story_hover(here: Here) -> tuple[str, Range] | None:

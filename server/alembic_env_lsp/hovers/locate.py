@@ -34,6 +34,16 @@ def _blocks(stmt: ast.AST) -> Iterable[list[ast.stmt]]:
 
 
 def _positioned_children(node: ast.AST) -> Iterable[ast.AST]:
+    if isinstance(node, ast.JoinedStr):
+        # Python 3.11 gives every part of an f-string the whole string's position; the
+        # expressions inside `{...}` have their own: descend to those, else stay here.
+        whole = (node.lineno, node.col_offset, node.end_lineno, node.end_col_offset)
+        for part in node.values:
+            if isinstance(part, ast.FormattedValue):
+                yield part.value
+            elif (part.lineno, part.col_offset, part.end_lineno, part.end_col_offset) != whole:
+                yield part
+        return
     for child in ast.iter_child_nodes(node):
         if isinstance(child, (ast.stmt, ast.expr_context)):
             continue

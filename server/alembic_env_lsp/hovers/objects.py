@@ -12,7 +12,8 @@ from ..rules.env050_async_engine_without_nullpool import awaited_dispose
 from .common import Here, compose, path_words, shorten
 from .texts import SYMBOLS
 from .url import engine_mode, shown_url, url_lines, url_origin_words, verdict_for
-from .url_paths import Candidate, engine_candidates
+from .url_groups import group_by
+from .url_paths import NONE, Candidate, engine_candidates
 
 
 def engine_summary(here: Here, engine: EngineFact) -> str:
@@ -36,8 +37,12 @@ def engine_lines(here: Here, engine: EngineFact) -> list[str]:
     if per_section is not None:
         lines.append(per_section)
     elif paths:
-        nested = "".join("\n  - " + _path_line(here, engine, c) for c in paths)
-        lines.append(f"The URL depends on the path ({len(paths)} values):{nested}")
+        groups = _path_groups(here, engine, paths)
+        nested = "".join("\n  - " + line for line in groups)
+        count = f"{len(paths)} values" + (
+            f", {len(groups)} outcomes" if len(groups) < len(paths) else ""
+        )
+        lines.append(f"The URL depends on the path ({count}):{nested}")
     elif url.text and url.scheme:
         text = f"URL `{shown_url(url.text)}` from {url.origin}"
         if url.confidence is Confidence.DEFAULT:
@@ -84,13 +89,42 @@ def section_by_name(here: Here, engine: EngineFact) -> str | None:
     )
 
 
-def _path_line(here: Here, engine: EngineFact, candidate: Candidate) -> str:
-    when = f"when {shorten(candidate.when, 80)}" if candidate.when else "possibly"
-    if not (candidate.text and "://" in candidate.text):
-        return f"{when}: known only at run time ({candidate.origin}); its driver cannot be checked."
-    verdict = verdict_for(candidate.text, engine_mode(engine), sqlalchemy_basis(here.project))
-    shown = f"`{shown_url(candidate.text)}` ({candidate.origin})"
-    return f"{when}: {shown}" + (f" — {verdict}" if verdict else ".")
+def _kind(candidate: Candidate) -> str:
+    if candidate.text and "://" in candidate.text:
+        return "url"
+    return "none" if candidate.origin == NONE else "unknown"
+
+
+def _path_groups(here: Here, engine: EngineFact, paths: list[Candidate]) -> list[str]:
+    """One line per outcome: the values with the same verdict, under the condition that
+    leads to one of them."""
+    basis = sqlalchemy_basis(here.project)
+
+    def verdict(candidate: Candidate) -> str | None:
+        if not (candidate.text and "://" in candidate.text):
+            return None
+        return verdict_for(candidate.text, engine_mode(engine), basis)
+
+    out = []
+    groups = group_by(paths, lambda c: (_kind(c), verdict(c)))
+    for group in groups:
+        when = group.when()
+        when = (
+            "on every path"
+            if len(groups) == 1
+            else f"when {shorten(when, 160)}"
+            if when
+            else "possibly"
+        )
+        texts = [t for t in group.texts() if "://" in t]
+        if not texts:
+            value = NONE if _kind(group.candidates[0]) == "none" else "known only at run time"
+            out.append(f"{when}: {value} ({group.origins()}); its driver cannot be checked.")
+            continue
+        shown = " or ".join(f"`{shown_url(t)}`" for t in texts[:3])
+        found = verdict(group.candidates[0])
+        out.append(f"{when}: {shown} ({group.origins()})" + (f" — {found}" if found else "."))
+    return out
 
 
 def pool_lifetime(here: Here, engine: EngineFact) -> str:

@@ -44,7 +44,7 @@ class Candidate:
     when: str = ""
 
 
-_MAX_CANDIDATES = 6
+_MAX_CANDIDATES = 16  # values per URL; the hovers group them by verdict
 NONE = "`None`"
 
 
@@ -61,11 +61,17 @@ def _empty_words(value: ast.expr, scope: Scope) -> str:
 def candidates_of(here: Here, expr: ast.expr) -> list[Candidate]:
     _SPENT.steps = 0
     found = _values(here, expr, here.scope, 0, {})
+    return _capped(found)
+
+
+def _capped(found: list[Candidate]) -> list[Candidate]:
     unique: list[Candidate] = []
     for candidate in found:
         if candidate not in unique:
             unique.append(candidate)
-    return unique[:_MAX_CANDIDATES]
+    if len(unique) > _MAX_CANDIDATES:
+        return [*unique[: _MAX_CANDIDATES - 1], Candidate(None, "further paths not followed")]
+    return unique
 
 
 Bound = dict[str, tuple[ast.expr, Scope]]
@@ -139,10 +145,11 @@ def _name_values(
     assigned = [r for r in reaches if r.assignment is not None]
     if assigned:
         out = []
+        narrowed = inside_truthy_if(here, scope, expr)
         for reach in assigned:
             assert reach.assignment is not None
             when = reach.condition_text(here.source) if len(assigned) > 1 else ""
-            truthy = _truthy_tests(expr.id) & {p.strip() for p in when.split(" and ")}
+            truthy = narrowed or truthy_tests(expr.id) & {p.strip() for p in when.split(" and ")}
             for candidate in _values(here, reach.assignment.value, scope, depth + 1, params):
                 if truthy and candidate.origin == NONE:
                     continue  # this path tested the name true: it is not None here
@@ -154,6 +161,20 @@ def _name_values(
     if assignment is None:
         return [Candidate(None, f"`{expr.id}`, known only at run time")]
     return _values(here, assignment.value, scope, depth + 1, params)
+
+
+def inside_truthy_if(here: Here, scope: Scope, name: ast.Name) -> bool:
+    """`name` is used in the body of an `if name:` (or `is not None`) test: it is not None."""
+    truthy = truthy_tests(name.id)
+    root = scope.node if scope.node is not None else here.facts.tree
+    for node in ast.walk(root):
+        if (
+            isinstance(node, ast.If)
+            and here.source.slice(here.rng(node.test)) in truthy
+            and any(within(name, stmt) for stmt in node.body)
+        ):
+            return True
+    return False
 
 
 def from_model(here: Here, value: UrlValue) -> Candidate:
@@ -173,7 +194,7 @@ def getter_default(call: ast.Call) -> ast.expr | None:
     return default
 
 
-def _truthy_tests(name: str) -> set[str]:
+def truthy_tests(name: str) -> set[str]:
     """Condition texts (as `Condition.text` writes them) that hold only when `name` is set."""
     return {name, f"not (not {name})", f"{name} is not None", f"not ({name} is None)"}
 
@@ -300,6 +321,18 @@ def _call_values(
     return [Candidate(None, f"`{here.snippet(call, 40)}`")]
 
 
+def conjuncts(when: str) -> tuple[str, ...]:
+    from .url_groups import conjuncts as split
+
+    return split(when)
+
+
+def simplify(paths: list[tuple[str, ...]]) -> tuple[tuple[str, ...], ...]:
+    from .url_groups import simplify as merge
+
+    return merge(paths)
+
+
 def _main_option_values(
     here: Here, key: str, call: ast.AST, scope: Scope, depth: int, params: Bound
 ) -> list[Candidate]:
@@ -313,7 +346,7 @@ def _main_option_values(
     else:
         base = Candidate(None, f"[{section}] {key} (not in an ini env.py is paired with)")
     out: list[Candidate] = []
-    polarities: dict[int, set[bool]] = {}
+    paths: list[tuple[str, ...]] = []  # the condition of each override, as conjuncts
     for override in here.facts.calls_named(N.CONFIG + ".set_main_option"):
         if len(override.node.args) < 2 or const_str(override.node.args[0]) != key:
             continue
@@ -349,12 +382,11 @@ def _main_option_values(
             )
         if not branches:
             return out  # always overridden: the ini value is never read
-        if len(branches) == 1:
-            polarities.setdefault(id(branches[0][0]), set()).add(branches[0][1])
+        paths.append(conjuncts(cond))
     if not out:
         return [base]
-    if any(len(seen) == 2 for seen in polarities.values()):
-        return out  # both sides of one `if` override it: the ini value is never read
+    if () in simplify(paths):
+        return out  # every way through the ifs overrides it: the ini value is never read
     return [*out, Candidate(base.text, base.origin, "no override ran")]
 
 
@@ -380,8 +412,5 @@ def engine_candidates(here: Here, engine: EngineFact) -> list[Candidate]:
             found = [from_model(here, a) for a in engine.url.alternatives]
     else:
         found = _values(here, node, scope, 0, {})
-    unique: list[Candidate] = []
-    for candidate in found:
-        if candidate not in unique:
-            unique.append(candidate)
-    return unique[:_MAX_CANDIDATES] if len(unique) > 1 else []
+    unique = _capped(found)
+    return unique if len(unique) > 1 else []

@@ -11,25 +11,22 @@ from __future__ import annotations
 import ast
 import re
 
-from .. import drivers
 from ..model import names as N
 from ..model.facts import ConfigureFact, EngineFact, Scope, UrlValue
 from ..model.qualify import qualified_name
 from ..pyenv import SqlalchemyBasis, sqlalchemy_basis
-from ..redact import is_secret_name, redact_url
+from ..redact import is_secret_name
 from .common import Here, const_str, main_section, shorten
-from .url import engine_mode, shown_url, verdict_for
+from .url import shown_url
 from .url_paths import (
     MAX_DEPTH,
     PASS_THROUGH,
     UNQUOTE,
-    Candidate,
     assigned_value,
-    candidates_of,
-    from_model,
     getter_default,
     within,
 )
+from .url_values import values_text
 
 _URLISH = re.compile(r"(?i)url|dsn|uri\b|_uri|database|conn(ection)?_?str")
 
@@ -42,9 +39,11 @@ def url_expression(here: Here) -> ast.expr | None:
     if not isinstance(node, ast.expr):
         return None
     for outer in reversed(chain[:-1]):
-        if isinstance(outer, ast.JoinedStr):
+        if isinstance(outer, ast.JoinedStr) and _builds_a_url(outer):
             return outer
     parent = here.parent
+    if isinstance(parent, ast.Subscript) and parent.value is node:
+        return parent  # `environ` in `os.environ["DATABASE_URL"]`: the variable it reads
     if isinstance(parent, ast.Attribute) and parent.value is node:
         around = chain[-3] if len(chain) > 2 else None
         if isinstance(around, ast.Call) and around.func is parent and _url_call(around, here.scope):
@@ -65,12 +64,21 @@ def url_expression(here: Here) -> ast.expr | None:
     return expr
 
 
+def _builds_a_url(text: ast.JoinedStr) -> bool:
+    """An f-string with a `scheme://` part (not a log message that mentions `engine.url`)."""
+    return any(
+        isinstance(v, ast.Constant) and isinstance(v.value, str) and "://" in v.value
+        for v in text.values
+    )
+
+
 def _holds_a_container(here: Here, name: ast.Name) -> bool:
     values = [a.value for a in here.scope.assignments.get(name.id, ())]
     literals = (ast.Dict, ast.List, ast.Set, ast.Tuple, ast.DictComp, ast.ListComp)
     return bool(values) and all(isinstance(v, literals) for v in values)
 
 
+NOT_READ = "No engine or `context.configure(url=...)` in this file is seen reading it."
 _MAX_STEP = 600  # a step that merges many paths is cut: the values below list them all
 
 # Methods that keep a URL a URL (or read one from a mapping).
@@ -92,25 +100,32 @@ def _url_call(call: ast.Call, scope: Scope) -> bool:
     return False
 
 
-def url_story(here: Here, expr: ast.expr) -> str | None:
-    """The hover for a URL-bearing expression, or None when `expr` bears no URL."""
-    engines, configures = url_consumers(here, expr)
+def url_story(
+    here: Here, expr: ast.expr, title: str | None = None, carriers: frozenset[str] = frozenset()
+) -> str | None:
+    """The hover for a URL-bearing expression, or None when `expr` bears no URL.
+
+    `title`: what the hover is on, when not `expr` itself (a dict key); `carriers`: names the
+    value is stored into besides assignments (`configuration[...] = expr` carries it into
+    `configuration`)."""
+    engines, configures = url_consumers(here, expr, carriers)
     value = _value(here, expr, engines, configures)
     known = value is not None and (
         value.scheme is not None or any(a.scheme for a in value.alternatives)
     )
     if not engines and not configures and not known and not _looks_like_url(here, expr):
         return None
-    parts = [f"**URL** `{_title(here, expr)}`"]
+    parts = [f"**URL** `{title or _title(here, expr)}`"]
+    # the values and verdicts first, then how the value is built
+    candidates = values_text(here, expr, value, engines, configures)
+    if candidates:
+        parts.append(candidates)
     steps = _steps(here, expr, here.scope, 0, {})
     if steps:
         numbered = "\n".join(f"{index}. {_cut(step)}" for index, step in enumerate(steps, 1))
         parts.append("How it is built, in order:\n\n" + numbered)
-    candidates = _candidates(here, expr, value, engines, configures)
-    if candidates:
-        parts.append(candidates)
     if not engines and not configures:
-        parts.append("No engine or `context.configure(url=...)` in this file is seen reading it.")
+        parts.append(NOT_READ)
     return "\n\n".join(parts)
 
 
@@ -163,16 +178,22 @@ class _MaskStrings(ast.NodeTransformer):
 # --- who reads it ------------------------------------------------------------------------------
 
 
-def _carriers(here: Here, expr: ast.expr) -> tuple[set[str], set[str], set[str]]:
+def _carriers(
+    here: Here, expr: ast.expr, extra: frozenset[str] = frozenset()
+) -> tuple[set[str], set[str], set[str]]:
     """Names, local helpers and main-option keys the value of `expr` flows into (assignments,
-    `return`s, `set_main_option`), followed to a fixpoint. Over-approximates: any read counts."""
+    `return`s, `name[key] = value`, loops over it, `set_main_option` and the
+    `get_main_option` reads of that key), followed to a fixpoint. Over-approximates: any
+    read counts."""
     names: set[str] = {expr.id} if isinstance(expr, ast.Name) else set()
+    names |= extra
     helpers: set[str] = set()
     keys: set[str] = set()
+    sources: list[ast.AST] = [expr]
 
     def carries(node: ast.AST | None) -> bool:
         for sub in ast.walk(node) if node is not None else ():
-            if sub is expr:
+            if any(sub is source for source in sources):
                 return True
             if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id in names:
                 return True
@@ -182,7 +203,7 @@ def _carriers(here: Here, expr: ast.expr) -> tuple[set[str], set[str], set[str]]
         return False
 
     for _ in range(MAX_DEPTH):
-        before = (len(names), len(helpers))
+        before = (len(names), len(helpers), len(sources))
         for scope in here.facts.scopes:
             for name, assignments in scope.assignments.items():
                 if name not in names and any(carries(a.value) for a in assignments):
@@ -190,17 +211,32 @@ def _carriers(here: Here, expr: ast.expr) -> tuple[set[str], set[str], set[str]]
             if not scope.is_module and scope.name not in helpers:
                 if any(carries(r) for r in scope.returns):
                     helpers.add(scope.name)
-        if (len(names), len(helpers)) == before:
+        for node in ast.walk(here.facts.tree):
+            if isinstance(node, ast.Assign) and carries(node.value):
+                # `name["key"] = value` carries the value into `name`
+                for target in node.targets:
+                    if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+                        names.add(target.value.id)
+            elif isinstance(node, ast.For | ast.AsyncFor) and carries(node.iter):
+                # `for name, rec in engines.items()`: the loop variables hold its items
+                names.update(n.id for n in ast.walk(node.target) if isinstance(n, ast.Name))
+        for call in here.facts.calls_named(N.CONFIG + ".set_main_option"):
+            key = const_str(call.node.args[0]) if call.node.args else None
+            if key and len(call.node.args) > 1 and carries(call.node.args[1]):
+                keys.add(key)
+        for call in here.facts.calls_named(N.CONFIG + ".get_main_option"):
+            key = const_str(call.node.args[0]) if call.node.args else None
+            if key in keys and not any(call.node is source for source in sources):
+                sources.append(call.node)  # the value is read back from the option
+        if (len(names), len(helpers), len(sources)) == before:
             break
-    for call in here.facts.calls_named(N.CONFIG + ".set_main_option"):
-        key = const_str(call.node.args[0]) if call.node.args else None
-        if key and len(call.node.args) > 1 and carries(call.node.args[1]):
-            keys.add(key)
     return names, helpers, keys
 
 
-def url_consumers(here: Here, expr: ast.expr) -> tuple[list[EngineFact], list[ConfigureFact]]:
-    names, helpers, keys = _carriers(here, expr)
+def url_consumers(
+    here: Here, expr: ast.expr, carriers: frozenset[str] = frozenset()
+) -> tuple[list[EngineFact], list[ConfigureFact]]:
+    names, helpers, keys = _carriers(here, expr, carriers)
 
     def feeds(url: UrlValue | None, node: ast.AST | None) -> bool:
         if node is not None:
@@ -212,11 +248,19 @@ def url_consumers(here: Here, expr: ast.expr) -> tuple[list[EngineFact], list[Co
         if names & set(url.names):
             return True
         origins = [url.origin, *(alt.origin for alt in url.alternatives)]
-        return any(f"set_main_option({key!r}" in o for key in keys for o in origins)
+        # an engine that reads the option from the ini section reads what set_main_option put
+        return any(key in o for key in keys for o in origins)
 
     engines = [e for e in here.facts.engines if feeds(e.url, e.url_node)]
+
+    def unpacked(configure: ConfigureFact) -> ast.expr | None:
+        # `context.configure(**kwargs)` reads `kwargs["url"]`
+        return next((k.value for k in configure.call.node.keywords if k.arg is None), None)
+
     configures = [
-        c for c in here.facts.configures if c.mode == "offline" and feeds(c.url, c.keyword("url"))
+        c
+        for c in here.facts.configures
+        if c.mode == "offline" and (feeds(c.url, c.keyword("url")) or feeds(None, unpacked(c)))
     ]
     return engines, configures
 
@@ -314,8 +358,24 @@ def _name_steps(
     if assignment is None:
         if any(p.arg == expr.id for p in scope.params):
             return [f"`{expr.id}`: a parameter of `{scope.name}` (known only at run time)"]
+        loop = _loop_binding(here, scope, expr.id)
+        if loop is not None:
+            return [
+                f"`{expr.id}`: the loop variable of line {here.line_of(loop)} "
+                f"(`for ... in {here.snippet(loop.iter, 40)}`)"
+            ]
         return [f"`{expr.id}`: not assigned in env.py (known only at run time)"]
     return _steps(here, assignment.value, scope, depth + 1, params)
+
+
+def _loop_binding(here: Here, scope: Scope, name: str) -> ast.For | ast.AsyncFor | None:
+    root = scope.node if scope.node is not None else here.facts.tree
+    for node in ast.walk(root):
+        if isinstance(node, ast.For | ast.AsyncFor) and any(
+            isinstance(n, ast.Name) and n.id == name for n in ast.walk(node.target)
+        ):
+            return node
+    return None
 
 
 def _built_string_steps(
@@ -409,6 +469,13 @@ def _call_steps(
             hide = next((k for k in call.keywords if k.arg == "hide_password"), None)
             note = " (the real password)" if hide is not None else ""
             return base + [f"{at}: `.{func.attr}()`{note}"]
+        if not base or base[-1].endswith("(known only at run time)"):
+            owner = here.snippet(func.value, 40)
+            args = ", ".join(here.snippet(a, 30) for a in call.args)
+            return [
+                f"{at}: `{owner}.{func.attr}({args})`, a method of `{owner}` defined outside "
+                "env.py (its result is known only at run time)"
+            ]
         return base + [f"{at}: `.{func.attr}(...)` (not followed)"]
     if isinstance(func, ast.Name):
         if func.id == "str" and first is not None:
@@ -483,82 +550,3 @@ def _main_option_steps(
             + "; then ".join(sub)
         )
     return out
-
-
-# --- the values it may take --------------------------------------------------------------------
-
-
-def _is_url_part(found: list[Candidate]) -> bool:
-    """Values that are pieces of a URL (a user name, a host) rather than whole URLs."""
-    return (
-        bool(found)
-        and all(c.text is None or "://" not in c.text for c in found)
-        and any(c.text is not None for c in found)
-    )
-
-
-def _readers(here: Here, engines: list[EngineFact], configures: list[ConfigureFact]) -> str | None:
-    readers = [f"`{e.factory}` (line {here.line_of(e.call.node)})" for e in engines]
-    readers += [
-        f"the offline `context.configure(url=...)` (line {here.line_of(c.call.node)})"
-        for c in configures
-    ]
-    if not readers:
-        return None
-    return "A part of the URL read by " + ", ".join(readers) + "."
-
-
-def _candidates(
-    here: Here,
-    expr: ast.expr,
-    value: UrlValue | None,
-    engines: list[EngineFact],
-    configures: list[ConfigureFact],
-) -> str | None:
-    """Each value the URL may take (with its condition) and each reader's verdict on it."""
-    found = candidates_of(here, expr)
-    if not any(c.text and "://" in c.text for c in found):
-        if value is not None and (value.scheme or any(a.scheme for a in value.alternatives)):
-            found = [from_model(here, v) for v in (value.alternatives or (value,))]
-        elif _is_url_part(found):
-            return _readers(here, engines, configures)
-        elif engines and (engines[0].url.scheme or engines[0].url.alternatives):
-            value = engines[0].url
-            found = [from_model(here, v) for v in (value.alternatives or (value,))]
-    if not found:
-        return None
-    blocks = []
-    basis = sqlalchemy_basis(here.project)
-    for candidate in found:
-        when = f"when {shorten(candidate.when, 80)}: " if candidate.when else ""
-        if candidate.text and "://" in candidate.text:
-            head = f"{when}`{shorten(redact_url(candidate.text), 90)}` ({candidate.origin})"
-        else:
-            head = f"{when}known only at run time ({candidate.origin})"
-        verdicts = []
-        info = drivers.driver_info(candidate.text) if candidate.text else None
-        for engine in engines:
-            where = f"`{engine.factory}` (line {here.line_of(engine.call.node)})"
-            verdict = (
-                verdict_for(candidate.text, engine_mode(engine), basis)
-                if candidate.text and info is not None
-                else None
-            )
-            if verdict is not None:
-                verdicts.append(f"{where}: {verdict}")
-            elif info is None:
-                verdicts.append(f"{where}: its driver cannot be checked before run time")
-        for configure in configures:
-            verdicts.append(
-                f"offline `context.configure(url=...)` (line {here.line_of(configure.call.node)}): "
-                "no driver is loaded, any driver works"
-            )
-        blocks.append((head, verdicts))
-    if len(blocks) == 1:
-        head, verdicts = blocks[0]
-        return "\n".join([f"Result: {head}", *(f"- {v}" for v in verdicts)])
-    lines = [f"It may take {len(blocks)} values at run time:", ""]
-    for head, verdicts in blocks:
-        lines.append(f"- {head}")
-        lines.extend(f"  - {v}" for v in verdicts)
-    return "\n".join(lines)

@@ -1,0 +1,136 @@
+"""The values a URL-bearing expression may take, with each reader's verdict: values that
+lead to the same verdicts are one outcome, under the condition that leads to one of them
+(hovers/url_groups.py)."""
+
+from __future__ import annotations
+
+import ast
+
+from .. import drivers
+from ..model.facts import ConfigureFact, EngineFact, UrlValue
+from ..pyenv import sqlalchemy_basis
+from ..redact import redact_url
+from .common import Here, shorten
+from .url import engine_mode, verdict_for
+from .url_groups import Group, group_by
+from .url_paths import NONE, Candidate, candidates_of, from_model, inside_truthy_if
+
+
+def _is_url_part(found: list[Candidate]) -> bool:
+    """Values that are pieces of a URL (a user name, a host) rather than whole URLs."""
+    return (
+        bool(found)
+        and all(c.text is None or "://" not in c.text for c in found)
+        and any(c.text is not None for c in found)
+    )
+
+
+def _readers(here: Here, engines: list[EngineFact], configures: list[ConfigureFact]) -> str | None:
+    readers = [f"`{e.factory}` (line {here.line_of(e.call.node)})" for e in engines]
+    readers += [
+        f"the offline `context.configure(url=...)` (line {here.line_of(c.call.node)})"
+        for c in configures
+    ]
+    if not readers:
+        return None
+    return "A part of the URL read by " + ", ".join(readers) + "."
+
+
+def _narrowed(here: Here, expr: ast.expr, found: list[Candidate]) -> list[Candidate]:
+    """Inside `if url:` (or `if url is not None:`), `url` is not None: drop that value."""
+    if not isinstance(expr, ast.Name):
+        return found
+    if inside_truthy_if(here, here.scope, expr):
+        return [c for c in found if c.origin != NONE]
+    return found
+
+
+def values_text(
+    here: Here,
+    expr: ast.expr,
+    value: UrlValue | None,
+    engines: list[EngineFact],
+    configures: list[ConfigureFact],
+) -> str | None:
+    """Each value the URL may take (with its condition) and each reader's verdict on it,
+    values with the same verdicts grouped."""
+    found = _narrowed(here, expr, candidates_of(here, expr))
+    followed = [c for c in found if not c.origin.startswith(("`", "too many"))]
+    if not any(c.text and "://" in c.text for c in found):
+        if _is_url_part(found) and not any("sqlalchemy.url" in c.origin for c in found):
+            return _readers(here, engines, configures)
+        elif followed:
+            pass  # every value found names its source (an env var, an attribute, `None`)
+        elif value is not None and (value.scheme or any(a.scheme for a in value.alternatives)):
+            found = [from_model(here, v) for v in (value.alternatives or (value,))]
+        elif (
+            engines
+            and (not found or engines[0].url_node is expr)
+            and (engines[0].url.scheme or engines[0].url.alternatives)
+        ):
+            value = engines[0].url
+            found = [from_model(here, v) for v in (value.alternatives or (value,))]
+    if not found:
+        return None
+    basis = sqlalchemy_basis(here.project)
+
+    def verdicts_of(candidate: Candidate) -> tuple[str, ...]:
+        if candidate.origin == NONE:
+            return ()  # not a URL any reader gets: the paths that read it test it first
+        verdicts = []
+        info = drivers.driver_info(candidate.text) if candidate.text else None
+        for engine in engines:
+            where = f"`{engine.factory}` (line {here.line_of(engine.call.node)})"
+            verdict = (
+                verdict_for(candidate.text, engine_mode(engine), basis)
+                if candidate.text and info is not None
+                else None
+            )
+            if verdict is not None:
+                verdicts.append(f"{where}: {verdict}")
+            elif info is None:
+                verdicts.append(f"{where}: its driver cannot be checked before run time")
+        for configure in configures:
+            verdicts.append(
+                f"offline `context.configure(url=...)` (line {here.line_of(configure.call.node)}): "
+                "no driver is loaded, any driver works"
+            )
+        return tuple(verdicts)
+
+    def key(candidate: Candidate) -> tuple:
+        known = bool(candidate.text and "://" in candidate.text)
+        kind = "url" if known else "none" if candidate.origin == NONE else "unknown"
+        # unknown values group together; known ones by verdict (and by text when no reader)
+        return (kind, verdicts_of(candidate), None if engines or not known else candidate.text)
+
+    groups = group_by(found, key)
+    if len(groups) == 1:  # every value found leads to this: no condition to tell
+        groups = [Group(groups[0].candidates, ((),))]
+    blocks = [(_group_head(g), verdicts_of(g.candidates[0])) for g in groups]
+    if len(blocks) == 1:
+        head, verdicts = blocks[0]
+        return "\n".join([f"Result: {head}", *(f"- {v}" for v in verdicts)])
+    lines = [f"It takes one of {len(found)} values at run time, {len(blocks)} outcomes:", ""]
+    if len(found) == len(blocks):
+        lines[0] = f"It may take {len(blocks)} values at run time:"
+    for head, verdicts in blocks:
+        lines.append(f"- {head}")
+        lines.extend(f"  - {v}" for v in verdicts)
+    return "\n".join(lines)
+
+
+def _group_head(group: Group) -> str:
+    when = group.when()
+    prefix = f"when {shorten(when, 160)}: " if when else ""
+    texts = [t for t in group.texts() if "://" in t]
+    if texts:
+        shown = " or ".join(f"`{shorten(redact_url(t), 90)}`" for t in texts[:3])
+        more = f" (and {len(texts) - 3} more)" if len(texts) > 3 else ""
+        return f"{prefix}{shown}{more} ({group.origins()})"
+    written = [c for c in group.candidates if c.text and "sqlalchemy.url" in c.origin]
+    if written:  # a template's placeholder (`{db_url}`) where the URL goes
+        shown = f"`{shorten(redact_url(written[0].text or ''), 60)}`"
+        return f"{prefix}{shown} ({group.origins()}): not a URL as written (no `scheme://`)"
+    if all(c.origin == NONE for c in group.candidates):
+        return f"{prefix}{NONE}"
+    return f"{prefix}known only at run time ({group.origins()})"
