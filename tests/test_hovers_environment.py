@@ -149,3 +149,35 @@ def test_a_sync_engine_on_a_bare_url_works_on_both_and_names_each_driver(tmp_pat
         "- On SQLAlchemy 2.1+: ✓ Works: a sync engine loads `PGDialect_psycopg`; on 2.0: ✓ Works: a "
         "sync engine loads `PGDialect_psycopg2` (no project environment found to tell which one runs it)."
     )
+
+
+def test_forgotten_projects_release_their_remembered_environment(tmp_path):
+    from alembic_env_lsp import pyenv
+
+    kept = project(tmp_path / "kept", "sqlite:///a.db", "2.0.36")
+    dropped = project(tmp_path / "dropped", "sqlite:///a.db", "2.1.0")
+    for analysis in (kept, dropped):
+        assert pyenv.find_environment(analysis.project) is not None
+
+    def remembered(root: Path) -> bool:
+        return any(str(root) in map(str, key[4:]) for key in pyenv._FOUND)
+
+    assert remembered(tmp_path / "kept") and remembered(tmp_path / "dropped")
+    pyenv.forget_folders([tmp_path / "kept" / "env.py"])
+    assert remembered(tmp_path / "kept") and not remembered(tmp_path / "dropped")
+
+
+def test_the_rules_of_one_analysis_look_the_environment_up_once(tmp_path, monkeypatch):
+    from alembic_env_lsp import pyenv
+
+    calls = []
+    real = pyenv.find_environment
+
+    def counting(project):
+        calls.append(project)
+        return real(project)
+
+    monkeypatch.setattr(pyenv, "find_environment", counting)
+    analysis = project(tmp_path, "postgresql://app@db/app", "2.0.36")
+    assert "ENV001" in {f.code for f in analysis.findings}  # judged with the project's 2.0
+    assert len(calls) == 1

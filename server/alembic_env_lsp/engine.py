@@ -12,6 +12,7 @@ from .findings import Finding, FindingSink, Severity
 from .model.build import build_facts
 from .model.facts import EnvFacts
 from .model.parse import SyntaxProblem, parse
+from .pyenv import JudgedOnce
 from .redact import redact_text
 from .rule import Rule, RuleContext
 from .rules import all_rules
@@ -125,12 +126,13 @@ def _analyze(
 
         pairs = environment.items() if isinstance(environment, dict) else environment
         assumed = {normalize_distribution(name): version for name, version in pairs}
+    judged = JudgedOnce()  # the project's environment, looked up by the first rule that asks
     for rule in rules if rules is not None else all_rules():
         if rule.code == SYNTAX_ERROR_CODE or not settings.enabled(rule.code):
             continue
         sink = FindingSink(rule.code, rule.severity)
         try:
-            rule.check(RuleContext(facts, source, project, sink, path, workspace, assumed))
+            rule.check(RuleContext(facts, source, project, sink, path, workspace, assumed, judged))
         except Exception as error:  # a bug in one rule must not hide the others
             errors.append(redact_text(f"{rule.code} failed: {_one_line(error)}"))
             continue

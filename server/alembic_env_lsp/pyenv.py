@@ -29,7 +29,7 @@ import re
 import shutil
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -276,6 +276,17 @@ def find_environment(project: ProjectContext | None) -> PythonEnvironment | None
     return found
 
 
+def forget_folders(keep: Iterable[Path | str]) -> None:
+    """Drop the remembered environments of projects no longer checked: only the projects whose
+    folders are on the way up from a path in `keep` stay (the server calls this when it
+    forgets files)."""
+    kept = {Path(os.path.abspath(p)) for p in keep}
+    still = {folder for path in kept for folder in (path, *path.parents)}
+    with _LOCK:
+        for key in [k for k in _FOUND if not any(Path(f) in still for f in k[4:] if f)]:
+            del _FOUND[key]
+
+
 def _mtime(path: str | Path | None) -> int | None:
     if not path:
         return None
@@ -374,10 +385,31 @@ class JudgedEnvironment:
     environment: PythonEnvironment | None = None
 
 
+class JudgedOnce:
+    """One analysis's judged environment, computed at the first rule that asks for it (the
+    rules of one analysis share it through RuleContext.judged)."""
+
+    def __init__(self) -> None:
+        self._done = False
+        self._value: JudgedEnvironment | None = None
+
+    def get(self, compute: Callable[[], JudgedEnvironment | None]) -> JudgedEnvironment | None:
+        if not self._done:
+            self._value, self._done = compute(), True
+        return self._value
+
+
 def judged_environment(ctx: Any) -> JudgedEnvironment | None:
     """For a RuleContext: the versions assumed by the caller (tests, rule examples; names not
     given are looked up where the checker runs), else the project's environment, else None
     (the rule says nothing)."""
+    once = getattr(ctx, "judged", None)
+    if isinstance(once, JudgedOnce):
+        return once.get(lambda: _judged_environment(ctx))
+    return _judged_environment(ctx)
+
+
+def _judged_environment(ctx: Any) -> JudgedEnvironment | None:
     if ctx.environment is not None:
         return JudgedEnvironment(ctx.installed_version, "installed here")
     project = ctx.project
@@ -495,6 +527,7 @@ __all__ = [
     "CLI_FLAG",
     "EDITOR_SETTING",
     "PythonChoice",
+    "JudgedOnce",
     "PythonEnvironment",
     "SqlalchemyBasis",
     "bare_default_driver",
@@ -502,6 +535,7 @@ __all__ = [
     "sqlalchemy_basis",
     "environment_at",
     "find_environment",
+    "forget_folders",
     "judged_environment",
     "path_problem",
     "version_note",

@@ -16,6 +16,7 @@ from .text import Range, SourceText
 
 if TYPE_CHECKING:
     from .project import ProjectContext
+    from .pyenv import JudgedOnce
     from .workspace import Workspace
 
 
@@ -73,6 +74,8 @@ class RuleContext:
     # Installed distributions to assume, by normalised name (None: not installed);
     # names not given are looked up in the environment the engine runs in.
     environment: dict[str, str | None] | None = None
+    # The environment the rules judge, looked up once per analysis (pyenv.judged_environment).
+    judged: JudgedOnce | None = None
 
     def installed_version(self, distribution: str) -> str | None:
         """The version of an installed distribution ("alembic", "greenlet"), or None."""

@@ -24,8 +24,9 @@ from .texts import LOGGING_HEADERS
 from .url import engine_mode, shown_url, url_lines, verdict_for
 
 if TYPE_CHECKING:
+    from ..config_files import IniFile
     from ..engine import Analysis
-    from ..project import IniFile, ProjectContext
+    from ..project import ProjectContext
 
 
 # configparser's own option pattern: the line is located the way Alembic's Config reads it.
@@ -44,7 +45,7 @@ def hover_ini(
 
     `analysis`: the current Analysis of the env.py paired with this ini, if the caller has
     one; otherwise that env.py is read from disk and its facts built (no rules run)."""
-    from ..project import IniFile
+    from ..config_files import IniFile
 
     source = SourceText(ini_text[1:] if ini_text.startswith("\ufeff") else ini_text)
     if position.line < 0 or position.line >= source.line_count:
