@@ -239,3 +239,31 @@ def test_a_try_with_two_handlers_is_not_split_in_two():
     assert isinstance(single, ast.Try)
     caught = Raised(single, True, single.handlers[0])
     assert simplify([(Raised(single, False),), (caught,)]) == ((),)
+
+
+@pytest.mark.parametrize(
+    ("template", "arguments", "scheme"),
+    [
+        (
+            '"{scheme}://{user}@{host}/{db}"',
+            'scheme="postgresql+asyncpg", user=u, host=h, db=d',
+            "postgresql+asyncpg://",
+        ),
+        ('"{}://{}@{}"', '"mysql+aiomysql", u, h', "mysql+aiomysql://"),
+        ('"postgresql+asyncpg://{0}@{1}"', "u, h", "postgresql+asyncpg://"),
+        ('"{scheme}://{user}@{host}"', "scheme=kind, user=u, host=h", None),  # computed scheme
+        ('"{}/{}"', "a, b", None),
+    ],
+)
+def test_str_format_gives_the_scheme_when_it_is_literal(template, arguments, scheme):
+    # a sync engine on "{scheme}://...".format(scheme="postgresql+asyncpg", ...) is ENV002
+    text = (
+        "import os\nfrom sqlalchemy import create_engine\n\n"
+        "u = h = d = a = b = kind = os.getenv('X')\n"
+        f"engine = create_engine({template}.format({arguments}))\n"
+    )
+    analysis = analyze(text, "env.py")
+    [engine] = analysis.facts.engines
+    assert engine.url.text == scheme
+    codes = [f.code for f in analysis.findings if f.code == "ENV002"]
+    assert codes == (["ENV002"] if scheme and "+a" in scheme else [])

@@ -8,6 +8,7 @@ It never guesses: what it cannot see is UNKNOWN, carrying the names seen on the 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
@@ -291,6 +292,8 @@ class UrlResolver:
                 return base
             if func.attr in _PASS_THROUGH_METHODS:
                 return self.evaluate(func.value, scope, line, depth + 1)
+            if func.attr == "format" and isinstance(func.value, ast.Constant):
+                return _formatted_scheme(func.value, call)
         if isinstance(func, ast.Name):
             helper = scope.lookup_function(func.id)
             if helper is not None:
@@ -598,3 +601,33 @@ def _dotted(node: ast.AST) -> str:
         parts.append(inner + "()" if inner else "call()")
         return ".".join(reversed(parts))
     return ""
+
+
+_FIELD = re.compile(r"\{([^{}]*)\}")
+
+
+def _formatted_scheme(template: ast.Constant, call: ast.Call) -> UrlValue:
+    """`"{scheme}://{user}@{host}/{db}".format(scheme="postgresql+asyncpg", ...)`: the scheme,
+    when the part before `://` is literal or filled by string constants; the rest stays unknown."""
+    text = template.value if isinstance(template.value, str) else ""
+    origin = "str.format() in env.py"
+    if "://" not in text:
+        return unknown(origin)
+    head = text.split("://", 1)[0]
+    named = {kw.arg: _constant_str(kw.value) for kw in call.keywords if kw.arg}
+    positional = [_constant_str(a) for a in call.args]
+    counter = iter(range(len(positional) + len(head)))
+
+    def field(match: re.Match[str]) -> str:
+        name = match.group(1).split("!", 1)[0].split(":", 1)[0]
+        index = next(counter) if name == "" else int(name) if name.isdigit() else None
+        if index is not None:
+            value = positional[index] if index < len(positional) else None
+        else:
+            value = named.get(name)
+        return value if value is not None and "{" not in value else "{?}"
+
+    scheme = _FIELD.sub(field, head)
+    if "{" in scheme or "}" in scheme or not scheme:
+        return unknown(origin)
+    return UrlValue(scheme + "://", Confidence.LITERAL, origin)
