@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from alembic_env_lsp import pyenv
 from alembic_env_lsp.lsp.server import create_server
 
 pytestmark = pytest.mark.asyncio
@@ -49,6 +50,7 @@ class InProcess:
         self.sink = _Sink()
         self.server.protocol.set_writer(self.sink)
         self.next_id = 1
+        self.root = ""
 
     def send(self, method: str, params: Any, *, request: bool = False) -> None:
         message: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "params": params}
@@ -61,6 +63,7 @@ class InProcess:
         )
 
     async def start(self, root: Path, capabilities: dict | None = None) -> None:
+        self.root = str(root)
         self.send(
             "initialize",
             {
@@ -131,6 +134,10 @@ class InProcess:
             "said once": len(outbox.said),
             "project files cached": len(session.projects._files),
             "project folders listed": len(session.projects._listings),
+            "environments remembered": sum(  # pyenv's memo is per process: count this test's
+                any(str(folder).startswith(self.root) for folder in key[4:] if folder)
+                for key in pyenv._FOUND
+            ),
             "workspace files cached": len(session.code._entries),
         }
 

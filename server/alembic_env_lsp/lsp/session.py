@@ -301,8 +301,11 @@ class Session:
     def _forget(self, path: str | None, deps: frozenset[str]) -> None:
         """Drop what the caches hold for an env script nobody checks any more, and for the
         project files only it read: a day of opening and closing files must not add up."""
+        from .. import pyenv  # loaded with the project index already
+
         if not self.units and not self.inis:  # nothing left to check: start afresh
             self.projects.invalidate()
+            pyenv.forget_folders(())
             if self._code is not None:
                 self._code.invalidate()
             return
@@ -314,6 +317,7 @@ class Session:
             still_checked = [u.path for u in self.units.values() if u.path is not None]
             still_checked.extend(doc.path for doc in self.docs if doc.path is not None)
             self.projects.forget(Path(path).parent, keep=still_checked)
+            pyenv.forget_folders(still_checked)
         if path is not None and self._code is not None:
             self._code.invalidate(Path(path))
 
