@@ -996,7 +996,7 @@ def test_url_values_skip_impossible_paths_and_name_patterns_and_defaults(tmp_pat
     values = md[md.index("It takes one of 6 values at run time, 2 outcomes:") :]
     assert "(`None`)" not in values  # `if not url:` replaced it on the path where it was None
     # the paths through both ifs that end on the literal: one outcome, one condition
-    assert "- when not url: `postgresql://app@db/app` (string at line 7)\n" in values
+    assert "- when not url: `postgresql://app@db/app` (string literal in env.py)\n" in values
     pattern = hover(analysis, "postgres://", after="url.replace(").markdown
     assert pattern.startswith("**Database URL pattern** `postgres://`")
     assert "Read by" not in pattern

@@ -193,5 +193,50 @@ def test_values_with_the_same_verdict_are_one_outcome_under_one_condition():
     )
     md = hover_md(analysis, 27, '"sqlalchemy.url"')
     assert "It takes one of 12 values at run time, 2 outcomes:" in md
-    assert "- when not url: `postgresql://…:***@…/app` (built at line 17)" in md
+    assert "\n- when not url: `postgresql://" in md
     assert "devpass" not in md
+
+
+def test_a_helper_with_several_returns_gets_a_verdict_per_path_everywhere():
+    """MerCury's get_url() pattern (flow fixture): an env var, a pytest scratch file, the app's
+    settings or, when that raises, the ini URL. Engine hover, URL hover and diagram give each
+    path its condition and verdict; none says a single unhedged "✓ Works"."""
+    from alembic_env_lsp.explain import explain_markdown
+
+    path = FIXTURES / "flow" / "url_from_helper_returns" / "env.py"
+    text = path.read_text(encoding="utf-8")
+    analysis = analyze(text, str(path), project=ProjectIndex().context_for(path))
+    md = hover_md(analysis, 37, "create_engine")
+    assert "- The URL depends on the path (4 values, 3 outcomes):" in md
+    sqlite, asyncpg = (
+        '  - when not (os.getenv("INVENTORY_DB")) and "pytest" in sys.modules: `sqlite:///` '
+        "(f-string in env.py) — ✓ Works: a sync engine loads `SQLiteDialect_pysqlite`",
+        '  - when not (os.getenv("INVENTORY_DB")) and not ("pytest" in sys.modules) and the '
+        "'try' at line 23 raised AttributeError: `postgresql+asyncpg://inventory@db/inventory` "
+        "(alembic.ini [alembic] sqlalchemy.url (line 3)) — ✗ Fails at the first connection",
+    )
+    assert sqlite in md and asyncpg in md
+    assert (
+        "known only at run time (environment variable INVENTORY_DB or settings.DATABASE_URL)" in md
+    )
+    assert "`None`" not in md  # `if os.getenv(...): return os.getenv(...)` is never None
+    for line in md.splitlines():
+        if "✓ Works" in line or "✗ Fails" in line:
+            assert line.startswith("  - when "), line
+    md = hover_md(analysis, 30, "url")
+    assert "It takes one of 4 values at run time, 3 outcomes:" in md
+    assert "- offline `context.configure(url=...)` (line 31): no driver is loaded" in md
+    keyword = hover_md(analysis, 31, "url")
+    assert "It takes one of 4 values at run time" in keyword and "Resolves to" not in keyword
+    diagram = explain_markdown(analysis)
+    engine = next(
+        line for line in diagram.splitlines() if "create_engine#40;#41; · line 37" in line
+    )
+    assert "sys.modules: driver pysqlite: works<br/>" in engine
+    assert "sys.mo…: driver asyncpg is async-only: MissingGreenlet at connect<br/>" in engine
+    data = sorted(
+        line.count("<br/>") + 1
+        for line in diagram.splitlines()
+        if '[("' in line and "sqlite:///" in line
+    )
+    assert data == [3, 4]  # the engine's URL: 3 outcomes; the offline URL: its 4 values

@@ -202,10 +202,10 @@ class Builder:
         url_expr = configure.keyword("url")
         if url_expr is not None:
             found = configure_url(facts, self.project, configure)
-            label = (
+            labels = self._offline_paths(configure) or [
                 f"{found[1]}: {redact_url(found[0])}" if found else f"url={self.text(url_expr, 40)}"
-            )
-            url_node = flow.add([label], shape="data", spans=[self.span(url_expr)], group="offline")
+            ]
+            url_node = flow.add(labels, shape="data", spans=[self.span(url_expr)], group="offline")
             flow.link(url_node, node, "url=")
         flow.link(mode, node, "yes: --sql")
         runs = [
@@ -219,6 +219,30 @@ class Builder:
             flow.link(last, run_node)
             last = run_node
         return last
+
+    def _offline_paths(self, configure: ConfigureFact) -> list[str]:
+        """One line per value the offline URL takes (the model's paths), or none."""
+        from ..hovers.common import Here
+        from ..hovers.url_groups import model_groups
+        from ..text import Position
+
+        url = configure.url
+        if url is None or not url.alternatives:
+            return []
+        here = Here(
+            self.analysis, self.facts, self.source, Position(0, 0), [], configure.call.scope
+        )
+        groups = model_groups(here, url, lambda c: (c.text, c.origin))
+        lines = []
+        for group in groups:
+            condition = group.when()
+            when = f"when {short(condition, 60)}: " if condition else "other paths: "
+            texts = [t for t in group.texts() if "://" in t]
+            value = (
+                short(redact_url(texts[0]), 50) if texts else f"run-time value ({group.origins()})"
+            )
+            lines.append(when + short(value, 60))
+        return lines
 
     def _here(self, engine: EngineFact):
         from ..hovers.common import Here
@@ -239,8 +263,9 @@ class Builder:
         """(label, verdict) for each value the engine's URL takes on some path; empty when it
         has one value (the model's)."""
         from ..hovers.common import Here
-        from ..hovers.url_groups import group_by
+        from ..hovers.url_groups import group_by, model_groups
         from ..hovers.url_paths import engine_candidates
+        from ..hovers.url_values import model_none, prefer_model
         from ..text import Position
 
         here = Here(self.analysis, self.facts, self.source, Position(0, 0), [], engine.call.scope)
@@ -251,16 +276,27 @@ class Builder:
                 return None
             return _verdict_words(candidate.text, engine, self.basis)
 
-        paths = engine_candidates(here, engine)
-
         def kind(c) -> str:
             return "url" if c.text and "://" in c.text else "none" if c.origin == "`None`" else "?"
 
-        groups = group_by(paths, lambda c: (kind(c), verdict(c)))
+        def key(c) -> tuple:
+            return (kind(c), verdict(c))
+
+        paths = engine_candidates(here, engine)
+        if not model_none(engine.url):
+            paths = [c for c in paths if c.origin != "`None`"]
+        if engine.url.alternatives and prefer_model(engine.url, paths):
+            groups = model_groups(here, engine.url, key)  # the model's paths, exact conditions
+        else:
+            groups = group_by(paths, key)
         for group in groups:
             condition = group.when() if len(groups) > 1 else ""
             when = (
-                f"when {short(condition, 60)}: " if condition else "or: " if len(groups) > 1 else ""
+                f"when {short(condition, 60)}: "
+                if condition
+                else "other paths: "
+                if len(groups) > 1
+                else ""
             )
             texts = [t for t in group.texts() if "://" in t]
             if texts:

@@ -12,8 +12,9 @@ from ..rules.env050_async_engine_without_nullpool import awaited_dispose
 from .common import Here, compose, path_words, shorten
 from .texts import SYMBOLS
 from .url import engine_mode, shown_url, url_lines, url_origin_words, verdict_for
-from .url_groups import group_by
+from .url_groups import group_by, model_candidate, model_groups
 from .url_paths import NONE, Candidate, engine_candidates
+from .url_values import model_none, prefer_model
 
 
 def engine_summary(here: Here, engine: EngineFact) -> str:
@@ -33,11 +34,16 @@ def engine_lines(here: Here, engine: EngineFact) -> list[str]:
     lines = [first + f"; {path_words(here.facts.path_of(engine.call))}."]
     url = engine.url
     paths = engine_candidates(here, engine)
+    if not model_none(url):
+        paths = [c for c in paths if c.origin != NONE]
+    model = bool(url.alternatives) and prefer_model(url, paths)
+    if model:
+        paths = [model_candidate(here, v) for v in url.alternatives]
     per_section = section_by_name(here, engine)
     if per_section is not None:
         lines.append(per_section)
     elif paths:
-        groups = _path_groups(here, engine, paths)
+        groups = _path_groups(here, engine, paths, model)
         nested = "".join("\n  - " + line for line in groups)
         count = f"{len(paths)} values" + (
             f", {len(groups)} outcomes" if len(groups) < len(paths) else ""
@@ -95,7 +101,7 @@ def _kind(candidate: Candidate) -> str:
     return "none" if candidate.origin == NONE else "unknown"
 
 
-def _path_groups(here: Here, engine: EngineFact, paths: list[Candidate]) -> list[str]:
+def _path_groups(here: Here, engine: EngineFact, paths: list[Candidate], model: bool) -> list[str]:
     """One line per outcome: the values with the same verdict, under the condition that
     leads to one of them."""
     basis = sqlalchemy_basis(here.project)
@@ -106,7 +112,11 @@ def _path_groups(here: Here, engine: EngineFact, paths: list[Candidate]) -> list
         return verdict_for(candidate.text, engine_mode(engine), basis)
 
     out = []
-    groups = group_by(paths, lambda c: (_kind(c), verdict(c)))
+
+    def key(c: Candidate) -> tuple:
+        return (_kind(c), verdict(c))
+
+    groups = model_groups(here, engine.url, key) if model else group_by(paths, key)
     for group in groups:
         when = group.when()
         when = (
@@ -114,7 +124,7 @@ def _path_groups(here: Here, engine: EngineFact, paths: list[Candidate]) -> list
             if len(groups) == 1
             else f"when {shorten(when, 160)}"
             if when
-            else "possibly"
+            else "on the other paths"
         )
         texts = [t for t in group.texts() if "://" in t]
         if not texts:

@@ -479,7 +479,13 @@ def configure_keyword_facts(here: Here, call: CallFact, keyword: ast.keyword) ->
         found = (
             configure_url(here.facts, here.project, configure) if configure is not None else None
         )
-        if found is not None:
+        several = configure is not None and configure.url is not None and configure.url.alternatives
+        if several:
+            lines.append(
+                f"It takes one of {len(several)} values at run time (hover the value for each, "
+                "with its condition)."
+            )
+        elif found is not None:
             lines.append(f"Resolves to `{shown_url(found[0])}` ({found[1]}).")
             lines.extend(url_lines(found[0], project=here.project))
         lines.append("Offline mode loads no DBAPI, so any driver (async ones too) works here.")

@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-from .url_paths import Candidate
+from ..model.facts import UrlValue
+from .common import Here
+from .url_paths import NONE, Candidate, from_model
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,29 @@ class Group:
             if c.text and c.text not in seen:
                 seen.append(c.text)
         return seen
+
+
+def model_candidate(here: Here, value: UrlValue) -> Candidate:
+    """One of the model's alternatives as the hovers show it (a None path: `None`)."""
+    candidate = from_model(here, value)
+    if value.none:
+        return Candidate(None, NONE, candidate.when)
+    return candidate
+
+
+def model_groups(here: Here, value: UrlValue, key: Callable[[Candidate], Hashable]) -> list[Group]:
+    """The model's alternatives of `value` grouped by `key`, with the model's exact conditions
+    (model/alternatives.py: complements are recognised on the same test node)."""
+    from ..model.alternatives import group_alternatives
+
+    groups = group_alternatives(value, key=lambda v: key(model_candidate(here, v)))
+    return [
+        Group(
+            tuple(model_candidate(here, v) for v in group.values),
+            tuple(tuple(c.text(here.source) for c in term) for term in group.when),
+        )
+        for group in groups
+    ]
 
 
 def group_by(candidates: list[Candidate], key: Callable[[Candidate], Hashable]) -> list[Group]:

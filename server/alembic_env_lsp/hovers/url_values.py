@@ -12,7 +12,7 @@ from ..pyenv import sqlalchemy_basis
 from ..redact import redact_url
 from .common import Here, shorten
 from .url import engine_mode, verdict_for
-from .url_groups import Group, group_by
+from .url_groups import Group, group_by, model_candidate, model_groups
 from .url_paths import NONE, Candidate, candidates_of, from_model, inside_truthy_if
 
 
@@ -53,8 +53,13 @@ def values_text(
     configures: list[ConfigureFact],
 ) -> str | None:
     """Each value the URL may take (with its condition) and each reader's verdict on it,
-    values with the same verdicts grouped."""
+    values with the same verdicts grouped. The model's values (every path, exact conditions)
+    when it has several or knows the text; else the hovers' own reading of the syntax."""
     found = _narrowed(here, expr, candidates_of(here, expr))
+    if value is not None and not model_none(value):
+        found = [c for c in found if c.origin != NONE]  # the model proved it is never None
+    if value is not None and informative(value) and prefer_model(value, found):
+        return _text(here, value, None, engines, configures)
     followed = [c for c in found if not c.origin.startswith(("`", "too many"))]
     if not any(c.text and "://" in c.text for c in found):
         if _is_url_part(found) and not any("sqlalchemy.url" in c.origin for c in found):
@@ -72,6 +77,41 @@ def values_text(
             found = [from_model(here, v) for v in (value.alternatives or (value,))]
     if not found:
         return None
+    return _text(here, None, found, engines, configures)
+
+
+def informative(value: UrlValue) -> bool:
+    return bool(value.alternatives) or bool(value.scheme) or bool(value.none)
+
+
+def model_none(value: UrlValue) -> bool:
+    """Whether any path of the model's value still gives None."""
+    return bool(value.none) or any(a.none for a in value.alternatives)
+
+
+def prefer_model(value: UrlValue, found: list[Candidate]) -> bool:
+    """Both readings list every path they follow; the model's conditions are exact, so it
+    answers unless the hovers' own reading found more paths (it follows more shapes of
+    `set_main_option` under if/elif/else) or, as many, more URL texts (f-strings)."""
+    model = value.alternatives or (value,)
+    if len(model) != len(found):
+        return len(model) > len(found)
+    known = sum(1 for c in found if c.text and "://" in c.text)
+    return sum(1 for v in model if v.text and "://" in v.text) >= known
+
+
+def _text(
+    here: Here,
+    value: UrlValue | None,
+    found: list[Candidate] | None,
+    engines: list[EngineFact],
+    configures: list[ConfigureFact],
+) -> str | None:
+    if value is not None:
+        found = [model_candidate(here, v) for v in value.alternatives or (value,)]
+        if _is_url_part(found) and not any("sqlalchemy.url" in c.origin for c in found):
+            return _readers(here, engines, configures)
+    assert found is not None
     basis = sqlalchemy_basis(here.project)
 
     def verdicts_of(candidate: Candidate) -> tuple[str, ...]:
@@ -103,10 +143,10 @@ def values_text(
         # unknown values group together; known ones by verdict (and by text when no reader)
         return (kind, verdicts_of(candidate), None if engines or not known else candidate.text)
 
-    groups = group_by(found, key)
+    groups = model_groups(here, value, key) if value is not None else group_by(found, key)
     if len(groups) == 1:  # every value found leads to this: no condition to tell
         groups = [Group(groups[0].candidates, ((),))]
-    blocks = [(_group_head(g), verdicts_of(g.candidates[0])) for g in groups]
+    blocks = [(_group_head(g, len(groups) > 1), verdicts_of(g.candidates[0])) for g in groups]
     if len(blocks) == 1:
         head, verdicts = blocks[0]
         return "\n".join([f"Result: {head}", *(f"- {v}" for v in verdicts)])
@@ -119,9 +159,11 @@ def values_text(
     return "\n".join(lines)
 
 
-def _group_head(group: Group) -> str:
+def _group_head(group: Group, several: bool) -> str:
     when = group.when()
-    prefix = f"when {shorten(when, 160)}: " if when else ""
+    # the model's conditions are necessary ones: a value without any is the one used when
+    # no other path's was
+    prefix = f"when {shorten(when, 160)}: " if when else "on the other paths: " if several else ""
     texts = [t for t in group.texts() if "://" in t]
     if texts:
         shown = " or ".join(f"`{shorten(redact_url(t), 90)}`" for t in texts[:3])
