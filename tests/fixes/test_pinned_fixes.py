@@ -151,3 +151,91 @@ def test_fix_async_reads_the_import_in_an_except_handler(tmp_path, capsys):
     assert "from sqlalchemy.ext.asyncio import async_engine_from_config\n" in text
     assert "    connectable = async_engine_from_config(\n" in text
     assert "        await connection.run_sync(do_run_migrations)\n" in text
+
+
+ASYNC_ENV_RUN_UNDER_TRY = """\
+import asyncio
+
+from alembic import context
+from sqlalchemy import pool
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import async_engine_from_config
+
+config = context.config
+target_metadata = None
+
+
+def do_run_migrations(connection: Connection) -> None:
+    context.configure(connection=connection, target_metadata=target_metadata)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_async_migrations() -> None:
+    # one engine for the whole run
+    connectable = async_engine_from_config(
+        config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool
+    )
+    async with connectable.connect() as connection:
+        await connection.run_sync(do_run_migrations)
+    await connectable.dispose()
+
+
+def run_migrations_online() -> None:
+    try:
+        asyncio.run(run_async_migrations())
+    except KeyboardInterrupt:
+        raise SystemExit(1)
+
+
+run_migrations_online()
+"""
+
+
+def fix_sync(tmp_path, capsys, text: str):
+    (tmp_path / "migrations").mkdir()
+    env = tmp_path / "migrations" / "env.py"
+    env.write_text(text, encoding="utf-8")
+    (tmp_path / "alembic.ini").write_text(
+        "[alembic]\nscript_location = migrations\nsqlalchemy.url = sqlite:///app.db\n",
+        encoding="utf-8",
+    )
+    status = cli.main(["fix", "--sync", str(env)])
+    out, err = capsys.readouterr()
+    return status, out, err, env.read_text(encoding="utf-8")
+
+
+def test_fix_sync_inlines_the_run_inside_a_try_keeping_its_comment(tmp_path, capsys):
+    status, out, err, text = fix_sync(tmp_path, capsys, ASYNC_ENV_RUN_UNDER_TRY)
+    assert (status, err) == (0, "")
+    assert "rewritten to the sync pattern" in out
+    assert text.endswith(
+        "def run_migrations_online() -> None:\n"
+        "    try:\n"
+        "        # one engine for the whole run\n"
+        "        connectable = engine_from_config(\n"
+        "            config.get_section(config.config_ini_section, {}), "
+        'prefix="sqlalchemy.", poolclass=pool.NullPool\n'
+        "        )\n"
+        "        with connectable.connect() as connection:\n"
+        "            do_run_migrations(connection)\n"
+        "        connectable.dispose()\n"
+        "    except KeyboardInterrupt:\n"
+        "        raise SystemExit(1)\n"
+        "\n\n"
+        "run_migrations_online()\n"
+    )
+    assert "async" not in text
+
+
+def test_fix_sync_refuses_when_the_coroutine_is_also_awaited_elsewhere(tmp_path, capsys):
+    text = ASYNC_ENV_RUN_UNDER_TRY + (
+        "\n\nasync def run_inside_the_app() -> None:\n    await run_async_migrations()\n"
+    )
+    status, out, err, after = fix_sync(tmp_path, capsys, text)
+    assert (status, out, after) == (1, "", text)
+    assert err == (
+        f"{cli.display(tmp_path / 'migrations' / 'env.py')}: not rewritten: "
+        "run_async_migrations() must be started exactly once, by "
+        "asyncio.run(run_async_migrations()), for the sync conversion to be safe\n"
+    )
