@@ -178,25 +178,64 @@ class _MaskStrings(ast.NodeTransformer):
 # --- who reads it ------------------------------------------------------------------------------
 
 
+class _Scopes:
+    """Which function each node is in, and which scope a name read there refers to: carriers
+    are per scope, so `url` in one function is not `url` in another."""
+
+    def __init__(self, here: Here) -> None:
+        self.module = here.facts.module
+        self.of: dict[int, Scope] = {}
+        self.bound: dict[int, set[str]] = {}
+
+        def depth(scope: Scope) -> int:
+            return 0 if scope.parent is None else 1 + depth(scope.parent)
+
+        for scope in sorted(here.facts.scopes, key=depth):
+            root = scope.node if scope.node is not None else here.facts.tree
+            names = set(scope.assignments) | {p.arg for p in scope.params}
+            for node in ast.walk(root):
+                self.of[id(node)] = scope  # deeper scopes come later and win
+                if isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
+                    names |= {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
+            self.bound[id(scope)] = names
+
+    def scope_of(self, node: ast.AST, default: Scope) -> Scope:
+        return self.of.get(id(node), default)
+
+    def owner(self, scope: Scope, name: str) -> int:
+        walk: Scope | None = scope
+        while walk is not None:
+            if name in self.bound.get(id(walk), ()):
+                return id(walk)
+            walk = walk.parent
+        return id(self.module)
+
+
+Carried = set[tuple[int, str]]  # (id of the owning scope, name)
+
+
 def _carriers(
     here: Here, expr: ast.expr, extra: frozenset[str] = frozenset()
-) -> tuple[set[str], set[str], set[str]]:
-    """Names, local helpers and main-option keys the value of `expr` flows into (assignments,
-    `return`s, `name[key] = value`, loops over it, `set_main_option` and the
-    `get_main_option` reads of that key), followed to a fixpoint. Over-approximates: any
+) -> tuple[Carried, set[str], set[str], _Scopes]:
+    """Variables (per scope), local helpers and main-option keys the value of `expr` flows
+    into (assignments, `return`s, `name[key] = value`, loops over it, `set_main_option` and
+    the `get_main_option` reads of that key), followed to a fixpoint. Over-approximates: any
     read counts."""
-    names: set[str] = {expr.id} if isinstance(expr, ast.Name) else set()
-    names |= extra
+    scopes = _Scopes(here)
+    names: Carried = {(scopes.owner(here.scope, n), n) for n in extra}
+    if isinstance(expr, ast.Name):
+        names.add((scopes.owner(here.scope, expr.id), expr.id))
     helpers: set[str] = set()
     keys: set[str] = set()
     sources: list[ast.AST] = [expr]
 
-    def carries(node: ast.AST | None) -> bool:
+    def carries(node: ast.AST | None, scope: Scope) -> bool:
         for sub in ast.walk(node) if node is not None else ():
             if any(sub is source for source in sources):
                 return True
-            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id in names:
-                return True
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
+                if (scopes.owner(scopes.scope_of(sub, scope), sub.id), sub.id) in names:
+                    return True
             if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
                 if sub.func.id in helpers:
                     return True
@@ -206,23 +245,30 @@ def _carriers(
         before = (len(names), len(helpers), len(sources))
         for scope in here.facts.scopes:
             for name, assignments in scope.assignments.items():
-                if name not in names and any(carries(a.value) for a in assignments):
-                    names.add(name)
+                if (id(scope), name) not in names and any(
+                    carries(a.value, scope) for a in assignments
+                ):
+                    names.add((id(scope), name))
             if not scope.is_module and scope.name not in helpers:
-                if any(carries(r) for r in scope.returns):
+                if any(carries(r, scope) for r in scope.returns):
                     helpers.add(scope.name)
         for node in ast.walk(here.facts.tree):
-            if isinstance(node, ast.Assign) and carries(node.value):
+            scope = scopes.scope_of(node, here.facts.module)
+            if isinstance(node, ast.Assign) and carries(node.value, scope):
                 # `name["key"] = value` carries the value into `name`
                 for target in node.targets:
                     if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
-                        names.add(target.value.id)
-            elif isinstance(node, ast.For | ast.AsyncFor) and carries(node.iter):
+                        names.add((scopes.owner(scope, target.value.id), target.value.id))
+            elif isinstance(node, ast.For | ast.AsyncFor) and carries(node.iter, scope):
                 # `for name, rec in engines.items()`: the loop variables hold its items
-                names.update(n.id for n in ast.walk(node.target) if isinstance(n, ast.Name))
+                names.update(
+                    (scopes.owner(scope, n.id), n.id)
+                    for n in ast.walk(node.target)
+                    if isinstance(n, ast.Name)
+                )
         for call in here.facts.calls_named(N.CONFIG + ".set_main_option"):
             key = const_str(call.node.args[0]) if call.node.args else None
-            if key and len(call.node.args) > 1 and carries(call.node.args[1]):
+            if key and len(call.node.args) > 1 and carries(call.node.args[1], call.scope):
                 keys.add(key)
         for call in here.facts.calls_named(N.CONFIG + ".get_main_option"):
             key = const_str(call.node.args[0]) if call.node.args else None
@@ -230,28 +276,31 @@ def _carriers(
                 sources.append(call.node)  # the value is read back from the option
         if (len(names), len(helpers), len(sources)) == before:
             break
-    return names, helpers, keys
+    return names, helpers, keys, scopes
 
 
 def url_consumers(
     here: Here, expr: ast.expr, carriers: frozenset[str] = frozenset()
 ) -> tuple[list[EngineFact], list[ConfigureFact]]:
-    names, helpers, keys = _carriers(here, expr, carriers)
+    names, helpers, keys, scopes = _carriers(here, expr, carriers)
 
-    def feeds(url: UrlValue | None, node: ast.AST | None) -> bool:
+    def feeds(url: UrlValue | None, node: ast.AST | None, scope: Scope) -> bool:
         if node is not None:
             for sub in ast.walk(node):
-                if sub is expr or (isinstance(sub, ast.Name) and sub.id in names | helpers):
+                if sub is expr:
                     return True
+                if isinstance(sub, ast.Name):
+                    if sub.id in helpers or (scopes.owner(scope, sub.id), sub.id) in names:
+                        return True
         if url is None:
             return False
-        if names & set(url.names):
+        if any((scopes.owner(scope, n), n) in names for n in url.names):
             return True
         origins = [url.origin, *(alt.origin for alt in url.alternatives)]
         # an engine that reads the option from the ini section reads what set_main_option put
         return any(key in o for key in keys for o in origins)
 
-    engines = [e for e in here.facts.engines if feeds(e.url, e.url_node)]
+    engines = [e for e in here.facts.engines if feeds(e.url, e.url_node, e.call.scope)]
 
     def unpacked(configure: ConfigureFact) -> ast.expr | None:
         # `context.configure(**kwargs)` reads `kwargs["url"]`
@@ -260,7 +309,8 @@ def url_consumers(
     configures = [
         c
         for c in here.facts.configures
-        if c.mode == "offline" and (feeds(c.url, c.keyword("url")) or feeds(None, unpacked(c)))
+        if c.mode == "offline"
+        and (feeds(c.url, c.keyword("url"), c.call.scope) or feeds(None, unpacked(c), c.call.scope))
     ]
     return engines, configures
 
