@@ -68,7 +68,13 @@ TESTS = {
         "tests/test_fix_pipeline.py",
         "tests/lsp/test_fix_all_same_as_cli.py",
     ],
-    "lsp/convert.py": ["tests/lsp/test_diagnostics.py", "tests/lsp/test_actions.py"],
+    "lsp/convert.py": [
+        "tests/lsp/test_diagnostics.py",
+        "tests/lsp/test_actions.py",
+        "tests/lsp/test_pull.py",
+        "tests/lsp/test_preferred_fixes.py",
+        "tests/lsp/test_positions.py",
+    ],
     "cli": [  # cli.py, cli_output.py, cli_files.py
         "tests/test_cli.py",
         "tests/test_cli_fixes_and_outputs.py",

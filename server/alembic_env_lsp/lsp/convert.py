@@ -45,12 +45,13 @@ class Lines(Protocol):
 # --- what the client can do ---
 
 
-def _get(obj: Any, dotted: str, default: Any = None) -> Any:
+def _get(obj: Any, dotted: str) -> Any:
+    """The capability at `dotted`, None where the client left any part out."""
     for part in dotted.split("."):
         if obj is None:
-            return default
+            return None
         obj = getattr(obj, part, None)
-    return default if obj is None else obj
+    return obj
 
 
 @dataclass(frozen=True)
@@ -68,20 +69,20 @@ class ClientFeatures:
 
     @staticmethod
     def of(caps: t.ClientCapabilities | None) -> ClientFeatures:
-        resolve = _get(caps, "text_document.code_action.resolve_support.properties", ()) or ()
+        resolve = _get(caps, "text_document.code_action.resolve_support.properties") or ()
         return ClientFeatures(
             pull_diagnostics=_get(caps, "text_document.diagnostic") is not None,
-            diagnostic_refresh=bool(_get(caps, "workspace.diagnostics.refresh_support", False)),
-            code_lens_refresh=bool(_get(caps, "workspace.code_lens.refresh_support", False)),
-            configuration=bool(_get(caps, "workspace.configuration", False)),
+            diagnostic_refresh=bool(_get(caps, "workspace.diagnostics.refresh_support")),
+            code_lens_refresh=bool(_get(caps, "workspace.code_lens.refresh_support")),
+            configuration=bool(_get(caps, "workspace.configuration")),
             watch_dynamic=bool(
-                _get(caps, "workspace.did_change_watched_files.dynamic_registration", False)
+                _get(caps, "workspace.did_change_watched_files.dynamic_registration")
             ),
             configuration_dynamic=bool(
-                _get(caps, "workspace.did_change_configuration.dynamic_registration", False)
+                _get(caps, "workspace.did_change_configuration.dynamic_registration")
             ),
-            document_changes=bool(_get(caps, "workspace.workspace_edit.document_changes", False)),
-            apply_edit=bool(_get(caps, "workspace.apply_edit", False)),
+            document_changes=bool(_get(caps, "workspace.workspace_edit.document_changes")),
+            apply_edit=bool(_get(caps, "workspace.apply_edit")),
             resolve_edit="edit" in resolve,
             code_action_literals=_get(caps, "text_document.code_action.code_action_literal_support")
             is not None
