@@ -267,3 +267,24 @@ def test_str_format_gives_the_scheme_when_it_is_literal(template, arguments, sch
     assert engine.url.text == scheme
     codes = [f.code for f in analysis.findings if f.code == "ENV002"]
     assert codes == (["ENV002"] if scheme and "+a" in scheme else [])
+
+
+def test_a_name_rebound_on_many_paths_keeps_a_bounded_list_that_says_so():
+    # 30 independent `if`s: 2**30 paths; the list stops at 16 and its last entry says that
+    # more were not followed, instead of silently keeping some
+    lines = [
+        "import os",
+        "from sqlalchemy import create_engine",
+        "url = os.getenv('A') or 'sqlite://'",
+    ]
+    for i in range(30):
+        lines.append(f"if os.getenv('C{i}'):\n    url = url.replace('x{i}', 'y{i}')")
+    lines.append("engine = create_engine(url)")
+    analysis = analyze("\n".join(lines) + "\n", "env.py")
+    [engine] = analysis.facts.engines
+    alternatives = engine.url.alternatives
+    assert len(alternatives) == 16
+    marker = "more values (not followed)"
+    # older paths dropped by the flow (the first), the paths past the cap (the last)
+    assert [(a.text, a.origin) for a in (alternatives[0], alternatives[-1])] == [(None, marker)] * 2
+    assert all(a.conditions for a in alternatives if a.origin != marker)

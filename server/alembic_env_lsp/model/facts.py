@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 import enum
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from ..text import SourceText
@@ -223,14 +223,14 @@ class Reach:
     conditions: tuple[Condition, ...] = ()  # outermost first
     none: bool | None = None  # True / False when a test or the value proves it is / is not None
     scope: Scope | None = field(default=None, repr=False)  # where `assignment` runs
+    # Stands for older bindings dropped when one name had too many paths (flow.py)
+    truncated: bool = False
 
     def under(self, condition: Condition) -> Reach:
         """The same binding, reached through one more test: an outer `if` (tested before the
         ones inside it) or a later one (tested after): in source order, the order they run."""
         conditions = sorted((condition, *self.conditions), key=_where)
-        return Reach(
-            self.binding, self.assignment, self.node, tuple(conditions), self.none, self.scope
-        )
+        return replace(self, conditions=tuple(conditions))
 
     def condition_text(self, source: SourceText) -> str:
         """ "connectable is None and not (x)" ("" on every path)."""

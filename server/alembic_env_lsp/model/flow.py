@@ -117,7 +117,11 @@ def join(pre: State, sides: list[tuple[State, Condition | None]]) -> State:
                         out.append(reach)
                     continue
                 out.append(reach.under(condition))
-        joined[name] = tuple(out[-_MAX_REACHES:])
+        if len(out) > _MAX_REACHES:
+            # the older ones stand as one binding of unknown value, not silently dropped
+            dropped = Reach(None, None, out[0].node, (), None, truncated=True)
+            out = [dropped, *out[-(_MAX_REACHES - 1) :]]
+        joined[name] = tuple(out)
     return joined
 
 

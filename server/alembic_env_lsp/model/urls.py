@@ -44,8 +44,13 @@ class UrlResolver:
         # then `set_main_option(k, url)`) must end, not recurse.
         self._active: set[int] = set()
         self._active_keys: set[str] = set()
-        # id(helper scope) -> what it returns (helpers calling helpers stay linear)
+        # Values already worked out, by (id(expr), id(scope), line) / id(helper scope): a name
+        # rebound on many paths, or helpers calling helpers, stay linear. Only values whose
+        # evaluation cut nothing short (depth, a self-reference) are kept: those do not depend
+        # on where the evaluation came from. `_cuts` counts the cuts.
+        self._memo: dict[tuple[int, int, int], tuple[ast.expr, UrlValue]] = {}
         self._helpers: dict[int, UrlValue] = {}
+        self._cuts = 0
 
     # ---- entry points -----------------------------------------------------------------
 
@@ -72,14 +77,26 @@ class UrlResolver:
 
     def evaluate(self, expr: ast.expr, scope: Scope, line: int, depth: int = 0) -> UrlValue:
         if depth > _MAX_DEPTH:
+            self._cuts += 1
             return unknown("too many indirections")
         if id(expr) in self._active:
+            self._cuts += 1
             return unknown("a value that refers to itself")
+        key = (id(expr), id(scope), line)
+        known = self._memo.get(key)
+        if known is not None and known[0] is expr:
+            return known[1]
+        cuts = self._cuts
         self._active.add(id(expr))
         try:
-            return self._evaluate(expr, scope, line, depth)
+            value = self._evaluate(expr, scope, line, depth)
         finally:
             self._active.discard(id(expr))
+        if self._cuts == cuts:
+            # nothing on the way depended on where we came from; `expr` is kept alive with it,
+            # so its id is never reused by a node a caller builds later
+            self._memo[key] = (expr, value)
+        return value
 
     def _evaluate(self, expr: ast.expr, scope: Scope, line: int, depth: int) -> UrlValue:
         if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
@@ -161,7 +178,9 @@ class UrlResolver:
         """The value of a variable from the bindings that reach the read: one per path."""
         values: list[tuple[UrlValue, Reach]] = []
         for reach in reaches:
-            if reach.assignment is None:
+            if reach.truncated:
+                value = unknown("more values (not followed)", (name,))
+            elif reach.assignment is None:
                 value = unknown(f"variable {name}", (name,))
             else:
                 stmt = reach.assignment.stmt
@@ -188,8 +207,10 @@ class UrlResolver:
         cached = self._helpers.get(id(helper))
         if cached is not None:
             return cached  # the same whatever the call site: its arguments are not followed
+        cuts = self._cuts
         value = self._helper_value(name, helper, depth)
-        self._helpers[id(helper)] = value
+        if self._cuts == cuts:
+            self._helpers[id(helper)] = value
         return value
 
     def _helper_value(self, name: str, helper: Scope, depth: int) -> UrlValue:
@@ -347,6 +368,7 @@ class UrlResolver:
         ini = self.ini_value(self._main_section(), key)
         if key in self._active_keys:
             # Read while computing the value that overrides it: the ini value, as at run time.
+            self._cuts += 1
             return ini
         self._active_keys.add(key)
         try:
@@ -529,7 +551,7 @@ def _or_paths(operands: list[ast.expr], values: list[UrlValue]) -> tuple[UrlValu
 def _capped(values: list[UrlValue]) -> tuple[UrlValue, ...]:
     if len(values) <= _MAX_ALTERNATIVES:
         return tuple(values)
-    rest = unknown(f"{len(values) - _MAX_ALTERNATIVES + 1} more values (not followed)")
+    rest = unknown("more values (not followed)")
     return (*values[: _MAX_ALTERNATIVES - 1], rest)
 
 
