@@ -288,3 +288,55 @@ def test_a_name_rebound_on_many_paths_keeps_a_bounded_list_that_says_so():
     # older paths dropped by the flow (the first), the paths past the cap (the last)
     assert [(a.text, a.origin) for a in (alternatives[0], alternatives[-1])] == [(None, marker)] * 2
     assert all(a.conditions for a in alternatives if a.origin != marker)
+
+
+def test_returns_in_if_else_match_and_falling_off_the_end():
+    text = """import os
+from sqlalchemy import create_engine
+
+
+def by_kind(kind):
+    if kind == "pg":
+        return "postgresql+psycopg://app@db/app"
+    else:
+        return "sqlite:///app.db"
+
+
+def by_match(kind):
+    match kind:
+        case "mysql":
+            return "mysql+pymysql://app@db/app"
+        case _:
+            pass
+
+
+def maybe():
+    if os.getenv("NO_DB"):
+        return
+    return os.environ["DB"]
+
+
+e1 = create_engine(by_kind(os.getenv("KIND")))
+e2 = create_engine(by_match(os.getenv("KIND")))
+e3 = create_engine(maybe())
+"""
+    analysis = analyze(text, "env.py")
+    assert not analysis.internal_errors
+    e1, e2, e3 = analysis.facts.engines
+    assert paths(analysis, e1.url) == [
+        ("postgresql+psycopg://app@db/app", "string literal in env.py", False, ['kind == "pg"']),
+        ("sqlite:///app.db", "string literal in env.py", False, ['not (kind == "pg")']),
+    ]
+    assert paths(analysis, e2.url) == [
+        (
+            "mysql+pymysql://app@db/app",
+            "string literal in env.py",
+            False,
+            ['kind matches `"mysql"`'],
+        ),
+        (None, "None: by_match() ends without a return", True, []),
+    ]
+    assert paths(analysis, e3.url) == [
+        (None, "None returned by maybe() (line 22)", True, ['os.getenv("NO_DB")']),
+        (None, "environment variable DB", False, ['not (os.getenv("NO_DB"))']),
+    ]
