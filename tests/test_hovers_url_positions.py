@@ -201,7 +201,7 @@ def test_a_helper_with_several_returns_gets_a_verdict_per_path_everywhere():
     """MerCury's get_url() pattern (flow fixture): an env var, a pytest scratch file, the app's
     settings or, when that raises, the ini URL. Engine hover, URL hover and diagram give each
     path its condition and verdict; none says a single unhedged "✓ Works"."""
-    from alembic_env_lsp.explain import explain_markdown
+    from alembic_env_lsp.explain import explain_markdown, summary
 
     path = FIXTURES / "flow" / "url_from_helper_returns" / "env.py"
     text = path.read_text(encoding="utf-8")
@@ -240,3 +240,4 @@ def test_a_helper_with_several_returns_gets_a_verdict_per_path_everywhere():
         if '[("' in line and "sqlite:///" in line
     )
     assert data == [3, 4]  # the engine's URL: 3 outcomes; the offline URL: its 4 values
+    assert "sync engine · URL: one of 4 values by path (e.g. sqlite:///)" in summary(analysis)

@@ -78,6 +78,13 @@ def _engine_kind_words(engine: EngineFact) -> str:
 
 
 def _url_words(url: UrlValue) -> str:
+    env_default = url.confidence is Confidence.DEFAULT and "environment variable" in url.origin
+    if len(url.alternatives) > 1 and not env_default:  # one value per path: not the first alone
+        known = [a for a in url.alternatives if a.text and a.scheme]
+        if known:
+            first = redact_url(known[0].text or "")
+            return f"URL: one of {len(url.alternatives)} values by path (e.g. {short(first, 50)})"
+        return f"URL: one of {len(url.alternatives)} values by path, known at run time"
     if url.text and url.scheme:
         shown = redact_url(url.text)
         if url.ini_value is not None and url.ini_path:
