@@ -1,0 +1,83 @@
+"""What the facts layer decides, pinned by what a user sees (diagnostic range and message,
+hover text): behaviour mutation testing (scripts/mutate.py) changed without a test noticing."""
+
+from __future__ import annotations
+
+from alembic_env_lsp.engine import analyze
+from alembic_env_lsp.hovers import hover_ini
+from alembic_env_lsp.project import ProjectIndex
+from alembic_env_lsp.text import Position
+
+
+def findings(text: str, code: str):
+    analysis = analyze(text, "env.py")
+    assert not analysis.internal_errors, analysis.internal_errors
+    return [
+        (analysis.source.slice(f.range), f.range.start.line, f.message)
+        for f in analysis.findings
+        if f.code == code
+    ]
+
+
+def test_a_url_derived_with_set_is_still_a_url():
+    """`make_url(...).set(drivername=...)` is a URL: str() of it masks the password (ENV014)."""
+    text = (
+        "from alembic import context\n"
+        "from sqlalchemy import create_engine, make_url\n\n"
+        "config = context.config\n"
+        'url = make_url(config.get_main_option("sqlalchemy.url")).set(drivername="postgresql+psycopg")\n'
+        "engine = create_engine(str(url))\n"
+    )
+    [(span, line, message)] = findings(text, "ENV014")
+    assert (span, line) == ("str(url)", 5)
+    assert message.startswith("str(URL) renders the password as '***' in SQLAlchemy 2.x")
+
+
+INI_WITH_LOGGING = """\
+[alembic]
+script_location = .
+sqlalchemy.url = sqlite:///app.db
+
+[loggers]
+keys = root
+
+[handlers]
+keys = console
+
+[formatters]
+keys = generic
+
+[logger_root]
+level = WARNING
+handlers = console
+
+[handler_console]
+class = StreamHandler
+args = (sys.stderr,)
+formatter = generic
+
+[formatter_generic]
+format = %(message)s
+"""
+
+
+def test_the_first_call_in_the_file_is_the_first_one_named(tmp_path):
+    """Calls inside a function body are found after the module's, but facts list them in
+    source order: the ini hover names the first fileConfig() of the file."""
+    env = (
+        "from logging.config import fileConfig\n\n"
+        "from alembic import context\n\n"
+        "config = context.config\n\n\n"
+        "def setup_logging():\n"
+        "    fileConfig(config.config_file_name)\n\n\n"
+        "if config.config_file_name is not None:\n"
+        "    fileConfig(config.config_file_name, disable_existing_loggers=False)\n"
+    )
+    (tmp_path / "env.py").write_text(env, encoding="utf-8")
+    (tmp_path / "alembic.ini").write_text(INI_WITH_LOGGING, encoding="utf-8")
+    ini_path = tmp_path / "alembic.ini"
+    project = ProjectIndex().context_for(tmp_path / "env.py")
+    line = INI_WITH_LOGGING.splitlines().index("[loggers]")
+    result = hover_ini(project, str(ini_path), INI_WITH_LOGGING, Position(line, 2))
+    assert result is not None
+    assert "`env.py` line 9 calls `fileConfig`, which applies these sections." in result.markdown
