@@ -39,7 +39,8 @@ class UrlGroup:
 
 
 def same_value(value: UrlValue) -> Hashable:
-    """The default key: the same URL text (unknown ones: the same origin); None apart."""
+    """The default key: the same URL text (unknown ones: the same origin, whatever
+    `.replace()`s were applied on the way: see each value's `.replaced`); None apart."""
     return (value.none, value.text if value.text is not None else ("unknown", value.origin))
 
 

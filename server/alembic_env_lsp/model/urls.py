@@ -198,7 +198,11 @@ class UrlResolver:
             return unknown(f"variable {name}", (name,))
         if len(values) == 1:
             return self._named(_with(values[0][0], conditions=()), name)
-        candidates = [path for value, reach in values for path in _paths(value, reach.conditions)]
+        candidates = [
+            _in_order(path, reach.scope or scope)
+            for value, reach in values
+            for path in _paths(value, reach.conditions)
+        ]
         return _one_of(candidates, name, prefer_last=True)
 
     def _helper(self, name: str, helper: Scope, depth: int) -> UrlValue:
@@ -226,7 +230,7 @@ class UrlResolver:
                     value = _none(f"None: {name}() ends without a return")
             else:
                 value = self.evaluate(way_out.value, helper, way_out.value.lineno, depth + 1)
-            candidates.extend(_paths(value, way_out.conditions))
+            candidates.extend(_in_order(p, helper) for p in _paths(value, way_out.conditions))
         if not candidates:
             return unknown(f"{name}()", (name,))
         return _one_of(candidates, name, prefer_last=False)
@@ -514,6 +518,23 @@ def _consistent(conditions: tuple[Condition, ...]) -> tuple[Condition, ...] | No
             said[condition.name] = condition.holds
         out.append(condition)
     return tuple(out)
+
+
+def _in_order(value: UrlValue, scope: Scope) -> UrlValue:
+    """`value` with its conditions in the order they run, when all are tests of one function
+    (source order there); tests of other functions (a helper it called) keep the order
+    they were found in."""
+    node = scope.node
+    if scope.is_module or not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return value
+    first, last = node.lineno, node.end_lineno or node.lineno
+    where = [
+        (getattr(c.test, "lineno", 0), getattr(c.test, "col_offset", 0)) for c in value.conditions
+    ]
+    if len(where) < 2 or not all(first <= line <= last for line, _ in where):
+        return value
+    ordered = [c for _, c in sorted(zip(where, value.conditions, strict=True), key=lambda p: p[0])]
+    return _with(value, conditions=tuple(ordered))
 
 
 def _without_none(value: UrlValue) -> UrlValue | None:
