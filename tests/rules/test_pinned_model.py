@@ -4,9 +4,9 @@ hover text): behaviour mutation testing (scripts/mutate.py) changed without a te
 from __future__ import annotations
 
 from alembic_env_lsp.engine import analyze
-from alembic_env_lsp.hovers import hover_ini
+from alembic_env_lsp.hovers import hover_at, hover_ini
 from alembic_env_lsp.project import ProjectIndex
-from alembic_env_lsp.text import Position
+from alembic_env_lsp.text import Position, Range
 
 
 def findings(text: str, code: str):
@@ -81,3 +81,28 @@ def test_the_first_call_in_the_file_is_the_first_one_named(tmp_path):
     result = hover_ini(project, str(ini_path), INI_WITH_LOGGING, Position(line, 2))
     assert result is not None
     assert "`env.py` line 9 calls `fileConfig`, which applies these sections." in result.markdown
+
+
+def test_isinstance_narrows_a_possibly_none_url():
+    """Under `if isinstance(url, str):` the URL cannot be None: one value in the hover."""
+    hovers = {}
+    for guard in ("if True:", "if isinstance(url, str):"):
+        text = (
+            "import os\n\nfrom alembic import context\nfrom sqlalchemy import create_engine\n\n"
+            f'url = os.environ.get("DATABASE_URL")\n{guard}\n    engine = create_engine(url)\n'
+        )
+        result = hover_at(analyze(text, "env.py"), Position(7, 28))  # on `url` in the call
+        assert result is not None
+        hovers[guard] = result.markdown
+    assert "when DATABASE_URL is not set: `None`" in hovers["if True:"]
+    narrowed = hovers["if isinstance(url, str):"]
+    assert "Result: known only at run time (environment variable DATABASE_URL)" in narrowed
+    assert "is not set: `None`" not in narrowed
+
+
+def test_a_file_too_deeply_nested_to_parse_is_one_error_at_its_start():
+    analysis = analyze("x = " + "-" * 200_000 + "1\n", "env.py")
+    [finding] = analysis.findings
+    assert finding.code == "ENV000"
+    assert finding.range == Range(Position(0, 0), Position(0, 0))
+    assert finding.message.startswith("Cannot parse: ")
