@@ -106,3 +106,35 @@ def test_a_file_too_deeply_nested_to_parse_is_one_error_at_its_start():
     assert finding.code == "ENV000"
     assert finding.range == Range(Position(0, 0), Position(0, 0))
     assert finding.message.startswith("Cannot parse: ")
+
+
+def engine_hover(text: str, line: int) -> str:
+    analysis = analyze(text, "env.py")
+    result = hover_at(analysis, Position(line, text.splitlines()[line].index("create_") + 2))
+    assert result is not None
+    return result.markdown
+
+
+def test_the_default_of_get_main_option_is_the_url_when_there_is_no_ini():
+    text = (
+        "from alembic import context\n"
+        "from sqlalchemy.ext.asyncio import create_async_engine\n\n"
+        "config = context.config\n"
+        "engine = create_async_engine(\n"
+        '    config.get_main_option("sqlalchemy.url", "postgresql://app@db/app")\n'
+        ")\n"
+    )
+    hover = engine_hover(text, 4)
+    assert "URL `postgresql://app@db/app` from string literal in env.py" in hover
+    assert "only a default" in hover
+
+
+def test_a_url_returned_through_eight_helper_functions_is_followed():
+    helpers = "".join(f"def url{i}():\n    return url{i + 1}()\n\n\n" for i in range(8))
+    text = (
+        "from sqlalchemy import create_engine\n\n\n"
+        f'{helpers}def url8():\n    return "postgresql+psycopg2://app@db/app"\n\n\n'
+        "engine = create_engine(url0())\n"
+    )
+    hover = engine_hover(text, text.count("\n") - 1)
+    assert "URL `postgresql+psycopg2://app@db/app`" in hover
