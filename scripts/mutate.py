@@ -113,6 +113,15 @@ def _replace_once(line: str, start: int, old: str, new: str) -> str | None:
     return None if index < 0 else line[:index] + new + line[index + len(old) :]
 
 
+def _falsy_constant(node: ast.expr) -> bool:
+    """False, 0, "", (), [], {}: callers test them for truth, where None reads the same."""
+    if isinstance(node, ast.Constant):
+        return not node.value
+    return isinstance(node, (ast.Tuple, ast.List, ast.Dict)) and not (
+        node.elts if isinstance(node, (ast.Tuple, ast.List)) else node.keys
+    )
+
+
 def mutants_of(relative: str, text: str) -> list[Mutant]:
     """Every single-line mutant of one module (only lines a node starts and ends on)."""
     tree = ast.parse(text)
@@ -172,7 +181,8 @@ def mutants_of(relative: str, text: str) -> list[Mutant]:
                 continue
             indent = line[: len(line) - len(line.lstrip())]
             if isinstance(node, ast.Return) and node.value is not None:
-                add(node, "return None", f"{indent}return None")
+                if not _falsy_constant(node.value):  # `return False` -> None: the same to `if`
+                    add(node, "return None", f"{indent}return None")
             elif not isinstance(node, ast.Return):
                 add(node, "drop statement", f"{indent}pass")
     return sorted(found.values(), key=lambda m: (m.path, m.line, m.after))
