@@ -833,7 +833,7 @@ def test_a_url_set_on_two_branches_gets_a_verdict_per_path():
     analysis = fixture("url_by_branch")
     for needle in ("engine_from_config(", "connectable ="):
         md = hover(analysis, needle, after="def run_migrations_online").markdown
-        assert "The URL depends on the path (2 values):" in md
+        assert "The URL depends on the path (2 paths):" in md
         assert (
             '  - when DB_KIND == "postgres": `postgresql+asyncpg://app:***@db/app` (set at line 13)'
             " — ✗ Fails at the first connection: `asyncpg` is async-only" in md
@@ -993,7 +993,7 @@ def test_url_values_skip_impossible_paths_and_name_patterns_and_defaults(tmp_pat
     )
     analysis = project(tmp_path, text, "sqlite:///x.db")
     md = hover(analysis, "url)", after="engine = ").markdown
-    values = md[md.index("It takes one of 6 values at run time, 2 outcomes:") :]
+    values = md[md.index("6 paths at run time, 2 outcomes:") :]
     assert "(`None`)" not in values  # `if not url:` replaced it on the path where it was None
     # the paths through both ifs that end on the literal: one outcome, one condition
     assert "- when not url: `postgresql://app@db/app` (string literal in env.py)\n" in values

@@ -180,7 +180,7 @@ def test_values_with_the_same_verdict_are_one_outcome_under_one_condition():
     outcomes: the URL built from parts (it works) and an environment variable's value."""
     analysis = fixture("url_grouped")
     md = hover_md(analysis, 26, "engine_from_config")
-    assert "- The URL depends on the path (12 values, 2 outcomes):\n" in md
+    assert "- The URL depends on the path (12 paths, 2 outcomes):\n" in md
     lines = md.splitlines()
     outcomes = [line for line in lines if line.startswith("  - ")]
     assert len(outcomes) == 2
@@ -192,7 +192,7 @@ def test_values_with_the_same_verdict_are_one_outcome_under_one_condition():
         in outcomes[1]
     )
     md = hover_md(analysis, 27, '"sqlalchemy.url"')
-    assert "It takes one of 12 values at run time, 2 outcomes:" in md
+    assert "12 paths at run time, 2 outcomes:" in md
     assert "\n- when not url: `postgresql://" in md
     assert "devpass" not in md
 
@@ -207,7 +207,7 @@ def test_a_helper_with_several_returns_gets_a_verdict_per_path_everywhere():
     text = path.read_text(encoding="utf-8")
     analysis = analyze(text, str(path), project=ProjectIndex().context_for(path))
     md = hover_md(analysis, 37, "create_engine")
-    assert "- The URL depends on the path (4 values, 3 outcomes):" in md
+    assert "- The URL depends on the path (4 paths, 3 outcomes):" in md
     sqlite, asyncpg = (
         '  - when not (os.getenv("INVENTORY_DB")) and "pytest" in sys.modules: `sqlite:///` '
         "(f-string in env.py) — ✓ Works: a sync engine loads `SQLiteDialect_pysqlite`",
@@ -224,10 +224,13 @@ def test_a_helper_with_several_returns_gets_a_verdict_per_path_everywhere():
         if "✓ Works" in line or "✗ Fails" in line:
             assert line.startswith("  - when "), line
     md = hover_md(analysis, 30, "url")
-    assert "It takes one of 4 values at run time, 3 outcomes:" in md
+    assert "4 paths at run time, 3 outcomes:" in md
     assert "- offline `context.configure(url=...)` (line 31): no driver is loaded" in md
     keyword = hover_md(analysis, 31, "url")
-    assert "It takes one of 4 values at run time" in keyword and "Resolves to" not in keyword
+    assert (
+        "It differs by path (4 paths; hover the value for each" in keyword
+        and "Resolves to" not in keyword
+    )
     diagram = explain_markdown(analysis)
     engine = next(
         line for line in diagram.splitlines() if "create_engine#40;#41; · line 37" in line
@@ -240,4 +243,4 @@ def test_a_helper_with_several_returns_gets_a_verdict_per_path_everywhere():
         if '[("' in line and "sqlite:///" in line
     )
     assert data == [3, 4]  # the engine's URL: 3 outcomes; the offline URL: its 4 values
-    assert "sync engine · URL: one of 4 values by path (e.g. sqlite:///)" in summary(analysis)
+    assert "sync engine · URL differs by path (4 paths, e.g. sqlite:///)" in summary(analysis)

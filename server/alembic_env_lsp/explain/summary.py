@@ -83,8 +83,8 @@ def _url_words(url: UrlValue) -> str:
         known = [a for a in url.alternatives if a.text and a.scheme]
         if known:
             first = redact_url(known[0].text or "")
-            return f"URL: one of {len(url.alternatives)} values by path (e.g. {short(first, 50)})"
-        return f"URL: one of {len(url.alternatives)} values by path, known at run time"
+            return f"URL differs by path ({len(url.alternatives)} paths, e.g. {short(first, 50)})"
+        return f"URL differs by path ({len(url.alternatives)} paths, known at run time)"
     if url.text and url.scheme:
         shown = redact_url(url.text)
         if url.ini_value is not None and url.ini_path:

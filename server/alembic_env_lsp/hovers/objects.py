@@ -45,7 +45,7 @@ def engine_lines(here: Here, engine: EngineFact) -> list[str]:
     elif paths:
         groups = _path_groups(here, engine, paths, model)
         nested = "".join("\n  - " + line for line in groups)
-        count = f"{len(paths)} values" + (
+        count = f"{len(paths)} paths" + (
             f", {len(groups)} outcomes" if len(groups) < len(paths) else ""
         )
         lines.append(f"The URL depends on the path ({count}):{nested}")

@@ -452,7 +452,13 @@ def _configure_details(here: Here, configure) -> list[str]:
                 "No `literal_binds=True`: `--sql` output keeps bound-parameter placeholders."
             )
         url = configure.keyword("url")
-        if url is not None:
+        several = configure.url.alternatives if configure.url is not None else ()
+        if url is not None and several:
+            lines.append(
+                f"URL: differs by path ({len(several)} paths; hover `url=` for each); offline "
+                "mode loads no driver."
+            )
+        elif url is not None:
             value = configure_url(here.facts, here.project, configure)
             if value is not None:
                 lines.append(
@@ -482,7 +488,7 @@ def configure_keyword_facts(here: Here, call: CallFact, keyword: ast.keyword) ->
         several = configure is not None and configure.url is not None and configure.url.alternatives
         if several:
             lines.append(
-                f"It takes one of {len(several)} values at run time (hover the value for each, "
+                f"It differs by path ({len(several)} paths; hover the value for each, "
                 "with its condition)."
             )
         elif found is not None:

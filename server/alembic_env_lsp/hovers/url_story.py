@@ -42,7 +42,11 @@ def url_expression(here: Here) -> ast.expr | None:
         if isinstance(outer, ast.JoinedStr) and _builds_a_url(outer):
             return outer
     parent = here.parent
-    if isinstance(parent, ast.Subscript) and parent.value is node:
+    if (
+        isinstance(parent, ast.Subscript)
+        and parent.value is node
+        and qualified_name(node, here.scope) == "os.environ"
+    ):
         return parent  # `environ` in `os.environ["DATABASE_URL"]`: the variable it reads
     if isinstance(parent, ast.Attribute) and parent.value is node:
         around = chain[-3] if len(chain) > 2 else None

@@ -13,7 +13,7 @@ from ..redact import redact_url
 from .common import Here, shorten
 from .url import engine_mode, verdict_for
 from .url_groups import Group, group_by, model_candidate, model_groups
-from .url_paths import NONE, Candidate, candidates_of, from_model, inside_truthy_if
+from .url_paths import NONE, Candidate, candidates_of, from_model, inside_truthy_if, within
 
 
 def _is_url_part(found: list[Candidate]) -> bool:
@@ -70,14 +70,29 @@ def values_text(
             found = [from_model(here, v) for v in (value.alternatives or (value,))]
         elif (
             engines
-            and (not found or engines[0].url_node is expr)
+            and (not found or _same(engines[0], expr))
             and (engines[0].url.scheme or engines[0].url.alternatives)
         ):
-            value = engines[0].url
-            found = [from_model(here, v) for v in (value.alternatives or (value,))]
+            # the dict or name the engine reads (`configuration` of engine_from_config)
+            return _text(here, engines[0].url, None, engines, configures)
     if not found:
         return None
     return _text(here, None, found, engines, configures)
+
+
+def _same(engine: EngineFact, expr: ast.expr) -> bool:
+    """`expr` is what the engine reads: its URL argument, or the same variable of its scope."""
+    node = engine.url_node
+    if node is expr:
+        return True
+    return (
+        isinstance(node, ast.Name)
+        and isinstance(expr, ast.Name)
+        and node.id == expr.id
+        and any(
+            within(expr, s) for s in ([engine.call.scope.node] if engine.call.scope.node else [])
+        )
+    )
 
 
 def informative(value: UrlValue) -> bool:
@@ -150,7 +165,7 @@ def _text(
     if len(blocks) == 1:
         head, verdicts = blocks[0]
         return "\n".join([f"Result: {head}", *(f"- {v}" for v in verdicts)])
-    lines = [f"It takes one of {len(found)} values at run time, {len(blocks)} outcomes:", ""]
+    lines = [f"{len(found)} paths at run time, {len(blocks)} outcomes:", ""]
     if len(found) == len(blocks):
         lines[0] = f"It may take {len(blocks)} values at run time:"
     for head, verdicts in blocks:
