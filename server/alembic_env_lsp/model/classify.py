@@ -15,7 +15,7 @@ from . import names as N
 from .facts import Binding, CallFact, Dispatch, EngineFact, Kind, Reach, Scope, WithFact
 from .flow import State
 from .qualify import qualified_name
-from .urls import unknown
+from .url_values import unknown
 
 
 class Classifier:

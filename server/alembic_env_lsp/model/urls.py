@@ -8,33 +8,39 @@ It never guesses: what it cannot see is UNKNOWN, carrying the names seen on the 
 from __future__ import annotations
 
 import ast
-import re
-from collections.abc import Callable
-from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import names as N
 from .facts import CallFact, Condition, Confidence, EnvSet, Kind, Reach, Scope, UrlValue
 from .qualify import qualified_name, subscript_name
+from .url_values import (
+    changed,
+    constant_str,
+    dotted,
+    each_path,
+    formatted_scheme,
+    in_order,
+    none_value,
+    one_of,
+    or_paths,
+    paths_of,
+    replaced_in,
+    unknown,
+    with_driver,
+    without_none,
+)
 
 if TYPE_CHECKING:
     from .build import _Builder
 
 _MAX_DEPTH = 16
-# More values than this for one expression (a generated file, helpers calling helpers): the
-# rest stand as one unknown value.
-_MAX_ALTERNATIVES = 16
 _PASS_THROUGH_METHODS = frozenset(
     {"render_as_string", "get_secret_value", "strip", "unicode_string", "__str__"}
 )
 
 
 _DECODERS = frozenset({"urllib.parse.unquote", "urllib.parse.unquote_plus"})
-
-
-def unknown(origin: str, names: tuple[str, ...] = (), replaced=()) -> UrlValue:
-    return UrlValue(None, Confidence.UNKNOWN, origin, names=names, replaced=tuple(replaced))
 
 
 class UrlResolver:
@@ -104,7 +110,7 @@ class UrlResolver:
                 expr.value, Confidence.LITERAL, "string literal in env.py", literal=expr
             )
         if isinstance(expr, ast.Constant) and expr.value is None:
-            return _none(f"None (line {expr.lineno})")
+            return none_value(f"None (line {expr.lineno})")
         if isinstance(expr, ast.JoinedStr):
             head = expr.values[0] if expr.values else None
             if (
@@ -131,19 +137,19 @@ class UrlResolver:
                 binding = self.builder._kind_of_expr(expr.value, scope)
                 if binding is not None and binding.engine is not None:
                     return binding.engine.url
-            return unknown(_dotted(expr) or expr.attr, (expr.attr,))
+            return unknown(dotted(expr) or expr.attr, (expr.attr,))
         if isinstance(expr, ast.Subscript):
-            key = _constant_str(expr.slice)
+            key = constant_str(expr.slice)
             q = qualified_name(expr.value, scope)
             if q == "os.environ" and key:
                 return unknown(f"environment variable {key}", (key,))
-            return unknown(_dotted(expr.value) or "subscript", (key,) if key else ())
+            return unknown(dotted(expr.value) or "subscript", (key,) if key else ())
         if isinstance(expr, ast.BoolOp) and isinstance(expr.op, ast.Or):
             values = [self.evaluate(v, scope, line, depth + 1) for v in expr.values]
             names = tuple(n for v in values for n in v.names)
-            alternatives = _or_paths(expr.values, values)
+            alternatives = or_paths(expr.values, values)
             if len(alternatives) == 1:  # the others are None or empty: never the result
-                return _with(alternatives[0], conditions=(), names=names)
+                return changed(alternatives[0], conditions=(), names=names)
             for value in values:
                 if value.text == "" and value is not values[-1]:
                     continue  # an empty value is falsy: `or` goes on to the next one
@@ -151,10 +157,10 @@ class UrlResolver:
                     # anything before it may win at run time: it is only a default
                     first = value is values[0]
                     confidence = value.confidence if first else Confidence.DEFAULT
-                    return _with(
+                    return changed(
                         value, confidence=confidence, names=names, alternatives=alternatives
                     )
-            return _with(unknown("one of several values", names), alternatives=alternatives)
+            return changed(unknown("one of several values", names), alternatives=alternatives)
         if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.Add, ast.Mod)):
             left = expr.left
             if (
@@ -189,7 +195,7 @@ class UrlResolver:
                 )
             if reach.none is False:
                 # narrowed (`if not url: raise`, `assert url`): its None values never get here
-                kept = _without_none(value)
+                kept = without_none(value)
                 if kept is None:
                     continue
                 value = kept
@@ -197,13 +203,13 @@ class UrlResolver:
         if not values:
             return unknown(f"variable {name}", (name,))
         if len(values) == 1:
-            return self._named(_with(values[0][0], conditions=()), name)
+            return self._named(changed(values[0][0], conditions=()), name)
         candidates = [
-            _in_order(path, reach.scope or scope)
+            in_order(path, reach.scope or scope)
             for value, reach in values
-            for path in _paths(value, reach.conditions)
+            for path in paths_of(value, reach.conditions)
         ]
-        return _one_of(candidates, name, prefer_last=True)
+        return one_of(candidates, name, prefer_last=True)
 
     def _helper(self, name: str, helper: Scope, depth: int) -> UrlValue:
         """What a local helper returns: every `return` a path reaches, each under the
@@ -225,21 +231,21 @@ class UrlResolver:
         for way_out in helper.return_paths:
             if way_out.value is None:
                 line = getattr(way_out.node, "lineno", "?")
-                value = _none(f"None returned by {name}() (line {line})")
+                value = none_value(f"None returned by {name}() (line {line})")
                 if isinstance(way_out.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    value = _none(f"None: {name}() ends without a return")
+                    value = none_value(f"None: {name}() ends without a return")
             else:
                 value = self.evaluate(way_out.value, helper, way_out.value.lineno, depth + 1)
-            candidates.extend(_in_order(p, helper) for p in _paths(value, way_out.conditions))
+            candidates.extend(in_order(p, helper) for p in paths_of(value, way_out.conditions))
         if not candidates:
             return unknown(f"{name}()", (name,))
-        return _one_of(candidates, name, prefer_last=False)
+        return one_of(candidates, name, prefer_last=False)
 
     def _call(self, call: ast.Call, scope: Scope, line: int, depth: int) -> UrlValue:
         qname = qualified_name(call.func, scope)
         func = call.func
         if qname in N.ENV_GETTERS:
-            name = _constant_str(call.args[0]) if call.args else None
+            name = constant_str(call.args[0]) if call.args else None
             default = call.args[1] if len(call.args) > 1 else None
             for kw in call.keywords:
                 if kw.arg == "default":
@@ -248,12 +254,14 @@ class UrlResolver:
             if name is None:
                 return unknown("an environment variable named at run time")
             variable = unknown(f"environment variable {name}", names)
-            is_set = _with(variable, conditions=(EnvSet(call, True, name),))
+            is_set = changed(variable, conditions=(EnvSet(call, True, name),))
             unset = (EnvSet(call, False, name),)
             if default is None:
                 # None when it is not set: one binding, two values (`if not url: raise` drops it)
-                none = _with(_none(f"None: environment variable {name} is not set"), names=names)
-                return _with(variable, alternatives=(is_set, _with(none, conditions=unset)))
+                none = changed(
+                    none_value(f"None: environment variable {name} is not set"), names=names
+                )
+                return changed(variable, alternatives=(is_set, changed(none, conditions=unset)))
             if isinstance(default, ast.Constant) and isinstance(default.value, str):
                 fallback = UrlValue(
                     default.value,
@@ -262,21 +270,21 @@ class UrlResolver:
                     literal=default,
                     names=names,
                 )
-                return _with(fallback, alternatives=(is_set, _with(fallback, conditions=unset)))
+                return changed(fallback, alternatives=(is_set, changed(fallback, conditions=unset)))
             return variable
         if qname == N.CONFIG + ".get_main_option":
-            key = _constant_str(call.args[0]) if call.args else None
+            key = constant_str(call.args[0]) if call.args else None
             if key is None:
                 return unknown("config.get_main_option")
             value = self.main_option(key, scope, line, depth + 1)
             if value.confidence is Confidence.UNKNOWN and len(call.args) > 1:
-                return _with(
+                return changed(
                     self.evaluate(call.args[1], scope, line, depth + 1),
                     confidence=Confidence.DEFAULT,
                 )
             return value
         if qname == N.CONFIG + ".get_section_option" and len(call.args) >= 2:
-            section, key = _constant_str(call.args[0]), _constant_str(call.args[1])
+            section, key = constant_str(call.args[0]), constant_str(call.args[1])
             if section and key:
                 return self.ini_value(section, key)
             return unknown("config.get_section_option")
@@ -301,29 +309,29 @@ class UrlResolver:
             return self.evaluate(call.args[0], scope, line, depth + 1)
         if isinstance(func, ast.Attribute):
             if func.attr == "replace" and len(call.args) >= 2:
-                old, new = _constant_str(call.args[0]), _constant_str(call.args[1])
+                old, new = constant_str(call.args[0]), constant_str(call.args[1])
                 base = self.evaluate(func.value, scope, line, depth + 1)
                 if old is None or new is None:
                     return unknown("str.replace() with computed arguments", base.names)
-                return _each(base, partial(_replaced, old=old, new=new))
+                return each_path(base, partial(replaced_in, old=old, new=new))
             if func.attr == "set":
                 base = self.evaluate(func.value, scope, line, depth + 1)
                 for kw in call.keywords:
                     if kw.arg == "drivername":
-                        new_driver = _constant_str(kw.value)
+                        new_driver = constant_str(kw.value)
                         if new_driver is None:
                             return unknown("URL.set(drivername=...)", base.names)
-                        return _each(base, partial(_driver_set, driver=new_driver))
+                        return each_path(base, partial(with_driver, driver=new_driver))
                 return base
             if func.attr in _PASS_THROUGH_METHODS:
                 return self.evaluate(func.value, scope, line, depth + 1)
             if func.attr == "format" and isinstance(func.value, ast.Constant):
-                return _formatted_scheme(func.value, call)
+                return formatted_scheme(func.value, call)
         if isinstance(func, ast.Name):
             helper = scope.lookup_function(func.id)
             if helper is not None:
                 return self._helper(func.id, helper, depth)
-        return unknown(_dotted(func) + "()" if _dotted(func) else "call")
+        return unknown(dotted(func) + "()" if dotted(func) else "call")
 
     def _from_config_dict(
         self, config: ast.expr, prefix: str, scope: Scope, line: int, depth: int = 0
@@ -336,7 +344,7 @@ class UrlResolver:
             for k, v in zip(config.keys, config.values, strict=True):
                 if k is None and isinstance(v, ast.expr):
                     continue
-                if _constant_str(k) == key:
+                if constant_str(k) == key:
                     return self.evaluate(v, scope, line, depth + 1)
             for k, v in zip(config.keys, config.values, strict=True):
                 if k is None:
@@ -356,7 +364,7 @@ class UrlResolver:
             q = qualified_name(config.func, scope)
             if q == N.CONFIG + ".get_section":
                 section = config.args[0] if config.args else None
-                name = _constant_str(section) if section is not None else None
+                name = constant_str(section) if section is not None else None
                 if (
                     section is not None
                     and qualified_name(section, scope) == N.CONFIG + ".config_ini_section"
@@ -387,7 +395,7 @@ class UrlResolver:
         for call in self.builder.calls:
             if call.qname != N.CONFIG + ".set_main_option" or len(call.node.args) < 2:
                 continue
-            if _constant_str(call.node.args[0]) != key:
+            if constant_str(call.node.args[0]) != key:
                 continue
             before = call.node.lineno <= line
             # Module code has run before any function is called; within one scope, only the
@@ -411,17 +419,17 @@ class UrlResolver:
                 otherwise = (
                     (Condition(tests[0].test, not tests[0].holds),) if len(tests) == 1 else ()
                 )
-                return _with(
+                return changed(
                     ini,
                     confidence=min(ini.confidence, Confidence.DEFAULT),
                     origin=f"{ini.origin}, unless env.py overrides it from {value.origin}",
                     names=names,
                     alternatives=(
-                        _with(ini, conditions=otherwise),
-                        _with(value, conditions=tests),
+                        changed(ini, conditions=otherwise),
+                        changed(value, conditions=tests),
                     ),
                 )
-            return _with(
+            return changed(
                 value, origin=f"config.set_main_option({key!r}, ...) in env.py: {value.origin}"
             )
         return ini
@@ -431,14 +439,14 @@ class UrlResolver:
         ini = getattr(project, "ini", None)
         looked_up = (section, key)
         if ini is None:
-            return _with(
+            return changed(
                 unknown(f"{key} from alembic.ini (no alembic.ini found for this env.py)"),
                 ini_key=looked_up,
             )
         value = ini.get(section, key)
         where = f"{ini.path.name} [{section}] {key}"
         if value is None:
-            return _with(unknown(f"{where} (not set)"), ini_key=looked_up)
+            return changed(unknown(f"{where} (not set)"), ini_key=looked_up)
         where = f"{where} (line {value.line + 1})"
         if value.value is None:
             return UrlValue(
@@ -463,214 +471,4 @@ class UrlResolver:
 
     @staticmethod
     def _named(value: UrlValue, name: str) -> UrlValue:
-        return _with(value, names=value.names + (name,))
-
-
-def _with(value: UrlValue, **changes: Any) -> UrlValue:
-    return replace(value, **changes)
-
-
-def _none(origin: str) -> UrlValue:
-    return UrlValue(None, Confidence.UNKNOWN, origin, none=True)
-
-
-def _paths(value: UrlValue, conditions: tuple[Condition, ...]) -> list[UrlValue]:
-    """The values `value` stands for (itself, or its alternatives), each under `conditions`
-    (the path from it to the read or the return) and then its own (met while computing it):
-    alternatives stay flat however deep the helpers go. A value whose conditions contradict
-    each other (`if os.getenv("X"): return os.getenv("X")` has no None) is left out."""
-    out = []
-    for leaf in value.alternatives or (value,):
-        joined = _consistent(conditions + leaf.conditions)
-        if joined is not None:
-            out.append(_with(leaf, conditions=joined, alternatives=()))
-    return out
-
-
-_GETTER_NAMES = frozenset({"os.getenv", "os.environ.get", "getenv", "environ.get"})
-
-
-def _env_name(node: ast.AST) -> str | None:
-    """X in `os.getenv("X")` / `os.environ.get("X", ...)`."""
-    if isinstance(node, ast.Call) and _dotted(node.func) in _GETTER_NAMES and node.args:
-        return _constant_str(node.args[0])
-    return None
-
-
-def _consistent(conditions: tuple[Condition, ...]) -> tuple[Condition, ...] | None:
-    """The conditions without repeats of what an earlier one says about an environment
-    variable; None when they contradict (X truthy, then X not set)."""
-    # `if os.getenv("X"):` held: X is set (and not empty), wherever it is in the list
-    truthy = {
-        name
-        for c in conditions
-        if c.holds and not isinstance(c, EnvSet) and (name := _env_name(c.test)) is not None
-    }
-    said: dict[str, bool] = {}
-    out: list[Condition] = []
-    for condition in conditions:
-        if isinstance(condition, EnvSet):
-            known = True if condition.name in truthy else said.get(condition.name)
-            if known is not None:
-                if known != condition.holds:
-                    return None
-                continue
-            said[condition.name] = condition.holds
-        out.append(condition)
-    return tuple(out)
-
-
-def _in_order(value: UrlValue, scope: Scope) -> UrlValue:
-    """`value` with its conditions in the order they run, when all are tests of one function
-    (source order there); tests of other functions (a helper it called) keep the order
-    they were found in."""
-    node = scope.node
-    if scope.is_module or not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return value
-    first, last = node.lineno, node.end_lineno or node.lineno
-    where = [
-        (getattr(c.test, "lineno", 0), getattr(c.test, "col_offset", 0)) for c in value.conditions
-    ]
-    if len(where) < 2 or not all(first <= line <= last for line, _ in where):
-        return value
-    ordered = [c for _, c in sorted(zip(where, value.conditions, strict=True), key=lambda p: p[0])]
-    return _with(value, conditions=tuple(ordered))
-
-
-def _without_none(value: UrlValue) -> UrlValue | None:
-    """`value` on a path where it is known not to be None (None: no value is left)."""
-    if not value.alternatives:
-        return None if value.none else value
-    kept = tuple(a for a in value.alternatives if not a.none)
-    if len(kept) == len(value.alternatives):
-        return value
-    if not kept:
-        return None
-    if len(kept) == 1:
-        return _with(kept[0], conditions=(), names=value.names)
-    return _with(value, alternatives=kept)
-
-
-def _or_paths(operands: list[ast.expr], values: list[UrlValue]) -> tuple[UrlValue, ...]:
-    """`a or b or c`: a's values when a is truthy, b's when a is not and b is, c's when neither
-    is. A None (or empty) operand that is not the last never gives the result."""
-    out: list[UrlValue] = []
-    skipped: tuple[Condition, ...] = ()
-    for index, (operand, value) in enumerate(zip(operands, values, strict=True)):
-        last = index == len(operands) - 1
-        taken = skipped if last else (*skipped, Condition(operand, True))
-        for leaf in _paths(value, ()):
-            if not last and (leaf.none or leaf.text == ""):
-                continue
-            # `os.getenv(X)` being truthy says X is set: no need to say it twice
-            own = tuple(c for c in leaf.conditions if last or c.test is not operand)
-            out.append(_with(leaf, conditions=taken + own))
-        skipped = (*skipped, Condition(operand, False))
-    return _capped(out)
-
-
-def _capped(values: list[UrlValue]) -> tuple[UrlValue, ...]:
-    if len(values) <= _MAX_ALTERNATIVES:
-        return tuple(values)
-    rest = unknown("more values (not followed)")
-    return (*values[: _MAX_ALTERNATIVES - 1], rest)
-
-
-def _one_of(candidates: list[UrlValue], name: str, prefer_last: bool) -> UrlValue:
-    """One value standing for several paths: the known one (the last bound, or the first
-    returned) at no more than DEFAULT confidence, carrying every path as an alternative."""
-    if len(candidates) == 1:
-        only = candidates[0]
-        return _with(only, conditions=(), names=only.names + (name,))
-    names = tuple(dict.fromkeys(n for c in candidates for n in c.names)) + (name,)
-    alternatives = _capped(candidates)
-    if len({(c.text, c.confidence, c.none) for c in candidates}) == 1:
-        return _with(candidates[-1], names=names, conditions=(), alternatives=alternatives)
-    known = [c for c in candidates if c.confidence >= Confidence.DEFAULT]
-    if not known:
-        return _with(unknown("one of several values", names), alternatives=alternatives)
-    # Another path gives another value: what we know holds only on some runs.
-    chosen = known[-1] if prefer_last else known[0]
-    return _with(
-        chosen,
-        confidence=min(chosen.confidence, Confidence.DEFAULT),
-        names=names,
-        conditions=(),
-        alternatives=alternatives,
-    )
-
-
-def _each(value: UrlValue, change: Callable[[UrlValue], UrlValue]) -> UrlValue:
-    """`change` applied to the value and to every alternative (`.replace()` on any path)."""
-    changed = change(value)
-    if not value.alternatives:
-        return changed
-    return _with(changed, alternatives=tuple(change(a) for a in value.alternatives))
-
-
-def _replaced(value: UrlValue, old: str, new: str) -> UrlValue:
-    replaced = value.replaced + ((old, new),)
-    if value.text is None:
-        if value.none:
-            return value  # None.replace() raises: nothing to rewrite
-        return _with(unknown(value.origin, value.names, replaced), conditions=value.conditions)
-    return _with(value, text=value.text.replace(old, new), replaced=replaced, literal=None)
-
-
-def _driver_set(value: UrlValue, driver: str) -> UrlValue:
-    if value.none:
-        return value
-    rest = value.text.split("://", 1)[1] if value.text and "://" in value.text else ""
-    confidence = max(value.confidence, Confidence.LITERAL)
-    return _with(value, text=f"{driver}://{rest}", confidence=confidence, literal=None)
-
-
-def _constant_str(node: ast.AST | None) -> str | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    return None
-
-
-def _dotted(node: ast.AST) -> str:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    if isinstance(node, ast.Call):
-        inner = _dotted(node.func)
-        parts.append(inner + "()" if inner else "call()")
-        return ".".join(reversed(parts))
-    return ""
-
-
-_FIELD = re.compile(r"\{([^{}]*)\}")
-
-
-def _formatted_scheme(template: ast.Constant, call: ast.Call) -> UrlValue:
-    """`"{scheme}://{user}@{host}/{db}".format(scheme="postgresql+asyncpg", ...)`: the scheme,
-    when the part before `://` is literal or filled by string constants; the rest stays unknown."""
-    text = template.value if isinstance(template.value, str) else ""
-    origin = "str.format() in env.py"
-    if "://" not in text:
-        return unknown(origin)
-    head = text.split("://", 1)[0]
-    named = {kw.arg: _constant_str(kw.value) for kw in call.keywords if kw.arg}
-    positional = [_constant_str(a) for a in call.args]
-    counter = iter(range(len(positional) + len(head)))
-
-    def field(match: re.Match[str]) -> str:
-        name = match.group(1).split("!", 1)[0].split(":", 1)[0]
-        index = next(counter) if name == "" else int(name) if name.isdigit() else None
-        if index is not None:
-            value = positional[index] if index < len(positional) else None
-        else:
-            value = named.get(name)
-        return value if value is not None and "{" not in value else "{?}"
-
-    scheme = _FIELD.sub(field, head)
-    if "{" in scheme or "}" in scheme or not scheme:
-        return unknown(origin)
-    return UrlValue(scheme + "://", Confidence.LITERAL, origin)
+        return changed(value, names=value.names + (name,))
