@@ -16,13 +16,12 @@ from .rewrite_imports import (
     taken_names,
 )
 from .rewrite_names import (
-    ASYNC_FACTORIES,
-    ASYNC_WRAP,
-    SYNC_FACTORIES,
     ImportMap,
     binds,
     canonical,
     dotted,
+    engine_assignment,
+    engine_kind,
     reads,
 )
 from .rewrite_nodes import (
@@ -33,32 +32,6 @@ from .rewrite_nodes import (
     leading_lines,
     single_assignment,
 )
-
-
-def _engine_kind(call: cst.CSTNode, imports: ImportMap) -> str | None:
-    """'sync', 'async' or 'wrap' (AsyncEngine(<sync factory>)) for an engine factory call."""
-    if not isinstance(call, cst.Call):
-        return None
-    name = imports.qualname(call.func)
-    if name in SYNC_FACTORIES:
-        return "sync"
-    if name in ASYNC_FACTORIES:
-        return "async"
-    if name == ASYNC_WRAP:
-        return "wrap"
-    return None
-
-
-def _engine_assignment(stmt: cst.CSTNode, imports: ImportMap) -> tuple[str, cst.Call, str] | None:
-    """`X = <engine factory>(...)` -> (X, call, kind)."""
-    found = single_assignment(stmt)
-    if found is None:
-        return None
-    name, value = found
-    kind = _engine_kind(value, imports)
-    if kind is not None and isinstance(value, cst.Call):
-        return name, value, kind
-    return None
 
 
 def _fresh(module: cst.Module | set[str], base: str, *also_taken: str) -> str:
@@ -99,7 +72,7 @@ def _online_in(
     body = func.body.body
     assigned: dict[str, tuple[cst.BaseStatement, cst.Call, str]] = {}
     for j, stmt in enumerate(body):
-        found = _engine_assignment(stmt, imports)
+        found = engine_assignment(stmt, imports)
         if found is not None:
             assigned[found[0]] = (stmt, found[1], found[2])
             continue
@@ -118,7 +91,7 @@ def _online_in(
         if item.asname is None or not isinstance(item.asname.name, cst.Name):
             return f"'with {dotted(receiver) or 'engine'}.{call.func.attr.value}()' in {func.name.value}() has no 'as <connection>' name to hand to Alembic"
         conn = item.asname.name.value
-        kind = _engine_kind(receiver, imports)
+        kind = engine_kind(receiver, imports)
         if kind is not None:
             return _Online(func, imports, None, False, j, None, receiver, kind, conn)
         name = dotted(receiver)
@@ -128,7 +101,7 @@ def _online_in(
         if isinstance(receiver, cst.Name):
             module_imports = ImportMap.of_module(module)
             for mstmt in module.body:
-                found = _engine_assignment(mstmt, module_imports)
+                found = engine_assignment(mstmt, module_imports)
                 if found is not None and found[0] == receiver.value:
                     # Moved into the async function: only if nothing else uses it.
                     if reads(module)[receiver.value] != 2:
@@ -146,7 +119,7 @@ def _online_in(
                     (
                         s
                         for s in reversed(body[:j])
-                        if _assigned_name(s) == rname and _engine_assignment(s, imports) is None
+                        if _assigned_name(s) == rname and engine_assignment(s, imports) is None
                     ),
                     None,
                 )
@@ -189,7 +162,7 @@ def _find_online(module: cst.Module, imports: ImportMap) -> tuple[list[_Online],
 def _looks_async(module: cst.Module, imports: ImportMap) -> bool:
     def marker(node: cst.CSTNode) -> bool:
         if isinstance(node, cst.Call):
-            if _engine_kind(node, imports) in ("async", "wrap"):
+            if engine_kind(node, imports) in ("async", "wrap"):
                 return True
             return isinstance(node.func, cst.Attribute) and node.func.attr.value == "run_sync"
         return False

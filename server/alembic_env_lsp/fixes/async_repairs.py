@@ -11,7 +11,7 @@ from typing import cast
 
 import libcst as cst
 
-from .async_online import _engine_kind, _find_online
+from .async_online import _find_online
 from .async_rewrite import _ASYNC_MODULE, _asyncify, _drop_future
 from .async_run_sync import MoveToRunSync
 from .async_scope import (
@@ -25,7 +25,15 @@ from .async_scope import (
 )
 from .rewrite_common import Refusal, RewriteResult, run
 from .rewrite_imports import ensure_from_import, plan_from_import, prune_imports
-from .rewrite_names import SYNC_FACTORIES, ImportMap, binds, dotted, module_level_names, reads
+from .rewrite_names import (
+    SYNC_FACTORIES,
+    ImportMap,
+    binds,
+    dotted,
+    engine_kind,
+    module_level_names,
+    reads,
+)
 from .rewrite_nodes import find_instances
 
 __all__ = ["REPAIRS_BY_RULE", "repair_async_connection_configure", "repair_run_sync_misuse"]
@@ -187,7 +195,7 @@ def _async_with_on_sync_engine(module: cst.Module, imports: ImportMap) -> cst.Mo
             if (
                 target in wanted
                 and isinstance(value, cst.Call)
-                and _engine_kind(value, imports) == "sync"
+                and engine_kind(value, imports) == "sync"
             ):
                 call = _drop_future(value.with_changes(func=cst.Name(locals_[wanted[target]])))
                 return updated_node.with_changes(value=call)

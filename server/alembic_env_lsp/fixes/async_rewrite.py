@@ -12,7 +12,6 @@ import libcst as cst
 
 from .async_online import (
     _bare_return,
-    _engine_kind,
     _engine_uses,
     _find_online,
     _flow_escapes,
@@ -32,7 +31,15 @@ from .rewrite_imports import (
     prune_imports,
     taken_names,
 )
-from .rewrite_names import SYNC_FACTORIES, ImportMap, binds, canonical, dotted, reads
+from .rewrite_names import (
+    SYNC_FACTORIES,
+    ImportMap,
+    binds,
+    canonical,
+    dotted,
+    engine_kind,
+    reads,
+)
 from .rewrite_nodes import (
     Builder,
     add_kwarg,
@@ -192,7 +199,7 @@ def _convert_to_async(
 ) -> cst.Module | None:
     imports = ImportMap.of_module(module)
     if not _looks_async(module, imports):
-        module = normalize(module, imports, lambda node, imp: _engine_kind(node, imp) == "sync")
+        module = normalize(module, imports, lambda node, imp: engine_kind(node, imp) == "sync")
         imports = ImportMap.of_module(module)
     plans, reasons = _find_online(module, imports)
     if not plans and not reasons and not _looks_async(module, imports):
@@ -200,7 +207,7 @@ def _convert_to_async(
         if wrapped is not None:
             module = wrapped
             imports = ImportMap.of_module(module)
-            module = normalize(module, imports, lambda node, imp: _engine_kind(node, imp) == "sync")
+            module = normalize(module, imports, lambda node, imp: engine_kind(node, imp) == "sync")
             imports = ImportMap.of_module(module)
             plans, reasons = _find_online(module, imports)
     sync_plans = [p for p in plans if p.kind == "sync"]
@@ -211,7 +218,7 @@ def _convert_to_async(
             return None  # already async; the repairs handle async files wired wrongly
         if reasons:
             raise Refusal(reasons[0])
-        if any(_engine_kind(n, imports) == "sync" for n in find_instances(module, cst.Call)):
+        if any(engine_kind(n, imports) == "sync" for n in find_instances(module, cst.Call)):
             raise Refusal(
                 "env.py creates a sync engine but not in the usual 'with engine.connect() as connection:' block inside a function, so the online part cannot be rewritten safely"
             )

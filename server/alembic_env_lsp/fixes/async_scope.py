@@ -9,8 +9,7 @@ from typing import cast
 
 import libcst as cst
 
-from .async_online import _engine_kind
-from .rewrite_names import ASYNC_WRAP, ImportMap, binds, dotted
+from .rewrite_names import ASYNC_WRAP, ImportMap, binds, dotted, engine_kind
 from .rewrite_nodes import find_instances
 
 # Methods of AsyncEngine/AsyncConnection that return something to await.
@@ -62,11 +61,11 @@ def _scope(func: cst.FunctionDef, imports: ImportMap) -> _Scope:
         if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
             continue
         name = node.targets[0].target.value
-        kind = _engine_kind(node.value, imports)
+        kind = engine_kind(node.value, imports)
         if kind in ("async", "wrap"):
             engines.add(name)
         elif kind == "sync":
-            sync_engines[name] = cast(cst.Call, node.value)  # a factory call (_engine_kind)
+            sync_engines[name] = cast(cst.Call, node.value)  # a factory call (engine_kind)
         elif isinstance(node.value, cst.Await) and _method(node.value.expression) in (
             "connect",
             "begin",

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from ..model import names as N
+from .rewrite_nodes import single_assignment
 
 # --------------------------------------------------------------------------- names
 
@@ -81,6 +82,32 @@ def dotted(node: cst.BaseExpression | None) -> str | None:
     if isinstance(node, cst.Attribute):
         head = dotted(node.value)
         return None if head is None else f"{head}.{node.attr.value}"
+    return None
+
+
+def engine_kind(call: cst.CSTNode, imports: ImportMap) -> str | None:
+    """'sync', 'async' or 'wrap' (AsyncEngine(<sync factory>)) for an engine factory call."""
+    if not isinstance(call, cst.Call):
+        return None
+    name = imports.qualname(call.func)
+    if name in SYNC_FACTORIES:
+        return "sync"
+    if name in ASYNC_FACTORIES:
+        return "async"
+    if name == ASYNC_WRAP:
+        return "wrap"
+    return None
+
+
+def engine_assignment(stmt: cst.CSTNode, imports: ImportMap) -> tuple[str, cst.Call, str] | None:
+    """`X = <engine factory>(...)` -> (X, call, kind)."""
+    found = single_assignment(stmt)
+    if found is None:
+        return None
+    name, value = found
+    kind = engine_kind(value, imports)
+    if kind is not None and isinstance(value, cst.Call):
+        return name, value, kind
     return None
 
 

@@ -20,7 +20,15 @@ from .rewrite_imports import (
     plan_from_import,
     prune_imports,
 )
-from .rewrite_names import ASYNC_FACTORIES, ASYNC_WRAP, ImportMap, binds, dotted, reads
+from .rewrite_names import (
+    ASYNC_FACTORIES,
+    ASYNC_WRAP,
+    ImportMap,
+    binds,
+    dotted,
+    engine_assignment,
+    reads,
+)
 from .rewrite_nodes import (
     comment_lines,
     comments_of,
@@ -67,17 +75,6 @@ class _Plan:
     sync_factory: str | None  # name to import from sqlalchemy, None when the call is kept as it is
 
 
-def _kind(call: cst.CSTNode, imports: ImportMap) -> str | None:
-    if not isinstance(call, cst.Call):
-        return None
-    name = imports.qualname(call.func)
-    if name in ASYNC_FACTORIES:
-        return "async"
-    if name == ASYNC_WRAP:
-        return "wrap"
-    return None
-
-
 def _find(module: cst.Module, imports: ImportMap) -> list[_Plan]:
     plans = []
     for stmt in module.body:
@@ -89,32 +86,19 @@ def _find(module: cst.Module, imports: ImportMap) -> list[_Plan]:
             continue
         fimp = imports.within(stmt)
         for child in stmt.body.body:
-            if not (
-                isinstance(child, cst.SimpleStatementLine)
-                and len(child.body) == 1
-                and isinstance(child.body[0], cst.Assign)
-            ):
+            found = engine_assignment(child, fimp)
+            if found is None or not isinstance(child, cst.SimpleStatementLine):
                 continue
-            assign = child.body[0]
-            if len(assign.targets) != 1 or not isinstance(assign.targets[0].target, cst.Name):
-                continue
-            kind = _kind(assign.value, fimp)
-            value = assign.value
-            if kind is None or not isinstance(value, cst.Call):
-                continue
+            engine, value, kind = found
             if kind == "async":
                 factory = ASYNC_FACTORIES[fimp.qualname(value.func) or ""]
-                plans.append(
-                    _Plan(stmt, fimp, child, assign.targets[0].target.value, value, factory)
-                )
+                plans.append(_Plan(stmt, fimp, child, engine, value, factory))
                 break
             if kind == "wrap":
                 args = value.args
                 if len(args) == 1 and not args[0].keyword and isinstance(args[0].value, cst.Call):
                     inner = unwrap_call(value, args[0].value)
-                    plans.append(
-                        _Plan(stmt, fimp, child, assign.targets[0].target.value, inner, None)
-                    )
+                    plans.append(_Plan(stmt, fimp, child, engine, inner, None))
                     break
                 raise Refusal(
                     f"the AsyncEngine(...) in {stmt.name.value}() does not wrap a plain engine factory call"
