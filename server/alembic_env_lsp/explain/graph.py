@@ -277,7 +277,13 @@ class Builder:
             return _verdict_words(candidate.text, engine, self.basis)
 
         def kind(c) -> str:
-            return "url" if c.text and "://" in c.text else "none" if c.origin == "`None`" else "?"
+            return (
+                "url"
+                if c.text and "://" in c.text
+                else "none"
+                if c.origin.startswith("`None`")
+                else "?"
+            )
 
         def key(c) -> tuple:
             return (kind(c), verdict(c))

@@ -13,7 +13,7 @@ from .common import Here, compose, path_words, shorten
 from .texts import SYMBOLS
 from .url import engine_mode, shown_url, url_lines, url_origin_words, verdict_for
 from .url_groups import group_by, model_candidate, model_groups
-from .url_paths import NONE, Candidate, engine_candidates
+from .url_paths import NONE, NONE_NOT_IN_INI, Candidate, engine_candidates
 from .url_values import model_none, prefer_model
 
 
@@ -45,9 +45,8 @@ def engine_lines(here: Here, engine: EngineFact) -> list[str]:
     elif paths:
         groups = _path_groups(here, engine, paths, model)
         nested = "".join("\n  - " + line for line in groups)
-        count = f"{len(paths)} paths" + (
-            f", {len(groups)} outcomes" if len(groups) < len(paths) else ""
-        )
+        outcomes = "one outcome" if len(groups) == 1 else f"{len(groups)} outcomes"
+        count = f"{len(paths)} paths" + (f", {outcomes}" if len(groups) < len(paths) else "")
         lines.append(f"The URL depends on the path ({count}):{nested}")
     elif url.text and url.scheme:
         text = f"URL `{shown_url(url.text)}` from {url.origin}"
@@ -98,7 +97,7 @@ def section_by_name(here: Here, engine: EngineFact) -> str | None:
 def _kind(candidate: Candidate) -> str:
     if candidate.text and "://" in candidate.text:
         return "url"
-    return "none" if candidate.origin == NONE else "unknown"
+    return "none" if candidate.origin.startswith(NONE) else "unknown"
 
 
 def _path_groups(here: Here, engine: EngineFact, paths: list[Candidate], model: bool) -> list[str]:
@@ -128,8 +127,13 @@ def _path_groups(here: Here, engine: EngineFact, paths: list[Candidate], model: 
         )
         texts = [t for t in group.texts() if "://" in t]
         if not texts:
-            value = NONE if _kind(group.candidates[0]) == "none" else "known only at run time"
-            out.append(f"{when}: {value} ({group.origins()}); its driver cannot be checked.")
+            if _kind(group.candidates[0]) == "none":
+                where = " (not in the ini)" if group.origins() == NONE_NOT_IN_INI else ""
+                out.append(f"{when}: {NONE}{where}: no URL.")
+                continue
+            out.append(
+                f"{when}: known only at run time ({group.origins()}); its driver cannot be checked."
+            )
             continue
         shown = " or ".join(f"`{shown_url(t)}`" for t in texts[:3])
         found = verdict(group.candidates[0])

@@ -46,6 +46,8 @@ class Candidate:
 
 _MAX_CANDIDATES = 16  # values per URL; the hovers group them by verdict
 NONE = "`None`"
+# get_main_option of a key the ini lacks: None too, but not a getter's (the model may not know)
+NONE_NOT_IN_INI = "`None` (not in the ini)"
 
 
 def _empty_words(value: ast.expr, scope: Scope) -> str:
@@ -343,8 +345,12 @@ def _main_option_values(
     found = ini.get(section, key) if ini is not None else None
     if found is not None and found.value is not None:
         base = Candidate(found.value, f"{ini.path.name} [{section}] {key}")  # type: ignore[union-attr]
+    elif found is not None:  # in the ini, but `%(...)s` cannot be filled in: reading it raises
+        base = Candidate(None, f"{ini.path.name} [{section}] {key}, which cannot be interpolated")  # type: ignore[union-attr]
+    elif ini is not None:  # not in the ini: get_main_option returns its default, None
+        base = Candidate(None, NONE_NOT_IN_INI)
     else:
-        base = Candidate(None, f"[{section}] {key} (not in an ini env.py is paired with)")
+        base = Candidate(None, f"[{section}] {key} (no alembic.ini is paired with this env.py)")
     out: list[Candidate] = []
     paths: list[tuple[str, ...]] = []  # the condition of each override, as conjuncts
     for override in here.facts.calls_named(N.CONFIG + ".set_main_option"):

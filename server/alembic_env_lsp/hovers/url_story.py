@@ -582,8 +582,13 @@ def _main_option_steps(
         text = f"{at}: `[{section}] {key}` of `{ini.path.name}` (line {found.line + 1}): `{shown_url(found.value)}`"  # type: ignore[union-attr]
     elif ini is None:
         text = f"{at}: `[{section}] {key}` of the ini (no alembic.ini is paired with this env.py)"
+    elif found is not None:
+        text = (
+            f"{at}: `[{section}] {key}` of `{ini.path.name}` (line {found.line + 1}), which cannot "
+            f"be interpolated: reading it raises {found.error or 'an error'}"
+        )
     else:
-        text = f"{at}: `[{section}] {key}`, not in `{ini.path.name}`: the default"
+        text = f"{at}: `[{section}] {key}`, not in `{ini.path.name}`: the default, `None`"
     out = [text]
     for override in here.facts.calls_named(N.CONFIG + ".set_main_option"):
         if len(override.node.args) < 2 or const_str(override.node.args[0]) != key:

@@ -13,7 +13,15 @@ from ..redact import redact_url
 from .common import Here, shorten
 from .url import engine_mode, verdict_for
 from .url_groups import Group, group_by, model_candidate, model_groups
-from .url_paths import NONE, Candidate, candidates_of, from_model, inside_truthy_if, within
+from .url_paths import (
+    NONE,
+    NONE_NOT_IN_INI,
+    Candidate,
+    candidates_of,
+    from_model,
+    inside_truthy_if,
+    within,
+)
 
 
 def _is_url_part(found: list[Candidate]) -> bool:
@@ -130,7 +138,7 @@ def _text(
     basis = sqlalchemy_basis(here.project)
 
     def verdicts_of(candidate: Candidate) -> tuple[str, ...]:
-        if candidate.origin == NONE:
+        if candidate.origin.startswith(NONE):
             return ()  # not a URL any reader gets: the paths that read it test it first
         verdicts = []
         info = drivers.driver_info(candidate.text) if candidate.text else None
@@ -154,7 +162,7 @@ def _text(
 
     def key(candidate: Candidate) -> tuple:
         known = bool(candidate.text and "://" in candidate.text)
-        kind = "url" if known else "none" if candidate.origin == NONE else "unknown"
+        kind = "url" if known else "none" if candidate.origin.startswith(NONE) else "unknown"
         # unknown values group together; known ones by verdict (and by text when no reader)
         return (kind, verdicts_of(candidate), None if engines or not known else candidate.text)
 
@@ -165,7 +173,7 @@ def _text(
     if len(blocks) == 1:
         head, verdicts = blocks[0]
         return "\n".join([f"Result: {head}", *(f"- {v}" for v in verdicts)])
-    lines = [f"{len(found)} paths at run time, {len(blocks)} outcomes:", ""]
+    lines = [f"{len(found)} paths at run time, {len(blocks)} outcomes:", ""]  # one: "Result"
     if len(found) == len(blocks):
         lines[0] = f"It may take {len(blocks)} values at run time:"
     for head, verdicts in blocks:
@@ -188,6 +196,8 @@ def _group_head(group: Group, several: bool) -> str:
     if written:  # a template's placeholder (`{db_url}`) where the URL goes
         shown = f"`{shorten(redact_url(written[0].text or ''), 60)}`"
         return f"{prefix}{shown} ({group.origins()}): not a URL as written (no `scheme://`)"
-    if all(c.origin == NONE for c in group.candidates):
-        return f"{prefix}{NONE}"
+    if all(c.origin.startswith(NONE) for c in group.candidates):
+        return f"{prefix}{NONE}" + (
+            " (not in the ini)" if group.origins() == NONE_NOT_IN_INI else ""
+        )
     return f"{prefix}known only at run time ({group.origins()})"
