@@ -290,11 +290,13 @@ class Builder:
 
         paths = engine_candidates(here, engine)
         if not model_none(engine.url):
-            paths = [c for c in paths if c.origin != "`None`"]
-        if engine.url.alternatives and prefer_model(engine.url, paths):
+            paths = [c for c in paths if not c.origin.endswith("`None`")]
+        if len(engine.url.alternatives) > 1 and prefer_model(engine.url, paths):
             groups = model_groups(here, engine.url, key)  # the model's paths, exact conditions
-        else:
+        elif len(paths) > 1:
             groups = group_by(paths, key)
+        else:
+            return []  # one value: the model's, drawn as it is
         for group in groups:
             condition = group.when() if len(groups) > 1 else ""
             when = (

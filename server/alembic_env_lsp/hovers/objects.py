@@ -35,14 +35,14 @@ def engine_lines(here: Here, engine: EngineFact) -> list[str]:
     url = engine.url
     paths = engine_candidates(here, engine)
     if not model_none(url):
-        paths = [c for c in paths if c.origin != NONE]
-    model = bool(url.alternatives) and prefer_model(url, paths)
+        paths = [c for c in paths if c.origin != NONE and not c.origin.endswith(f"from {NONE}")]
+    model = len(url.alternatives) > 1 and prefer_model(url, paths)
     if model:
         paths = [model_candidate(here, v) for v in url.alternatives]
     per_section = section_by_name(here, engine)
     if per_section is not None:
         lines.append(per_section)
-    elif paths:
+    elif len(paths) > 1:
         groups = _path_groups(here, engine, paths, model)
         nested = "".join("\n  - " + line for line in groups)
         outcomes = "one outcome" if len(groups) == 1 else f"{len(groups)} outcomes"

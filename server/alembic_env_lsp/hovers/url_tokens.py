@@ -411,6 +411,12 @@ def _call_argument(here: Here, call: ast.Call, node: ast.Constant) -> str | None
             story = story.replace(f"\n\n{NOT_READ}", "")
         return story.replace("\n\n", f"\n\n{head}\n\n", 1)
     func = here.snippet(call.func, 50)
+    if not re.fullmatch(r"[\w.]+", option):  # a message, not a key or a name
+        return compose(
+            f"**String** · an argument of `{func}(...)`",
+            None,
+            [f"Line {here.line_of(call)}: a message passed to `{func}`, not a URL."],
+        )
     where = f" (`{q}`)" if q and q != func else ""
     origin = _origin_of(here, call.func)
     return compose(

@@ -65,7 +65,7 @@ def values_text(
     when it has several or knows the text; else the hovers' own reading of the syntax."""
     found = _narrowed(here, expr, candidates_of(here, expr))
     if value is not None and not model_none(value):
-        found = [c for c in found if c.origin != NONE]  # the model proved it is never None
+        found = [c for c in found if not _none_here(c)]  # the model proved it is never None
     if value is not None and informative(value) and prefer_model(value, found):
         return _text(here, value, None, engines, configures)
     followed = [c for c in found if not c.origin.startswith(("`", "too many"))]
@@ -105,6 +105,11 @@ def _same(engine: EngineFact, expr: ast.expr) -> bool:
 
 def informative(value: UrlValue) -> bool:
     return bool(value.alternatives) or bool(value.scheme) or bool(value.none)
+
+
+def _none_here(candidate: Candidate) -> bool:
+    """A getter's None (also when set_main_option stored it), not an ini key's absence."""
+    return candidate.origin == NONE or candidate.origin.endswith(f"from {NONE}")
 
 
 def model_none(value: UrlValue) -> bool:
