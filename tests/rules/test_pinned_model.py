@@ -3,6 +3,8 @@ hover text): behaviour mutation testing (scripts/mutate.py) changed without a te
 
 from __future__ import annotations
 
+from importlib.resources import files
+
 from alembic_env_lsp.engine import analyze
 from alembic_env_lsp.hovers import hover_at, hover_ini
 from alembic_env_lsp.project import ProjectIndex
@@ -108,9 +110,9 @@ def test_a_file_too_deeply_nested_to_parse_is_one_error_at_its_start():
     assert finding.message.startswith("Cannot parse: ")
 
 
-def engine_hover(text: str, line: int) -> str:
+def engine_hover(text: str, line: int, factory: str = "create_") -> str:
     analysis = analyze(text, "env.py")
-    result = hover_at(analysis, Position(line, text.splitlines()[line].index("create_") + 2))
+    result = hover_at(analysis, Position(line, text.splitlines()[line].index(factory) + 2))
     assert result is not None
     return result.markdown
 
@@ -138,3 +140,9 @@ def test_a_url_returned_through_eight_helper_functions_is_followed():
     )
     hover = engine_hover(text, text.count("\n") - 1)
     assert "URL `postgresql+psycopg2://app@db/app`" in hover
+
+
+def test_the_offline_dispatch_decides_which_mode_a_function_runs_in():
+    text = (files("alembic") / "templates" / "generic" / "env.py").read_text(encoding="utf-8")
+    line = next(i for i, s in enumerate(text.splitlines()) if "engine_from_config(" in s)
+    assert "; runs in online mode." in engine_hover(text, line, "engine_from_config")

@@ -60,3 +60,56 @@ def test_env006_offers_no_parameter_fix_it_cannot_place():
     spaced = text.replace("do_run_migrations ()", "do_run_migrations()")
     [(_, _, _, (fix,))] = findings(spaced, "ENV006")
     assert fix.title == "Add a 'connection' parameter"
+
+
+def test_env052_reports_the_first_reuse_in_the_file_once():
+    """A nested function's body is walked after the later functions; the finding is still
+    on the first `async with` of the file."""
+    text = (
+        "from alembic import context\nfrom app import db\n\n\n"
+        "async def outer():\n"
+        "    async def inner():\n"
+        "        async with db.engine.connect() as connection:\n"
+        "            await connection.run_sync(do_run_migrations)\n\n"
+        "    await inner()\n\n\n"
+        "async def later():\n"
+        "    async with db.engine.connect() as connection:\n"
+        "        await connection.run_sync(do_run_migrations)\n"
+    )
+    [(span, line, message, _)] = findings(text, "ENV052")
+    assert (span, line) == ("db.engine", 6)
+    assert "'db.engine'" in message
+
+
+def test_env048_counts_a_key_given_by_setdefault():
+    text = (
+        "from alembic import context\n\ntarget_metadata = None\n\n\n"
+        "def run_migrations_online(connection):\n"
+        '    options = {"render_as_batch": True}\n'
+        '    options.setdefault("compare_type", True)\n'
+        "    context.configure(\n"
+        "        connection=connection, target_metadata=target_metadata, compare_type=False, **options\n"
+        "    )\n"
+    )
+    [(span, line, message, _)] = findings(text, "ENV048")
+    assert (span, line) == ("compare_type", 9)
+    assert message == (
+        "'compare_type' is passed explicitly and also through **options: \"TypeError: configure() "
+        "got multiple values for keyword argument 'compare_type'\"."
+    )
+
+
+def test_env031_accepts_a_name_bound_to_something_else_than_a_base():
+    text = (
+        "from alembic import context\nfrom app.models import load_metadata\n\n"
+        "metadata = load_metadata()\ntarget_metadata = metadata\n"
+    )
+    assert findings(text, "ENV031") == []
+    wrong = text.replace("load_metadata()", "declarative_base()").replace(
+        "from app.models import load_metadata", "from sqlalchemy.orm import declarative_base"
+    )
+    [(span, line, message, _)] = findings(wrong, "ENV031")
+    assert (span, line) == ("metadata", 4)
+    assert message.startswith(
+        "target_metadata must be a MetaData (e.g. Base.metadata), not the declarative base class 'metadata'"
+    )
