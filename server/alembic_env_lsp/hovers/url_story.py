@@ -65,6 +65,8 @@ def url_expression(here: Here) -> ast.expr | None:
         return None
     if isinstance(expr, ast.Name) and _holds_a_container(here, expr):
         return None  # `rec = {}`: a dict that may hold a URL is not one
+    if isinstance(expr, ast.Attribute) and qualified_name(expr, here.scope) == "os.environ":
+        return None  # the whole environment: the variable it reads or tests has the hover
     return expr
 
 
@@ -79,7 +81,11 @@ def _builds_a_url(text: ast.JoinedStr) -> bool:
 def _holds_a_container(here: Here, name: ast.Name) -> bool:
     values = [a.value for a in here.scope.assignments.get(name.id, ())]
     literals = (ast.Dict, ast.List, ast.Set, ast.Tuple, ast.DictComp, ast.ListComp)
-    return bool(values) and all(isinstance(v, literals) for v in values)
+    return bool(values) and all(
+        isinstance(v, literals)
+        or (isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id == "dict")
+        for v in values
+    )
 
 
 NOT_READ = "No engine or `context.configure(url=...)` in this file is seen reading it."
@@ -232,6 +238,13 @@ def _carriers(
     helpers: set[str] = set()
     keys: set[str] = set()
     sources: list[ast.AST] = [expr]
+    if isinstance(expr, ast.Attribute):  # `settings.DB_URL` read again later is the same value
+        shape = ast.dump(expr)
+        sources += [
+            n
+            for n in ast.walk(here.facts.tree)
+            if isinstance(n, ast.Attribute) and n is not expr and ast.dump(n) == shape
+        ]
 
     def carries(node: ast.AST | None, scope: Scope) -> bool:
         for sub in ast.walk(node) if node is not None else ():
@@ -261,7 +274,11 @@ def _carriers(
             if isinstance(node, ast.Assign) and carries(node.value, scope):
                 # `name["key"] = value` carries the value into `name`
                 for target in node.targets:
-                    if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+                    if (
+                        isinstance(target, ast.Subscript)
+                        and isinstance(target.value, ast.Name)
+                        and _url_key(target.slice)
+                    ):
                         names.add((scopes.owner(scope, target.value.id), target.value.id))
             elif isinstance(node, ast.For | ast.AsyncFor) and carries(node.iter, scope):
                 # `for name, rec in engines.items()`: the loop variables hold its items
@@ -281,6 +298,12 @@ def _carriers(
         if (len(names), len(helpers), len(sources)) == before:
             break
     return names, helpers, keys, scopes
+
+
+def _url_key(key: ast.expr) -> bool:
+    """`options["url"] = value` carries a URL into `options`; `options["echo"] = ...` does not."""
+    text = const_str(key)
+    return text is None or bool(_URLISH.search(text))
 
 
 def url_consumers(
