@@ -23,6 +23,7 @@ from .url_paths import (
     PASS_THROUGH,
     UNQUOTE,
     assigned_value,
+    candidates_of,
     getter_default,
     within,
 )
@@ -123,8 +124,9 @@ def url_story(
     known = value is not None and (
         value.scheme is not None or any(a.scheme for a in value.alternatives)
     )
-    if not engines and not configures and not known and not _looks_like_url(here, expr):
-        return None
+    if not known and not _looks_like_url(here, expr):
+        if not (engines or configures) or not _may_be_url(here, expr):
+            return None  # flows into a URL (`current_app.extensions`, a loop variable): not one
     parts = [f"**URL** `{title or _title(here, expr)}`"]
     # the values and verdicts first, then how the value is built
     candidates = values_text(here, expr, value, engines, configures)
@@ -357,6 +359,21 @@ def _value(
         if configure.keyword("url") is expr and configure.url is not None:
             return configure.url
     return None
+
+
+def _may_be_url(here: Here, expr: ast.expr) -> bool:
+    """An environment variable's value, a string being built, or a value with a known text
+    (a URL part such as a user name): read by an engine, it is (part of) its URL."""
+    if isinstance(expr, ast.JoinedStr | ast.BinOp):
+        return True
+    if (
+        isinstance(expr, ast.Call)
+        and (qualified_name(expr.func, here.scope) or "") in N.ENV_GETTERS
+    ):
+        return True
+    if isinstance(expr, ast.Subscript) and qualified_name(expr.value, here.scope) == "os.environ":
+        return True
+    return any(c.text is not None for c in candidates_of(here, expr))
 
 
 def _looks_like_url(here: Here, expr: ast.expr) -> bool:
