@@ -433,6 +433,12 @@ def _name_steps(
         value = assigned_value(scope, expr)
         if value is not None:
             return _steps(here, value, scope, depth + 1, params)
+    imported = _imported_last(here, scope, expr.id)
+    if imported is not None:
+        return [
+            f"`{expr.id}`: `{imported[0]}`, imported at line {imported[1]} (its value is known "
+            "only at run time)"
+        ]
     reaches = scope.possible_bindings(expr) if hasattr(scope, "possible_bindings") else ()
     assigned = [r for r in reaches if r.assignment is not None]
     if len(assigned) > 1:
@@ -460,6 +466,28 @@ def _name_steps(
             ]
         return [f"`{expr.id}`: not assigned in env.py (known only at run time)"]
     return _steps(here, assignment.value, scope, depth + 1, params)
+
+
+def _imported_last(here: Here, scope: Scope, name: str) -> tuple[str, int] | None:
+    """(what, line) when `name`, read in a function, is a module name whose last binding is an
+    import (`config = context.config` ... `from core.config import config`): at call time
+    the function sees the import."""
+    if scope.is_module or name in scope.assignments or any(p.arg == name for p in scope.params):
+        return None
+    module = here.facts.module
+    q = module.aliases.get(name)
+    if q is None:
+        return None
+    lines = [
+        node.lineno
+        for node in here.facts.tree.body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        and any((a.asname or a.name.split(".")[0]) == name for a in node.names)
+    ]
+    assigned = [a.stmt.lineno for a in module.assignments.get(name, ())]
+    if not lines or (assigned and max(assigned) > max(lines)):
+        return None
+    return q, here.source.from_utf8(max(lines), 0).line + 1
 
 
 def _loop_binding(here: Here, scope: Scope, name: str) -> ast.For | ast.AsyncFor | None:
