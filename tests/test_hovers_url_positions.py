@@ -244,3 +244,33 @@ def test_a_helper_with_several_returns_gets_a_verdict_per_path_everywhere():
     )
     assert data == [3, 4]  # the engine's URL: 3 outcomes; the offline URL: its 4 values
     assert "sync engine · URL differs by path (4 paths, e.g. sqlite:///)" in summary(analysis)
+
+
+def test_ini_placeholders_filled_by_set_section_option_are_not_an_error(tmp_path):
+    """`%(DB_USER)s` in sqlalchemy.url, set by `config.set_section_option(section, "DB_USER",
+    ...)` before the read: the URL's scheme is known and nothing raises."""
+    (tmp_path / "alembic.ini").write_text(
+        "[alembic]\nscript_location = %(here)s\n"
+        "sqlalchemy.url = postgresql+asyncpg://%(DB_USER)s:%(DB_PASS)s@db/app\n",
+        encoding="utf-8",
+    )
+    text = (
+        "import os\nfrom alembic import context\n\nconfig = context.config\n"
+        "section = config.config_ini_section\n"
+        'config.set_section_option(section, "DB_USER", os.environ["DB_USER"])\n'
+        'config.set_section_option(section, "DB_PASS", os.environ["DB_PASS"])\n\n\n'
+        "def run_migrations_offline():\n"
+        '    url = config.get_main_option("sqlalchemy.url")\n'
+        "    context.configure(url=url, literal_binds=True)\n"
+    )
+    (tmp_path / "env.py").write_text(text, encoding="utf-8")
+    analysis = analyze(
+        text, str(tmp_path / "env.py"), project=ProjectIndex().context_for(tmp_path / "env.py")
+    )
+    md = hover_md(analysis, 11, "url")
+    assert md.startswith(
+        "**URL** `url`\n\nResult: `postgresql+asyncpg://%(DB_USER)s:%(DB_PASS)s@db/app` (alembic.ini "
+        "[alembic] sqlalchemy.url, its %(...)s filled in by set_section_option)"
+    )
+    assert "its `%(...)s` filled in by `set_section_option` (line 6, 7)" in md
+    assert "raises" not in md

@@ -6,6 +6,7 @@ bindings (`Scope.possible_bindings`); nothing is run."""
 from __future__ import annotations
 
 import ast
+import re
 import threading
 from dataclasses import dataclass
 
@@ -335,6 +336,18 @@ def simplify(paths: list[tuple[str, ...]]) -> tuple[tuple[str, ...], ...]:
     return merge(paths)
 
 
+def filled_at_run_time(here: Here, raw: str) -> list[int]:
+    """Lines of the `set_section_option(section, KEY, ...)` calls that set the `%(KEY)s`
+    placeholders of an ini value (configparser keys are case-insensitive)."""
+    wanted = {k.lower() for k in re.findall(r"%\((\w+)\)s", raw)}
+    lines = []
+    for call in here.facts.calls_named(N.CONFIG + ".set_section_option"):
+        key = const_str(call.node.args[1]) if len(call.node.args) > 1 else None
+        if key and key.lower() in wanted:
+            lines.append(here.line_of(call.node))
+    return lines
+
+
 def _main_option_values(
     here: Here, key: str, call: ast.AST, scope: Scope, depth: int, params: Bound
 ) -> list[Candidate]:
@@ -345,6 +358,12 @@ def _main_option_values(
     found = ini.get(section, key) if ini is not None else None
     if found is not None and found.value is not None:
         base = Candidate(found.value, f"{ini.path.name} [{section}] {key}")  # type: ignore[union-attr]
+    elif found is not None and filled_at_run_time(here, found.raw):
+        # `%(DB_USER)s` keys that env.py sets with set_section_option before reading
+        base = Candidate(
+            found.raw,
+            f"{ini.path.name} [{section}] {key}, its %(...)s filled in by set_section_option",  # type: ignore[union-attr]
+        )
     elif found is not None:  # in the ini, but `%(...)s` cannot be filled in: reading it raises
         base = Candidate(None, f"{ini.path.name} [{section}] {key}, which cannot be interpolated")  # type: ignore[union-attr]
     elif ini is not None:  # not in the ini: get_main_option returns its default, None

@@ -24,6 +24,7 @@ from .url_paths import (
     UNQUOTE,
     assigned_value,
     candidates_of,
+    filled_at_run_time,
     getter_default,
     within,
 )
@@ -650,6 +651,13 @@ def _main_option_steps(
         text = f"{at}: `[{section}] {key}` of `{ini.path.name}` (line {found.line + 1}): `{shown_url(found.value)}`"  # type: ignore[union-attr]
     elif ini is None:
         text = f"{at}: `[{section}] {key}` of the ini (no alembic.ini is paired with this env.py)"
+    elif found is not None and filled_at_run_time(here, found.raw):
+        lines = ", ".join(str(n) for n in filled_at_run_time(here, found.raw)[:6])
+        text = (
+            f"{at}: `[{section}] {key}` of `{ini.path.name}` (line {found.line + 1}): "
+            f"`{shown_url(found.raw)}`, its `%(...)s` filled in by `set_section_option` "
+            f"(line {lines})"
+        )
     elif found is not None:
         text = (
             f"{at}: `[{section}] {key}` of `{ini.path.name}` (line {found.line + 1}), which cannot "
