@@ -239,3 +239,54 @@ def test_fix_sync_refuses_when_the_coroutine_is_also_awaited_elsewhere(tmp_path,
         "run_async_migrations() must be started exactly once, by "
         "asyncio.run(run_async_migrations()), for the sync conversion to be safe\n"
     )
+
+
+def test_env004_fix_never_moves_a_read_of_a_star_parameter_out_of_its_function(tmp_path, capsys):
+    """`*metadata` is local to the coroutine: moving the configure() that reads it into a new
+    function would leave a NameError, so `check --unsafe-fixes` leaves the file alone."""
+    env = tmp_path / "env.py"
+    text = (
+        CONFIGURE_ON_ASYNC_CONNECTION.replace(
+            "async def run_async_migrations():", "async def run_async_migrations(*metadata):"
+        )
+        .format(extra="")
+        .replace("target_metadata=target_metadata", "target_metadata=metadata[0]")
+    )
+    env.write_text(text, encoding="utf-8")
+    status = cli.main(["check", "--diff", "--unsafe-fixes", "--select", "ENV004", str(env)])
+    out, err = capsys.readouterr()
+    assert (status, out, err) == (0, "", "")
+    assert env.read_text(encoding="utf-8") == text
+    # the same file without the star parameter is fixed
+    plain = text.replace("(*metadata)", "()").replace("metadata[0]", "None")
+    env.write_text(plain, encoding="utf-8")
+    assert cli.main(["check", "--diff", "--unsafe-fixes", "--select", "ENV004", str(env)]) == 0
+    assert "+        await connection.run_sync(do_run_migrations)\n" in capsys.readouterr().out
+
+
+ASYNC_WITH_IN_SYNC_HELPER = """\
+from alembic import context
+from sqlalchemy.ext.asyncio import create_async_engine
+
+target_metadata = None
+
+
+def do_run_migrations(connection):
+    context.configure(connection=connection, target_metadata=target_metadata)
+    async with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_async_migrations():
+    engine = create_async_engine("postgresql+asyncpg://u@h/db")
+    async with engine.connect() as connection:
+        await connection.run_sync(do_run_migrations)
+    await engine.dispose()
+"""
+
+
+def test_env005_fix_makes_begin_transaction_a_plain_with_in_the_sync_helper():
+    text = fixed(ASYNC_WITH_IN_SYNC_HELPER, "ENV005")
+    assert text == ASYNC_WITH_IN_SYNC_HELPER.replace(
+        "    async with context.begin_transaction():", "    with context.begin_transaction():"
+    )
