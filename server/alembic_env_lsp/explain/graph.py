@@ -223,24 +223,37 @@ class Builder:
     def _offline_paths(self, configure: ConfigureFact) -> list[str]:
         """One line per value the offline URL takes (the model's paths), or none."""
         from ..hovers.common import Here
-        from ..hovers.url_groups import model_groups
+        from ..hovers.url_groups import group_by, model_groups
+        from ..hovers.url_paths import candidates_of
+        from ..hovers.url_values import model_none, prefer_model
         from ..text import Position
 
         url = configure.url
-        if url is None or not url.alternatives:
-            return []
+        expr = configure.keyword("url")
         here = Here(
             self.analysis, self.facts, self.source, Position(0, 0), [], configure.call.scope
         )
-        groups = model_groups(here, url, lambda c: (c.text, c.origin))
+        ours = candidates_of(here, expr) if expr is not None else []
+        if url is not None and not model_none(url):
+            ours = [c for c in ours if not c.origin.endswith("`None`")]
+        if url is not None and len(url.alternatives) > 1 and prefer_model(url, ours):
+            groups = model_groups(here, url, lambda c: (c.text, c.origin))
+        elif len(ours) > 1:  # the hovers' own reading found more paths
+            groups = group_by(ours, lambda c: (c.text, c.origin))
+        else:
+            return []
         lines = []
         for group in groups:
             condition = group.when()
-            when = f"when {short(condition, 60)}: " if condition else "other paths: "
-            texts = [t for t in group.texts() if "://" in t]
-            value = (
-                short(redact_url(texts[0]), 50) if texts else f"run-time value ({group.origins()})"
+            when = (
+                f"when {short(condition, 60)}: "
+                if condition
+                else "other paths: "
+                if len(groups) > 1
+                else ""
             )
+            texts = [t for t in group.texts() if "://" in t]
+            value = short(redact_url(texts[0]), 50) if texts else _unknown_words(group)
             lines.append(when + short(value, 60))
         return lines
 
@@ -312,7 +325,7 @@ class Builder:
                 words = verdict(group.candidates[0])
                 out.append((label, f"{when}{words}" if words else None))
             else:
-                out.append((when + short(f"run-time value ({group.origins()})", 60), None))
+                out.append((when + short(_unknown_words(group), 60), None))
         return out
 
     def engine_step(self, engine: EngineFact) -> Node:
@@ -456,6 +469,15 @@ class Builder:
         if family == "ENV05" and self.engine_nodes:
             return self.engine_nodes[0]
         return None
+
+
+def _unknown_words(group) -> str:
+    """A value without a URL text: `None` (a getter's, or an ini key that is missing), or one
+    known at run time."""
+    if all(c.origin.startswith("`None`") for c in group.candidates):
+        missing = any("not in the ini" in c.origin for c in group.candidates)
+        return "None (not in the ini)" if missing else "None"
+    return f"run-time value ({group.origins()})"
 
 
 def _keyword_text(configure, name: str) -> str:
