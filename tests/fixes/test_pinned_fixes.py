@@ -290,3 +290,74 @@ def test_env005_fix_makes_begin_transaction_a_plain_with_in_the_sync_helper():
     assert text == ASYNC_WITH_IN_SYNC_HELPER.replace(
         "    async with context.begin_transaction():", "    with context.begin_transaction():"
     )
+
+
+SYNC_ENV_FROM_ENGINE_MODULE = """\
+from alembic import context
+from sqlalchemy.engine import engine_from_config
+
+config = context.config
+
+
+def run_migrations_online():
+    connectable = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.")
+    with connectable.connect() as connection:
+        context.configure(connection=connection)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+run_migrations_online()
+"""
+
+
+def test_fix_async_knows_the_factory_by_any_of_its_import_paths_and_adds_nullpool(tmp_path, capsys):
+    (tmp_path / "migrations").mkdir()
+    env = tmp_path / "migrations" / "env.py"
+    env.write_text(SYNC_ENV_FROM_ENGINE_MODULE, encoding="utf-8")
+    (tmp_path / "alembic.ini").write_text(
+        "[alembic]\nscript_location = migrations\nsqlalchemy.url = postgresql+asyncpg://u@h/db\n",
+        encoding="utf-8",
+    )
+    assert cli.main(["fix", "--async", str(env)]) == 0
+    assert "rewritten to the async pattern" in capsys.readouterr().out
+    text = env.read_text(encoding="utf-8")
+    assert (
+        "    connectable = async_engine_from_config(config.get_section(config.config_ini_section, "
+        '{}), prefix="sqlalchemy.", poolclass=pool.NullPool)\n'
+    ) in text
+    assert "from sqlalchemy import pool\n" in text
+    assert "engine_from_config(" not in text.replace("async_engine_from_config(", "")
+
+
+def test_fix_sync_keeps_an_import_still_read_elsewhere(tmp_path, capsys):
+    text = ASYNC_ENV_RUN_UNDER_TRY.replace(
+        "except KeyboardInterrupt:", "except asyncio.TimeoutError:"
+    )
+    status, out, err, after = fix_sync(tmp_path, capsys, text)
+    assert (status, err) == (0, "")
+    assert after.startswith("import asyncio\n")
+    assert "    except asyncio.TimeoutError:\n" in after
+
+
+def test_fix_async_puts_nullpool_on_its_own_line_in_a_call_split_over_lines(tmp_path, capsys):
+    split = SYNC_ENV_FROM_ENGINE_MODULE.replace(
+        'engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.")',
+        'engine_from_config(\n        config.get_section(config.config_ini_section, {}),\n        prefix="sqlalchemy."\n    )',
+    )
+    (tmp_path / "migrations").mkdir()
+    env = tmp_path / "migrations" / "env.py"
+    env.write_text(split, encoding="utf-8")
+    (tmp_path / "alembic.ini").write_text(
+        "[alembic]\nscript_location = migrations\nsqlalchemy.url = postgresql+asyncpg://u@h/db\n",
+        encoding="utf-8",
+    )
+    assert cli.main(["fix", "--async", str(env)]) == 0
+    capsys.readouterr()
+    assert (
+        "    connectable = async_engine_from_config(\n"
+        "        config.get_section(config.config_ini_section, {}),\n"
+        '        prefix="sqlalchemy.",\n'
+        "        poolclass=pool.NullPool\n"
+        "    )\n"
+    ) in env.read_text(encoding="utf-8")
