@@ -361,3 +361,27 @@ def test_fix_async_puts_nullpool_on_its_own_line_in_a_call_split_over_lines(tmp_
         "        poolclass=pool.NullPool\n"
         "    )\n"
     ) in env.read_text(encoding="utf-8")
+
+
+def test_fix_sync_inlines_the_run_inside_a_with_block(tmp_path, capsys):
+    text = ASYNC_ENV_RUN_UNDER_TRY.replace(
+        "    try:\n        asyncio.run(run_async_migrations())\n"
+        "    except KeyboardInterrupt:\n        raise SystemExit(1)\n",
+        "    with warnings.catch_warnings():\n        asyncio.run(run_async_migrations())\n",
+    ).replace("import asyncio\n", "import asyncio\nimport warnings\n")
+    status, out, err, after = fix_sync(tmp_path, capsys, text)
+    assert (status, err) == (0, "")
+    assert after.endswith(
+        "def run_migrations_online() -> None:\n"
+        "    with warnings.catch_warnings():\n"
+        "        # one engine for the whole run\n"
+        "        connectable = engine_from_config(\n"
+        "            config.get_section(config.config_ini_section, {}), "
+        'prefix="sqlalchemy.", poolclass=pool.NullPool\n'
+        "        )\n"
+        "        with connectable.connect() as connection:\n"
+        "            do_run_migrations(connection)\n"
+        "        connectable.dispose()\n"
+        "\n\n"
+        "run_migrations_online()\n"
+    )
