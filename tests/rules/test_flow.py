@@ -397,6 +397,6 @@ def test_a_conditional_override_gives_each_value_its_condition(tmp_path):
         for a in engine_fact.url.alternatives
     ]
     assert rows == [
-        ("sqlite:///app.db", ["not (os.environ.get('DB_KIND') == 'pg')"]),
         (None, ["os.environ.get('DB_KIND') == 'pg'"]),
+        ("sqlite:///app.db", ["not (os.environ.get('DB_KIND') == 'pg')"]),
     ]

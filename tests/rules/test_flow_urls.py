@@ -340,3 +340,79 @@ e3 = create_engine(maybe())
         (None, "None returned by maybe() (line 22)", True, ['os.getenv("NO_DB")']),
         (None, "environment variable DB", False, ['not (os.getenv("NO_DB"))']),
     ]
+
+
+def project_with(tmp_path: Path, env_text: str, url: str = "sqlite:///app.db"):
+    (tmp_path / "alembic.ini").write_text(
+        f"[alembic]\nscript_location = %(here)s\nsqlalchemy.url = {url}\n", encoding="utf-8"
+    )
+    env = tmp_path / "env.py"
+    env.write_text(env_text, encoding="utf-8")
+    project = ProjectIndex().context_for(env)
+    analysis = analyze(env_text, str(env), project=project, rules=())
+    assert not analysis.internal_errors
+    return analysis
+
+
+HEAD = (
+    "import os\nfrom alembic import context\nfrom sqlalchemy import engine_from_config\n\n"
+    "from app import settings\n\nconfig = context.config\n"
+)
+READ = "engine = engine_from_config(config.get_section(config.config_ini_section, {}))\n"
+
+
+def test_overrides_on_every_branch_hide_the_ini_value(tmp_path):
+    # if / elif / else each set sqlalchemy.url: the ini value is never read
+    analysis = project_with(
+        tmp_path,
+        HEAD
+        + "url = os.getenv('DATABASE_URL')\n"
+        + "if url:\n    config.set_main_option('sqlalchemy.url', url)\n"
+        + "elif 'LEGACY_URL' in os.environ:\n"
+        + "    config.set_main_option('sqlalchemy.url', os.environ['LEGACY_URL'])\n"
+        + "else:\n    config.set_main_option('sqlalchemy.url', 'postgresql+psycopg://app@db/app')\n"
+        + READ,
+    )
+    [engine] = analysis.facts.engines
+    assert paths(analysis, engine.url) == [
+        (None, "set at line 10 from environment variable DATABASE_URL", False, ["url"]),
+        (
+            None,
+            "set at line 12 from environment variable LEGACY_URL",
+            False,
+            ["not (url)", "'LEGACY_URL' in os.environ"],
+        ),
+        (
+            "postgresql+psycopg://app@db/app",
+            "set at line 14",
+            False,
+            ["not (url)", "not ('LEGACY_URL' in os.environ)"],
+        ),
+    ]
+    assert engine.url.confidence is Confidence.DEFAULT
+
+
+def test_a_later_override_wins_and_the_ini_value_is_what_is_left(tmp_path):
+    # two independent ifs: the second wins when it runs; the ini value when neither does
+    analysis = project_with(
+        tmp_path,
+        HEAD
+        + "if os.getenv('USE_PG'):\n"
+        + "    config.set_main_option('sqlalchemy.url', 'postgresql+psycopg://app@db/app')\n"
+        + "if settings.TESTING:\n"
+        + "    config.set_main_option('sqlalchemy.url', 'sqlite:///test.db')\n"
+        + READ,
+    )
+    [engine] = analysis.facts.engines
+    assert paths(analysis, engine.url) == [
+        (
+            "postgresql+psycopg://app@db/app",
+            "set at line 9",
+            False,
+            ["os.getenv('USE_PG')", "not (settings.TESTING)"],
+        ),
+        ("sqlite:///test.db", "set at line 11", False, ["settings.TESTING"]),
+        ("sqlite:///app.db", "alembic.ini [alembic] sqlalchemy.url (line 3)", False, []),
+    ]
+    # the main value is the last override's, at most a default: another path gives another URL
+    assert (engine.url.text, engine.url.confidence) == ("sqlite:///test.db", Confidence.DEFAULT)

@@ -8,13 +8,16 @@ It never guesses: what it cannot see is UNKNOWN, carrying the names seen on the 
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
 from . import names as N
-from .facts import CallFact, Condition, Confidence, EnvSet, Kind, Reach, Scope, UrlValue
+from .alternatives import simplify
+from .facts import CallFact, Condition, Confidence, EnvSet, Kind, Raised, Reach, Scope, UrlValue
 from .qualify import qualified_name, subscript_name
 from .url_values import (
+    capped,
     changed,
     constant_str,
     dotted,
@@ -391,48 +394,91 @@ class UrlResolver:
     def _main_option(
         self, key: str, scope: Scope, line: int, depth: int, ini: UrlValue
     ) -> UrlValue:
-        override = None
+        overrides = self._overrides(key, scope, line)
+        if not overrides:
+            return ini
+        # an override on every path hides the ini value and every override before it
+        always = [i for i, (_, conditions) in enumerate(overrides) if not conditions]
+        if always:
+            overrides = overrides[always[-1] :]
+        where = f"config.set_main_option({key!r}, ...) in env.py"
+        if len(overrides) == 1 and always:  # one override on every path: its value, as it is
+            call = overrides[0][0]
+            value = self.evaluate(call.node.args[1], call.scope, call.node.lineno, depth + 1)
+            return changed(value, origin=f"{where}: {value.origin}")
+        values: list[UrlValue] = []  # each path's value, origin as evaluated
+        shown: list[UrlValue] = []  # the same, saying where it was set
+        for index, (call, conditions) in enumerate(overrides):
+            # a later override that may also run wins: this value is used when it does not
+            for _, later in overrides[index + 1 :]:
+                if not _exclusive(conditions, later) and len(later) == 1:
+                    conditions = (*conditions, _complement(later[0]))
+            value = self.evaluate(call.node.args[1], call.scope, call.node.lineno, depth + 1)
+            set_at = f"set at line {call.node.lineno}"
+            for path in paths_of(value, conditions):
+                values.append(path)
+                origin = set_at if path.text else f"{set_at} from {path.origin}"
+                shown.append(changed(path, origin=origin))
+        names = tuple(dict.fromkeys(n for v in values for n in v.names))
+        if always or simplify([c for _, c in overrides]) == ((),):
+            # the ini value is never read
+            main = one_of(values, key, prefer_last=True)
+            return changed(
+                main, origin=f"{where}: {main.origin}", names=names, alternatives=capped(shown)
+            )
+        # Only sometimes overridden: the ini value is what runs otherwise.
+        if len(overrides) == 1 and len(overrides[0][1]) == 1:
+            otherwise: tuple[Condition, ...] = (_complement(overrides[0][1][0]),)
+        else:
+            otherwise = ()  # listed last: when none of the overrides above ran
+        alternatives = capped([*shown, changed(ini, conditions=otherwise)])
+        known = [v for v in values if v.confidence >= Confidence.DEFAULT]
+        if known or ini.text is None:
+            # a known override, or nothing readable in the ini: the override stands for the URL
+            chosen = known[-1] if known else one_of(values, key, prefer_last=True)
+            return changed(
+                chosen,
+                confidence=min(chosen.confidence, Confidence.DEFAULT),
+                origin=f"{where}: {chosen.origin}",
+                names=names,
+                conditions=(),
+                alternatives=alternatives,
+            )
+        origins = " or ".join(dict.fromkeys(v.origin for v in values))
+        return changed(
+            ini,
+            confidence=min(ini.confidence, Confidence.DEFAULT),
+            origin=f"{ini.origin}, unless env.py overrides it from {origins}",
+            names=names,
+            alternatives=alternatives,
+        )
+
+    def _overrides(
+        self, key: str, scope: Scope, line: int
+    ) -> list[tuple[CallFact, tuple[Condition, ...]]]:
+        """The `config.set_main_option(key, ...)` calls that may run before a read at `line` of
+        `scope`, in the order they run, each with the conditions of its path: module code runs
+        before any function is called; within one scope, only the calls above the read."""
+        module: list[CallFact] = []
+        local: list[CallFact] = []
         for call in self.builder.calls:
             if call.qname != N.CONFIG + ".set_main_option" or len(call.node.args) < 2:
                 continue
             if constant_str(call.node.args[0]) != key:
                 continue
             before = call.node.lineno <= line
-            # Module code has run before any function is called; within one scope, only the
-            # overrides above the read count.
-            if (call.scope is scope and before) or (
-                call.scope.is_module and (before or not scope.is_module)
-            ):
-                override = call
-        if override is not None:
-            value = self.evaluate(
-                override.node.args[1], override.scope, override.node.lineno, depth + 1
+            if call.scope.is_module and (before or not scope.is_module):
+                module.append(call)
+            elif call.scope is scope and before:
+                local.append(call)
+        return [
+            (
+                call,
+                tuple(Condition(branch.test, held) for branch, held in call.branches)
+                + tuple(Raised(try_, False) for try_ in call.in_try),
             )
-            conditional = any(branch is not None for branch, _ in override.branches) or bool(
-                override.in_try
-            )
-            if conditional and value.confidence < Confidence.DEFAULT and ini.text is not None:
-                # Only sometimes overridden: the ini value is what runs otherwise.
-                names = value.names
-                # the path of each: under the override's if-tests, or (one test) its negation
-                tests = tuple(Condition(branch.test, held) for branch, held in override.branches)
-                otherwise = (
-                    (Condition(tests[0].test, not tests[0].holds),) if len(tests) == 1 else ()
-                )
-                return changed(
-                    ini,
-                    confidence=min(ini.confidence, Confidence.DEFAULT),
-                    origin=f"{ini.origin}, unless env.py overrides it from {value.origin}",
-                    names=names,
-                    alternatives=(
-                        changed(ini, conditions=otherwise),
-                        changed(value, conditions=tests),
-                    ),
-                )
-            return changed(
-                value, origin=f"config.set_main_option({key!r}, ...) in env.py: {value.origin}"
-            )
-        return ini
+            for call in module + local
+        ]
 
     def ini_value(self, section: str, key: str) -> UrlValue:
         project = self.builder.project
@@ -472,3 +518,12 @@ class UrlResolver:
     @staticmethod
     def _named(value: UrlValue, name: str) -> UrlValue:
         return changed(value, names=value.names + (name,))
+
+
+def _complement(condition: Condition) -> Condition:
+    return replace(condition, holds=not condition.holds)
+
+
+def _exclusive(one: tuple[Condition, ...], other: tuple[Condition, ...]) -> bool:
+    """No path meets both: one holds a test the other fails (`if` / `elif` / `else`)."""
+    return any(a.test is b.test and a.holds != b.holds for a in one for b in other)
