@@ -107,7 +107,8 @@ def test_a_file_too_deeply_nested_to_parse_is_one_error_at_its_start():
     [finding] = analysis.findings
     assert finding.code == "ENV000"
     assert finding.range == Range(Position(0, 0), Position(0, 0))
-    assert finding.message.startswith("Cannot parse: ")
+    # CPython gives up with a MemoryError that has no message: the reason is ours
+    assert finding.message == "Cannot parse: source is nested too deeply"
 
 
 def engine_hover(text: str, line: int, factory: str = "create_") -> str:

@@ -53,8 +53,6 @@ RUNNERS = frozenset(
         "uvloop.run",
     }
 )
-# Methods that drive a coroutine to completion when called on a loop or runner object.
-RUNNER_METHODS = frozenset({"run_until_complete", "run"})
 SCHEDULERS = frozenset({"asyncio.create_task", "asyncio.ensure_future"})
 SCHEDULER_METHODS = frozenset({"create_task", "ensure_future"})
 

@@ -35,5 +35,7 @@ def parse(source: SourceText) -> ast.Module | SyntaxProblem:
         return SyntaxProblem(f"Syntax error: {message}", Range(Position(line, column), end))
     except (ValueError, RecursionError, MemoryError) as error:
         # NUL bytes (ValueError on older Pythons) and pathological nesting
-        reason = "source is nested too deeply" if isinstance(error, RecursionError) else str(error)
+        # (CPython's parser gives up on deep nesting with a MemoryError that has no message)
+        deep = isinstance(error, (RecursionError, MemoryError))
+        reason = "source is nested too deeply" if deep else str(error)
         return SyntaxProblem(f"Cannot parse: {reason}", Range(Position(0, 0), Position(0, 0)))
