@@ -74,6 +74,7 @@ TESTS = {
         "tests/lsp/test_pull.py",
         "tests/lsp/test_preferred_fixes.py",
         "tests/lsp/test_positions.py",
+        "tests/lsp/test_settings.py",
     ],
     "cli": [  # cli.py, cli_output.py, cli_files.py
         "tests/test_cli.py",

@@ -205,10 +205,6 @@ def identity(d: t.Diagnostic) -> tuple:
     return same_diagnostic(d) + (int(d.severity or 0),)
 
 
-def diagnostic_data(d: t.Diagnostic) -> Any:
-    return d.data
-
-
 def diagnostic_range(d: t.Diagnostic) -> t.Range:
     return d.range
 
