@@ -147,3 +147,14 @@ def test_the_offline_dispatch_decides_which_mode_a_function_runs_in():
     text = (files("alembic") / "templates" / "generic" / "env.py").read_text(encoding="utf-8")
     line = next(i for i, s in enumerate(text.splitlines()) if "engine_from_config(" in s)
     assert "; runs in online mode." in engine_hover(text, line, "engine_from_config")
+
+
+def test_a_url_passed_by_keyword_is_the_engines_url():
+    text = (
+        "from alembic import context\nfrom sqlalchemy import create_engine\n\n"
+        'engine = create_engine(url="postgresql+asyncpg://u@h/db")\n'
+    )
+    analysis = analyze(text, "env.py")
+    [finding] = [f for f in analysis.findings if f.code == "ENV002"]
+    assert analysis.source.slice(finding.range) == '"postgresql+asyncpg://u@h/db"'
+    assert finding.message.startswith("Sync engine with async-only driver 'asyncpg'")
