@@ -1,19 +1,16 @@
-"""The repairs of broken async env.py files: the structural ones (ENV004-006) and the rules'
-own fixes (ENV003, ENV050, ENV051, ENV053), as the editor and `check --fix` apply them."""
+"""The repairs of broken async env.py files: the structural one (ENV004/ENV005) and the rules'
+own fixes (ENV003, ENV006, ENV050, ENV051, ENV053), as the editor and `check --fix` apply them."""
 
 from __future__ import annotations
 
 import pytest
-from alembic_env_lsp.fixes.async_repairs import (
-    REPAIRS_BY_RULE,
-    repair_async_connection_configure,
-    repair_run_sync_misuse,
-)
+from alembic_env_lsp import cli
+from alembic_env_lsp.fixes.async_repairs import REPAIRS_BY_RULE, repair_async_connection_configure
 from support.rewrite_cases import BROKEN_CASES, HERE, SYNC_CASES, case_id, rule_fix, template
 from support.rewrite_checks import assert_sound
 
-REPAIRS = [repair_async_connection_configure, repair_run_sync_misuse]
-RULE_FIXES = ["ENV003", "ENV050", "ENV051", "ENV053"]
+REPAIRS = [repair_async_connection_configure]
+RULE_FIXES = ["ENV003", "ENV006", "ENV050", "ENV051", "ENV053"]
 # Rules about the async wiring; none of them may report at warning or above after a fix.
 ASYNC_RULES = {
     "ENV001",
@@ -134,44 +131,76 @@ def test_extracted_helper_reuses_an_identical_existing_one():
     assert "await connection.run_sync(do_run_migrations)" in result.text
 
 
-def test_extracted_helper_gets_a_transaction_like_the_template():
-    """run_sync(context.run_migrations) with no begin_transaction(): PostgreSQL would roll back."""
+def check_fix(tmp_path, capsys, text: str, *options: str) -> tuple[int, str, str]:
+    """`check --fix [options] env.py` as a user runs it: exit code, output, the file after."""
+    env = tmp_path / "env.py"
+    env.write_text(text)
+    status = cli.main(["check", "--fix", *options, str(env)])
+    out, _ = capsys.readouterr()
+    return status, out, env.read_text()
+
+
+def test_env006_fix_of_a_bare_run_migrations_leaves_env007_to_say_it_has_no_transaction(
+    tmp_path, capsys
+):
+    """run_sync(context.run_migrations) with no begin_transaction(): the lambda fixes the
+    TypeError, and ENV007 still tells that PostgreSQL would roll the migration back."""
     source = broken("env006_context_functions").replace(
         "        with context.begin_transaction():\n            await connection.run_sync(context.run_migrations)\n",
         "        await connection.run_sync(context.run_migrations)\n",
     )
-    result = repair_run_sync_misuse(source)
+    status, out, text = check_fix(tmp_path, capsys, source, "--select", "ENV006,ENV007")
+    assert status == 1
     assert (
-        "    with context.begin_transaction():\n        context.run_migrations()\n" in result.text
+        "        )\n        await connection.run_sync(lambda _connection: context.run_migrations())\n"
+        in text
     )
+    assert "env.py:44:55: ENV007 [warning] context.run_migrations() is not inside" in out
+    assert "(2 fixed, 1 remaining)" in out
 
 
-def test_run_migrations_alone_becomes_a_helper_with_its_arguments():
+def test_env006_fix_moves_run_syncs_keywords_into_run_migrations(tmp_path, capsys):
+    """run_sync(fn, **kw) calls fn(connection, **kw): the keywords belong to run_migrations()
+    inside the lambda, not to the lambda (TypeError: unexpected keyword argument)."""
     source = broken("env051_no_dispose").replace(
         "await connection.run_sync(do_run_migrations)",
-        "await connection.run_sync(do_run_migrations)\n        await connection.commit()\n        await connection.run_sync(context.run_migrations, engine_name='db')",
+        "await connection.run_sync(do_run_migrations)\n"
+        "        await connection.run_sync(context.run_migrations, engine_name='db')\n"
+        "        result = await connection.run_sync(\n"
+        "            context.run_migrations,\n"
+        "            engine_name='db',\n"
+        "            **options,\n"
+        "        )",
     )
-    text = repair_run_sync_misuse(source).text
-    assert (
-        "def do_run_migrations_2(connection: Connection) -> None:\n    with context.begin_transaction():\n        context.run_migrations(engine_name='db')\n"
-        in text
-    )
-    assert (
-        "        await connection.commit()\n        await connection.run_sync(do_run_migrations_2)\n"
-        in text
+    status, out, text = check_fix(tmp_path, capsys, source, "--select", "ENV006")
+    assert status == 0, out
+    assert text == source.replace(
+        "        await connection.run_sync(context.run_migrations, engine_name='db')\n",
+        "        await connection.run_sync(lambda _connection: context.run_migrations(engine_name='db'))\n",
+    ).replace(
+        "            context.run_migrations,\n            engine_name='db',\n            **options,\n",
+        "            lambda _connection: context.run_migrations(engine_name='db', **options),\n",
     )
 
 
-def test_run_migrations_inside_an_expression_gets_the_lambda_fix():
+def test_env006_offers_no_fix_when_run_sync_passes_positional_arguments_or_comments(
+    tmp_path, capsys
+):
+    """run_migrations() takes no positional argument, and a comment among the arguments
+    would be lost: the error is reported, the file left as it is."""
     source = broken("env051_no_dispose").replace(
         "await connection.run_sync(do_run_migrations)",
-        "await connection.run_sync(do_run_migrations)\n        result = await connection.run_sync(context.run_migrations, engine_name='db')",
+        "await connection.run_sync(do_run_migrations)\n"
+        "        await connection.run_sync(context.run_migrations, 'db')\n"
+        "        await connection.run_sync(\n"
+        "            context.run_migrations,  # the primary\n"
+        "            engine_name='db',\n"
+        "        )",
     )
-    text = repair_run_sync_misuse(source).text
-    assert (
-        "result = await connection.run_sync(lambda _connection: context.run_migrations(engine_name='db'))"
-        in text
-    )
+    status, out, text = check_fix(tmp_path, capsys, source, "--select", "ENV006")
+    assert status == 1
+    assert text == source
+    assert out.count("ENV006 [error] run_sync() passes the connection as the first argument") == 2
 
 
 def test_null_pool_reuses_an_imported_null_pool_and_skips_kwargs_splats():

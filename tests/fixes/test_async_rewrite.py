@@ -6,10 +6,7 @@ import ast
 import os
 
 import pytest
-from alembic_env_lsp.fixes.async_repairs import (
-    repair_async_connection_configure,
-    repair_run_sync_misuse,
-)
+from alembic_env_lsp.fixes.async_repairs import repair_async_connection_configure
 from alembic_env_lsp.fixes.async_rewrite import convert_to_async
 from support.rewrite_cases import (
     ALL_CASES,
@@ -24,7 +21,7 @@ from support.rewrite_cases import (
 from support.rewrite_checks import assert_sound, structure
 
 REGENERATE = os.environ.get("ALEMBIC_ENV_LSP_REGEN") == "1"
-REPAIRS = [repair_async_connection_configure, repair_run_sync_misuse]
+REPAIRS = [repair_async_connection_configure]
 
 # The cookbook's connection-sharing body for run_migrations_online (alembic docs, "Programmatic
 # API use (connection sharing) With Asyncio").

@@ -753,7 +753,6 @@ def rewrite_functions():
         ),
         "convert_to_sync": sync_rewrite.convert_to_sync,
         "repair_async_connection_configure": async_repairs.repair_async_connection_configure,
-        "repair_run_sync_misuse": async_repairs.repair_run_sync_misuse,
     }
 
 

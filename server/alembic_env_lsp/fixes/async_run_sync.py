@@ -1,8 +1,8 @@
 """Moving Alembic's sync work off the event loop: in an async def, runs of statements that use
 Alembic's sync API on an AsyncConnection (configure(), begin_transaction(), run_migrations())
 become one sync helper `do_run_migrations(connection)` called through `await conn.run_sync(...)`;
-run_sync() calls handed the wrong thing are corrected. The transformer behind the ENV004-ENV006
-repairs (fixes/async_repairs.py).
+a sync helper called with the AsyncConnection goes through run_sync(). The transformer behind the
+ENV004/ENV005 repair (fixes/async_repairs.py).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from .rewrite_nodes import (
 @dataclass
 class _Mig:
     conns: set[str]  # AsyncConnection variables this statement refers to
-    tags: set[str]  # which rules the statement breaks ("003", "004", "005", "006")
+    on_loop: bool  # does Alembic's sync work on the event-loop side (ENV004/ENV005)
     sync: cst.BaseStatement  # the same work written for a sync Connection
 
 
@@ -52,10 +52,9 @@ class MoveToRunSync(cst.CSTTransformer):
     """Finds runs of Alembic statements done on the event-loop side of an async def and
     turns each run into a sync helper called through run_sync()."""
 
-    def __init__(self, module: cst.Module, imports: ImportMap, mode: str, conn_type: str):
+    def __init__(self, module: cst.Module, imports: ImportMap, conn_type: str):
         self.module = module
         self.module_imports = imports
-        self.mode = mode
         self.conn_type = conn_type
         self.builder = Builder(module)
         self.stack: list[tuple[cst.FunctionDef, ImportMap, _Scope | None]] = []
@@ -88,12 +87,7 @@ class MoveToRunSync(cst.CSTTransformer):
 
     def leave_With(self, original_node: cst.With, updated_node: cst.With) -> cst.With:
         # ENV005: `with` on an AsyncEngine/AsyncConnection must be `async with`.
-        if (
-            self.mode != "004"
-            or not self.stack
-            or self.stack[-1][2] is None
-            or updated_node.asynchronous is not None
-        ):
+        if not self.stack or self.stack[-1][2] is None or updated_node.asynchronous is not None:
             return updated_node
         scope = self.stack[-1][2]
         for item in updated_node.items:
@@ -115,20 +109,19 @@ class MoveToRunSync(cst.CSTTransformer):
             if not isinstance(stmt.body, cst.IndentedBlock):
                 return None
             conns: set[str] = set()
-            tags: set[str] = {"005"} if stmt.asynchronous is not None else set()
+            # `async with`: the begin_transaction() itself runs on the event-loop side
+            on_loop = stmt.asynchronous is not None
             inner = []
             for child in stmt.body.body:
                 found = self._classify(child, imports, scope)
                 if found is None:
                     return None
                 conns |= found.conns
-                tags |= found.tags
+                on_loop = on_loop or found.on_loop
                 inner.append(found.sync)
-            if stmt.asynchronous is not None:
-                tags.add("004")  # the begin_transaction() itself runs on the event-loop side
             return _Mig(
                 conns,
-                tags,
+                on_loop,
                 stmt.with_changes(asynchronous=None, body=stmt.body.with_changes(body=inner)),
             )
         expr = sole_expr(stmt)
@@ -148,28 +141,25 @@ class MoveToRunSync(cst.CSTTransformer):
                 if given is None or given not in scope.conns:
                     return None
                 used = {given}
-            return _Mig(used, {"004"}, stmt)
+            return _Mig(used, True, stmt)
         if _method(call) != "run_sync" or not call.args:
             return None
         conn = _receiver(call)
         first, rest = call.args[0], list(call.args[1:])
         if conn is None or first.keyword is not None or first.star:
             return None
-        tags = set() if awaited else {"003"}
         target = first.value
         ref = _ctx_ref(target, imports)
         if ref in ("configure", "run_migrations"):
             if any(a.keyword is None and a.star != "**" for a in rest):
                 return None  # extra positional arguments: no safe reading
             if any(a.keyword is not None and a.keyword.value == "connection" for a in rest):
-                tags.add("006")
                 rest = [
                     a
                     for a in rest
                     if not (a.keyword is not None and a.keyword.value == "connection")
                 ]
             if ref == "run_migrations":
-                tags.add("006")
                 new = cst.Call(func=target, args=_tidy_args(rest))
             else:
                 lead = kwarg("connection", cst.Name(conn))
@@ -179,7 +169,7 @@ class MoveToRunSync(cst.CSTTransformer):
                     else [lead]
                 )
                 new = cst.Call(func=target, args=[*args, *_tidy_args(rest)])
-            return _Mig({conn}, tags, keep_comments([stmt], with_sole_expr(line, new)))
+            return _Mig({conn}, False, keep_comments([stmt], with_sole_expr(line, new)))
         if isinstance(target, cst.Lambda) and not rest:
             params = target.params
             if (
@@ -197,9 +187,9 @@ class MoveToRunSync(cst.CSTTransformer):
             if inner_method == "run_migrations":
                 i = find_kwarg(body_call, "connection")
                 if i is not None:
-                    tags.add("006")  # run_migrations(**kw) hands kw to upgrade(), not to Alembic
+                    # run_migrations(**kw) hands kw to upgrade(), not to Alembic
                     body_call = remove_arg(body_call, i)
-            return _Mig({conn}, tags, keep_comments([stmt], with_sole_expr(line, body_call)))
+            return _Mig({conn}, False, keep_comments([stmt], with_sole_expr(line, body_call)))
         return None
 
     # -- rewriting a block
@@ -229,8 +219,7 @@ class MoveToRunSync(cst.CSTTransformer):
                 i += 1
                 continue
             conns = set().union(*(m.conns for _, m in run_))
-            tags = set().union(*(m.tags for _, m in run_))
-            if self.mode in tags and len(conns) == 1:
+            if any(m.on_loop for _, m in run_) and len(conns) == 1:
                 out.append(self._extract(func, scope, conns.pop(), run_))
             else:
                 out.extend(self._simple_fixes(s, imports, scope) for s, _ in run_)
@@ -336,8 +325,7 @@ class MoveToRunSync(cst.CSTTransformer):
         call = expr.expression if isinstance(expr, cst.Await) else expr
         # ENV004: helper(async_conn, ...) on a sync helper -> await async_conn.run_sync(helper, ...)
         if (
-            self.mode == "004"
-            and not awaited
+            not awaited
             and isinstance(call, cst.Call)
             and isinstance(call.func, cst.Name)
             and call.args
@@ -358,7 +346,7 @@ class MoveToRunSync(cst.CSTTransformer):
 
             def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
                 if _method(updated_node) == "run_sync" and updated_node.args:
-                    return outer._fix_run_sync(updated_node, imports)
+                    return outer._fix_run_sync(updated_node)
                 return updated_node
 
         fixed = cast(cst.SimpleStatementLine, stmt.visit(_Calls()))
@@ -375,7 +363,7 @@ class MoveToRunSync(cst.CSTTransformer):
             args=[*args, *_tidy_args(rest)],
         )
 
-    def _fix_run_sync(self, call: cst.Call, imports: ImportMap) -> cst.Call:
+    def _fix_run_sync(self, call: cst.Call) -> cst.Call:
         first, rest = call.args[0], list(call.args[1:])
         target = first.value
         # run_sync(helper(conn, ...)) passes helper's result, not helper: pass the function.
@@ -393,22 +381,6 @@ class MoveToRunSync(cst.CSTTransformer):
                         *_tidy_args(inner + rest),
                     ]
                 )
-        if self.mode != "006":
-            return call
-        ref = _ctx_ref(target, imports)
-        if ref == "configure":
-            i = find_kwarg(call, "connection")
-            if i is not None:
-                return remove_arg(call, i)
-        elif ref == "run_migrations":
-            kw = _tidy_args(
-                [a for a in rest if not (a.keyword is not None and a.keyword.value == "connection")]
-            )
-            lam = cst.parse_expression("lambda _connection: None")
-            lam = lam.with_changes(body=cst.Call(func=target, args=kw))
-            return call.with_changes(
-                args=[first.with_changes(value=lam, comma=cst.MaybeSentinel.DEFAULT)]
-            )
         return call
 
 

@@ -14,17 +14,11 @@ def check(ctx: RuleContext) -> None:
         target = call.node.args[0]
         q = qualified_name(target, call.scope)
         if q == "alembic.context.run_migrations":
-            text = ctx.source.slice(ctx.range(target))
             ctx.report(
                 "run_sync() passes the connection as the first argument, but context.run_migrations() takes no "
                 "positional arguments (TypeError). Call it from the function you pass to run_sync().",
                 target,
-                fixes=[
-                    Fix(
-                        "Wrap it in a lambda",
-                        (replace_node(ctx.source, target, f"lambda _connection: {text}()"),),
-                    )
-                ],
+                fixes=_wrap_in_lambda(ctx, call.node),
             )
         elif q == "alembic.context.configure" and call.keyword("connection") is not None:
             edit = remove_keyword(ctx.source, call.node, "connection")
@@ -45,6 +39,28 @@ def check(ctx: RuleContext) -> None:
                 target,
                 fixes=_add_parameter(ctx, fn),
             )
+
+
+def _wrap_in_lambda(ctx: RuleContext, call: ast.Call) -> list[Fix]:
+    """run_sync(context.run_migrations, k=v) -> run_sync(lambda _connection: context.run_migrations(k=v)):
+    run_sync() hands its other arguments to the function, so they move into the call."""
+    target, extra = call.args[0], [*call.args[1:], *call.keywords]
+    if any(not isinstance(a, ast.keyword) for a in extra):
+        return []  # extra positional arguments: run_migrations() takes none, no reading is right
+    text = ctx.source.slice(ctx.range(target))
+    if not extra:
+        return [
+            Fix(
+                "Wrap it in a lambda",
+                (replace_node(ctx.source, target, f"lambda _connection: {text}()"),),
+            )
+        ]
+    span = Range(ctx.range(target).start, ctx.range(extra[-1]).end)
+    arguments = ctx.source.slice(Range(ctx.range(target).end, span.end))
+    if "#" in arguments:
+        return []  # a comment among the arguments would be lost
+    moved = ", ".join(ctx.source.slice(ctx.range(a)) for a in extra)
+    return [Fix("Wrap it in a lambda", (TextEdit(span, f"lambda _connection: {text}({moved})"),))]
 
 
 def _add_parameter(ctx: RuleContext, fn) -> list[Fix]:
