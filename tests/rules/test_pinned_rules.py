@@ -113,3 +113,18 @@ def test_env031_accepts_a_name_bound_to_something_else_than_a_base():
     assert message.startswith(
         "target_metadata must be a MetaData (e.g. Base.metadata), not the declarative base class 'metadata'"
     )
+
+
+def test_env047_inside_an_assignment_expression():
+    text = (
+        "import os\n\nfrom alembic import context\n\nconfig = context.config\n"
+        'if (url := os.getenv("DATABASE_URL").replace("postgres://", "postgresql://")):\n'
+        '    config.set_main_option("sqlalchemy.url", url)\n'
+    )
+    [(span, line, message, _)] = findings(text, "ENV047")
+    assert (span, line) == ('os.getenv("DATABASE_URL").replace', 5)
+    assert message == (
+        "os.getenv('DATABASE_URL') is None when the variable is not set, so '.replace' raises "
+        "AttributeError: 'NoneType' object has no attribute 'replace'. Use os.environ[...] (a "
+        "clear KeyError) or give a default."
+    )
