@@ -158,3 +158,20 @@ def test_a_url_passed_by_keyword_is_the_engines_url():
     [finding] = [f for f in analysis.findings if f.code == "ENV002"]
     assert analysis.source.slice(finding.range) == '"postgresql+asyncpg://u@h/db"'
     assert finding.message.startswith("Sync engine with async-only driver 'asyncpg'")
+
+
+def test_a_dispatch_inside_a_helper_runs_both_functions_either_way():
+    text = (
+        "from alembic import context\n\n\n"
+        "def run_migrations_offline():\n    context.configure(url='sqlite://')\n\n\n"
+        "def run_migrations_online():\n    context.configure(connection=None)\n\n\n"
+        "def main():\n"
+        "    if context.is_offline_mode():\n        run_migrations_offline()\n"
+        "    else:\n        run_migrations_online()\n\n\n"
+        "main()\n"
+    )
+    analysis = analyze(text, "env.py")
+    hover = hover_at(analysis, Position(7, 6))  # on `def run_migrations_online`
+    assert hover is not None
+    assert "**`run_migrations_online`** · local `def` (line 8)" in hover.markdown
+    assert "Runs in online and offline mode." in hover.markdown

@@ -128,3 +128,21 @@ def test_env047_inside_an_assignment_expression():
         "AttributeError: 'NoneType' object has no attribute 'replace'. Use os.environ[...] (a "
         "clear KeyError) or give a default."
     )
+
+
+def test_env007_a_with_on_a_connection_variable_opens_no_transaction():
+    text = (
+        "from alembic import context\nfrom sqlalchemy import create_engine\n\n\n"
+        "def do_run_migrations(connection):\n"
+        "    context.configure(connection=connection)\n"
+        "    context.run_migrations()\n\n\n"
+        'engine = create_engine("postgresql+psycopg2://app@db/app")\n'
+        "connection = engine.connect()\n"
+        "with connection:\n"
+        "    do_run_migrations(connection)\n"
+    )
+    [(span, line, message, _)] = findings(text, "ENV007")
+    assert (span, line) == ("context.run_migrations()", 6)
+    assert message.startswith(
+        "context.run_migrations() is not inside 'with context.begin_transaction():'"
+    )
