@@ -164,8 +164,10 @@ def test_summary_of_other_shapes(tmp_path):
 def test_summary_of_the_sample():
     text = SAMPLE.read_text(encoding="utf-8")
     line = summary(analyze(text, str(SAMPLE), project=ProjectIndex().context_for(SAMPLE)))
+    # the URL is set only `if database_url:`; otherwise the ini's (no alembic.ini beside it)
     assert line.startswith(
-        "async engine · URL from env var ORDERS_DATABASE_URL · logging: fileConfig · offline mode: yes"
+        "async engine · URL by path (2 paths): env var ORDERS_DATABASE_URL or sqlalchemy.url from "
+        "alembic.ini (no alembic.ini f… · logging: fileConfig · offline mode: yes"
     )
 
 

@@ -243,7 +243,10 @@ def test_a_helper_with_several_returns_gets_a_verdict_per_path_everywhere():
         if '[("' in line and "sqlite:///" in line
     )
     assert data == [3, 4]  # the engine's URL: 3 outcomes; the offline URL: its 4 values
-    assert "sync engine · URL differs by path (4 paths, e.g. sqlite:///)" in summary(analysis)
+    assert (
+        "sync engine · URL by path (4 paths): env var INVENTORY_DB or env.py: sqlite:/// or "
+        in (summary(analysis))
+    )
 
 
 def test_ini_placeholders_filled_by_set_section_option_are_not_an_error(tmp_path):

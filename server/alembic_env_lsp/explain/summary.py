@@ -80,11 +80,21 @@ def _engine_kind_words(engine: EngineFact) -> str:
 def _url_words(url: UrlValue) -> str:
     env_default = url.confidence is Confidence.DEFAULT and "environment variable" in url.origin
     if len(url.alternatives) > 1 and not env_default:  # one value per path: not the first alone
-        known = [a for a in url.alternatives if a.text and a.scheme]
-        if known:
-            first = redact_url(known[0].text or "")
-            return f"URL differs by path ({len(url.alternatives)} paths, e.g. {short(first, 50)})"
-        return f"URL differs by path ({len(url.alternatives)} paths, known at run time)"
+        sources: list[str] = []
+        for alternative in url.alternatives:
+            words = _one_url_words(alternative).removeprefix("URL from ").removeprefix("URL: ")
+            if words.startswith("not known statically (") and words.endswith(")"):
+                words = words[len("not known statically (") : -1]
+            if alternative.none:
+                words = "None"
+            if words not in sources:
+                sources.append(words)
+        shown = " or ".join(sources[:3]) + (" or …" if len(sources) > 3 else "")
+        return f"URL by path ({len(url.alternatives)} paths): {shown}"
+    return _one_url_words(url)
+
+
+def _one_url_words(url: UrlValue) -> str:
     if url.text and url.scheme:
         shown = redact_url(url.text)
         if url.ini_value is not None and url.ini_path:
