@@ -175,3 +175,16 @@ def test_a_dispatch_inside_a_helper_runs_both_functions_either_way():
     assert hover is not None
     assert "**`run_migrations_online`** · local `def` (line 8)" in hover.markdown
     assert "Runs in online and offline mode." in hover.markdown
+
+
+def test_a_url_rebuilt_with_str_and_make_url_through_helpers_is_followed():
+    helpers = "".join(
+        f"def url{i}():\n    return str(make_url(url{i + 1}()))\n\n\n" for i in range(4)
+    )
+    text = (
+        "from sqlalchemy import create_engine, make_url\n\n\n"
+        f'{helpers}def url4():\n    return "postgresql+psycopg2://app@db/app"\n\n\n'
+        "engine = create_engine(url0())\n"
+    )
+    hover = engine_hover(text, text.count("\n") - 1)
+    assert "URL `postgresql+psycopg2://app@db/app`" in hover
