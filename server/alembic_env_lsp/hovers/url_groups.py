@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from ..model.facts import UrlValue
 from .common import Here
-from .url_paths import NONE, Candidate, from_model
+from .url_paths import NONE, NONE_NOT_IN_INI, Candidate, filled_at_run_time, from_model
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,15 @@ def model_candidate(here: Here, value: UrlValue) -> Candidate:
     candidate = from_model(here, value)
     if value.none:
         return Candidate(None, NONE, candidate.when)
+    ini = value.ini_value
+    paired = getattr(here.project, "ini", None) is not None
+    if value.text is None and paired and value.ini_key and ini is None:
+        return Candidate(None, NONE_NOT_IN_INI, candidate.when)  # get_main_option's default
+    if value.text is None and ini is not None and ini.value is None:
+        if filled_at_run_time(here, ini.raw):  # `%(KEY)s` that set_section_option sets
+            origin = f"{candidate.origin}, its %(...)s filled in by set_section_option"
+            return Candidate(ini.raw, origin, candidate.when)
+        return Candidate(None, f"{candidate.origin}, which cannot be interpolated", candidate.when)
     return candidate
 
 
