@@ -207,27 +207,29 @@ def _call_sites(module: cst.Module, name: str, imports: ImportMap) -> list[cst.S
     return sites
 
 
-def _following(
-    stmts: list[cst.BaseStatement], target: cst.CSTNode
-) -> list[cst.BaseStatement] | None:
-    """Statements that run after `target` inside this block (None: target not in it).
-    Loops count as a whole, since they may run `target` again."""
+def _following(stmts: list[cst.BaseStatement], target: cst.CSTNode) -> list[cst.CSTNode] | None:
+    """What may run after `target` inside this block (None: target not in it): later statements,
+    the `except`/`else`/`finally` parts of a `try` around it, and a loop whole (it may run
+    `target` again)."""
     for i, stmt in enumerate(stmts):
         if stmt is target:
             return list(stmts[i + 1 :])
-        for block, loop in _child_blocks(stmt):
+        for block, then in _child_blocks(stmt):
             found = _following(block, target)
             if found is not None:
-                return found + (block if loop else []) + list(stmts[i + 1 :])
+                return found + then + list(stmts[i + 1 :])
     return None
 
 
-def _child_blocks(stmt: cst.BaseStatement) -> list[tuple[list[cst.BaseStatement], bool]]:
-    out: list[tuple[list[cst.BaseStatement], bool]] = []
+def _child_blocks(
+    stmt: cst.BaseStatement,
+) -> list[tuple[list[cst.BaseStatement], list[cst.CSTNode]]]:
+    """Each block of a compound statement, with what else of the statement may run after it."""
+    out: list[tuple[list[cst.BaseStatement], list[cst.CSTNode]]] = []
 
-    def add(suite: cst.CSTNode | None, loop: bool = False) -> None:
+    def add(suite: cst.CSTNode | None, *then: cst.CSTNode | None) -> None:
         if isinstance(suite, cst.IndentedBlock):
-            out.append((list(suite.body), loop))
+            out.append((list(suite.body), [n for n in then if n is not None]))
 
     if isinstance(stmt, cst.If):
         add(stmt.body)
@@ -237,18 +239,22 @@ def _child_blocks(stmt: cst.BaseStatement) -> list[tuple[list[cst.BaseStatement]
             orelse = orelse.orelse
         if isinstance(orelse, cst.Else):
             add(orelse.body)
-    elif isinstance(stmt, (cst.With,)):
+    elif isinstance(stmt, cst.With):
         add(stmt.body)
-    elif isinstance(stmt, (cst.For, cst.While)):
-        add(stmt.body, loop=True)
+    elif isinstance(stmt, cst.For):
+        add(stmt.body, stmt.body)
         if stmt.orelse is not None:
             add(stmt.orelse.body)
-    elif isinstance(stmt, cst.Try):
-        add(stmt.body)
+    elif isinstance(stmt, cst.While):
+        add(stmt.body, stmt.test, stmt.body)
+        if stmt.orelse is not None:
+            add(stmt.orelse.body)
+    elif isinstance(stmt, (cst.Try, cst.TryStar)):
+        add(stmt.body, *stmt.handlers, stmt.orelse, stmt.finalbody)
         for handler in stmt.handlers:
-            add(handler.body)
+            add(handler.body, stmt.finalbody)
         if stmt.orelse is not None:
-            add(stmt.orelse.body)
+            add(stmt.orelse.body, stmt.finalbody)
         if stmt.finalbody is not None:
             add(stmt.finalbody.body)
     return out
@@ -369,7 +375,21 @@ def _convert_to_sync(module: cst.Module) -> cst.Module | None:
     leftover = _still_async(module, ImportMap.of_module(module))
     if leftover:
         raise Refusal(f"env.py would still use {leftover} after the conversion; convert it by hand")
-    return module
+    return _no_blank_start(module)
+
+
+def _no_blank_start(module: cst.Module) -> cst.Module:
+    """With `import asyncio` gone from line 1, the blank line that followed it would start the file."""
+    if module.header or not module.body:
+        return module
+    first = module.body[0]
+    lines = list(leading_lines(first))
+    while lines and lines[0].comment is None:
+        lines.pop(0)
+    if len(lines) == len(leading_lines(first)):
+        return module
+    first = first.with_changes(leading_lines=lines)
+    return module.with_changes(body=[first, *module.body[1:]])
 
 
 def _builds_sync_engine(module: cst.Module, imports: ImportMap) -> bool:
