@@ -276,7 +276,7 @@ class Builder:
         """(label, verdict) for each value the engine's URL takes on some path; empty when it
         has one value (the model's)."""
         from ..hovers.common import Here
-        from ..hovers.url_groups import group_by, model_groups
+        from ..hovers.url_groups import group_by, kind_of, model_groups
         from ..hovers.url_paths import engine_candidates
         from ..hovers.url_values import model_none, prefer_model
         from ..text import Position
@@ -290,13 +290,7 @@ class Builder:
             return _verdict_words(candidate.text, engine, self.basis)
 
         def kind(c) -> str:
-            return (
-                "url"
-                if c.text and "://" in c.text
-                else "none"
-                if c.origin.startswith("`None`")
-                else "?"
-            )
+            return kind_of(c)
 
         def key(c) -> tuple:
             return (kind(c), verdict(c))
@@ -477,6 +471,8 @@ def _unknown_words(group) -> str:
     if all(c.origin.startswith("`None`") for c in group.candidates):
         missing = any("not in the ini" in c.origin for c in group.candidates)
         return "None (not in the ini)" if missing else "None"
+    if all(c.origin.endswith("which cannot be interpolated") for c in group.candidates):
+        return f"reading it raises ({group.origins()})"
     return f"run-time value ({group.origins()})"
 
 

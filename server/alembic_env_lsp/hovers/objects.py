@@ -12,7 +12,7 @@ from ..rules.env050_async_engine_without_nullpool import awaited_dispose
 from .common import Here, compose, path_words, shorten
 from .texts import SYMBOLS
 from .url import engine_mode, shown_url, url_lines, url_origin_words, verdict_for
-from .url_groups import group_by, model_candidate, model_groups
+from .url_groups import group_by, kind_of, model_candidate, model_groups
 from .url_paths import NONE, NONE_NOT_IN_INI, Candidate, engine_candidates
 from .url_values import model_none, prefer_model
 
@@ -95,9 +95,7 @@ def section_by_name(here: Here, engine: EngineFact) -> str | None:
 
 
 def _kind(candidate: Candidate) -> str:
-    if candidate.text and "://" in candidate.text:
-        return "url"
-    return "none" if candidate.origin.startswith(NONE) else "unknown"
+    return kind_of(candidate)
 
 
 def _path_groups(here: Here, engine: EngineFact, paths: list[Candidate], model: bool) -> list[str]:
@@ -130,6 +128,9 @@ def _path_groups(here: Here, engine: EngineFact, paths: list[Candidate], model: 
             if _kind(group.candidates[0]) == "none":
                 where = " (not in the ini)" if group.origins() == NONE_NOT_IN_INI else ""
                 out.append(f"{when}: {NONE}{where}: no URL.")
+                continue
+            if _kind(group.candidates[0]) == "raises":
+                out.append(f"{when}: reading it raises ({group.origins()}).")
                 continue
             out.append(
                 f"{when}: known only at run time ({group.origins()}); its driver cannot be checked."

@@ -41,6 +41,19 @@ class Group:
         return seen
 
 
+RAISES = "which cannot be interpolated"
+
+
+def kind_of(candidate: Candidate) -> str:
+    """What a value is, for grouping: a URL text, None, an ini value whose reading raises, or a
+    value known only at run time."""
+    if candidate.text and "://" in candidate.text:
+        return "url"
+    if candidate.origin.startswith(NONE):
+        return "none"
+    return "raises" if candidate.origin.endswith(RAISES) else "unknown"
+
+
 def model_candidate(here: Here, value: UrlValue) -> Candidate:
     """One of the model's alternatives as the hovers show it (a None path: `None`)."""
     candidate = from_model(here, value)
@@ -54,7 +67,7 @@ def model_candidate(here: Here, value: UrlValue) -> Candidate:
         if filled_at_run_time(here, ini.raw):  # `%(KEY)s` that set_section_option sets
             origin = f"{candidate.origin}, its %(...)s filled in by set_section_option"
             return Candidate(ini.raw, origin, candidate.when)
-        return Candidate(None, f"{candidate.origin}, which cannot be interpolated", candidate.when)
+        return Candidate(None, f"{candidate.origin}, {RAISES}", candidate.when)
     return candidate
 
 

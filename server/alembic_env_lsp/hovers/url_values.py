@@ -12,7 +12,7 @@ from ..pyenv import sqlalchemy_basis
 from ..redact import redact_url
 from .common import Here, shorten
 from .url import engine_mode, verdict_for
-from .url_groups import Group, group_by, model_candidate, model_groups
+from .url_groups import Group, group_by, kind_of, model_candidate, model_groups
 from .url_paths import (
     NONE,
     NONE_NOT_IN_INI,
@@ -143,8 +143,8 @@ def _text(
     basis = sqlalchemy_basis(here.project)
 
     def verdicts_of(candidate: Candidate) -> tuple[str, ...]:
-        if candidate.origin.startswith(NONE):
-            return ()  # not a URL any reader gets: the paths that read it test it first
+        if kind_of(candidate) in ("none", "raises"):
+            return ()  # no URL any reader gets: tested first, or reading it raises
         verdicts = []
         info = drivers.driver_info(candidate.text) if candidate.text else None
         for engine in engines:
@@ -167,7 +167,7 @@ def _text(
 
     def key(candidate: Candidate) -> tuple:
         known = bool(candidate.text and "://" in candidate.text)
-        kind = "url" if known else "none" if candidate.origin.startswith(NONE) else "unknown"
+        kind = kind_of(candidate)
         # unknown values group together; known ones by verdict (and by text when no reader)
         return (kind, verdicts_of(candidate), None if engines or not known else candidate.text)
 
@@ -201,6 +201,8 @@ def _group_head(group: Group, several: bool) -> str:
     if written:  # a template's placeholder (`{db_url}`) where the URL goes
         shown = f"`{shorten(redact_url(written[0].text or ''), 60)}`"
         return f"{prefix}{shown} ({group.origins()}): not a URL as written (no `scheme://`)"
+    if kind_of(group.candidates[0]) == "raises":
+        return f"{prefix}reading it raises ({group.origins()})"
     if all(c.origin.startswith(NONE) for c in group.candidates):
         return f"{prefix}{NONE}" + (
             " (not in the ini)" if group.origins() == NONE_NOT_IN_INI else ""
