@@ -4,6 +4,7 @@ test noticing."""
 
 from __future__ import annotations
 
+from alembic_env_lsp import cli
 from alembic_env_lsp.engine import analyze
 
 
@@ -146,3 +147,85 @@ def test_env007_a_with_on_a_connection_variable_opens_no_transaction():
     assert message.startswith(
         "context.run_migrations() is not inside 'with context.begin_transaction():'"
     )
+
+
+ENV011_ENV = """\
+import os
+
+from alembic import context
+from sqlalchemy import create_engine
+
+config = context.config
+{sets}
+for option in [("alembic", "DB_PORT", "5432")]:
+    config.set_section_option(*option)
+engine = create_engine(config.get_main_option("sqlalchemy.url"))
+"""
+
+
+def test_env011_interpolation_keys_set_by_env_py(tmp_path, capsys):
+    (tmp_path / "alembic.ini").write_text(
+        "[alembic]\nscript_location = .\n"
+        "sqlalchemy.url = postgresql+psycopg2://app@%(DB_HOST)s/app\n",
+        encoding="utf-8",
+    )
+    env = tmp_path / "env.py"
+    env.write_text(ENV011_ENV.format(sets=""), encoding="utf-8")
+    status = cli.main(["check", "--select", "ENV011", str(env)])
+    out, err = capsys.readouterr()
+    assert (status, err) == (1, "")
+    assert (
+        ":10:24: ENV011 [error] sqlalchemy.url uses '%(DB_HOST)s' (alembic.ini [alembic] "
+        "sqlalchemy.url (line 3)), which is neither an option of [alembic] nor of [DEFAULT]"
+    ) in out
+    # set_main_option() before the URL is read supplies it
+    env.write_text(
+        ENV011_ENV.format(sets='config.set_main_option("DB_HOST", os.environ["DB_HOST"])'),
+        encoding="utf-8",
+    )
+    assert cli.main(["check", "--select", "ENV011", str(env)]) == 0
+    assert capsys.readouterr() == ("All checks passed (1 env script).\n", "")
+
+
+def test_env043_copies_no_name_the_online_function_rebinds():
+    text = (
+        'from alembic import context\n\nSCHEMA = "app"\n\n\n'
+        "def run_migrations_offline():\n"
+        '    context.configure(url="postgresql://app@db/app", literal_binds=True)\n\n\n'
+        "def run_migrations_online(connection):\n"
+        '    SCHEMA = "tenant"\n'
+        "    context.configure(connection=connection, version_table_schema=SCHEMA)\n\n\n"
+        "if context.is_offline_mode():\n    run_migrations_offline()\n"
+        "else:\n    run_migrations_online(None)\n"
+    )
+    [(span, line, message, fixes)] = findings(text, "ENV043")
+    assert (span, line) == ("context.configure", 6)
+    assert message.startswith(
+        "'version_table_schema' is set for online migrations but not for offline (--sql);"
+    )
+    assert not fixes
+    module_level = text.replace('    SCHEMA = "tenant"\n', "")
+    [(_, _, _, (fix,))] = findings(module_level, "ENV043")
+    assert fix.title == "Pass version_table_schema= offline too"
+
+
+def test_env044_trusts_a_create_schema_construct():
+    text = (
+        "from alembic import context\nfrom sqlalchemy.schema import CreateSchema\n\n\n"
+        "def run_migrations_online(connection):\n"
+        '    connection.execute(CreateSchema("audit", if_not_exists=True))\n'
+        "    connection.commit()\n"
+        '    context.configure(connection=connection, version_table_schema="audit")\n'
+    )
+    assert findings(text, "ENV044") == []
+
+
+def test_env047_follows_an_annotated_assignment():
+    text = (
+        "import os\n\nfrom alembic import context\n\nconfig = context.config\n"
+        'url: str | None = os.getenv("DATABASE_URL")\n'
+        'config.set_main_option("sqlalchemy.url", url.replace("postgres://", "postgresql://"))\n'
+    )
+    [(span, line, message, _)] = findings(text, "ENV047")
+    assert (span, line) == ('url.replace("postgres://", "postgresql://")', 6)
+    assert message.startswith("os.getenv('DATABASE_URL') is None when the variable is not set")
