@@ -229,3 +229,23 @@ def test_env047_follows_an_annotated_assignment():
     [(span, line, message, _)] = findings(text, "ENV047")
     assert (span, line) == ('url.replace("postgres://", "postgresql://")', 6)
     assert message.startswith("os.getenv('DATABASE_URL') is None when the variable is not set")
+
+
+def test_env060_a_replace_that_adds_a_driver_strips_nothing():
+    text = (
+        "from alembic import context\nfrom app import settings\n"
+        "from sqlalchemy.ext.asyncio import create_async_engine\n\n"
+        "engine = create_async_engine(\n"
+        '    settings.DATABASE_URL.replace("postgresql://", "postgresql+asyncpg://")\n'
+        ")\n"
+    )
+    assert findings(text, "ENV060") == []
+    stripped = text.replace(
+        '.replace("postgresql://", "postgresql+asyncpg://")', '.replace("+asyncpg", "")'
+    )
+    [(_, line, message, _)] = findings(stripped, "ENV060")
+    assert line == 5
+    assert message == (
+        "'.replace(\"+asyncpg\", ...)' strips the async driver, but the URL is passed to an "
+        "async engine."
+    )
