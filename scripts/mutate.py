@@ -347,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{mutant.kind}: {mutant.after.strip()[:90]}",
                 flush=True,
             )
+            if args.json:  # after each mutant: an interrupted run keeps what it measured
+                _write_json(args.json, chosen, {"done": number})
     finally:
         shutil.rmtree(copy, ignore_errors=True)
 
@@ -362,19 +364,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"  {m.path}:{m.line} {m.kind}\n    - {m.before.strip()}\n    + {m.after.strip()}"
             )
     if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "score": score,
-                    "killed": killed,
-                    "counted": len(counted),
-                    "mutants": [asdict(m) for m in chosen],
-                },
-                indent=1,
-            ),
-            encoding="utf-8",
-        )
+        _write_json(args.json, chosen, {"score": score, "killed": killed, "counted": len(counted)})
     return 0
+
+
+def _write_json(path: Path, mutants: list[Mutant], totals: dict) -> None:
+    path.write_text(
+        json.dumps({**totals, "mutants": [asdict(m) for m in mutants]}, indent=1), encoding="utf-8"
+    )
 
 
 if __name__ == "__main__":
