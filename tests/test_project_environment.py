@@ -239,7 +239,7 @@ def test_env056_judges_the_projects_venv(tmp_path):
     fake_venv(tmp_path / ".venv", NO_GREENLET)
     [finding] = codes(check(project(tmp_path)), "ENV056")
     assert finding.message.startswith(
-        "SQLAlchemy 2.1.0 (in .venv (.venv beside alembic.ini)) no longer installs greenlet, "
+        "SQLAlchemy 2.1.0, in .venv (.venv beside alembic.ini), no longer installs greenlet, "
         "and greenlet is not installed"
     )
 
@@ -369,7 +369,7 @@ def test_isolated_tool_without_greenlet_judges_the_projects_venv(tool_venv, tmp_
         assert "ENV056" not in clean.stdout, clean.stdout
         flagged = run_tool_check(tool_venv, without, virtual_env=hook_env)
         assert (
-            "ENV056 [warning] SQLAlchemy 2.1.0 (in .venv (.venv beside alembic.ini)) no longer "
+            "ENV056 [warning] SQLAlchemy 2.1.0, in .venv (.venv beside alembic.ini), no longer "
             "installs greenlet" in flagged.stdout
         ), flagged.stdout
 
@@ -396,7 +396,7 @@ def test_cli_python_flag_names_the_environment_judged(tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert code == 1
-    assert "ENV056 [warning] SQLAlchemy 2.1.0 (in py312 (--python)) no longer installs" in out
+    assert "ENV056 [warning] SQLAlchemy 2.1.0, in py312 (--python), no longer installs" in out
 
 
 def test_cli_python_flag_without_an_environment_is_a_usage_error(tmp_path, capsys):

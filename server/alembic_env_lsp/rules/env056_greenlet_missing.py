@@ -19,7 +19,7 @@ def check(ctx: RuleContext) -> None:
     if environment.version("greenlet") is not None:
         return
     ctx.report(
-        f"SQLAlchemy {sqlalchemy} ({environment.where}) no longer installs greenlet, and greenlet is not installed: "
+        f"SQLAlchemy {sqlalchemy}, {environment.where}, no longer installs greenlet, and greenlet is not installed: "
         f"importing sqlalchemy.ext.asyncio fails (\"The SQLAlchemy asyncio module requires that the Python 'greenlet' "
         f"library is installed\"). Install 'sqlalchemy[asyncio]'.",
         imports[0].stmt,
@@ -69,7 +69,7 @@ RULE = Rule(
             s.env(s.ASYNC_ONLINE, imports=s.ASYNC_IMPORTS),
             environment=_NO_GREENLET,
             span="from sqlalchemy.ext.asyncio import async_engine_from_config",
-            message="SQLAlchemy 2.1.9 (installed here) no longer installs greenlet",
+            message="SQLAlchemy 2.1.9, installed here, no longer installs greenlet",
         ),
     ),
     valid=(
