@@ -218,12 +218,6 @@ def test_refused_shapes(name):
     assert ". " not in result.refused and "\n" not in result.refused  # one sentence
 
 
-def test_multidb_template_is_refused():
-    result = convert_to_async(template("multidb"))
-    assert result.text is None
-    assert "cannot be rewritten safely" in result.refused
-
-
 def test_fixture_files_and_expected_files_match_up():
     used = {c.expected_path for c in ALL_CASES if c.expected_path is not None}
     on_disk = set(EXPECTED.rglob("*.py"))

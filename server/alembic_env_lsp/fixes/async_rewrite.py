@@ -24,6 +24,7 @@ from .async_online import (
     _wrap_module_online,
 )
 from .async_shapes import normalize
+from .refusal_lines import Lines, no_sync_connection
 from .rewrite_common import Refusal, RewriteResult, run
 from .rewrite_imports import (
     ensure_from_import,
@@ -48,7 +49,6 @@ from .rewrite_nodes import (
     comment_lines,
     comments_of,
     docstring_of,
-    find_instances,
     find_kwarg,
     has_await,
     has_star_kwargs,
@@ -197,6 +197,7 @@ def _replace_stmt(
 def _convert_to_async(
     module: cst.Module, sharing_branch: bool, async_driver: str | None = None
 ) -> cst.Module | None:
+    original = module
     imports = ImportMap.of_module(module)
     if not _looks_async(module, imports):
         module = normalize(module, imports, lambda node, imp: engine_kind(node, imp) == "sync")
@@ -218,17 +219,12 @@ def _convert_to_async(
             return None  # already async; the repairs handle async files wired wrongly
         if reasons:
             raise Refusal(reasons[0])
-        if any(engine_kind(n, imports) == "sync" for n in find_instances(module, cst.Call)):
-            raise Refusal(
-                "env.py creates a sync engine but not in the usual 'with engine.connect() as connection:' block inside a function, so the online part cannot be rewritten safely"
-            )
-        raise Refusal(
-            "env.py creates no engine with engine_from_config() or create_engine(), so there is no sync connection to convert"
-        )
+        raise no_sync_connection(original)
     if len(sync_plans) > 1:
         names = ", ".join(f"{p.func.name.value}()" for p in sync_plans)
-        raise Refusal(
-            f"more than one function connects to a database ({names}); convert a multi-database env.py by hand"
+        raise Lines(module).refusal(
+            sync_plans[1].func,
+            f"more than one function connects to a database ({names}); convert a multi-database env.py by hand",
         )
     return _asyncify(
         module,
@@ -254,15 +250,18 @@ def _asyncify(
 ) -> cst.Module:
     func = plan.func
     fname = func.name.value
+    lines = Lines(module)  # a refusal names the line that blocks the conversion
     if _takes_params(func):
-        raise Refusal(
-            f"{fname}() takes parameters; only a parameterless online function can be split safely"
+        raise lines.refusal(
+            func,
+            f"{fname}() takes parameters; only a parameterless online function can be split safely",
         )
     escapes = [e for e in _flow_escapes(func) if not _bare_return(e)]
     if escapes:
         kind = type(escapes[0]).__name__.lower()
-        raise Refusal(
-            f"{fname}() contains a '{kind}' statement, which would change meaning once its body is split into several functions"
+        raise lines.refusal(
+            escapes[0],
+            f"{fname}() contains a '{kind}' statement, which would change meaning once its body is split into several functions",
         )
     assert isinstance(func.body, cst.IndentedBlock)  # _online_in() checked it
     body: list[cst.BaseStatement] = list(func.body.body)
@@ -270,8 +269,9 @@ def _asyncify(
     with_node = body[plan.with_at]
     assert isinstance(with_node, cst.With)
     if not isinstance(with_node.body, cst.IndentedBlock):
-        raise Refusal(
-            f"the 'with' block in {fname}() is written on one line; put its body on its own lines first"
+        raise lines.refusal(
+            with_node,
+            f"the 'with' block in {fname}() is written on one line; put its body on its own lines first",
         )
     inner = list(with_node.body.body)
     conn = plan.conn
@@ -292,8 +292,9 @@ def _asyncify(
     post = [s for s in post if s not in dispose_stmts]
     if engine is not None:
         if reads(*inner)[engine]:
-            raise Refusal(
-                f"the migration block uses the engine '{engine}' itself, which becomes an AsyncEngine that sync code cannot use"
+            raise lines.refusal(
+                with_node,
+                f"the migration block uses the engine '{engine}' itself, which becomes an AsyncEngine that sync code cannot use",
             )
         outside = [*pre, *post]
         if plan.kind == "borrowed" and plan.engine_stmt is not None:
@@ -304,20 +305,27 @@ def _asyncify(
                 f"{fname}() hands the engine '{engine}' to sync code outside the 'with' block (`{unsafe}`), where it becomes an AsyncEngine: change that line by hand, e.g. to use {engine}.sync_engine"
             )
     if _returns_in(inner) and [s for s in post if s not in dispose_stmts]:
-        raise Refusal(
-            f"the 'with' block in {fname}() returns early and code follows it; once the block is its own function that code would run, so move it by hand"
+        raise lines.refusal(
+            with_node,
+            f"the 'with' block in {fname}() returns early and code follows it; once the block is its own function that code would run, so move it by hand",
         )
     if has_await(with_node.body):
-        raise Refusal(f"the 'with' block in {fname}() already awaits something; fix that first")
+        raise lines.refusal(
+            with_node, f"the 'with' block in {fname}() already awaits something; fix that first"
+        )
 
     inner_binds = binds(*inner)
     post_reads = reads(*post)
     if post_reads[conn]:
-        raise Refusal(f"'{conn}' is used after its 'with' block in {fname}()")
+        raise lines.refusal(
+            next(s for s in post if reads(s)[conn]),
+            f"'{conn}' is used after its 'with' block in {fname}()",
+        )
     clash = sorted(n for n in inner_binds if post_reads[n])
     if clash:
-        raise Refusal(
-            f"'{clash[0]}' is set inside the migration block and used after it, so the block cannot move into its own function"
+        raise lines.refusal(
+            next(s for s in post if reads(s)[clash[0]]),
+            f"'{clash[0]}' is set inside the migration block and used after it, so the block cannot move into its own function",
         )
 
     # Statements before the `with`: those that only feed the migration block move with it
@@ -337,16 +345,19 @@ def _asyncify(
             in_engine = False
         if in_body and in_engine:
             both = sorted(n for n in bound if body_reads[n] and engine_reads[n])
-            raise Refusal(
-                f"'{both[0]}' is used both to build the engine and inside the migration block of {fname}(); split it by hand"
+            raise lines.refusal(
+                stmt,
+                f"'{both[0]}' is used both to build the engine and inside the migration block of {fname}(); split it by hand",
             )
         if in_body and engine is not None and reads(stmt)[engine]:
-            raise Refusal(
-                f"a statement before the 'with' in {fname}() uses the engine '{engine}' and feeds the migration block; read it from the connection instead (connection.dialect)"
+            raise lines.refusal(
+                stmt,
+                f"a statement before the 'with' in {fname}() uses the engine '{engine}' and feeds the migration block; read it from the connection instead (connection.dialect)",
             )
         if in_body and _returns_in([stmt]):
-            raise Refusal(
-                f"a 'return' in {fname}() sits in code that feeds the migration block; move it by hand"
+            raise lines.refusal(
+                stmt,
+                f"a 'return' in {fname}() sits in code that feeds the migration block; move it by hand",
             )
         if in_body:
             to_body.insert(0, stmt)

@@ -95,12 +95,24 @@ def convert_project(analysis: Analysis, *, to: str = "async") -> Conversion:
         return Conversion(redact_text(f"internal error: {type(error).__name__}: {error}"), None)
 
 
+def _parse_failure(text: str) -> str:
+    """Python's own message and line, as the editor shows them."""
+    try:
+        ast.parse(text.removeprefix("\ufeff"))
+    except SyntaxError as error:
+        if error.lineno:
+            return f"line {error.lineno}: env.py does not parse ({error.msg}); fix the syntax error first"
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return "env.py does not parse; fix the syntax error first"
+
+
 def _convert_project(analysis: Analysis, to: str) -> Conversion:
     if to not in ("async", "sync"):
         raise ValueError(f"to must be 'async' or 'sync', not {to!r}")
     original = analysis.source.text
     if not analysis.parsed:
-        return Conversion("env.py does not parse; fix the syntax error first", None)
+        return Conversion(_parse_failure(original), None)
     from .async_rewrite import convert_to_async
     from .sync_rewrite import convert_to_sync
 

@@ -14,6 +14,8 @@ from typing import cast
 
 import libcst as cst
 
+from .async_scope import _ctx_call
+from .refusal_lines import Lines, described, imported_runner
 from .rewrite_common import Refusal, RewriteResult, run
 from .rewrite_imports import (
     ensure_from_import,
@@ -100,8 +102,9 @@ def _find(module: cst.Module, imports: ImportMap) -> list[_Plan]:
                     inner = unwrap_call(value, args[0].value)
                     plans.append(_Plan(stmt, fimp, child, engine, inner, None))
                     break
-                raise Refusal(
-                    f"the AsyncEngine(...) in {stmt.name.value}() does not wrap a plain engine factory call"
+                raise Lines(module).refusal(
+                    child,
+                    f"the AsyncEngine(...) in {stmt.name.value}() does not wrap a plain engine factory call",
                 )
     return plans
 
@@ -114,6 +117,7 @@ class _Desync(cst.CSTTransformer):
         self.imports = imports
         self.conns: set[str] = set()
         self.problem: str | None = None
+        self.where: cst.CSTNode | None = None  # the statement part the problem is on
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False  # nested defs keep their own meaning
@@ -133,9 +137,9 @@ class _Desync(cst.CSTTransformer):
                 and dotted(call.func.value) in {self.engine, *self.conns}
             )
             if not ok:
-                self.problem = (
-                    self.problem
-                    or f"'async with {self._code(call)}' has no sync equivalent this rewrite knows"
+                self._note(
+                    call,
+                    f"'async with {self._code(call)}' has no sync equivalent this rewrite knows",
                 )
             elif item.asname is not None and isinstance(item.asname.name, cst.Name):
                 self.conns.add(item.asname.name.value)
@@ -169,14 +173,18 @@ class _Desync(cst.CSTTransformer):
                 receiver == self.engine and method == "dispose"
             ):
                 return call.with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)
-        self.problem = (
-            self.problem or f"'await {self._code(call)}' has no sync equivalent this rewrite knows"
+        self._note(
+            original_node, f"'await {self._code(call)}' has no sync equivalent this rewrite knows"
         )
         return updated_node
 
     def visit_For(self, node: cst.For) -> None:
         if node.asynchronous is not None:
-            self.problem = self.problem or "'async for' has no sync equivalent this rewrite knows"
+            self._note(node, "'async for' has no sync equivalent this rewrite knows")
+
+    def _note(self, node: cst.CSTNode, problem: str) -> None:
+        if self.problem is None:
+            self.problem, self.where = problem, node
 
     @staticmethod
     def _code(node: cst.CSTNode) -> str:
@@ -290,15 +298,15 @@ def _convert_to_sync(module: cst.Module) -> cst.Module | None:
     imports = ImportMap.of_module(module)
     plans = _find(module, imports)
     if not plans:
-        if not _still_async(module, imports) and _builds_sync_engine(module, imports):
-            return None  # already sync
-        raise Refusal(
-            "env.py has no async def that builds its engine with async_engine_from_config()/create_async_engine() and connects with 'async with', so it cannot be converted safely"
-        )
+        refusal = _no_async_engine(module, imports)
+        if refusal is None:
+            return None  # nothing async: already sync
+        raise refusal
     if len(plans) > 1:
         names = ", ".join(f"{p.func.name.value}()" for p in plans)
-        raise Refusal(
-            f"more than one async function builds an engine ({names}); convert a multi-database env.py by hand"
+        raise Lines(module).refusal(
+            plans[1].func,
+            f"more than one async function builds an engine ({names}); convert a multi-database env.py by hand",
         )
     plan = plans[0]
     func = plan.func
@@ -307,8 +315,9 @@ def _convert_to_sync(module: cst.Module) -> cst.Module | None:
     sites = _call_sites(module, name, imports)
     uses = reads(module)[name] - 1  # the def's own name counts once
     if len(sites) != 1 or uses != 1:
-        raise Refusal(
-            f"{name}() must be started exactly once, by asyncio.run({name}()), for the sync conversion to be safe"
+        raise Lines(module).refusal(
+            _other_use(module, func, sites),
+            f"{name}() must be started exactly once, by asyncio.run({name}()), for the sync conversion to be safe",
         )
     site = sites[0]
 
@@ -336,7 +345,7 @@ def _convert_to_sync(module: cst.Module) -> cst.Module | None:
         else:
             body.append(cast(cst.BaseStatement, stmt.visit(desync)))
     if desync.problem:
-        raise Refusal(f"{name}(): {desync.problem}")
+        raise Lines(module).refusal(desync.where, f"{name}(): {desync.problem}")
     sync_func = func.with_changes(asynchronous=None, body=func.body.with_changes(body=body))
 
     host = _enclosing_def(module, site)
@@ -392,6 +401,62 @@ def _no_blank_start(module: cst.Module) -> cst.Module:
     return module.with_changes(body=[first, *module.body[1:]])
 
 
+def _other_use(
+    module: cst.Module, func: cst.FunctionDef, sites: list[cst.SimpleStatementLine]
+) -> cst.CSTNode:
+    """Where the coroutine is used besides its one asyncio.run() (its def when it is never run)."""
+    in_site = {id(n) for site in sites[:1] for n in find_instances(site, cst.Name)}
+    others = [
+        n
+        for n in find_instances(module, cst.Name)
+        if isinstance(n, cst.Name)
+        and n.value == func.name.value
+        and n is not func.name
+        and id(n) not in in_site
+    ]
+    return others[0] if others else func
+
+
+def _no_async_engine(module: cst.Module, imports: ImportMap) -> Refusal | None:
+    """Nothing to convert: None when the file is already sync, else why, at the line of the
+    async code whose connection does not come from an engine this env.py builds."""
+    lines = Lines(module)
+    left = _AsyncLeft(imports)
+    module.visit(left)
+    configures = any(_ctx_call(c, imports) == "configure" for c in find_instances(module, cst.Call))
+    if left.node is None and (configures or _builds_sync_engine(module, imports)):
+        return None
+    opened = next(
+        (
+            item.item
+            for w in find_instances(module, cst.With)
+            if isinstance(w, cst.With) and w.asynchronous is not None
+            for item in w.items
+        ),
+        None,
+    )
+    if opened is not None:
+        return lines.refusal(
+            opened,
+            f"{described(module, imports, opened, lines)}, not from an engine env.py builds with async_engine_from_config()/create_async_engine(); convert that code by hand",
+        )
+    if left.node is not None:
+        return lines.refusal(
+            left.node,
+            f"env.py uses {left.found} but builds no engine with async_engine_from_config()/create_async_engine() in an async def, so it cannot be converted safely",
+        )
+    runner = imported_runner(module, imports)
+    if runner is not None:
+        call, owner = runner
+        return lines.refusal(
+            call,
+            f"the migrations run in `{lines.code(call)}`, imported from {owner}; convert that module instead",
+        )
+    return Refusal(
+        "env.py has no async def that builds its engine with async_engine_from_config()/create_async_engine(), and calls neither context.configure() nor an engine factory, so there is nothing to convert"
+    )
+
+
 def _builds_sync_engine(module: cst.Module, imports: ImportMap) -> bool:
     factories = {"sqlalchemy.create_engine", "sqlalchemy.engine_from_config"}
     for call in find_instances(module, cst.Call):
@@ -436,6 +501,7 @@ class _AsyncLeft(cst.CSTVisitor):
     def __init__(self, imports: ImportMap):
         self.imports = imports
         self.found: str | None = None
+        self.node: cst.CSTNode | None = None  # where `found` is
 
     def visit_Import(self, node: cst.Import) -> bool:
         return False
@@ -444,11 +510,11 @@ class _AsyncLeft(cst.CSTVisitor):
         return False
 
     def visit_Await(self, node: cst.Await) -> None:
-        self.found = self.found or "'await'"
+        self._note(node, "'await'")
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if node.attr.value == "run_sync":
-            self.found = self.found or "run_sync()"
+            self._note(node, "run_sync()")
         self._check(node)
 
     def visit_Name(self, node: cst.Name) -> None:
@@ -457,4 +523,8 @@ class _AsyncLeft(cst.CSTVisitor):
     def _check(self, node: cst.BaseExpression) -> None:
         qn = self.imports.qualname(node)
         if qn is not None and qn.startswith("sqlalchemy.ext.asyncio"):
-            self.found = self.found or f"'{dotted(node)}'"
+            self._note(node, f"'{dotted(node)}'")
+
+    def _note(self, node: cst.CSTNode, what: str) -> None:
+        if self.found is None:
+            self.found, self.node = what, node
