@@ -109,8 +109,9 @@ class MoveToRunSync(cst.CSTTransformer):
             if not isinstance(stmt.body, cst.IndentedBlock):
                 return None
             conns: set[str] = set()
-            # `async with`: the begin_transaction() itself runs on the event-loop side
-            on_loop = stmt.asynchronous is not None
+            # `with` or `async with` in an async def: begin_transaction() and its commit run on
+            # the event-loop side (MissingGreenlet on PostgreSQL)
+            on_loop = True
             inner = []
             for child in stmt.body.body:
                 found = self._classify(child, imports, scope)
