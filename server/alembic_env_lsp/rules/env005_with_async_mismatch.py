@@ -44,6 +44,8 @@ def check(ctx: RuleContext) -> None:
                     fixes=[_toggle(ctx, with_.node, to_async=False)],
                 )
         else:
+            if _begin_on_the_loop(ctx, with_, expr):
+                continue
             kind = _receiver_kind(expr, with_.scope)
             if (method in ("connect", "begin") and kind is Kind.ASYNC_ENGINE) or (
                 method == "begin" and kind is Kind.ASYNC_CONNECTION
@@ -59,6 +61,36 @@ def check(ctx: RuleContext) -> None:
                     expr,
                     fixes=fixes,
                 )
+
+
+def _begin_on_the_loop(ctx: RuleContext, with_, expr: ast.Call) -> bool:
+    """A sync `with context.begin_transaction():` in an async def around `await conn.run_sync(...)`:
+    the transaction is begun and committed on the event loop, the migrations run in run_sync's
+    greenlet. Reported here; ENV007 stays silent on the function run_sync runs."""
+    from ..model.qualify import qualified_name
+
+    if not with_.scope.is_async:
+        return False
+    if qualified_name(expr.func, with_.scope) != "alembic.context.begin_transaction":
+        return False
+    runs = [c for c in ctx.facts.calls if c.attr == "run_sync" and with_ in c.withs]
+    if not runs:
+        return False
+    line = runs[0].node.lineno
+    fix = repair_fix(
+        ctx.source.text,
+        "ENV005",
+        "Move the block into do_run_migrations, called through run_sync()",
+    )
+    ctx.report(
+        "context.begin_transaction() is entered here on the event loop, but the migrations run in "
+        f"run_sync() (line {line}): on PostgreSQL the commit then fails with MissingGreenlet (it only "
+        "happens to work on SQLite). Open 'with context.begin_transaction():' inside the function passed "
+        "to run_sync().",
+        expr,
+        fixes=[fix] if fix else [],
+    )
+    return True
 
 
 def _receiver_kind(expr: ast.Call, scope) -> Kind | None:

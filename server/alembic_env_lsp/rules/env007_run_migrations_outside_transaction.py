@@ -20,6 +20,8 @@ def check(ctx: RuleContext) -> None:
             continue
         if facts.runs_in_caller_transaction(call.scope):
             continue  # every caller runs it inside `with engine.begin()`, which commits
+        if _run_sync_under_begin_transaction(facts, call.scope):
+            continue  # inside a transaction begun on the event loop: ENV005 reports that
         scope = call.scope
         configures = [c for c in facts.configures if c.call.scope is scope] or [
             c for c in facts.configures if c.mode == "online"
@@ -47,6 +49,25 @@ def check(ctx: RuleContext) -> None:
             severity=severity,
             fixes=fixes,
         )
+
+
+def _run_sync_under_begin_transaction(facts, scope) -> bool:
+    """`scope` (a lambda or a function) is what an `await conn.run_sync(...)` inside a sync
+    `with context.begin_transaction():` of an async def runs."""
+    for call in facts.calls:
+        if call.attr != "run_sync" or not call.scope.is_async:
+            continue
+        if not any(
+            not w.is_async
+            and isinstance(w.item.context_expr, ast.Call)
+            and qualified_name(w.item.context_expr.func, w.scope) == BEGIN_TRANSACTION
+            for w in call.withs
+        ):
+            continue
+        for arg in call.node.args:
+            if arg is scope.node or (isinstance(arg, ast.Name) and arg.id == scope.name):
+                return True
+    return False
 
 
 def _opens_transaction(expr: ast.expr, scope) -> bool:
