@@ -273,3 +273,18 @@ def test_all_repairs_in_rule_order_fix_a_file_with_several_problems():
     assert "await connection.run_sync(do_run_migrations)\n    await connectable.dispose()" in text
     assert "    asyncio.run(run_migrations_online())" in text
     assert all(not repair(text).changed for repair in REPAIRS_BY_RULE.values())
+
+
+def test_check_unsafe_fixes_turns_run_sync_of_context_functions_into_the_template(tmp_path, capsys):
+    """ENV006's fixes, then ENV005's repair of the transaction they leave on the event loop:
+    `check --fix --unsafe-fixes` gives the file that migrates on PostgreSQL (tests/databases)."""
+    status, out, text = check_fix(
+        tmp_path,
+        capsys,
+        broken("env006_context_functions"),
+        "--unsafe-fixes",
+        "--select",
+        "ENV005,ENV006,ENV007",
+    )
+    assert text == (HERE / "expected" / "broken" / "env006_context_functions.py").read_text()
+    assert (status, out) == (0, "Found 3 problems in 1 env script (3 fixed, 0 remaining).\n")
