@@ -126,19 +126,24 @@ RULE = Rule(
     docs=Docs(
         what=(
             "Finds `with engine.connect()` / `with engine.begin()` on an AsyncEngine, `with conn.begin()` on an "
-            "AsyncConnection, `async with` on a sync Engine, and `async with context.begin_transaction()`."
+            "AsyncConnection, `async with` on a sync Engine, `async with context.begin_transaction()`, and a sync "
+            "`with context.begin_transaction()` in an async def around `await connection.run_sync(...)`."
         ),
         why=(
             "AsyncEngine and AsyncConnection context managers are asynchronous: `TypeError: 'AsyncConnection' "
             "object does not support the context manager protocol`. Alembic's `begin_transaction()` is "
             "synchronous: on PostgreSQL `async with` raises \"'_ProxyTransaction' object does not support the "
-            'asynchronous context manager protocol" (it only happens to work on SQLite).'
+            'asynchronous context manager protocol" (it only happens to work on SQLite). A sync `with '
+            "context.begin_transaction()` around `await connection.run_sync(...)` begins and commits the transaction "
+            "on the event loop while the migrations run inside run_sync(): the commit fails on PostgreSQL "
+            "with MissingGreenlet."
         ),
         example="with connectable.connect() as connection:  # connectable is an AsyncEngine",
         instead="async with connectable.connect() as connection:\n    await connection.run_sync(do_run_migrations)",
         fix_safety=(
             "Safe: toggles `with` / `async with` when the enclosing function allows it. Unsafe (review it) for "
-            "`async with context.begin_transaction()`: the block moves into `do_run_migrations` called through `run_sync()`."
+            "`async with context.begin_transaction()` and a sync one around `run_sync()`: the block moves into "
+            "`do_run_migrations` called through `run_sync()`."
         ),
     ),
     check=check,

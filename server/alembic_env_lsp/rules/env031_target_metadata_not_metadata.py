@@ -46,6 +46,17 @@ def _check_element(ctx: RuleContext, node: ast.expr) -> None:
     if kind is None:
         return
     text = ctx.source.slice(ctx.range(node))
+    if kind == "metadata class":
+        # No fix: calling the class would build a new, empty MetaData, and autogenerate would
+        # then drop every table.
+        ctx.report(
+            f"target_metadata is the class '{text}' (a MetaData subclass), not a MetaData instance: "
+            f"autogenerate fails (\"type object '{text}' has no attribute 'tables'\"); pass the instance "
+            f"your models register on.",
+            node,
+            severity=Severity.ERROR,
+        )
+        return
     severity = Severity.ERROR if resolved else Severity.WARNING
     what = WRONG.get(kind, "the object")
     if not resolved:
@@ -104,7 +115,7 @@ def _kind(ctx: RuleContext, node: ast.expr) -> tuple[str | None, bool]:
     for stmt in facts.tree.body:
         if isinstance(stmt, ast.ClassDef) and stmt.name == name:
             if any((qualified_name(b, module) or "").endswith("MetaData") for b in stmt.bases):
-                return None, False
+                return "metadata class", True
             return "class", True
     qname = module.aliases.get(name)
     if qname is None:
@@ -185,6 +196,13 @@ RULE = Rule(
             "target_metadata = [Base]\n",
             span="Base",
             note="a list element",
+        ),
+        Example(
+            "from alembic import context\nfrom sqlalchemy import MetaData\n\n\nclass AppMetaData(MetaData):\n"
+            "    pass\n\n\ntarget_metadata = AppMetaData\n",
+            span="AppMetaData",
+            message="target_metadata is the class 'AppMetaData' (a MetaData subclass), not a MetaData instance",
+            note="a MetaData subclass, not an instance: no fix (calling it builds a new, empty MetaData)",
         ),
     ),
     valid=(
