@@ -11,8 +11,9 @@ from typing import cast
 
 import libcst as cst
 
+from .async_edits import drop_future
 from .async_online import _find_online
-from .async_rewrite import _ASYNC_MODULE, _asyncify, _drop_future
+from .async_rewrite import _ASYNC_MODULE, _asyncify
 from .async_run_sync import MoveToRunSync
 from .async_scope import (
     _BeginTransactionToSync,
@@ -135,7 +136,7 @@ def _async_with_on_sync_engine(module: cst.Module, imports: ImportMap) -> cst.Mo
                 and isinstance(value, cst.Call)
                 and engine_kind(value, imports) == "sync"
             ):
-                call = _drop_future(value.with_changes(func=cst.Name(locals_[wanted[target]])))
+                call = drop_future(value.with_changes(func=cst.Name(locals_[wanted[target]])))
                 return updated_node.with_changes(value=call)
             return updated_node
 

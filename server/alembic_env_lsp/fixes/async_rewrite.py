@@ -10,6 +10,16 @@ from typing import cast
 
 import libcst as cst
 
+from .async_edits import (
+    SYNC_ONLY_POOLS,
+    config_expression,
+    drop_future,
+    nullpool_expression,
+    rename_variable,
+    replace_assigned_value,
+    replace_statement,
+    with_nullpool,
+)
 from .async_online import (
     _bare_return,
     _engine_uses,
@@ -36,26 +46,21 @@ from .rewrite_names import (
     SYNC_FACTORIES,
     ImportMap,
     binds,
-    canonical,
     dotted,
     engine_kind,
     reads,
 )
 from .rewrite_nodes import (
     Builder,
-    add_kwarg,
     blank_lines,
     carry_leading,
     comment_lines,
     comments_of,
     docstring_of,
-    find_kwarg,
     has_await,
-    has_star_kwargs,
     keep_comments,
     kwarg,
     leading_lines,
-    remove_arg,
     sole_expr,
     trim_leading_blank,
     with_sole_expr,
@@ -64,8 +69,6 @@ from .rewrite_nodes import (
 __all__ = ["RewriteResult", "convert_to_async"]
 
 _ASYNC_MODULE = "sqlalchemy.ext.asyncio"
-# Pools that an AsyncEngine rejects ("Pool class QueuePool cannot be used with asyncio engine").
-_SYNC_ONLY_POOLS = {"sqlalchemy.pool.QueuePool", "sqlalchemy.pool.SingletonThreadPool"}
 
 
 def convert_to_async(
@@ -77,118 +80,6 @@ def convert_to_async(
     `async_driver` ("postgresql+asyncpg"): the driver for an engine built from another
     engine's URL (the application's), which keeps its sync driver otherwise."""
     return run(source, lambda module: _convert_to_async(module, sharing_branch, async_driver))
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _replace_assigned_value(
-    stmt: cst.SimpleStatementLine, value: cst.BaseExpression
-) -> cst.SimpleStatementLine:
-    return stmt.with_changes(body=[stmt.body[0].with_changes(value=value)])
-
-
-class _Rename(cst.CSTTransformer):
-    """Renames a variable (never an attribute name or a keyword argument's name)."""
-
-    def __init__(self, old: str, new: str):
-        self.old, self.new = old, new
-        self.skip: set[int] = set()
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        self.skip.add(id(node.attr))
-
-    def visit_Arg(self, node: cst.Arg) -> None:
-        if node.keyword is not None:
-            self.skip.add(id(node.keyword))
-
-    def visit_Import(self, node: cst.Import) -> bool:
-        return False
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-        return False
-
-    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
-        if original_node.value == self.old and id(original_node) not in self.skip:
-            return updated_node.with_changes(value=self.new)
-        return updated_node
-
-
-def _rename(nodes: list[cst.BaseStatement], old: str, new: str) -> list[cst.BaseStatement]:
-    if old == new:
-        return nodes
-    return [cast(cst.BaseStatement, n.visit(_Rename(old, new))) for n in nodes]
-
-
-def _config_expr(module: cst.Module, imports: ImportMap) -> str | None:
-    """The module-level name bound to `context.config` (or `context.config` itself)."""
-    for stmt in module.body:
-        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
-            small = stmt.body[0]
-            target = value = None
-            if isinstance(small, cst.Assign) and len(small.targets) == 1:
-                target, value = small.targets[0].target, small.value
-            elif isinstance(small, cst.AnnAssign) and small.value is not None:
-                target, value = small.target, small.value
-            if (
-                isinstance(target, cst.Name)
-                and isinstance(value, cst.Attribute)
-                and value.attr.value == "config"
-                and imports.qualname(value.value) == "alembic.context"
-            ):
-                return target.value
-    ctx = sorted(n for n in imports.ctx_names() if imports.bindings[n].top_level)
-    return f"{ctx[0]}.config" if ctx else None
-
-
-def _nullpool_expr(
-    module: cst.Module, imports: ImportMap, taken: set[str] | None = None
-) -> tuple[cst.Module, str]:
-    """An expression for NullPool, reusing whatever the file already imports."""
-    for local, binding in imports.bindings.items():
-        if binding.type_only:
-            continue
-        qn = canonical(binding.qualified)
-        if qn == "sqlalchemy.pool.NullPool":
-            return module, local
-    for local, binding in imports.bindings.items():
-        if not binding.type_only and canonical(binding.qualified) == "sqlalchemy.pool":
-            return module, f"{local}.NullPool"
-    for local, binding in imports.bindings.items():
-        if not binding.type_only and binding.qualified == "sqlalchemy":
-            return module, f"{local}.pool.NullPool"  # sqlalchemy/__init__ imports .pool
-    module, local = ensure_from_import(
-        module, "sqlalchemy", "pool", prefer_alias="sa_pool", taken=taken
-    )
-    return module, f"{local}.NullPool"
-
-
-def _with_nullpool(call: cst.Call, imports: ImportMap, nullpool: str, builder: Builder) -> cst.Call:
-    """poolclass=NullPool unless a pool that works with asyncio is already chosen."""
-    i = find_kwarg(call, "poolclass")
-    if i is None:
-        if has_star_kwargs(call):
-            return call  # poolclass may come in through **kwargs; adding one could clash
-        return add_kwarg(call, kwarg("poolclass", builder.expr(nullpool)))
-    if imports.qualname(call.args[i].value) in _SYNC_ONLY_POOLS:
-        args = list(call.args)
-        args[i] = args[i].with_changes(value=builder.expr(nullpool))
-        return call.with_changes(args=args)
-    return call
-
-
-def _drop_future(call: cst.Call) -> cst.Call:
-    i = find_kwarg(call, "future")
-    return call if i is None else remove_arg(call, i)
-
-
-def _replace_stmt(
-    module: cst.Module, old: cst.BaseStatement, new: list[cst.BaseStatement]
-) -> cst.Module:
-    body: list[cst.BaseStatement] = list(module.body)
-    i = next(i for i, s in enumerate(body) if s is old)
-    body[i : i + 1] = new
-    return module.with_changes(body=body)
 
 
 # --------------------------------------------------------------------------- finding the online function
@@ -385,7 +276,7 @@ def _asyncify(
         module, local = ensure_from_import(
             module, _ASYNC_MODULE, "create_async_engine", taken=taken
         )
-        module, nullpool = _nullpool_expr(module, plan.imports, taken)
+        module, nullpool = nullpool_expression(module, plan.imports, taken)
         url: cst.BaseExpression = cst.Attribute(value=factory, attr=cst.Name("url"))
         if async_driver:
             url = cst.Call(
@@ -406,9 +297,9 @@ def _asyncify(
         sync_qualified = qualified
         async_name = SYNC_FACTORIES[qualified]
         module, local = ensure_from_import(module, _ASYNC_MODULE, async_name, taken=taken)
-        module, nullpool = _nullpool_expr(module, plan.imports, taken)
-        factory = _with_nullpool(
-            _drop_future(factory.with_changes(func=cst.Name(local))),
+        module, nullpool = nullpool_expression(module, plan.imports, taken)
+        factory = with_nullpool(
+            drop_future(factory.with_changes(func=cst.Name(local))),
             plan.imports,
             nullpool,
             builder,
@@ -428,7 +319,7 @@ def _asyncify(
             and "connection" not in binds(*moved)
         ):
             param = "connection"
-            moved = _rename(moved, conn, param)
+            moved = rename_variable(moved, conn, param)
         do_def = cast(
             cst.FunctionDef, builder.stmt(f"def {target}({param}: {conn_type}) -> None:\n    pass")
         )
@@ -449,7 +340,7 @@ def _asyncify(
     if plan.engine_stmt is None:
         engine = _fresh(taken, "connectable")
         placeholder = cast(cst.SimpleStatementLine, builder.stmt(f"{engine} = None"))
-        async_body.append(_replace_assigned_value(placeholder, factory))
+        async_body.append(replace_assigned_value(placeholder, factory))
         opened = cast(cst.Call, item.item)  # `<engine>.connect()` (_online_in)
         func_attr = cast(cst.Attribute, opened.func)
         item = item.with_changes(
@@ -459,7 +350,7 @@ def _asyncify(
     if plan.engine_stmt is not None:
         engine_line = cast(cst.SimpleStatementLine, plan.engine_stmt)  # `X = ...`
         engine_stmt = keep_comments(
-            [plan.engine_stmt], _replace_assigned_value(engine_line, factory)
+            [plan.engine_stmt], replace_assigned_value(engine_line, factory)
         )
     if plan.engine_in_module and engine_stmt is not None:
         async_body.append(engine_stmt.with_changes(leading_lines=[]))
@@ -509,7 +400,7 @@ def _asyncify(
         ", " + builder.code(a.with_changes(comma=cst.MaybeSentinel.DEFAULT)) for a in extra_args
     )
     if sharing_branch:
-        cfg = _config_expr(module, ImportMap.of_module(module))
+        cfg = config_expression(module, ImportMap.of_module(module))
         if cfg is None:
             raise Refusal(
                 "env.py has no module-level 'config = context.config' to read the shared connection from; use the variant without the connection-sharing branch"
@@ -536,11 +427,11 @@ def _asyncify(
     new_defs[0] = new_defs[0].with_changes(leading_lines=leading_lines(func))
     new_func = new_func.with_changes(leading_lines=blank_lines(2))
 
-    module = _replace_stmt(module, func, [*new_defs, new_func])
+    module = replace_statement(module, func, [*new_defs, new_func])
     if plan.engine_in_module and plan.engine_stmt is not None:
         module = _drop_module_stmt(module, plan.engine_stmt)
     if convert_factory and sync_qualified is not None:
-        module = prune_imports(module, [sync_qualified, *_SYNC_ONLY_POOLS])
+        module = prune_imports(module, [sync_qualified, *SYNC_ONLY_POOLS])
     return module
 
 

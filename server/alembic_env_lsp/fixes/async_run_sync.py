@@ -13,8 +13,8 @@ from typing import cast
 
 import libcst as cst
 
+from .async_edits import Rename, rename_variable
 from .async_online import _fresh
-from .async_rewrite import _Rename, _rename
 from .async_scope import (
     _ctx_call,
     _ctx_ref,
@@ -183,7 +183,7 @@ class MoveToRunSync(cst.CSTTransformer):
             if inner_method not in ("configure", "run_migrations"):
                 return None
             body_call = cast(
-                cst.Call, target.body.visit(_Rename(params.params[0].name.value, conn))
+                cst.Call, target.body.visit(Rename(params.params[0].name.value, conn))
             )  # a context.configure()/run_migrations() call (_ctx_call)
             if inner_method == "run_migrations":
                 i = find_kwarg(body_call, "connection")
@@ -242,7 +242,7 @@ class MoveToRunSync(cst.CSTTransformer):
         param = conn
         if conn != "connection" and not reads(*sync)["connection"]:
             param = "connection"
-            sync = _rename(sync, conn, param)
+            sync = rename_variable(sync, conn, param)
         sync[0] = sync[0].with_changes(
             leading_lines=[e for e in leading_lines(sync[0]) if e.comment is not None]
         )
@@ -297,7 +297,7 @@ class MoveToRunSync(cst.CSTTransformer):
                 and len(ps) == 1
                 and isinstance(existing.body, cst.IndentedBlock)
             ):
-                candidate = _rename(sync, param, ps[0].name.value)
+                candidate = rename_variable(sync, param, ps[0].name.value)
                 if _same_code(self.builder, list(existing.body.body), candidate):
                     return existing.name.value
         for made in self.new_defs:
