@@ -399,6 +399,22 @@ def test_cli_python_flag_names_the_environment_judged(tmp_path, capsys):
     assert "ENV056 [warning] SQLAlchemy 2.1.0, in py312 (--python), no longer installs" in out
 
 
+def test_explain_judges_the_driver_with_the_python_given(tmp_path, capsys):
+    from alembic_env_lsp import cli
+
+    env = project(tmp_path)
+    ini = tmp_path / "alembic.ini"
+    ini.write_text(ini.read_text().replace("postgresql+asyncpg://", "postgresql://"))
+    fake_venv(tmp_path / "py20", {"sqlalchemy": "2.0.36", "greenlet": "3.1.1"})
+    code = cli.main(["explain", str(env), "--python", str(tmp_path / "py20" / "bin" / "python")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert (
+        "driver psycopg2 is sync-only: fails at create<br/>judged with SQLAlchemy 2.0.36 in py20"
+        in out
+    ), "a bare postgresql:// loads psycopg2 on the project's SQLAlchemy 2.0"
+
+
 def test_cli_python_flag_without_an_environment_is_a_usage_error(tmp_path, capsys):
     from alembic_env_lsp import cli
 

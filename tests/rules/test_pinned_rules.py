@@ -249,3 +249,20 @@ def test_env060_a_replace_that_adds_a_driver_strips_nothing():
         "'.replace(\"+asyncpg\", ...)' strips the async driver, but the URL is passed to an "
         "async engine."
     )
+
+
+def test_env048_counts_keys_given_by_update_and_only_by_update():
+    text = (
+        "from alembic import context\n\ntarget_metadata = None\n\n\n"
+        "def run_migrations_online(connection):\n"
+        "    options = {}\n"
+        "    options.update(compare_type=True)\n"
+        '    options.get("render_as_batch", True)\n'
+        "    context.configure(\n"
+        "        connection=connection, target_metadata=target_metadata, compare_type=False,\n"
+        "        render_as_batch=True, **options\n"
+        "    )\n"
+    )
+    [(span, line, message, _)] = findings(text, "ENV048")
+    assert (span, line) == ("compare_type", 10)
+    assert message.startswith("'compare_type' is passed explicitly and also through **options")
