@@ -8,6 +8,7 @@ from importlib.resources import files
 from alembic_env_lsp.engine import analyze
 from alembic_env_lsp.hovers import hover_at, hover_ini
 from alembic_env_lsp.project import ProjectIndex
+from alembic_env_lsp.rules import _snippets as s
 from alembic_env_lsp.text import Position, Range
 
 
@@ -35,32 +36,9 @@ def test_a_url_derived_with_set_is_still_a_url():
     assert message.startswith("str(URL) renders the password as '***' in SQLAlchemy 2.x")
 
 
-INI_WITH_LOGGING = """\
-[alembic]
-script_location = .
-sqlalchemy.url = sqlite:///app.db
-
-[loggers]
-keys = root
-
-[handlers]
-keys = console
-
-[formatters]
-keys = generic
-
-[logger_root]
-level = WARNING
-handlers = console
-
-[handler_console]
-class = StreamHandler
-args = (sys.stderr,)
-formatter = generic
-
-[formatter_generic]
-format = %(message)s
-"""
+INI_WITH_LOGGING = (
+    "[alembic]\nscript_location = .\nsqlalchemy.url = sqlite:///app.db\n" + s.INI_LOGGING
+)
 
 
 def test_the_first_call_in_the_file_is_the_first_one_named(tmp_path):
