@@ -170,7 +170,7 @@ def inside_truthy_if(here: Here, scope: Scope, name: ast.Name) -> bool:
     """`name` is used in the body of an `if name:` (or `is not None`) test: it is not None."""
     truthy = truthy_tests(name.id)
     root = scope.node if scope.node is not None else here.facts.tree
-    for node in ast.walk(root):
+    for node in here.facts.walk(root):
         if (
             isinstance(node, ast.If)
             and here.source.slice(here.rng(node.test)) in truthy

@@ -143,7 +143,7 @@ def _imported_last(here: Here, scope: Scope, name: str) -> tuple[str, int] | Non
 
 def _loop_binding(here: Here, scope: Scope, name: str) -> ast.For | ast.AsyncFor | None:
     root = scope.node if scope.node is not None else here.facts.tree
-    for node in ast.walk(root):
+    for node in here.facts.walk(root):
         if isinstance(node, ast.For | ast.AsyncFor) and any(
             isinstance(n, ast.Name) and n.id == name for n in ast.walk(node.target)
         ):

@@ -195,7 +195,7 @@ class _Scopes:
         for scope in sorted(here.facts.scopes, key=depth):
             root = scope.node if scope.node is not None else here.facts.tree
             names = set(scope.assignments) | {p.arg for p in scope.params}
-            for node in ast.walk(root):
+            for node in here.facts.walk(root):
                 self.of[id(node)] = scope  # deeper scopes come later and win
                 if isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
                     names |= {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
@@ -234,7 +234,7 @@ def _carriers(
         shape = ast.dump(expr)
         sources += [
             n
-            for n in ast.walk(here.facts.tree)
+            for n in here.facts.all_nodes
             if isinstance(n, ast.Attribute) and n is not expr and ast.dump(n) == shape
         ]
 
@@ -261,7 +261,7 @@ def _carriers(
             if not scope.is_module and scope.name not in helpers:
                 if any(carries(r, scope) for r in scope.returns):
                     helpers.add(scope.name)
-        for node in ast.walk(here.facts.tree):
+        for node in here.facts.all_nodes:
             scope = scopes.scope_of(node, here.facts.module)
             if isinstance(node, ast.Assign) and carries(node.value, scope):
                 # `name["key"] = value` carries the value into `name`

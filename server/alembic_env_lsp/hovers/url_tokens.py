@@ -81,7 +81,7 @@ def _uses(here: Here, name: str, besides: ast.AST | None = None) -> list[int]:
     lines = sorted(
         {
             here.line_of(n)
-            for n in ast.walk(here.facts.tree)
+            for n in here.facts.all_nodes
             if isinstance(n, ast.Name)
             and n.id == name
             and isinstance(n.ctx, ast.Load)
@@ -109,7 +109,7 @@ def _param_text(here: Here, param: ast.arg) -> str | None:
         return None
     position = next((i for i, p in enumerate(scope.params) if p is param), None)
     calls = []
-    for node in ast.walk(here.facts.tree):
+    for node in here.facts.all_nodes:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             if node.func.id != scope.name:
                 continue
@@ -267,7 +267,7 @@ def _env_variable_text(here: Here, name: str, expr: ast.expr, how: str) -> str:
 
 def _reads_of(here: Here, name: str) -> list[ast.expr]:
     found: list[ast.expr] = []
-    for node in ast.walk(here.facts.tree):
+    for node in here.facts.all_nodes:
         if isinstance(node, ast.Call) and node.args and const_str(node.args[0]) == name:
             if (qualified_name(node.func, here.facts.module) or "") in N.ENV_GETTERS:
                 found.append(node)
@@ -341,7 +341,7 @@ def _key_sources(here: Here, container: ast.expr, key: str) -> list[ast.expr]:
         return []
     name = container.id
     found: list[ast.expr] = []
-    for node in ast.walk(here.facts.tree):
+    for node in here.facts.all_nodes:
         if isinstance(node, ast.For | ast.AsyncFor | ast.With | ast.comprehension):
             targets = (
                 [node.target]

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import ast
 import enum
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from ..text import SourceText
@@ -415,6 +416,16 @@ class EnvFacts:
     evaluate_url: Callable[[ast.expr, Scope, int], UrlValue] | None = field(
         default=None, repr=False
     )
+
+    @cached_property
+    def all_nodes(self) -> tuple[ast.AST, ...]:
+        """Every node of the tree in ast.walk order, walked once: hovers search the whole file
+        several times per request (readers, sources, helper calls)."""
+        return tuple(ast.walk(self.tree))
+
+    def walk(self, root: ast.AST) -> Iterable[ast.AST]:
+        """ast.walk(root), from the one walk of the file when root is the whole module."""
+        return self.all_nodes if root is self.tree else ast.walk(root)
 
     def calls_named(self, *qnames: str) -> list[CallFact]:
         wanted = set(qnames)
