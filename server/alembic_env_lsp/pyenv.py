@@ -495,11 +495,11 @@ def bare_default_driver(scheme: str, version: str | None) -> str | None:
     """The driver a bare `postgresql://` / `oracle://` loads on a SQLAlchemy version (2.1
     changed it); None for any other scheme or an unknown version."""
     from .driver_tables import FALLBACK_20_OVERRIDES, FALLBACK_21
+    from .knowledge import version_tuple
 
     if scheme not in FALLBACK_20_OVERRIDES or not version:
         return None
-    numbers = [int(n) for n in re.findall(r"\d+", version)[:2]] + [0, 0]
-    rows = FALLBACK_20_OVERRIDES if tuple(numbers[:2]) < (2, 1) else FALLBACK_21
+    rows = FALLBACK_20_OVERRIDES if version_tuple(version)[:2] < (2, 1) else FALLBACK_21
     return rows[scheme][2]
 
 

@@ -1,21 +1,23 @@
 from ..fixes.url import ini_related, scheme_fix
 from ..knowledge import version_tuple
-from ..pyenv import driver_info_for, judged_environment
+from ..pyenv import bare_default_driver, driver_info_for, judged_environment
 from ..rule import Docs, Example, Rule, RuleContext, Severity
 from . import _snippets as s
 
-# What a bare scheme loads, by SQLAlchemy release (verified on 2.0.58 and 2.1.9).
-DEFAULTS = {
-    "postgresql": ("psycopg (v3)", "psycopg2", "psycopg"),
-    "oracle": ("oracledb", "cx_oracle", "oracledb"),
-}
+# How the message names a driver where its module name alone is ambiguous.
+LABELS = {"psycopg": "psycopg (v3)"}
 
 
 def check(ctx: RuleContext) -> None:
     for engine in ctx.facts.engines:
         url = engine.url
         scheme = url.scheme
-        if scheme not in DEFAULTS:
+        if not scheme:
+            continue
+        # what a bare scheme loads on each release (driver_tables, checked against SQLAlchemy)
+        module21 = bare_default_driver(scheme, "2.1")
+        old20 = bare_default_driver(scheme, "2.0")
+        if module21 is None or old20 is None:
             continue
         # the project's SQLAlchemy decides which driver a bare scheme picks
         env = judged_environment(ctx)
@@ -36,7 +38,7 @@ def check(ctx: RuleContext) -> None:
         severity = ctx.severity_for(url)
         if severity is None:
             continue
-        new21, old20, module21 = DEFAULTS[scheme]
+        new21 = LABELS.get(module21, module21)
         if env is None:
             seen = "no project environment was found to tell which SQLAlchemy it runs"
         elif version:
